@@ -1,0 +1,56 @@
+"""The Flask application factory: ``flask --app app …`` and ``wsgi.py`` both start here."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from fluid_scim.api import register_scim
+from fluid_scim.cli import register_cli
+from fluid_scim.config import load_settings, read_dotenv_if_development
+from fluid_scim.database import engine_options, prepare_database_url
+from fluid_scim.extensions import db, migrate
+from fluid_scim.health import register_health
+from fluid_scim.logging import configure_logging, register_request_logging
+from fluid_scim.secrets.factory import build_secret_store, warm_secret_store
+
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Defaults, then the environment (and ``.env`` in development), then ``test_config``.
+
+    ``test_config`` keys are :class:`~fluid_scim.config.Settings` field names. A bad setting
+    raises :class:`~fluid_scim.config.ConfigError` naming it.
+    """
+    read_dotenv_if_development()
+    settings = load_settings(overrides=test_config)
+    configure_logging(settings.log_level)
+
+    app = Flask(__name__)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=prepare_database_url(settings.database_url),
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["fluid_settings"] = settings
+    if settings.trust_proxy:
+        hops = settings.trust_proxy
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_MIGRATIONS))
+    store = build_secret_store(settings)
+    app.extensions["fluid_secret_store"] = store
+    warm_secret_store(store)
+
+    register_request_logging(app)
+    register_health(app)
+    register_scim(app)
+    register_cli(app)
+    return app
+

@@ -1,0 +1,1 @@
+"""fluid-scim: Fluid's SCIM 2.0 service provider and the services its admin API shares."""

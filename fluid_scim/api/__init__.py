@@ -1,0 +1,70 @@
+"""The SCIM 2.0 surface under ``/scim/v2``."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from fluid_scim.api import discovery
+from fluid_scim.api.auth import authenticate_scim_request
+from fluid_scim.api.errors import InternalError, MethodNotAllowed, NotFound, ScimError
+from fluid_scim.api.responses import scim_error
+
+log = logging.getLogger(__name__)
+SCIM_PREFIX = "/scim/v2"
+
+
+def create_scim_blueprint() -> Blueprint:
+    blueprint = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
+    blueprint.before_request(authenticate_scim_request)
+    discovery.register(blueprint)
+    return blueprint
+
+
+def register_scim(app: Flask) -> None:
+    """Mount the blueprint and make every error under ``/scim/`` an RFC 7644 error body.
+
+    Routing errors (404, 405) never reach a blueprint's handlers, so the handlers are app-wide and
+    answer SCIM JSON only for paths under the SCIM prefix.
+    """
+    app.register_blueprint(create_scim_blueprint())
+
+    @app.errorhandler(ScimError)
+    def handle_scim_error(error: ScimError) -> Response:
+        return scim_error(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException) -> Response | HTTPException:
+        if not _is_scim_request():
+            return error
+        if error.code in (404, 405):
+            # Routing failed before the blueprint's hooks ran: a caller still learns nothing
+            # about the surface without the organisation's token.
+            try:
+                authenticate_scim_request()
+            except ScimError as refused:
+                return scim_error(refused)
+        if error.code == 404:
+            return scim_error(NotFound(f"there is no SCIM endpoint at {request.path}"))
+        if error.code == 405:
+            allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or []))
+            scim = MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
+            if allowed:
+                scim.headers["Allow"] = allowed
+            return scim_error(scim)
+        scim = ScimError(error.description or error.name)
+        scim.status = error.code or 500  # type: ignore[misc]  # per-instance status for Werkzeug codes
+        return scim_error(scim)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> Response | tuple[dict[str, str], int]:
+        log.exception("unhandled error", extra={"error_type": type(error).__name__})
+        if _is_scim_request():
+            return scim_error(InternalError("an internal error occurred; it has been logged with this request's id"))
+        return {"error": "internal server error"}, 500
+
+
+def _is_scim_request() -> bool:
+    return request.path == SCIM_PREFIX or request.path.startswith(SCIM_PREFIX + "/")

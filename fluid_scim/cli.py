@@ -1,0 +1,122 @@
+"""``flask --app app …`` commands for operators (PRODUCT.md's CLI contract)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import click
+from flask import Flask, current_app
+
+from fluid_scim.config import Settings
+from fluid_scim.secrets import Secret, SecretStore, SecretStoreError
+from fluid_scim.services import organisations, scim_tokens
+
+T = TypeVar("T")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(org)
+
+
+@contextmanager
+def _failures(action: str) -> Iterator[None]:
+    """Turn expected failures into one ``error:`` line on stderr and exit status 1."""
+    try:
+        yield
+    except (organisations.OrganisationError, SecretStoreError) as exc:
+        raise click.ClickException(f"{exc}; {action}") from None
+    except scim_tokens.WeakToken as exc:
+        raise click.ClickException(f"token refused ({exc.problem.rule}): {exc}; {action}") from None
+
+
+def _settings() -> Settings:
+    return current_app.extensions["fluid_settings"]
+
+
+def _store() -> SecretStore:
+    return current_app.extensions["fluid_secret_store"]
+
+
+@click.group()
+def org() -> None:
+    """Organisations: create, list, SCIM token, sync switch."""
+
+
+@org.command("create")
+@click.argument("slug")
+@click.option("--name", help="Display name (defaults to the slug).")
+def org_create(slug: str, name: str | None) -> None:
+    """Create organisation SLUG ({SLUG}.{FLUID_BASE_DOMAIN})."""
+    with _failures("nothing was created"):
+        created = organisations.create_organisation(slug=slug, name=name)
+    click.echo(f"created organisation {created.slug} ({created.name})", err=True)
+    click.echo(f"Tenant URL: {_settings().tenant_url(created.slug)}", err=True)
+
+
+@org.command("list")
+def org_list() -> None:
+    """List organisations with their sync switch and token fingerprint."""
+    rows = [("SLUG", "NAME", "SYNC", "TOKEN", "TENANT URL")]
+    for item in organisations.list_organisations():
+        meta = scim_tokens.token_metadata(organisation=item)
+        rows.append(
+            (
+                item.slug,
+                item.name,
+                "enabled" if item.scim_sync_enabled else "disabled",
+                meta.fingerprint if meta else "(none)",
+                _settings().tenant_url(item.slug),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+@org.group("token")
+def token() -> None:
+    """The organisation's SCIM secret token (kept in Vault)."""
+
+
+@token.command("generate")
+@click.argument("slug")
+def token_generate(slug: str) -> None:
+    """Generate a new token, replacing the old one, and print it alone on stdout."""
+    with _failures("the token was not changed"):
+        organisation = organisations.get_organisation(slug=slug)
+        value = scim_tokens.generate_scim_token(organisation=organisation, store=_store())
+    click.echo(value.reveal())
+
+
+@token.command("set")
+@click.argument("slug")
+def token_set(slug: str) -> None:
+    """Set the token to the value read from stdin (one trailing newline is stripped)."""
+    raw = sys.stdin.read()
+    if raw.endswith("\n"):
+        raw = raw[:-2] if raw.endswith("\r\n") else raw[:-1]
+    with _failures("the token was not changed"):
+        organisation = organisations.get_organisation(slug=slug)
+        meta = scim_tokens.set_scim_token(organisation=organisation, token=Secret(raw), store=_store())
+    click.echo(f"token set for {slug} (fingerprint {meta.fingerprint})", err=True)
+
+
+@org.group("sync")
+def sync() -> None:
+    """The "Disable SCIM User Sync" switch."""
+
+
+def _sync_command(enabled: bool) -> Callable[[str], None]:
+    def command(slug: str) -> None:
+        with _failures("nothing was changed"):
+            organisations.set_scim_sync_enabled(slug=slug, enabled=enabled)
+        click.echo(f"SCIM sync {'enabled' if enabled else 'disabled'} for {slug}", err=True)
+
+    return command
+
+
+sync.command("enable", help="Accept SCIM requests again.")(click.argument("slug")(_sync_command(True)))
+sync.command("disable", help="Refuse SCIM requests (403) and change nothing.")(click.argument("slug")(_sync_command(False)))

@@ -1,0 +1,223 @@
+"""Settings read from the environment, validated once at start-up.
+
+Every setting is a ``FLUID_*`` variable, plus Vault's own ``VAULT_*`` variables. A missing or
+malformed value raises :class:`ConfigError`, whose message is one line naming the variable; the
+entry points turn it into that line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+T = TypeVar("T")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "fluid-scim.db"
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(SystemExit):
+    """A setting is missing or malformed; the message names it in one line.
+
+    A ``SystemExit``, so that any entry point (the ``flask`` CLI, a script) that does not catch it
+    stops with that one line on stderr and status 1 instead of a traceback.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"fluid-scim: configuration error: {message}")
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The validated configuration of one process."""
+
+    env: str = "development"
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    base_domain: str = "localhost"
+    public_scheme: str = "http"
+    public_port: int | None = None
+    trust_proxy: int = 0
+    log_level: str = "INFO"
+    vault_addr: str | None = None
+    vault_token: str | None = field(default=None, repr=False)
+    vault_role_id: str | None = field(default=None, repr=False)
+    vault_secret_id: str | None = field(default=None, repr=False)
+    vault_namespace: str | None = None
+    vault_mount: str = "secret"
+    vault_path_prefix: str = "fluid-scim"
+    vault_timeout: float = 3.0
+    token_last_used_interval: int = 60
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def tenant_url(self, slug: str) -> str:
+        """The SCIM base URL an IdP is given for an organisation."""
+        port = f":{self.public_port}" if self.public_port else ""
+        return f"{self.public_scheme}://{slug}.{self.base_domain}{port}/scim/v2"
+
+
+def _text(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ConfigError(f"{name} is set but empty")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip()
+        if value not in options:
+            raise ConfigError(f"{name} must be one of {', '.join(options)}; got {value!r}")
+        return value
+
+    return parse
+
+
+def _int_range(low: int, high: int) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer; got {raw.strip()!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be between {low} and {high}; got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds; got {raw.strip()!r}") from None
+    if not 0 < value <= 120:
+        raise ConfigError(f"{name} must be more than 0 and at most 120 seconds; got {value}")
+    return value
+
+
+def _trust_proxy(name: str, raw: str) -> int:
+    """``false``/``0`` (default), ``true`` (one proxy) or the number of trusted proxy hops."""
+    value = raw.strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return 0
+    if value in ("true", "yes", "on"):
+        return 1
+    if value.isdigit() and 1 <= int(value) <= 5:
+        return int(value)
+    raise ConfigError(f"{name} must be true, false or a proxy hop count from 1 to 5; got {raw.strip()!r}")
+
+
+def _database_url(name: str, raw: str) -> str:
+    value = _text(name, raw)
+    scheme = value.split(":", 1)[0].lower()
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+        raise ConfigError(f"{name} must be a sqlite:// or postgresql:// SQLAlchemy URL; got scheme {scheme!r}")
+    if scheme in ("postgresql", "postgres", "postgresql+psycopg2"):
+        # psycopg 3 is the driver we ship; accept the plain spelling operators tend to paste.
+        value = "postgresql+psycopg" + value[len(value.split(":", 1)[0]) :]
+    return value
+
+
+def _domain(name: str, raw: str) -> str:
+    value = raw.strip().lower().rstrip(".")
+    if not value or not all(_LABEL.match(label) for label in value.split(".")):
+        raise ConfigError(f"{name} must be a DNS name such as fluid.wlork or localhost; got {raw.strip()!r}")
+    return value
+
+
+def _url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL; got {raw.strip()!r}")
+    return value
+
+
+def _mount(name: str, raw: str) -> str:
+    value = raw.strip().strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", value):
+        raise ConfigError(f"{name} must be a Vault path such as 'secret'; got {raw.strip()!r}")
+    return value
+
+
+# Environment variable -> (Settings field, parser).
+_VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    "FLUID_ENV": ("env", _choice("development", "production")),
+    "FLUID_DATABASE_URL": ("database_url", _database_url),
+    "FLUID_BASE_DOMAIN": ("base_domain", _domain),
+    "FLUID_PUBLIC_SCHEME": ("public_scheme", _choice("http", "https")),
+    "FLUID_PUBLIC_PORT": ("public_port", _int_range(1, 65535)),
+    "FLUID_TRUST_PROXY": ("trust_proxy", _trust_proxy),
+    "FLUID_LOG_LEVEL": ("log_level", lambda n, r: _choice(*_LOG_LEVELS)(n, r.strip().upper())),
+    "VAULT_ADDR": ("vault_addr", _url),
+    "VAULT_TOKEN": ("vault_token", _text),
+    "VAULT_ROLE_ID": ("vault_role_id", _text),
+    "VAULT_SECRET_ID": ("vault_secret_id", _text),
+    "VAULT_NAMESPACE": ("vault_namespace", _text),
+    "FLUID_VAULT_MOUNT": ("vault_mount", _mount),
+    "FLUID_VAULT_PATH_PREFIX": ("vault_path_prefix", _mount),
+    "FLUID_VAULT_TIMEOUT": ("vault_timeout", _seconds),
+    "FLUID_TOKEN_LAST_USED_INTERVAL": ("token_last_used_interval", _int_range(1, 86400)),
+}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Build :class:`Settings` from defaults, then ``environ``, then ``overrides`` (by field name)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for variable, (attribute, parse) in _VARIABLES.items():
+        raw = environ.get(variable)
+        if raw is not None and (raw.strip() or not attribute.startswith("vault_")):
+            values[attribute] = parse(variable, raw)
+    known = {f.name for f in fields(Settings)}
+    for key, value in (overrides or {}).items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {key!r}")
+        values[key] = value
+    production = values.get("env") == "production"
+    values.setdefault("public_scheme", "https" if production else "http")
+    settings = Settings(**values)
+    _check_combinations(settings, environ)
+    return settings
+
+
+def _check_combinations(settings: Settings, environ: Mapping[str, str]) -> None:
+    if (settings.vault_role_id is None) != (settings.vault_secret_id is None):
+        missing = "VAULT_SECRET_ID" if settings.vault_secret_id is None else "VAULT_ROLE_ID"
+        raise ConfigError(f"{missing} is required when AppRole authentication is used")
+    if settings.vault_addr and not (settings.vault_token or settings.vault_role_id):
+        raise ConfigError("VAULT_TOKEN (or VAULT_ROLE_ID and VAULT_SECRET_ID) is required when VAULT_ADDR is set")
+    if not settings.is_production:
+        return
+    for variable in ("FLUID_DATABASE_URL", "FLUID_BASE_DOMAIN", "VAULT_ADDR"):
+        if not environ.get(variable, "").strip():
+            raise ConfigError(f"{variable} is required when FLUID_ENV=production")
+    if settings.database_url.startswith("sqlite"):
+        raise ConfigError("FLUID_DATABASE_URL must point at PostgreSQL when FLUID_ENV=production")
+    vault = urlsplit(settings.vault_addr or "")
+    if vault.scheme == "http" and vault.hostname not in ("127.0.0.1", "localhost", "::1"):
+        # A local Vault Agent may listen on plain HTTP; a remote Vault over clear text never should.
+        raise ConfigError("VAULT_ADDR must use https:// when FLUID_ENV=production (plain http only on loopback)")
+
+
+def read_dotenv_if_development(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    """Load ``.env`` from the working directory in development; real variables win over it."""
+    if environ.get("FLUID_ENV", "development").strip() != "development":
+        return
+    from dotenv import load_dotenv
+
+    load_dotenv(Path.cwd() / ".env", override=False)

@@ -1,0 +1,1 @@
+"""Queries. Functions take the session's work as arguments and never commit."""

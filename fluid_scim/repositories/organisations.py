@@ -1,0 +1,45 @@
+"""Organisation and SCIM token queries."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+
+from fluid_scim.extensions import db
+from fluid_scim.models import Organisation, ScimToken
+
+
+def find_by_slug(slug: str) -> Organisation | None:
+    return db.session.execute(select(Organisation).where(Organisation.slug == slug)).scalar_one_or_none()
+
+
+def find_with_token(slug: str) -> tuple[Organisation, ScimToken | None] | None:
+    """The organisation and its current token in one round trip (the per-request auth lookup)."""
+    row = db.session.execute(
+        select(Organisation, ScimToken)
+        .outerjoin(ScimToken, ScimToken.organisation_id == Organisation.id)
+        .where(Organisation.slug == slug)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def list_all() -> Sequence[Organisation]:
+    return db.session.execute(select(Organisation).order_by(Organisation.slug)).scalars().all()
+
+
+def token_of(organisation_id: uuid.UUID) -> ScimToken | None:
+    return db.session.get(ScimToken, organisation_id)
+
+
+def mark_token_used(organisation_id: uuid.UUID, digest: bytes, now: datetime, stale_before: datetime) -> None:
+    """Set ``last_used_at`` unless it was already set after ``stale_before`` (one write a minute at most)."""
+    db.session.execute(
+        update(ScimToken)
+        .where(ScimToken.organisation_id == organisation_id, ScimToken.digest == digest)
+        .where(or_(ScimToken.last_used_at.is_(None), ScimToken.last_used_at < stale_before))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,86 @@
+"""The secret store contract and a value type that never prints itself."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Protocol
+
+
+class Secret:
+    """A secret string whose ``repr`` and ``str`` are masked; ``reveal()`` is the only way out."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(("Secret", self._value))
+
+
+class SecretStoreError(Exception):
+    """Base class; messages name the store and the failure, never a credential or value."""
+
+
+class SecretStoreUnavailable(SecretStoreError):
+    """The store could not be reached, is sealed, or refused our credentials."""
+
+
+class SecretNotFound(SecretStoreError):
+    """The secret (or the requested version of it) does not exist."""
+
+
+class SecretStore(Protocol):
+    """What fluid-scim needs from a secret store (Vault KV v2 in every deployment)."""
+
+    def write_scim_token(self, organisation_id: uuid.UUID, token: Secret) -> int:
+        """Store a new version of an organisation's SCIM token; return the version number."""
+        ...
+
+    def read_scim_token(self, organisation_id: uuid.UUID, version: int) -> Secret:
+        """Read one version of an organisation's SCIM token."""
+        ...
+
+    def token_digest_key(self) -> bytes:
+        """The key of the token digests kept in the database (created on first use, then cached)."""
+        ...
+
+    def check_health(self) -> None:
+        """Raise :class:`SecretStoreUnavailable` unless the store answers and is unsealed."""
+        ...
+
+    def describe_location(self, organisation_id: uuid.UUID) -> str:
+        """Where an organisation's SCIM token lives, for operators (``mount/path``)."""
+        ...
+
+
+class UnconfiguredSecretStore:
+    """Stands in when ``VAULT_ADDR`` is unset: every operation fails with the same clear message."""
+
+    _MESSAGE = "Vault is not configured: set VAULT_ADDR and VAULT_TOKEN (or VAULT_ROLE_ID and VAULT_SECRET_ID)"
+
+    def write_scim_token(self, organisation_id: uuid.UUID, token: Secret) -> int:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def read_scim_token(self, organisation_id: uuid.UUID, version: int) -> Secret:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def token_digest_key(self) -> bytes:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def check_health(self) -> None:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def describe_location(self, organisation_id: uuid.UUID) -> str:
+        return "(Vault not configured)"

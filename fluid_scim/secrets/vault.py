@@ -1,0 +1,170 @@
+"""Vault KV v2 through hvac: the only module of fluid-scim that imports hvac.
+
+Layout under the KV v2 mount (``FLUID_VAULT_MOUNT``, default ``secret``) and the path prefix
+(``FLUID_VAULT_PATH_PREFIX``, default ``fluid-scim``)::
+
+    {prefix}/token-digest-key                        key of the token digests kept in the database
+    {prefix}/organisations/{organisation id}/scim-token   one version per token ever set
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import hvac
+import hvac.exceptions
+import requests
+
+from fluid_scim.secrets.store import Secret, SecretNotFound, SecretStoreUnavailable
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+
+class VaultSecretStore:
+    """A :class:`~fluid_scim.secrets.store.SecretStore` on Vault KV v2.
+
+    Authenticates with a token, or with AppRole (logging in again once when the login token
+    has expired). The digest key is cached for the life of the process, so that checking a
+    SCIM token never waits for Vault.
+    """
+
+    def __init__(
+        self,
+        *,
+        addr: str,
+        mount: str,
+        path_prefix: str,
+        timeout: float,
+        token: str | None = None,
+        role_id: str | None = None,
+        secret_id: str | None = None,
+        namespace: str | None = None,
+        client_factory: Callable[..., hvac.Client] = hvac.Client,
+    ) -> None:
+        self.addr = addr
+        self.mount = mount
+        self.path_prefix = path_prefix
+        self._token = token
+        self._role_id = role_id
+        self._secret_id = secret_id
+        self._client = client_factory(url=addr, token=token, timeout=timeout, namespace=namespace)
+        self._logged_in = bool(token)
+        self._digest_key: bytes | None = None
+
+    def __repr__(self) -> str:
+        return f"<VaultSecretStore {self.addr} mount={self.mount}>"
+
+    # -- SecretStore ---------------------------------------------------------------------------
+
+    def write_scim_token(self, organisation_id: uuid.UUID, token: Secret) -> int:
+        # No check-and-set: the database row written after this names the version it describes,
+        # so a concurrent writer cannot make the database and Vault disagree on the live token.
+        response = self._call(
+            lambda c: c.secrets.kv.v2.create_or_update_secret(
+                path=self._token_path(organisation_id),
+                secret={"token": token.reveal()},
+                cas=None,
+                mount_point=self.mount,
+            )
+        )
+        return int(response["data"]["version"])
+
+    def read_scim_token(self, organisation_id: uuid.UUID, version: int) -> Secret:
+        response = self._read(self._token_path(organisation_id), version=version)
+        return Secret(response["data"]["data"]["token"])
+
+    def token_digest_key(self) -> bytes:
+        if self._digest_key is None:
+            self._digest_key = self._load_or_create_digest_key()
+        return self._digest_key
+
+    def check_health(self) -> None:
+        response = self._call(lambda c: c.sys.read_health_status(method="GET", standby_ok=True))
+        if isinstance(response, dict):
+            status = response
+        else:
+            status = response.json()
+        if status.get("sealed"):
+            raise SecretStoreUnavailable(f"Vault at {self.addr} is sealed")
+        # Health says nothing about our credentials: look ourselves up as well.
+        self._call(lambda c: c.auth.token.lookup_self())
+
+    def describe_location(self, organisation_id: uuid.UUID) -> str:
+        return f"{self.mount}/data/{self._token_path(organisation_id)}"
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _token_path(self, organisation_id: uuid.UUID) -> str:
+        return f"{self.path_prefix}/organisations/{organisation_id}/scim-token"
+
+    def _load_or_create_digest_key(self) -> bytes:
+        path = f"{self.path_prefix}/token-digest-key"
+        try:
+            return base64.b64decode(self._read(path)["data"]["data"]["key"])
+        except SecretNotFound:
+            pass
+        candidate = base64.b64encode(secrets.token_bytes(32)).decode()
+        try:
+            # cas=0: only the first process to get here creates the key; every other one reads it.
+            self._call(
+                lambda c: c.secrets.kv.v2.create_or_update_secret(
+                    path=path, secret={"key": candidate}, cas=0, mount_point=self.mount
+                )
+            )
+            log.info("created the SCIM token digest key in Vault", extra={"vault_path": path})
+        except hvac.exceptions.InvalidRequest:
+            log.info("another process created the digest key first; reading it")
+        return base64.b64decode(self._read(path)["data"]["data"]["key"])
+
+    def _read(self, path: str, version: int | None = None) -> dict[str, Any]:
+        try:
+            return self._call(
+                lambda c: c.secrets.kv.v2.read_secret_version(
+                    path=path, version=version, mount_point=self.mount, raise_on_deleted_version=True
+                )
+            )
+        except hvac.exceptions.InvalidPath:
+            suffix = f" (version {version})" if version else ""
+            raise SecretNotFound(f"no secret at {self.mount}/{path}{suffix} in Vault") from None
+
+    def _login(self) -> None:
+        self._call_once(lambda c: c.auth.approle.login(role_id=self._role_id, secret_id=self._secret_id))
+        self._logged_in = True
+
+    def _call(self, operation: Callable[[hvac.Client], T]) -> T:
+        """Run one Vault call, logging in with AppRole first or again when the token expired."""
+        if self._role_id and not self._logged_in:
+            self._login()
+        try:
+            return self._call_once(operation)
+        except SecretStoreUnavailable as exc:
+            if not (self._role_id and isinstance(exc.__cause__, hvac.exceptions.Forbidden)):
+                raise
+        self._login()
+        return self._call_once(operation)
+
+    def _call_once(self, operation: Callable[[hvac.Client], T]) -> T:
+        """Translate transport and server failures into :class:`SecretStoreUnavailable`.
+
+        Messages carry the Vault address and the failure's kind, never a token or a value.
+        """
+        try:
+            return operation(self._client)
+        except (hvac.exceptions.InvalidPath, hvac.exceptions.InvalidRequest):
+            raise
+        except hvac.exceptions.Forbidden as exc:
+            raise SecretStoreUnavailable(f"Vault at {self.addr} refused fluid-scim's credentials") from exc
+        except hvac.exceptions.VaultDown as exc:
+            raise SecretStoreUnavailable(f"Vault at {self.addr} is sealed or down") from exc
+        except hvac.exceptions.VaultError as exc:
+            raise SecretStoreUnavailable(f"Vault at {self.addr} failed: {type(exc).__name__}") from exc
+        except requests.exceptions.Timeout as exc:
+            raise SecretStoreUnavailable(f"Vault at {self.addr} did not answer in time") from exc
+        except requests.exceptions.RequestException as exc:
+            raise SecretStoreUnavailable(f"Vault at {self.addr} is unreachable") from exc

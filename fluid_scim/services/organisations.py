@@ -1,0 +1,79 @@
+"""Creating, listing and switching organisations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from sqlalchemy.exc import IntegrityError
+
+from fluid_scim.extensions import db
+from fluid_scim.models import Organisation
+from fluid_scim.repositories import organisations as repo
+
+_SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Labels of Fluid's own hosts under the base domain; no customer may take them.
+RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "static", "scim", "mail"})
+
+
+class OrganisationError(Exception):
+    """Base of the organisation use-case errors; the message is for people."""
+
+
+class InvalidSlug(OrganisationError):
+    pass
+
+
+class OrganisationExists(OrganisationError):
+    pass
+
+
+class OrganisationNotFound(OrganisationError):
+    pass
+
+
+def validate_slug(slug: str) -> str:
+    """Return the slug if it is one DNS label Fluid can serve, else raise :class:`InvalidSlug`."""
+    if not _SLUG.match(slug):
+        raise InvalidSlug(
+            f"{slug!r} is not a valid organisation slug: use 1-63 lower-case letters, digits and"
+            " hyphens, starting and ending with a letter or digit"
+        )
+    if slug in RESERVED_SLUGS:
+        raise InvalidSlug(f"{slug!r} is reserved for Fluid's own hosts")
+    return slug
+
+
+def create_organisation(*, slug: str, name: str | None = None) -> Organisation:
+    """Create an organisation with SCIM sync enabled and no token yet."""
+    validate_slug(slug)
+    display_name = (name or slug).strip()
+    if not display_name or len(display_name) > 200:
+        raise OrganisationError("the organisation name must be 1 to 200 characters")
+    organisation = Organisation(slug=slug, name=display_name, scim_sync_enabled=True)
+    db.session.add(organisation)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise OrganisationExists(f"organisation {slug!r} already exists") from None
+    return organisation
+
+
+def get_organisation(*, slug: str) -> Organisation:
+    organisation = repo.find_by_slug(slug)
+    if organisation is None:
+        raise OrganisationNotFound(f"no organisation {slug!r}")
+    return organisation
+
+
+def list_organisations() -> Sequence[Organisation]:
+    return repo.list_all()
+
+
+def set_scim_sync_enabled(*, slug: str, enabled: bool) -> Organisation:
+    """The article's "Disable SCIM User Sync" switch (inverted: ``enabled=False`` disables)."""
+    organisation = get_organisation(slug=slug)
+    organisation.scim_sync_enabled = enabled
+    db.session.commit()
+    return organisation

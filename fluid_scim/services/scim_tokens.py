@@ -1,0 +1,122 @@
+"""An organisation's SCIM secret token: generate, set, verify.
+
+The value goes to Vault; the database keeps an HMAC-SHA256 digest keyed with a key that is
+itself kept in Vault (and cached by each process), plus a short fingerprint and timestamps.
+Verifying a presented token therefore needs the database only, and a rotated token is live in
+every worker the moment its row commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import IntegrityError
+
+from fluid_scim.extensions import db
+from fluid_scim.models import Organisation, ScimToken
+from fluid_scim.models.types import utcnow
+from fluid_scim.repositories import organisations as repo
+from fluid_scim.secrets import Secret, SecretStore
+from fluid_scim.services.token_strength import StrengthProblem, check_token_strength
+
+TOKEN_PREFIX = "fscim_"
+TOKEN_BYTES = 32  # 256 bits from the operating system's CSPRNG
+
+
+class WeakToken(Exception):
+    """An admin-entered token broke a strength rule."""
+
+    def __init__(self, problem: StrengthProblem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+@dataclass(frozen=True, slots=True)
+class TokenMetadata:
+    """What may be shown about a token: never its value or digest."""
+
+    fingerprint: str
+    source: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def token_digest(key: bytes, token: str) -> bytes:
+    return hmac.new(key, b"scim-token\x00" + token.encode(), hashlib.sha256).digest()
+
+
+def token_fingerprint(key: bytes, token: str) -> str:
+    """Eight hex characters to tell tokens apart; derived separately so no part of the digest is shown."""
+    return hmac.new(key, b"fingerprint\x00" + token.encode(), hashlib.sha256).hexdigest()[:8]
+
+
+def generate_scim_token(*, organisation: Organisation, store: SecretStore) -> Secret:
+    """Replace the organisation's token with a new random one and return it (shown once)."""
+    token = Secret(TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES))
+    _replace_token(organisation=organisation, token=token, source="generated", store=store)
+    return token
+
+
+def set_scim_token(*, organisation: Organisation, token: Secret, store: SecretStore) -> TokenMetadata:
+    """Replace the organisation's token with one an admin chose, if it is strong enough."""
+    problem = check_token_strength(token.reveal())
+    if problem is not None:
+        raise WeakToken(problem)
+    row = _replace_token(organisation=organisation, token=token, source="entered", store=store)
+    return metadata_of(row)
+
+
+def token_metadata(*, organisation: Organisation) -> TokenMetadata | None:
+    row = repo.token_of(organisation.id)
+    return None if row is None else metadata_of(row)
+
+
+def metadata_of(row: ScimToken) -> TokenMetadata:
+    return TokenMetadata(
+        fingerprint=row.fingerprint, source=row.source, created_at=row.created_at, last_used_at=row.last_used_at
+    )
+
+
+def verify_scim_token(*, row: ScimToken | None, presented: str, key: bytes) -> bool:
+    """Constant-time check of a presented token against the organisation's current digest."""
+    digest = token_digest(key, presented)
+    expected = row.digest if row is not None else secrets.token_bytes(32)
+    return hmac.compare_digest(digest, expected) and row is not None
+
+
+def record_token_use(*, row: ScimToken, interval_seconds: int) -> None:
+    """Remember when the token was last used, writing at most once per ``interval_seconds``."""
+    now = utcnow()
+    if row.last_used_at is not None and now - row.last_used_at < timedelta(seconds=interval_seconds):
+        return
+    repo.mark_token_used(row.organisation_id, row.digest, now, now - timedelta(seconds=interval_seconds))
+    db.session.commit()
+
+
+def _replace_token(*, organisation: Organisation, token: Secret, source: str, store: SecretStore) -> ScimToken:
+    # Vault first: if it is down nothing changes; if the commit below fails, Vault merely holds
+    # an unused version, because the row names the version it describes.
+    key = store.token_digest_key()
+    version = store.write_scim_token(organisation.id, token)
+    for attempt in (1, 2):
+        row = repo.token_of(organisation.id) or ScimToken(organisation_id=organisation.id)
+        row.digest = token_digest(key, token.reveal())
+        row.fingerprint = token_fingerprint(key, token.reveal())
+        row.source = source
+        row.vault_version = version
+        row.created_at = utcnow()
+        row.last_used_at = None
+        db.session.add(row)
+        try:
+            db.session.commit()
+            return row
+        except IntegrityError:
+            # Two first-ever tokens raced to insert the row; the loser updates the winner's row.
+            db.session.rollback()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
