@@ -54,3 +54,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_cli(app)
     return app
 
+
+
+def reset_after_fork(app: Flask) -> None:
+    """Drop connections inherited from gunicorn's master (``preload_app``); workers open their own.
+
+    The master loads the app once, so every worker, including one re-spawned during a Vault
+    outage, inherits the token digest key without asking Vault.
+    """
+    with app.app_context():
+        db.engine.dispose(close=False)
+    app.extensions["fluid_secret_store"].reset_connections()

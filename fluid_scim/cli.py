@@ -9,6 +9,7 @@ from typing import TypeVar
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 
 from fluid_scim.config import Settings
 from fluid_scim.secrets import Secret, SecretStore, SecretStoreError
@@ -40,7 +41,7 @@ def _store() -> SecretStore:
     return current_app.extensions["fluid_secret_store"]
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def org() -> None:
     """Organisations: create, list, SCIM token, sync switch."""
 
@@ -73,7 +74,7 @@ def org_list() -> None:
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
 
 
 @org.group("token")
@@ -118,5 +119,7 @@ def _sync_command(enabled: bool) -> Callable[[str], None]:
     return command
 
 
-sync.command("enable", help="Accept SCIM requests again.")(click.argument("slug")(_sync_command(True)))
-sync.command("disable", help="Refuse SCIM requests (403) and change nothing.")(click.argument("slug")(_sync_command(False)))
+_enable = _sync_command(True)
+_disable = _sync_command(False)
+sync.command("enable", help="Accept SCIM requests again.")(click.argument("slug")(_enable))
+sync.command("disable", help="Refuse SCIM requests (403) and change nothing.")(click.argument("slug")(_disable))

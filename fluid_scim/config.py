@@ -214,10 +214,16 @@ def _check_combinations(settings: Settings, environ: Mapping[str, str]) -> None:
         raise ConfigError("VAULT_ADDR must use https:// when FLUID_ENV=production (plain http only on loopback)")
 
 
-def read_dotenv_if_development(environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
-    """Load ``.env`` from the working directory in development; real variables win over it."""
+def read_dotenv_if_development(environ: Mapping[str, str] = os.environ) -> None:
+    """Load ``.env`` (or the file ``FLUID_DOTENV`` names; empty: none) in development.
+
+    Variables already set in the environment win over the file.
+    """
     if environ.get("FLUID_ENV", "development").strip() != "development":
+        return
+    path = environ.get("FLUID_DOTENV", ".env").strip()
+    if not path:
         return
     from dotenv import load_dotenv
 
-    load_dotenv(Path.cwd() / ".env", override=False)
+    load_dotenv(Path.cwd() / path, override=False)

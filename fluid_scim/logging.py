@@ -52,12 +52,18 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(level: str) -> None:
-    """Send every logger to stderr as JSON lines (gunicorn's own loggers use the same formatter)."""
+    """Send every logger to stderr as JSON lines, once per process.
+
+    Under gunicorn, ``gunicorn.conf.py`` has already installed a JSON handler on the root logger;
+    other handlers (a test runner's capture, say) are left in place.
+    """
+    root = logging.getLogger()
+    root.setLevel(level)
+    if any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers):
+        return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.addHandler(handler)
 
 
 def register_request_logging(app: Flask) -> None:

@@ -64,6 +64,10 @@ class SecretStore(Protocol):
         """Where an organisation's SCIM token lives, for operators (``mount/path``)."""
         ...
 
+    def reset_connections(self) -> None:
+        """Forget connections inherited from a parent process (after a fork)."""
+        ...
+
 
 class UnconfiguredSecretStore:
     """Stands in when ``VAULT_ADDR`` is unset: every operation fails with the same clear message."""
@@ -84,3 +88,6 @@ class UnconfiguredSecretStore:
 
     def describe_location(self, organisation_id: uuid.UUID) -> str:
         return "(Vault not configured)"
+
+    def reset_connections(self) -> None:
+        return None

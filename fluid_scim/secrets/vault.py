@@ -98,6 +98,11 @@ class VaultSecretStore:
     def describe_location(self, organisation_id: uuid.UUID) -> str:
         return f"{self.mount}/data/{self._token_path(organisation_id)}"
 
+    def reset_connections(self) -> None:
+        # Closing our copies of sockets inherited over fork() sends nothing on the wire; the pool
+        # then opens fresh connections owned by this process alone.
+        self._client.adapter.close()
+
     # -- internals ----------------------------------------------------------------------------
 
     def _token_path(self, organisation_id: uuid.UUID) -> str:

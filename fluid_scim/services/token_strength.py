@@ -5,6 +5,7 @@ Pure: no Flask, no database. Each rule has a stable name so the admin console ca
 
 from __future__ import annotations
 
+import itertools
 import string
 from dataclasses import dataclass
 
@@ -72,7 +73,7 @@ def _distinct(token: str) -> StrengthProblem | None:
 
 def _runs(token: str) -> StrengthProblem | None:
     run = 1
-    for previous, current in zip(token, token[1:]):
+    for previous, current in itertools.pairwise(token):
         run = run + 1 if current == previous else 1
         if run > MAX_RUN:
             return StrengthProblem("repeated_characters", f"the token repeats {current!r} more than {MAX_RUN} times in a row")
@@ -81,7 +82,7 @@ def _runs(token: str) -> StrengthProblem | None:
 
 def _sequences(token: str) -> StrengthProblem | None:
     run = 1
-    for previous, current in zip(token.lower(), token.lower()[1:]):
+    for previous, current in zip(token.lower(), token.lower()[1:], strict=False):
         step = ord(current) - ord(previous)
         run = run + 1 if step in (1, -1) and current.isalnum() and previous.isalnum() else 1
         if run > MAX_RUN + 1:

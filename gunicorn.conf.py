@@ -1,0 +1,31 @@
+"""gunicorn settings (read from the working directory): JSON logs, workers, bind address."""
+
+import os
+
+bind = os.environ.get("FLUID_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# The application writes one JSON access line per request itself, with the request id.
+accesslog = None
+graceful_timeout = 10
+# Load the app in the master: workers fork with the SCIM token digest key already in memory, so
+# a worker (re)started while Vault is down still authenticates configured organisations.
+preload_app = True
+timeout = 60
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "fluid_scim.logging.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "root": {"level": "INFO", "handlers": ["stderr"]},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+        "gunicorn.access": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+    },
+}
+
+
+def post_fork(server: object, worker: object) -> None:
+    from app import reset_after_fork
+    from wsgi import app
+
+    reset_after_fork(app)

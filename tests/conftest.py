@@ -1,0 +1,150 @@
+"""Fixtures: a real OpenBao server, SQLite and (when configured) PostgreSQL, the app, gunicorn.
+
+Database tests run once per backend: SQLite always, PostgreSQL when ``FLUID_TEST_POSTGRES_URL``
+is set (CI sets it; with ``CI=true`` and no URL the run fails instead of silently shrinking).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+# The suite controls its own configuration: nothing from the developer's shell or .env leaks in.
+for _name in list(os.environ):
+    if (_name.startswith("FLUID_") and _name != "FLUID_TEST_POSTGRES_URL") or _name.startswith("VAULT_"):
+        del os.environ[_name]
+os.environ["FLUID_DOTENV"] = ""
+
+from app import create_app  # noqa: E402
+from fluid_scim.extensions import db  # noqa: E402
+from tests.support.services import ROOT, LiveServer, PostgresDatabase, Vault  # noqa: E402
+from tests.support.tenants import Tenant, make_tenant  # noqa: E402
+
+POSTGRES_URL = os.environ.get("FLUID_TEST_POSTGRES_URL", "").strip()
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if os.environ.get("CI", "").lower() == "true" and not POSTGRES_URL:
+        raise pytest.UsageError("CI=true but FLUID_TEST_POSTGRES_URL is not set: the PostgreSQL tests would not run")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"fluid-scim database backends: {', '.join(BACKENDS)}"
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    path = ROOT / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def vault(artifacts_dir: Path) -> Iterator[Vault]:
+    server = Vault.start(artifacts_dir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _settings(database_url: str, vault: Vault) -> dict[str, Any]:
+    return {"database_url": database_url, "vault_addr": vault.addr, "vault_token": vault.token, "vault_timeout": 1.0}
+
+
+def migrate_to_head(database_url: str, vault: Vault) -> None:
+    import flask_migrate
+
+    app = create_app(_settings(database_url, vault))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, vault: Vault) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'fluid.db'}"
+        migrate_to_head(url, vault)
+        yield url
+        return
+    database = PostgresDatabase(POSTGRES_URL).create()
+    try:
+        migrate_to_head(database.url, vault)
+        yield database.url
+    finally:
+        database.drop()
+
+
+@pytest.fixture
+def settings(database_url: str, vault: Vault) -> dict[str, Any]:
+    return _settings(database_url, vault)
+
+
+@pytest.fixture
+def app(settings: dict[str, Any]) -> Iterator[Flask]:
+    application = create_app(settings)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        with db.engine.begin() as connection:
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_factory(settings: dict[str, Any]) -> Iterator[Any]:
+    """Make more apps on the same database (other settings); their pools are closed afterwards."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        application = create_app({**settings, **overrides})
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def tenant(app: Flask) -> Tenant:
+    """A fresh organisation with a generated SCIM token."""
+    return make_tenant(app)
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str, vault: Vault, artifacts_dir: Path) -> Iterator[LiveServer]:
+    """gunicorn with two workers on the session's database and Vault."""
+    env = {
+        "FLUID_DATABASE_URL": database_url,
+        "VAULT_ADDR": vault.addr,
+        "VAULT_TOKEN": vault.token,
+        "FLUID_VAULT_TIMEOUT": "1",
+        "FLUID_DOTENV": "",
+    }
+    server = LiveServer.start(env, artifacts_dir, workers=2)
+    try:
+        yield server
+    finally:
+        server.stop()
