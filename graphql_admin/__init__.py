@@ -1,0 +1,1 @@
+"""The GraphQL admin API of Fluid's admin console (Strawberry), served at ``/graphql``."""
