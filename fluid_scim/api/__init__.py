@@ -9,8 +9,8 @@ from werkzeug.exceptions import HTTPException
 
 from fluid_scim.api import discovery
 from fluid_scim.api.auth import authenticate_scim_request
-from fluid_scim.api.errors import InternalError, MethodNotAllowed, NotFound, ScimError
 from fluid_scim.api.responses import scim_error
+from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError
 
 log = logging.getLogger(__name__)
 SCIM_PREFIX = "/scim/v2"

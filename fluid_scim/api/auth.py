@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 
-from fluid_scim.api.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from fluid_scim.config import Settings
+from fluid_scim.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
 from fluid_scim.secrets import SecretStore, SecretStoreUnavailable

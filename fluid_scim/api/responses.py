@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from fluid_scim.api.errors import SCIM_MEDIA_TYPE, ScimError
+from fluid_scim.errors import SCIM_MEDIA_TYPE, ScimError
 
 
 def scim_json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -1,0 +1,67 @@
+"""Resolving an attribute path (as the filter and PATCH parsers give it) against a resource type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
+from fluid_scim.schema.definitions import COMMON_ATTRIBUTES
+
+
+class UnknownAttribute(Exception):
+    """The path names no attribute of the resource type; the message says which part is unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A resolved path: ``schema`` is ``None`` for the common attributes (id, externalId, meta)."""
+
+    schema: Schema | None
+    attribute: Attribute
+    sub_attribute: Attribute | None = None
+
+    @property
+    def target(self) -> Attribute:
+        return self.sub_attribute or self.attribute
+
+    @property
+    def is_extension(self) -> bool:
+        return self.schema is not None and self.schema.id.lower().startswith("urn:ietf:params:scim:schemas:core:") is False
+
+    @property
+    def path(self) -> str:
+        """The canonical dotted path (URN-qualified for extensions), e.g. ``name.givenName``."""
+        base = self.attribute.name if self.sub_attribute is None else f"{self.attribute.name}.{self.sub_attribute.name}"
+        return f"{self.schema.id}:{base}" if self.is_extension and self.schema is not None else base
+
+
+_COMMON = {attribute.name.lower(): attribute for attribute in COMMON_ATTRIBUTES}
+
+
+def resolve(resource_type: ResourceType, schema_urn: str | None, attr: str, sub_attr: str | None = None) -> Resolved:
+    """Find ``[schema_urn:]attr[.sub_attr]`` on ``resource_type``, case-insensitively."""
+    schema, attribute = _top_level(resource_type, schema_urn, attr)
+    if sub_attr is None:
+        return Resolved(schema, attribute)
+    sub = attribute.sub(sub_attr)
+    if sub is None:
+        raise UnknownAttribute(f"'{attribute.name}' has no sub-attribute '{sub_attr}'")
+    return Resolved(schema, attribute, sub)
+
+
+def _top_level(resource_type: ResourceType, schema_urn: str | None, attr: str) -> tuple[Schema | None, Attribute]:
+    if schema_urn is None or schema_urn.lower() == resource_type.schema.id.lower():
+        common = _COMMON.get(attr.lower())
+        if common is not None:
+            return None, common
+        found = resource_type.schema.attribute(attr)
+        if found is None:
+            raise UnknownAttribute(f"{resource_type.name} has no attribute '{attr}'")
+        return resource_type.schema, found
+    extension = resource_type.extension(schema_urn)
+    if extension is None:
+        raise UnknownAttribute(f"{resource_type.name} has no schema extension '{schema_urn}'")
+    found = extension.attribute(attr)
+    if found is None:
+        raise UnknownAttribute(f"the extension '{extension.id}' has no attribute '{attr}'")
+    return extension, found
