@@ -36,6 +36,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         SQLALCHEMY_DATABASE_URI=prepare_database_url(settings.database_url),
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
         JSON_SORT_KEYS=False,
+        # Bodies over the advertised Bulk maxPayloadSize are refused (413) before they are read.
+        MAX_CONTENT_LENGTH=settings.scim_max_payload_bytes,
     )
     app.extensions["fluid_settings"] = settings
     if settings.trust_proxy:

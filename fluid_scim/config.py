@@ -58,6 +58,9 @@ class Settings:
     vault_path_prefix: str = "fluid-scim"
     vault_timeout: float = 3.0
     token_last_used_interval: int = 60
+    scim_max_results: int = 1000
+    scim_bulk_max_operations: int = 1000
+    scim_max_payload_bytes: int = 1_048_576
 
     @property
     def is_production(self) -> bool:
@@ -172,6 +175,9 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_VAULT_PATH_PREFIX": ("vault_path_prefix", _mount),
     "FLUID_VAULT_TIMEOUT": ("vault_timeout", _seconds),
     "FLUID_TOKEN_LAST_USED_INTERVAL": ("token_last_used_interval", _int_range(1, 86400)),
+    "FLUID_SCIM_MAX_RESULTS": ("scim_max_results", _int_range(1, 10_000)),
+    "FLUID_SCIM_BULK_MAX_OPERATIONS": ("scim_bulk_max_operations", _int_range(1, 10_000)),
+    "FLUID_SCIM_MAX_PAYLOAD_BYTES": ("scim_max_payload_bytes", _int_range(1024, 64 * 1_048_576)),
 }
 
 

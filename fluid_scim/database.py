@@ -28,9 +28,19 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """WAL lets gunicorn workers read while one writes; foreign keys are off by default in SQLite."""
     if type(dbapi_connection).__module__.split(".")[0] != "sqlite3":
         return
+    # SQLite's own lower() folds ASCII only; PostgreSQL's folds all of Unicode. Filters and
+    # the expression indexes use lower(), so both backends must fold alike.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
     cursor = dbapi_connection.cursor()
+    # LIKE is case-insensitive for ASCII by default; filters lower() both sides themselves
+    # when the attribute is caseExact=false, so LIKE must compare exactly.
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value

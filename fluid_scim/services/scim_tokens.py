@@ -76,9 +76,7 @@ def token_metadata(*, organisation: Organisation) -> TokenMetadata | None:
 
 
 def metadata_of(row: ScimToken) -> TokenMetadata:
-    return TokenMetadata(
-        fingerprint=row.fingerprint, source=row.source, created_at=row.created_at, last_used_at=row.last_used_at
-    )
+    return TokenMetadata(fingerprint=row.fingerprint, source=row.source, created_at=row.created_at, last_used_at=row.last_used_at)
 
 
 def verify_scim_token(*, row: ScimToken | None, presented: str, key: bytes) -> bool:

@@ -101,8 +101,10 @@ class PostgresDatabase:
 
     @property
     def url(self) -> str:
-        return make_url(self.server_url).set(drivername="postgresql+psycopg", database=self.name).render_as_string(
-            hide_password=False
+        return (
+            make_url(self.server_url)
+            .set(drivername="postgresql+psycopg", database=self.name)
+            .render_as_string(hide_password=False)
         )
 
     def _admin(self) -> psycopg.Connection[tuple[object, ...]]:

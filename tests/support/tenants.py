@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -48,3 +49,37 @@ def scim_request(
     if token is not None:
         all_headers.setdefault("Authorization", f"Bearer {token}")
     return requests.request(method, f"{base_url}/scim/v2{path}", headers=all_headers, timeout=10, **kwargs)
+
+
+class ScimClient:
+    """Speaks to one tenant of a live server the way an IdP does (``application/scim+json``)."""
+
+    def __init__(self, base_url: str, tenant: Tenant, *, user_agent: str = "fluid-scim-tests") -> None:
+        self.base_url = base_url
+        self.tenant = tenant
+        self.user_agent = user_agent
+
+    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        headers = {"User-Agent": self.user_agent, **kwargs.pop("headers", {})}
+        if body is not None:
+            headers.setdefault("Content-Type", "application/scim+json; charset=utf-8")
+            kwargs["data"] = json.dumps(body)
+        return scim_request(
+            self.base_url, method, path, host=self.tenant.host, token=self.tenant.token, headers=headers, **kwargs
+        )
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, body, **kwargs)
+
+    def put(self, path: str, body: Any, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, body, **kwargs)
+
+    def patch(self, path: str, operations: list[dict[str, Any]], **kwargs: Any) -> requests.Response:
+        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations}
+        return self.request("PATCH", path, body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)

@@ -1,0 +1,92 @@
+"""Reading SCIM requests: JSON bodies of either media type, list parameters, preconditions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from flask import current_app, request
+
+from fluid_scim.errors import InvalidSyntax, InvalidValue, ScimError
+from fluid_scim.projection import Projection
+from fluid_scim.schema import ResourceType
+from fluid_scim.services.resources import ListQuery
+
+ACCEPTED_MEDIA_TYPES = ("application/scim+json", "application/json")
+
+
+class UnsupportedMediaType(ScimError):
+    """415: the body is not JSON (``application/scim+json`` or ``application/json``)."""
+
+    status = 415
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object. Both SCIM and plain JSON media types are read (Flask reads only the latter)."""
+    media_type = (request.mimetype or "").lower()
+    if media_type and media_type not in ACCEPTED_MEDIA_TYPES:
+        raise UnsupportedMediaType(f"send the body as application/scim+json (or application/json), not {media_type}")
+    raw = request.get_data(cache=True)
+    try:
+        body = json.loads(raw)
+    except UnicodeDecodeError:
+        raise InvalidSyntax("the request body is not valid UTF-8") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidSyntax(f"the request body is not valid JSON: {getattr(exc, 'msg', 'nested too deeply')}") from None
+    if not isinstance(body, dict):
+        raise InvalidSyntax("the request body must be a JSON object")
+    return body
+
+
+def _integer(name: str, raw: str | None) -> int | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidValue(f"'{name}' must be an integer; got {raw!r}") from None
+
+
+def _names(raw: Any) -> list[str] | None:
+    if raw is None:
+        return None
+    if isinstance(raw, str):
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        return [part.strip() for item in raw for part in item.split(",") if part.strip()]
+    raise InvalidValue("attributes and excludedAttributes must be lists of attribute names")
+
+
+def list_query(params: Mapping[str, Any]) -> ListQuery:
+    """RFC 7644 §3.4.2: startIndex < 1 means 1, negative count means 0, count is capped at the maximum."""
+    maximum: int = current_app.extensions["fluid_settings"].scim_max_results
+    start = _integer("startIndex", _text(params.get("startIndex")))
+    count = _integer("count", _text(params.get("count")))
+    order = (_text(params.get("sortOrder")) or "ascending").lower()
+    if order not in ("ascending", "descending"):
+        raise InvalidValue(f"sortOrder must be 'ascending' or 'descending'; got {order!r}")
+    return ListQuery(
+        filter=_text(params.get("filter")) or None,
+        sort_by=_text(params.get("sortBy")) or None,
+        descending=order == "descending",
+        start_index=max(start or 1, 1),
+        count=maximum if count is None else min(max(count, 0), maximum),
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise InvalidValue(f"expected a string or integer, got {type(value).__name__}")
+
+
+def projection(resource_type: ResourceType, params: Mapping[str, Any] | None = None) -> Projection:
+    source = request.args if params is None else params
+    return Projection.parse(resource_type, _names(source.get("attributes")), _names(source.get("excludedAttributes")))
+
+
+def if_match() -> str | None:
+    return request.headers.get("If-Match")

@@ -1,0 +1,157 @@
+"""SCIM Users and Groups. Every key and index leads with ``organisation_id`` (shards by organisation).
+
+Single-valued attributes are columns (filterable, sortable); multi-valued ones are kept twice on
+purpose: as JSON on the user row, so that a GET is one row read, and as rows of
+``scim_user_value``, so that filters such as ``emails[type eq "work"].value eq "x"`` run in SQL
+with an index. Both are written by the same service call in the same transaction.
+Group membership is its own table: adding or removing members never reads the member list.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    text,
+    true,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fluid_scim.extensions import db
+from fluid_scim.models.types import UTCDateTime, utcnow
+
+
+def new_id() -> str:
+    """SCIM ids are opaque strings (RFC 7643 §3.1): canonical UUID text, the same on every backend."""
+    return str(uuid.uuid4())
+
+
+# Index names are spelled out: expression indexes have no column name for the naming convention.
+
+
+class ScimUser(db.Model):
+    __tablename__ = "scim_user"
+    __table_args__ = (
+        Index("uq_scim_user_user_name_key", "organisation_id", "user_name_key", unique=True),
+        Index("ix_scim_user_external_id", "organisation_id", "external_id"),
+        Index("ix_scim_user_display_name", "organisation_id", text("lower(display_name)")),
+        Index("ix_scim_user_manager_id", "organisation_id", "manager_id"),
+        Index("ix_scim_user_updated_at", "organisation_id", "updated_at"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    user_name: Mapped[str] = mapped_column(String(255))
+    # NFKC-normalised, lower-cased userName: the uniqueness key (userName is caseExact=false).
+    user_name_key: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    nick_name: Mapped[str | None] = mapped_column(String(1024))
+    profile_url: Mapped[str | None] = mapped_column(String(2048))
+    title: Mapped[str | None] = mapped_column(String(1024))
+    user_type: Mapped[str | None] = mapped_column(String(1024))
+    preferred_language: Mapped[str | None] = mapped_column(String(1024))
+    locale: Mapped[str | None] = mapped_column(String(1024))
+    timezone: Mapped[str | None] = mapped_column(String(1024))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    name_formatted: Mapped[str | None] = mapped_column(String(1024))
+    name_family_name: Mapped[str | None] = mapped_column(String(1024))
+    name_given_name: Mapped[str | None] = mapped_column(String(1024))
+    name_middle_name: Mapped[str | None] = mapped_column(String(1024))
+    name_honorific_prefix: Mapped[str | None] = mapped_column(String(1024))
+    name_honorific_suffix: Mapped[str | None] = mapped_column(String(1024))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    employee_number: Mapped[str | None] = mapped_column(String(1024))
+    cost_center: Mapped[str | None] = mapped_column(String(1024))
+    organization: Mapped[str | None] = mapped_column(String(1024))
+    division: Mapped[str | None] = mapped_column(String(1024))
+    department: Mapped[str | None] = mapped_column(String(1024))
+    manager_id: Mapped[str | None] = mapped_column(String(36))
+    # {"emails": [...], "phoneNumbers": [...], ...}: canonical multi-valued attributes, for rendering.
+    multi_valued: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ScimUserValue(db.Model):
+    """One entry of a multi-valued user attribute (emails, phoneNumbers, addresses, roles, …), for filters."""
+
+    __tablename__ = "scim_user_value"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["organisation_id", "user_id"], ["scim_user.organisation_id", "scim_user.id"], ondelete="CASCADE"
+        ),
+        Index("ix_scim_user_value_value", "organisation_id", "attribute", text("lower(value)")),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    attribute: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+    display: Mapped[str | None] = mapped_column(String(1024))
+    type: Mapped[str | None] = mapped_column(String(1024))
+    primary: Mapped[bool | None] = mapped_column(Boolean)
+    formatted: Mapped[str | None] = mapped_column(String(1024))
+    street_address: Mapped[str | None] = mapped_column(String(1024))
+    locality: Mapped[str | None] = mapped_column(String(1024))
+    region: Mapped[str | None] = mapped_column(String(1024))
+    postal_code: Mapped[str | None] = mapped_column(String(1024))
+    country: Mapped[str | None] = mapped_column(String(1024))
+
+
+class ScimGroup(db.Model):
+    __tablename__ = "scim_group"
+    __table_args__ = (
+        Index("uq_scim_group_display_name_key", "organisation_id", "display_name_key", unique=True),
+        Index("ix_scim_group_external_id", "organisation_id", "external_id"),
+        Index("ix_scim_group_updated_at", "organisation_id", "updated_at"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    display_name: Mapped[str] = mapped_column(String(255))
+    # NFKC-normalised, lower-cased displayName: unique per organisation (Entra requires it).
+    display_name_key: Mapped[str] = mapped_column(String(255))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class ScimGroupMember(db.Model):
+    """One membership. The member is a user or a group of the same organisation."""
+
+    __tablename__ = "scim_group_member"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["organisation_id", "group_id"], ["scim_group.organisation_id", "scim_group.id"], ondelete="CASCADE"
+        ),
+        Index("ix_scim_group_member_member_id", "organisation_id", "member_id"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    member_type: Mapped[str] = mapped_column(String(8), default="User")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,360 @@
+"""RFC 7644 §3.5.2 PATCH over the canonical document, with the Entra and Okta tolerances.
+
+:func:`apply_patch` works on a deep copy and raises on the first failing operation, so callers see
+either the complete result or an exception (with ``Operations[i]: `` in front of its detail).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fluid_scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
+from fluid_scim.patch.diff import changed_paths
+from fluid_scim.patch.targets import Target, eq_constraints, member_filter_ids, parse_target, reject_read_only
+from fluid_scim.patch.types import MemberAccumulator, Operation, PatchResult
+from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
+from fluid_scim.schema.coerce import (
+    check_primary,
+    coerce_attribute,
+    coerce_entry,
+    coerce_members,
+    coerce_sub,
+    is_manager,
+    is_unassigned,
+    manager_id_of,
+)
+
+Entry = dict[str, Any]
+
+
+def apply_patch(
+    resource_type: ResourceType,
+    document: dict[str, Any],
+    operations: list[Operation],
+    *,
+    resource_id: str,
+    quirks: set[str],
+) -> PatchResult:
+    """Apply ``operations`` in order to a copy of the canonical ``document``.
+
+    Group ``members`` never enter the document: their operations fold into ``PatchResult.members``.
+    ``quirks`` receives the tolerances used, only when the whole request succeeds.
+    """
+    work = copy.deepcopy(document)
+    used: set[str] = set()
+    members = MemberAccumulator()
+    patcher = _Patcher(resource_type, work, members, resource_id, used)
+    for operation in operations:
+        try:
+            patcher.apply(operation)
+        except ScimError as error:
+            error.detail = f"Operations[{operation.index}]: {error.detail}"
+            error.args = (error.detail,)
+            raise
+    delta = members.delta()
+    changed = changed_paths(resource_type, document, work) + (("members",) if delta else ())
+    quirks.update(used)
+    return PatchResult(document=work, members=delta, changed=changed)
+
+
+class _Patcher:
+    def __init__(
+        self, resource_type: ResourceType, document: dict[str, Any], members: MemberAccumulator, resource_id: str,
+        quirks: set[str],
+    ) -> None:
+        self.resource_type = resource_type
+        self.document = document
+        self.members = members
+        self.resource_id = resource_id
+        self.quirks = quirks
+
+    # -- dispatch ---------------------------------------------------------------------------------
+
+    def apply(self, operation: Operation) -> None:
+        op = str(operation.op).lower()
+        path = operation.path
+        if isinstance(path, str) and not path.strip():
+            path = None
+        if op not in ("add", "replace", "remove"):
+            raise InvalidSyntax(f"'op' must be add, replace or remove, not {operation.op!r}")
+        if path is None:
+            if op == "remove":
+                raise NoTarget("remove needs a path")
+            self.write_resource(op, operation.value)
+            return
+        target = parse_target(self.resource_type, path, quirks=self.quirks)
+        reject_read_only(target)
+        if op == "remove":
+            self.remove(target, operation.value)
+        else:
+            self.write(op, target, operation.value)
+
+    def write_resource(self, op: str, value: Any) -> None:
+        """Path-less add/replace: every key is an attribute, a dotted or URN-qualified path, or an extension."""
+        if not isinstance(value, dict):
+            raise InvalidSyntax(f"{op} without a path needs a JSON object as its value")
+        for key, item in value.items():
+            if key.lower() == "id":
+                if isinstance(item, str) and item == self.resource_id:
+                    self.quirks.add("readonly-id-ignored")  # Okta's group rename carries the group's own id
+                    continue
+                raise Mutability(f"'id' is read-only; the value {item!r} is not this resource's id")
+            target = parse_target(self.resource_type, key, quirks=self.quirks)
+            if not target.read_only:  # meta, groups, schemas sent back by the client are ignored
+                self.write(op, target, item)
+
+    def write(self, op: str, target: Target, value: Any) -> None:
+        if target.extension is not None:
+            self.write_extension(op, target.extension, value, target.label)
+        elif target.is_members:
+            self.write_members(op, target, value)
+        else:
+            attribute = target.attribute
+            assert attribute is not None
+            if target.sub is not None and target.sub.name == "$ref" and is_manager(attribute, target.schema):
+                return  # manager.$ref is derived from manager.value when rendering
+            if attribute.multi_valued and attribute.type == "complex":
+                self.write_multi(op, target, attribute, value)
+            elif attribute.type == "complex":
+                self.write_complex(target, attribute, value)
+            else:
+                self.write_simple(target, attribute, value)
+
+    # -- document access --------------------------------------------------------------------------
+
+    def current(self, target: Target, attribute: Attribute) -> Any:
+        holder = self.document if target.container is None else self.document.get(target.container)
+        return holder.get(attribute.name) if isinstance(holder, dict) else None
+
+    def store(self, target: Target, attribute: Attribute, value: Any) -> None:
+        """Set (or, for None, unassign) the attribute; an emptied extension object disappears."""
+        key = target.container
+        holder = self.document if key is None else self.document.get(key)
+        if holder is None:
+            if value is None:
+                return
+            holder = self.document[key] = {}  # type: ignore[index]
+        if value is None:
+            holder.pop(attribute.name, None)
+        else:
+            holder[attribute.name] = value
+        if key is not None and not holder:
+            self.document.pop(key, None)
+
+    # -- add / replace ----------------------------------------------------------------------------
+
+    def write_extension(self, op: str, extension: Schema, value: Any, label: str) -> None:
+        if value is None or (is_unassigned(value) and not isinstance(value, dict)):
+            self.document.pop(extension.id, None)
+            return
+        if not isinstance(value, dict):
+            raise InvalidValue(f"'{label}' must be a JSON object holding the extension's attributes")
+        for key, item in value.items():
+            attribute = extension.attribute(key)
+            if attribute is None:
+                raise InvalidPath(f"path '{label}': the extension '{extension.id}' has no attribute '{key}'")
+            if not attribute.read_only:
+                self.write(op, Target(label=f"{extension.id}:{attribute.name}", schema=extension, attribute=attribute), item)
+
+    def write_simple(self, target: Target, attribute: Attribute, value: Any) -> None:
+        new = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=target.label)
+        old = self.current(target, attribute)
+        if new is None and attribute.required:
+            raise InvalidValue(f"'{target.label}' is required and cannot be set to an empty value")
+        if attribute.mutability == "immutable" and old is not None and new != old:
+            raise Mutability(f"'{target.label}' is immutable and already has a value")
+        self.store(target, attribute, new)
+
+    def write_complex(self, target: Target, attribute: Attribute, value: Any) -> None:
+        """Single-valued complex (name, manager): RFC 7644 §3.5.2.1/§3.5.2.3 merge the given sub-attributes."""
+        old = self.current(target, attribute)
+        if target.predicate is not None and (not isinstance(old, dict) or not target.predicate(old)):
+            raise NoTarget(f"path '{target.label}' matched no value")
+        updated: Entry = dict(old) if isinstance(old, dict) else {}
+        if target.sub is not None:
+            _set_sub(updated, target.sub, coerce_sub(attribute, target.sub, value, quirks=self.quirks, label=target.label))
+        elif isinstance(value, dict):
+            _merge(updated, attribute, value, coerce_attribute(target.schema, attribute, value, quirks=self.quirks,
+                                                               label=target.label))
+        else:  # null removes; Entra's manager string / one-element list sets
+            updated = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=target.label) or {}
+        self.store(target, attribute, updated or None)
+
+    def write_multi(self, op: str, target: Target, attribute: Attribute, value: Any) -> None:
+        label = target.label
+        entries: list[Entry] = [dict(entry) for entry in self.current(target, attribute) or []]
+        matched = None if target.predicate is None else [entry for entry in entries if target.predicate(entry)]
+        touched: list[Entry] = []
+        if target.sub is not None:
+            new = coerce_sub(attribute, target.sub, value, quirks=self.quirks, label=label)
+            chosen = entries if matched is None else matched
+            for entry in chosen:
+                _set_sub(entry, target.sub, new)
+                touched.append(entry)
+            if not chosen and new is not None:
+                created = {**self.template(target), target.sub.name: new}
+                entries.append(created)
+                touched.append(created)
+        elif matched is None:
+            coerced = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=label) or []
+            if op == "replace":
+                entries = touched = coerced
+            else:
+                for entry in coerced:
+                    if entry not in entries:
+                        entries.append(entry)
+                        touched.append(entry)
+        else:
+            coerced = self.entries_for_filter(attribute, value, label)
+            if op == "replace" and matched:
+                entries = _splice(entries, matched, coerced)
+                touched = coerced
+            elif matched:
+                if len(coerced) > 1:
+                    raise InvalidValue(f"add to '{label}' merges one object into the matching entries, not {len(coerced)}")
+                for entry in matched:
+                    _merge(entry, attribute, value if isinstance(value, dict) else {}, coerced[0] if coerced else None)
+                    touched.append(entry)
+            elif coerced:
+                template = self.template(target)
+                touched = [{**template, **entry} for entry in coerced]
+                entries.extend(touched)
+        entries = [entry for entry in entries if entry]
+        fresh = [entry for entry in touched if entry.get("primary") is True and any(entry is kept for kept in entries)]
+        if len(fresh) > 1:
+            raise InvalidValue(f"'{label}' would leave more than one entry with \"primary\": true")
+        for entry in entries:
+            if fresh and entry is not fresh[0] and entry.get("primary") is True:
+                entry["primary"] = False  # RFC 7644 §3.5.2: setting a new primary clears the others
+        check_primary(entries, label)
+        self.store(target, attribute, entries or None)
+
+    def entries_for_filter(self, attribute: Attribute, value: Any, label: str) -> list[Entry]:
+        if isinstance(value, dict):
+            entry = coerce_entry(attribute, value, quirks=self.quirks, label=label)
+            return [] if entry is None else [entry]
+        return coerce_attribute(None, attribute, value, quirks=self.quirks, label=label) or []
+
+    def template(self, target: Target) -> Entry:
+        """The entry a filter that matched nothing describes (ENTRA.md §6 rule 5), or NoTarget."""
+        if target.value_filter is None:
+            return {}
+        constraints = eq_constraints(target, quirks=self.quirks)
+        if constraints is None:
+            raise NoTarget(
+                f"path '{target.label}' matched no value, and only a filter of eq comparisons joined by 'and' "
+                "describes a value to create"
+            )
+        return constraints
+
+    def write_members(self, op: str, target: Target, value: Any) -> None:
+        if target.sub is not None:
+            raise InvalidPath(f"path '{target.label}': members can only be added or removed as whole entries")
+        if op == "remove":
+            if target.value_filter is not None:
+                self.members.remove(member_filter_ids(target))
+            elif value is None:
+                self.members.remove_all()
+            else:
+                self.quirks.add("remove-by-value")  # Entra: remove exactly the listed members, never all
+                self.members.remove([ref.value for ref in coerce_members(value, quirks=self.quirks)])
+            return
+        if target.value_filter is not None:
+            raise InvalidPath(f"path '{target.label}': {op} cannot take a members filter; {op} to 'members' instead")
+        refs = coerce_members(value, quirks=self.quirks)
+        if op == "add":
+            self.members.add(refs)
+        else:
+            self.members.replace(refs)
+
+    # -- remove -----------------------------------------------------------------------------------
+
+    def remove(self, target: Target, value: Any) -> None:
+        if target.extension is not None:
+            self.document.pop(target.extension.id, None)
+            return
+        if target.is_members:
+            self.write_members("remove", target, value)
+            return
+        attribute = target.attribute
+        assert attribute is not None
+        if attribute.required and target.sub is None:
+            raise Mutability(f"'{target.label}' is required and cannot be removed")
+        if attribute.multi_valued and attribute.type == "complex":
+            self.remove_multi(target, attribute, value)
+            return
+        old = self.current(target, attribute)
+        if old is None:
+            return
+        if target.predicate is not None and not (isinstance(old, dict) and target.predicate(old)):
+            return
+        if is_manager(attribute, target.schema) and target.sub is None and value is not None and value != "":
+            wanted = manager_id_of(value)
+            if wanted is None:
+                raise InvalidValue(f"remove of '{target.label}' with a value needs the manager's id as that value")
+            if old.get("value") != wanted:
+                return  # REFCODE: only a value equal to the current manager clears it
+        if target.sub is not None and isinstance(old, dict):
+            self.store(target, attribute, {key: item for key, item in old.items() if key != target.sub.name} or None)
+        else:
+            self.store(target, attribute, None)
+
+    def remove_multi(self, target: Target, attribute: Attribute, value: Any) -> None:
+        entries: list[Entry] = [dict(entry) for entry in self.current(target, attribute) or []]
+        if target.predicate is not None:
+            chosen = [entry for entry in entries if target.predicate(entry)]
+        elif target.sub is not None or value is None:
+            chosen = entries
+        else:
+            self.quirks.add("remove-by-value")  # Entra: {"op":"Remove","path":"emails","value":[{"value":"x"}]}
+            given = coerce_attribute(None, attribute, value, quirks=self.quirks, label=target.label) or []
+            chosen = [entry for entry in entries if any(_same_entry(attribute, wanted, entry) for wanted in given)]
+        if target.sub is None:
+            entries = [entry for entry in entries if not any(entry is gone for gone in chosen)]
+        else:
+            for entry in chosen:
+                entry.pop(target.sub.name, None)
+            entries = [entry for entry in entries if entry]
+        self.store(target, attribute, entries or None)
+
+
+def _set_sub(entry: Entry, sub: Attribute, value: Any) -> None:
+    if value is None:
+        entry.pop(sub.name, None)
+    else:
+        entry[sub.name] = value
+
+
+def _merge(entry: Entry, attribute: Attribute, raw: dict[str, Any], coerced: Entry | None) -> None:
+    """RFC 7644 §3.5.2.3: given sub-attributes replace, null ones unassign, the others stay."""
+    for key, item in raw.items():
+        sub = attribute.sub(key)
+        if sub is not None and is_unassigned(item):
+            entry.pop(sub.name, None)
+    entry.update(coerced or {})
+
+
+def _splice(entries: list[Entry], matched: list[Entry], replacement: list[Entry]) -> list[Entry]:
+    """``entries`` with the matched ones replaced by ``replacement``, at the first match's position."""
+    result: list[Entry] = []
+    inserted = False
+    for entry in entries:
+        if any(entry is hit for hit in matched):
+            if not inserted:
+                result.extend(replacement)
+                inserted = True
+            continue
+        result.append(entry)
+    return result
+
+
+def _same_entry(attribute: Attribute, wanted: Entry, entry: Entry) -> bool:
+    """Remove-by-value: compare ``value`` when given (case-insensitively unless caseExact), else all given fields."""
+    if "value" in wanted:
+        left, right = wanted["value"], entry.get("value")
+        value_attribute = attribute.sub("value")
+        if isinstance(left, str) and isinstance(right, str) and value_attribute is not None and not value_attribute.case_exact:
+            return left.lower() == right.lower()
+        return left == right
+    return all(entry.get(key) == item for key, item in wanted.items())

@@ -1,0 +1,184 @@
+"""Resolving a PATCH ``path`` (or a key of a path-less value) to a :class:`Target` of the schema."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fluid_scim.errors import InvalidFilter, InvalidPath, Mutability
+from fluid_scim.filters import (
+    And,
+    AttributeInfo,
+    AttrPath,
+    Compare,
+    Filter,
+    FilterError,
+    Or,
+    ValuePath,
+    compile_predicate,
+    parse_path,
+)
+from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
+from fluid_scim.schema.coerce import coerce_sub
+from fluid_scim.schema.definitions import CORE_URN_PREFIX, ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE
+from fluid_scim.schema.resolve import UnknownAttribute, resolve
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where an operation points.
+
+    ``extension`` alone: the whole extension object (path = the extension URN). Otherwise
+    ``attribute`` (of ``schema``; None for the common attributes), an optional ``sub`` attribute and an
+    optional value filter with its compiled ``predicate`` over one entry.
+    """
+
+    label: str
+    schema: Schema | None = None
+    attribute: Attribute | None = None
+    sub: Attribute | None = None
+    value_filter: Filter | None = None
+    predicate: Predicate | None = None
+    extension: Schema | None = None
+    read_only: bool = False
+
+    @property
+    def container(self) -> str | None:
+        """The document key holding the attribute: the extension URN, or None for top-level."""
+        schema = self.extension or self.schema
+        if schema is None or schema.id.lower().startswith(CORE_URN_PREFIX.lower()):
+            return None
+        return schema.id
+
+    @property
+    def is_members(self) -> bool:
+        return self.attribute is not None and self.schema is not None and self.schema is GROUP_RESOURCE.schema and (
+            self.attribute.name == "members"
+        )
+
+
+def parse_target(resource_type: ResourceType, text: Any, *, quirks: set[str], label: str | None = None) -> Target:
+    """Parse and resolve ``text``; readOnly targets come back with ``read_only=True`` (the caller decides)."""
+    if not isinstance(text, str):
+        raise InvalidPath("'path' must be a string")
+    label = label or text
+    extension = resource_type.extension(text.strip())
+    if extension is not None:
+        return Target(label=label, extension=extension)
+    try:
+        patch_path = parse_path(text)
+    except FilterError as error:
+        bracket = text.find("[")
+        if bracket >= 0 and (error.position is None or error.position > bracket):
+            raise InvalidFilter(f"the filter in path '{label}' is invalid: {error}") from None
+        raise InvalidPath(f"path '{label}' is invalid: {error}") from None
+    attr_path = patch_path.attr
+    schema_urn = attr_path.schema
+    if resource_type is USER_RESOURCE and schema_urn is None and attr_path.attr.lower() == "manager":
+        schema_urn = ENTERPRISE_URN  # Entra's old narrative form: "path": "manager"
+        quirks.add("manager-unqualified")
+    if schema_urn is None and attr_path.attr.lower() == "schemas":
+        return Target(label=label, read_only=True)
+    sub_name = attr_path.sub_attr or patch_path.sub_attr
+    try:
+        resolved = resolve(resource_type, schema_urn, attr_path.attr, sub_name)
+    except UnknownAttribute as error:
+        raise InvalidPath(f"path '{label}': {error}") from None
+    attribute, sub = resolved.attribute, resolved.sub_attribute
+    target = Target(label=label, schema=resolved.schema, attribute=attribute, sub=sub)
+    if patch_path.value_filter is not None:
+        if attribute.type != "complex":
+            raise InvalidPath(f"path '{label}': '{attribute.name}' is not a complex attribute, so it cannot take a filter")
+        predicate = _predicate(resource_type, target, patch_path.value_filter)
+        target = Target(label=label, schema=resolved.schema, attribute=attribute, sub=sub,
+                        value_filter=patch_path.value_filter, predicate=predicate)
+    if target.is_members:
+        return target  # members are a relation: their read-only sub-attributes are the caller's concern
+    if attribute.read_only or (sub is not None and sub.read_only):
+        return Target(label=label, schema=resolved.schema, attribute=attribute, sub=sub, read_only=True)
+    return target
+
+
+def reject_read_only(target: Target) -> None:
+    if target.read_only:
+        raise Mutability(f"path '{target.label}' names a read-only attribute")
+
+
+def _predicate(resource_type: ResourceType, target: Target, value_filter: Filter) -> Predicate:
+    attribute = target.attribute
+    assert attribute is not None
+    container = target.container
+
+    def lookup(path: AttrPath) -> AttributeInfo:
+        try:
+            found = resolve(resource_type, path.schema, path.attr, path.sub_attr).target
+        except UnknownAttribute as error:
+            raise FilterError(str(error)) from None
+        return AttributeInfo(found.type, case_exact=found.case_exact, multi_valued=found.multi_valued)  # type: ignore[arg-type]
+
+    node = ValuePath(AttrPath(container, attribute.name), value_filter)
+    try:
+        compiled = compile_predicate(node, attribute=lookup)
+    except FilterError as error:
+        raise InvalidFilter(f"the filter in path '{target.label}' is invalid: {error}") from None
+    name = attribute.name
+
+    def predicate(entry: dict[str, Any]) -> bool:
+        wrapped: dict[str, Any] = {name: [entry]}
+        return compiled({container: wrapped} if container else wrapped)
+
+    return predicate
+
+
+def eq_constraints(target: Target, *, quirks: set[str]) -> dict[str, Any] | None:
+    """The entry a filter of ``eq`` comparisons joined by ``and`` describes; None for any other filter."""
+    attribute = target.attribute
+    assert attribute is not None and target.value_filter is not None
+    constraints: dict[str, Any] = {}
+    pending: list[Filter] = [target.value_filter]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, And):
+            pending.extend((node.right, node.left))
+            continue
+        if not (isinstance(node, Compare) and node.op == "eq" and isinstance(node.path, AttrPath)):
+            return None
+        path = node.path
+        sub = attribute.sub(path.attr) if path.schema is None and path.sub_attr is None else None
+        if sub is None or sub.read_only or node.value is None:
+            return None
+        value = coerce_sub(attribute, sub, node.value, quirks=quirks, label=f"{target.label} ({sub.name})")
+        if value is None or constraints.setdefault(sub.name, value) != value:
+            return None
+    return constraints
+
+
+def member_filter_ids(target: Target) -> list[str]:
+    """``members[value eq "a" or value eq "b"]`` -> ["a", "b"]; any other filter is :class:`InvalidFilter`."""
+    assert target.value_filter is not None
+    ids: list[str] = []
+    pending: list[Filter] = [target.value_filter]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Or):
+            pending.extend((node.right, node.left))
+            continue
+        if not (
+            isinstance(node, Compare)
+            and node.op == "eq"
+            and isinstance(node.path, AttrPath)
+            and node.path.schema is None
+            and node.path.sub_attr is None
+            and node.path.attr.lower() == "value"
+            and isinstance(node.value, str)
+        ):
+            raise InvalidFilter(
+                f"path '{target.label}': a members filter can only compare 'value' with eq, "
+                'optionally joined by or (members[value eq "id1" or value eq "id2"])'
+            )
+        if node.value not in ids:
+            ids.append(node.value)
+    return ids

@@ -1,0 +1,99 @@
+"""``attributes`` / ``excludedAttributes`` (RFC 7644 §3.4.2.5) applied to a rendered resource.
+
+Pure: works on the JSON body and the registry. ``returned: always`` attributes (``id``, ``schemas``,
+``meta``… per the schema) survive every projection; ``returned: never`` never appear.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from fluid_scim.errors import InvalidValue
+from fluid_scim.filters import FilterError, parse_path
+from fluid_scim.schema import ResourceType, UnknownAttribute, resolve
+
+ALWAYS = frozenset({"id", "schemas"})
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """Parsed ``attributes`` and ``excludedAttributes``: sets of canonical (schema, attr, sub) keys."""
+
+    resource_type: ResourceType
+    include: frozenset[tuple[str | None, str, str | None]] | None = None
+    exclude: frozenset[tuple[str | None, str, str | None]] = frozenset()
+
+    @classmethod
+    def parse(cls, resource_type: ResourceType, attributes: Iterable[str] | None, excluded: Iterable[str] | None) -> Projection:
+        include = _keys(resource_type, attributes) if attributes else None
+        return cls(resource_type, include, _keys(resource_type, excluded) if excluded else frozenset())
+
+    def wants(self, attr: str, schema: str | None = None) -> bool:
+        """Whether top-level ``attr`` can appear at all (lets services skip work, e.g. members)."""
+        if self.include is not None:
+            return any(key[0] == schema and key[1] == attr for key in self.include)
+        return (schema, attr, None) not in self.exclude
+
+    def apply(self, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in body.items():
+            if key in ALWAYS:
+                result[key] = value
+            elif key.startswith("urn:"):
+                extension = self.resource_type.extension(key)
+                urn = extension.id if extension is not None else key
+                projected = {k: self._sub(urn, k, v) for k, v in value.items() if self._keep(urn, k)}
+                if projected:
+                    result[key] = projected
+            elif self._keep(None, key):
+                result[key] = self._sub(None, key, value)
+        if "schemas" in result:
+            # An extension projected away is no longer part of the resource's schemas.
+            result["schemas"] = [
+                urn
+                for urn in result["schemas"]
+                if not urn.startswith("urn:") or urn in result or urn == self.resource_type.schema.id
+            ]
+        return result
+
+    def _keep(self, schema: str | None, attr: str) -> bool:
+        if self.include is not None:
+            return any(k[0] == schema and k[1] == attr for k in self.include)
+        return (schema, attr, None) not in self.exclude
+
+    def _keep_sub(self, schema: str | None, attr: str, sub: str) -> bool:
+        if self.include is not None:
+            return (schema, attr, None) in self.include or (schema, attr, sub) in self.include
+        return (schema, attr, sub) not in self.exclude
+
+    def _sub(self, schema: str | None, attr: str, value: Any) -> Any:
+        """Project the sub-attributes of a complex value when only some were asked for (or excluded)."""
+
+        def pick(item: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in item.items() if self._keep_sub(schema, attr, k)}
+
+        if isinstance(value, dict):
+            return pick(value)
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            return [picked for picked in (pick(item) for item in value) if picked]
+        return value
+
+
+def _keys(resource_type: ResourceType, names: Iterable[str]) -> frozenset[tuple[str | None, str, str | None]]:
+    keys = set()
+    for name in names:
+        name = name.strip()
+        if not name:
+            continue
+        try:
+            path = parse_path(name)
+            if path.value_filter is not None:
+                raise InvalidValue(f"'{name}' is not an attribute name (filters are not allowed here)")
+            resolved = resolve(resource_type, path.attr.schema, path.attr.attr, path.attr.sub_attr)
+        except (FilterError, UnknownAttribute) as exc:
+            raise InvalidValue(f"invalid attribute name '{name}': {exc}") from None
+        schema = resolved.schema.id if resolved.is_extension and resolved.schema else None
+        keys.add((schema, resolved.attribute.name, resolved.sub_attribute.name if resolved.sub_attribute else None))
+    return frozenset(keys)

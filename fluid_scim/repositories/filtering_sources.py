@@ -1,0 +1,247 @@
+"""Where each filterable SCIM attribute lives in SQL, for :mod:`.filtering`.
+
+Simple attributes are :class:`Operand` s on the resource row. A complex attribute is a scope of
+sub-attributes: :class:`ElementScope` for a singular one (``name``, ``meta``, ``manager``) whose
+values are on the resource row too, :class:`RowScope` for a multi-valued one, one row per value
+(``scim_user_value``, memberships), reached by an EXISTS correlated on ``organisation_id`` and the
+id. Each scope is made fresh (fresh table aliases) for each filter node that uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, case, func, literal, literal_column, or_, select, true
+from sqlalchemy.orm import aliased
+
+from fluid_scim.errors import InvalidFilter, InvalidValue
+from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
+from fluid_scim.repositories.filtering_values import Operand
+from fluid_scim.repositories.mapping import GROUP_COLUMNS, MULTI_VALUED, USER_COLUMNS, VALUE_COLUMNS
+from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, Attribute, Resolved, ResourceType
+
+Entity = type[ScimUser] | type[ScimGroup]
+
+
+@dataclass(frozen=True, eq=False)
+class ElementScope:
+    """A singular complex attribute; its one value exists when ``exists`` holds."""
+
+    attribute: Attribute
+    label: str
+    values: Mapping[str, ColumnElement[Any]]
+    exists: ColumnElement[bool]
+    not_filterable: frozenset[str] = frozenset()
+    multi_valued: bool = field(default=False, init=False)
+
+    def operand(self, sub: Attribute) -> Operand:
+        return _operand(self.values, self.not_filterable, self.label, sub)
+
+    def any(self, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+        """The value exists (and satisfies ``condition``)."""
+        return self.exists if condition is None else and_(self.exists, condition)
+
+
+@dataclass(frozen=True, eq=False)
+class RowScope:
+    """A multi-valued complex attribute: one row of ``table`` per value, selected by ``correlation``."""
+
+    attribute: Attribute
+    label: str
+    table: Any  # an aliased entity
+    correlation: tuple[ColumnElement[bool], ...]
+    outer: Entity
+    values: Mapping[str, ColumnElement[Any]]
+    not_filterable: frozenset[str] = frozenset()
+    # ORDER BY that puts the entry a sortBy reads first (primary, else first); None: no such entry.
+    order: tuple[ColumnElement[Any], ...] | None = None
+    multi_valued: bool = field(default=True, init=False)
+
+    def operand(self, sub: Attribute) -> Operand:
+        return _operand(self.values, self.not_filterable, self.label, sub)
+
+    def any(self, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+        """Some value exists (and satisfies ``condition``, evaluated on that one row)."""
+        query = select(literal_column("1")).select_from(self.table).where(*self.correlation)
+        if condition is not None:
+            query = query.where(condition)
+        return query.correlate(self.outer).exists()
+
+    def first(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
+        """``expr`` read from the primary value, else the first one (RFC 7644 §3.4.2.3 sortBy)."""
+        if self.order is None:
+            raise InvalidValue(f"cannot sort by '{self.label}': its values have no primary or first value")
+        query = select(expr).select_from(self.table).where(*self.correlation).order_by(*self.order).limit(1)
+        return query.correlate(self.outer).scalar_subquery()
+
+
+Scope = ElementScope | RowScope
+
+
+def _label(resolved: Resolved) -> str:
+    """The canonical path of the complex attribute itself (without a sub-attribute)."""
+    return Resolved(resolved.schema, resolved.attribute).path
+
+
+def _operand(values: Mapping[str, ColumnElement[Any]], not_filterable: frozenset[str], label: str, sub: Attribute) -> Operand:
+    expr = values.get(sub.name)
+    full = f"{label}.{sub.name}"
+    if expr is None:
+        raise InvalidFilter(f"'{full}' is not filterable")
+    return Operand(expr, sub, full, filterable=sub.name not in not_filterable and sub.type != "binary")
+
+
+class ResourceColumns:
+    """The SQL side of one resource type's attributes."""
+
+    resource_type: ResourceType
+    entity: Entity
+
+    def operand(self, resolved: Resolved) -> Operand:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def scope(self, resolved: Resolved) -> Scope:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _meta(self, resolved: Resolved) -> ElementScope:
+        entity = self.entity
+        values: dict[str, ColumnElement[Any]] = {
+            "created": entity.created_at,
+            "lastModified": entity.updated_at,
+            "resourceType": literal(self.resource_type.name, String),
+            # Always present, but their values are made when rendering (base URL, ETag).
+            "location": entity.id,
+            "version": entity.id,
+        }
+        return ElementScope(resolved.attribute, _label(resolved), values, true(), frozenset({"location", "version"}))
+
+
+class UserColumns(ResourceColumns):
+    resource_type = USER_RESOURCE
+    entity = ScimUser
+
+    def operand(self, resolved: Resolved) -> Operand:
+        path, attribute = resolved.path, resolved.attribute
+        if path == "id":
+            return Operand(ScimUser.id, attribute, path)
+        if path == "userName":
+            return Operand(ScimUser.user_name, attribute, path, key=ScimUser.user_name_key)
+        if path == "password":  # returned never: a hash, only its presence can be tested
+            return Operand(ScimUser.password_hash, attribute, path, filterable=False)
+        column = USER_COLUMNS.get(path)
+        if column is None:
+            raise InvalidFilter(f"'{path}' is not filterable")
+        return Operand(getattr(ScimUser, column), attribute, path)
+
+    def scope(self, resolved: Resolved) -> Scope:
+        attribute, label = resolved.attribute, _label(resolved)
+        name = attribute.name
+        if name == "meta":
+            return self._meta(resolved)
+        if name == "name":
+            values = {sub.name: getattr(ScimUser, USER_COLUMNS[f"name.{sub.name}"]) for sub in attribute.sub_attributes}
+            return ElementScope(attribute, label, values, or_(*(column.is_not(None) for column in values.values())))
+        if name == "manager":
+            manager = aliased(ScimUser)
+            display = (
+                select(manager.display_name)
+                .where(manager.organisation_id == ScimUser.organisation_id, manager.id == ScimUser.manager_id)
+                .correlate(ScimUser)
+                .scalar_subquery()
+            )
+            values = {"value": ScimUser.manager_id, "displayName": display, "$ref": ScimUser.manager_id}
+            return ElementScope(attribute, label, values, ScimUser.manager_id.is_not(None), frozenset({"$ref"}))
+        if name == "groups":
+            return _user_groups(attribute, label)
+        if name in MULTI_VALUED:
+            return _user_values(attribute, label)
+        raise InvalidFilter(f"'{label}' is not filterable")
+
+
+def _user_values(attribute: Attribute, label: str) -> RowScope:
+    row = aliased(ScimUserValue)
+    correlation = (
+        row.organisation_id == ScimUser.organisation_id,
+        row.user_id == ScimUser.id,
+        row.attribute == attribute.name,
+    )
+    values = {
+        sub.name: getattr(row, VALUE_COLUMNS[sub.name]) for sub in attribute.sub_attributes if sub.name in VALUE_COLUMNS
+    }
+    order = (case((row.primary.is_(True), 0), else_=1), row.position)
+    return RowScope(attribute, label, row, correlation, ScimUser, values, order=order)
+
+
+def _user_groups(attribute: Attribute, label: str) -> RowScope:
+    """``groups``: read-only, one value per membership of the user (all direct)."""
+    member = aliased(ScimGroupMember)
+    group = aliased(ScimGroup)
+    display = (
+        select(group.display_name)
+        .where(group.organisation_id == member.organisation_id, group.id == member.group_id)
+        .correlate(member)
+        .scalar_subquery()
+    )
+    correlation = (
+        member.organisation_id == ScimUser.organisation_id,
+        member.member_id == ScimUser.id,
+        member.member_type == "User",
+    )
+    values = {"value": member.group_id, "display": display, "type": literal("direct", String), "$ref": member.group_id}
+    return RowScope(attribute, label, member, correlation, ScimUser, values, frozenset({"$ref"}))
+
+
+class GroupColumns(ResourceColumns):
+    resource_type = GROUP_RESOURCE
+    entity = ScimGroup
+
+    def operand(self, resolved: Resolved) -> Operand:
+        path, attribute = resolved.path, resolved.attribute
+        if path == "id":
+            return Operand(ScimGroup.id, attribute, path)
+        if path == "displayName":
+            return Operand(ScimGroup.display_name, attribute, path, key=ScimGroup.display_name_key)
+        column = GROUP_COLUMNS.get(path)
+        if column is None:
+            raise InvalidFilter(f"'{path}' is not filterable")
+        return Operand(getattr(ScimGroup, column), attribute, path)
+
+    def scope(self, resolved: Resolved) -> Scope:
+        attribute, label = resolved.attribute, _label(resolved)
+        if attribute.name == "meta":
+            return self._meta(resolved)
+        if attribute.name != "members":
+            raise InvalidFilter(f"'{label}' is not filterable")
+        member = aliased(ScimGroupMember)
+        user, group = aliased(ScimUser), aliased(ScimGroup)
+        # A member's display is the user's displayName, else its userName; a group's displayName.
+        user_display = (
+            select(func.coalesce(user.display_name, user.user_name))
+            .where(user.organisation_id == member.organisation_id, user.id == member.member_id, member.member_type == "User")
+            .correlate(member)
+            .scalar_subquery()
+        )
+        group_display = (
+            select(group.display_name)
+            .where(group.organisation_id == member.organisation_id, group.id == member.member_id, member.member_type == "Group")
+            .correlate(member)
+            .scalar_subquery()
+        )
+        correlation = (member.organisation_id == ScimGroup.organisation_id, member.group_id == ScimGroup.id)
+        values = {
+            "value": member.member_id,
+            "type": member.member_type,
+            "display": func.coalesce(user_display, group_display),
+            "$ref": member.member_id,
+        }
+        return RowScope(attribute, label, member, correlation, ScimGroup, values, frozenset({"$ref"}))
+
+
+def columns_for(resource_type: ResourceType) -> ResourceColumns:
+    if resource_type is USER_RESOURCE:
+        return UserColumns()
+    if resource_type is GROUP_RESOURCE:
+        return GroupColumns()
+    raise ValueError(f"no table for the resource type {resource_type.name!r}")

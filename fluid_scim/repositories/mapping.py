@@ -1,0 +1,143 @@
+"""Where each SCIM attribute lives in the database, and documents <-> rows.
+
+The canonical document (see :mod:`fluid_scim.schema.coerce`) is what services work on; this module
+is the only place that knows the column behind each attribute. The filter translator reads the
+same maps, so an attribute is stored and filtered from one definition.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from fluid_scim.models import ScimGroup, ScimUser, ScimUserValue
+from fluid_scim.schema import ENTERPRISE_URN
+
+# Canonical path -> ScimUser column name, for single-valued attributes.
+USER_COLUMNS: dict[str, str] = {
+    "userName": "user_name",
+    "externalId": "external_id",
+    "displayName": "display_name",
+    "nickName": "nick_name",
+    "profileUrl": "profile_url",
+    "title": "title",
+    "userType": "user_type",
+    "preferredLanguage": "preferred_language",
+    "locale": "locale",
+    "timezone": "timezone",
+    "active": "active",
+    "name.formatted": "name_formatted",
+    "name.familyName": "name_family_name",
+    "name.givenName": "name_given_name",
+    "name.middleName": "name_middle_name",
+    "name.honorificPrefix": "name_honorific_prefix",
+    "name.honorificSuffix": "name_honorific_suffix",
+    f"{ENTERPRISE_URN}:employeeNumber": "employee_number",
+    f"{ENTERPRISE_URN}:costCenter": "cost_center",
+    f"{ENTERPRISE_URN}:organization": "organization",
+    f"{ENTERPRISE_URN}:division": "division",
+    f"{ENTERPRISE_URN}:department": "department",
+    f"{ENTERPRISE_URN}:manager.value": "manager_id",
+}
+
+GROUP_COLUMNS: dict[str, str] = {"displayName": "display_name", "externalId": "external_id"}
+
+# Multi-valued user attributes kept as ScimUserValue rows, and sub-attribute -> column.
+MULTI_VALUED: tuple[str, ...] = (
+    "emails",
+    "phoneNumbers",
+    "ims",
+    "photos",
+    "addresses",
+    "entitlements",
+    "roles",
+    "x509Certificates",
+)
+VALUE_COLUMNS: dict[str, str] = {
+    "value": "value",
+    "display": "display",
+    "type": "type",
+    "primary": "primary",
+    "formatted": "formatted",
+    "streetAddress": "street_address",
+    "locality": "locality",
+    "region": "region",
+    "postalCode": "postal_code",
+    "country": "country",
+}
+
+
+def fold(text: str) -> str:
+    """The uniqueness key of a caseExact=false name: NFKC-normalised, then lower-cased.
+
+    NFKC makes look-alike compositions (a full-width letter, a ligature, 'e' + combining accent vs
+    'é') one key, so they cannot be used to create a second account that looks the same.
+    """
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _get_path(document: dict[str, Any], path: str) -> Any:
+    if path.startswith(ENTERPRISE_URN + ":"):
+        extension = document.get(ENTERPRISE_URN) or {}
+        rest = path[len(ENTERPRISE_URN) + 1 :]
+        head, _, sub = rest.partition(".")
+        value = extension.get(head)
+        return value.get(sub) if sub and isinstance(value, dict) else value
+    head, _, sub = path.partition(".")
+    value = document.get(head)
+    return value.get(sub) if sub and isinstance(value, dict) else value
+
+
+def write_user(user: ScimUser, document: dict[str, Any]) -> list[ScimUserValue]:
+    """Set every column of ``user`` from ``document`` and return its multi-valued rows (not added)."""
+    for path, column in USER_COLUMNS.items():
+        value = _get_path(document, path)
+        if column == "active":
+            value = True if value is None else bool(value)
+        setattr(user, column, value)
+    user.user_name_key = fold(user.user_name)
+    user.multi_valued = {name: document[name] for name in MULTI_VALUED if document.get(name)}
+    rows: list[ScimUserValue] = []
+    for name, entries in user.multi_valued.items():
+        for position, entry in enumerate(entries):
+            row = ScimUserValue(organisation_id=user.organisation_id, user_id=user.id, attribute=name, position=position)
+            for sub, column in VALUE_COLUMNS.items():
+                setattr(row, column, entry.get(sub))
+            rows.append(row)
+    return rows
+
+
+def read_user(user: ScimUser) -> dict[str, Any]:
+    """The canonical document of a stored user (no id, meta, groups or password)."""
+    document: dict[str, Any] = {}
+    for path, column in USER_COLUMNS.items():
+        value = getattr(user, column)
+        if value is None:
+            continue
+        if path.startswith(ENTERPRISE_URN + ":"):
+            target = document.setdefault(ENTERPRISE_URN, {})
+            rest = path[len(ENTERPRISE_URN) + 1 :]
+        else:
+            target, rest = document, path
+        head, _, sub = rest.partition(".")
+        if sub:
+            target.setdefault(head, {})[sub] = value
+        else:
+            target[head] = value
+    for name in MULTI_VALUED:
+        if user.multi_valued.get(name):
+            document[name] = [dict(entry) for entry in user.multi_valued[name]]
+    return document
+
+
+def write_group(group: ScimGroup, document: dict[str, Any]) -> None:
+    group.display_name = document["displayName"]
+    group.display_name_key = fold(group.display_name)
+    group.external_id = document.get("externalId")
+
+
+def read_group(group: ScimGroup) -> dict[str, Any]:
+    document: dict[str, Any] = {"displayName": group.display_name}
+    if group.external_id is not None:
+        document["externalId"] = group.external_id
+    return document

@@ -1,0 +1,202 @@
+"""Queries on SCIM users, groups and memberships. Every function takes ``organisation_id``; none commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
+
+from fluid_scim.extensions import db
+from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
+from fluid_scim.models.types import utcnow
+
+MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
+
+
+def get_user(organisation_id: object, user_id: str, *, for_update: bool = False) -> ScimUser | None:
+    query = select(ScimUser).where(ScimUser.organisation_id == organisation_id, ScimUser.id == user_id)
+    if for_update:
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def get_group(organisation_id: object, group_id: str, *, for_update: bool = False) -> ScimGroup | None:
+    query = select(ScimGroup).where(ScimGroup.organisation_id == organisation_id, ScimGroup.id == group_id)
+    if for_update:
+        query = query.with_for_update()
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue]) -> None:
+    db.session.execute(
+        delete(ScimUserValue).where(ScimUserValue.organisation_id == user.organisation_id, ScimUserValue.user_id == user.id)
+    )
+    db.session.add_all(list(rows))
+
+
+def page(query: Select[Any], start_index: int, count: int) -> Sequence[Any]:
+    return db.session.execute(query.offset(start_index - 1).limit(count)).scalars().all()
+
+
+def count(model: type[ScimUser] | type[ScimGroup], organisation_id: object, clause: ColumnElement[bool] | None) -> int:
+    query = select(func.count()).select_from(model).where(model.organisation_id == organisation_id)
+    if clause is not None:
+        query = query.where(clause)
+    return int(db.session.execute(query).scalar_one())
+
+
+def display_names(organisation_id: object, user_ids: Iterable[str]) -> dict[str, str | None]:
+    """displayName (else userName) of the given users, one query."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(ScimUser.id, func.coalesce(ScimUser.display_name, ScimUser.user_name)).where(
+            ScimUser.organisation_id == organisation_id, ScimUser.id.in_(ids)
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def groups_of_users(organisation_id: object, user_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """The direct groups (id, displayName) of each user, one query for a whole page."""
+    if not user_ids:
+        return {}
+    rows = db.session.execute(
+        select(ScimGroupMember.member_id, ScimGroup.id, ScimGroup.display_name)
+        .join(
+            ScimGroup, (ScimGroup.organisation_id == ScimGroupMember.organisation_id) & (ScimGroup.id == ScimGroupMember.group_id)
+        )
+        .where(ScimGroupMember.organisation_id == organisation_id, ScimGroupMember.member_id.in_(list(user_ids)))
+        .order_by(ScimGroup.display_name, ScimGroup.id)
+    )
+    result: dict[str, list[tuple[str, str]]] = {user_id: [] for user_id in user_ids}
+    for member_id, group_id, name in rows:
+        result[member_id].append((group_id, name))
+    return result
+
+
+def members_of(organisation_id: object, group_id: str) -> list[MemberRow]:
+    """Every member of a group with its display name; only called when members are asked for."""
+    member_user = aliased(ScimUser)
+    member_group = aliased(ScimGroup)
+    rows = db.session.execute(
+        select(
+            ScimGroupMember.member_id,
+            ScimGroupMember.member_type,
+            func.coalesce(member_user.display_name, member_user.user_name, member_group.display_name),
+        )
+        .outerjoin(
+            member_user,
+            (member_user.organisation_id == ScimGroupMember.organisation_id) & (member_user.id == ScimGroupMember.member_id),
+        )
+        .outerjoin(
+            member_group,
+            (member_group.organisation_id == ScimGroupMember.organisation_id) & (member_group.id == ScimGroupMember.member_id),
+        )
+        .where(ScimGroupMember.organisation_id == organisation_id, ScimGroupMember.group_id == group_id)
+        .order_by(ScimGroupMember.created_at, ScimGroupMember.member_id)
+    )
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def existing_member_types(organisation_id: object, ids: Sequence[str]) -> dict[str, str]:
+    """Which of ``ids`` are users or groups of the organisation (two indexed lookups)."""
+    if not ids:
+        return {}
+    found = {
+        user_id: "User"
+        for user_id in db.session.execute(
+            select(ScimUser.id).where(ScimUser.organisation_id == organisation_id, ScimUser.id.in_(ids))
+        ).scalars()
+    }
+    missing = [member for member in ids if member not in found]
+    if missing:
+        for group_id in db.session.execute(
+            select(ScimGroup.id).where(ScimGroup.organisation_id == organisation_id, ScimGroup.id.in_(missing))
+        ).scalars():
+            found[group_id] = "Group"
+    return found
+
+
+def add_members(organisation_id: object, group_id: str, members: Sequence[tuple[str, str]]) -> None:
+    """Insert memberships, ignoring ones that exist (idempotent; costs the same for any group size)."""
+    if not members:
+        return
+    values = [
+        {
+            "organisation_id": organisation_id,
+            "group_id": group_id,
+            "member_id": member_id,
+            "member_type": member_type,
+            "created_at": utcnow(),
+        }
+        for member_id, member_type in members
+    ]
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(insert(ScimGroupMember).values(values).on_conflict_do_nothing())
+
+
+def remove_members(organisation_id: object, group_id: str, member_ids: Iterable[str] | None) -> None:
+    """Delete the listed memberships, or all of them when ``member_ids`` is None."""
+    query = delete(ScimGroupMember).where(
+        ScimGroupMember.organisation_id == organisation_id, ScimGroupMember.group_id == group_id
+    )
+    if member_ids is not None:
+        ids = list(member_ids)
+        if not ids:
+            return
+        query = query.where(ScimGroupMember.member_id.in_(ids))
+    db.session.execute(query)
+
+
+def forget_member_everywhere(organisation_id: object, member_id: str) -> None:
+    db.session.execute(
+        delete(ScimGroupMember).where(ScimGroupMember.organisation_id == organisation_id, ScimGroupMember.member_id == member_id)
+    )
+
+
+def clear_manager(organisation_id: object, manager_id: str) -> None:
+    db.session.execute(
+        update(ScimUser)
+        .where(ScimUser.organisation_id == organisation_id, ScimUser.manager_id == manager_id)
+        .values(manager_id=None, version=ScimUser.version + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def touch_group(group: ScimGroup) -> None:
+    """New version and lastModified after a membership change, without a version check.
+
+    Membership writes from parallel requests commute; only an explicit If-Match asks for a check.
+    The in-memory group learns the new values without a second query.
+    """
+    db.session.flush()
+    version, updated_at = db.session.execute(
+        update(ScimGroup)
+        .where(ScimGroup.organisation_id == group.organisation_id, ScimGroup.id == group.id)
+        .values(version=ScimGroup.version + 1, updated_at=utcnow())
+        .returning(ScimGroup.version, ScimGroup.updated_at)
+        .execution_options(synchronize_session=False)
+    ).one()
+    set_committed_value(group, "version", version)
+    set_committed_value(group, "updated_at", updated_at)
+
+
+def user_exists_with_key(organisation_id: object, key: str, *, except_id: str | None = None) -> bool:
+    query = select(ScimUser.id).where(ScimUser.organisation_id == organisation_id, ScimUser.user_name_key == key)
+    if except_id:
+        query = query.where(ScimUser.id != except_id)
+    return db.session.execute(query.limit(1)).first() is not None
+
+
+def group_exists_with_key(organisation_id: object, key: str, *, except_id: str | None = None) -> bool:
+    query = select(ScimGroup.id).where(ScimGroup.organisation_id == organisation_id, ScimGroup.display_name_key == key)
+    if except_id:
+        query = query.where(ScimGroup.id != except_id)
+    return db.session.execute(query.limit(1)).first() is not None

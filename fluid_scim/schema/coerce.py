@@ -1,0 +1,436 @@
+"""Normalise incoming resource JSON (POST/PUT bodies, PATCH values) to the canonical document.
+
+The canonical document is a plain dict: core attributes top-level under their registry name,
+``externalId`` top-level, extension attributes nested under the canonical extension URN. It never
+holds ``id``, ``meta``, ``schemas``, ``groups`` or (for Groups) ``members``, and never holds an
+unassigned value (``null``, ``""``, ``[]``, ``{}``). Names match case-insensitively and are written
+with their canonical case; values are stored exactly as sent once they pass the type checks.
+
+Client tolerances (ENTRA.md §5-§6, OKTA.md §5) add a name to ``quirks`` when they fire:
+``string-boolean``, ``single-value-wrapped``, ``role-json-value``, ``manager-string``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fluid_scim.errors import InvalidSyntax, InvalidValue, Mutability
+from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
+from fluid_scim.schema.definitions import ENTERPRISE_URN, GROUP_RESOURCE
+from fluid_scim.schema.resolve import Resolved, UnknownAttribute, resolve
+
+#: Attributes whose strings are short identifiers (no control characters, at most 255 characters).
+SHORT_STRINGS = frozenset({"username", "displayname", "externalid"})
+SHORT_LIMIT = 255
+STRING_LIMIT = 1024
+REFERENCE_LIMIT = 2048
+BINARY_LIMIT = 16384
+
+_CONTROL = frozenset(chr(code) for code in (*range(0x20), 0x7F))
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """One group member as a client names it: the member's id and, optionally, ``User`` or ``Group``."""
+
+    value: str
+    type: str | None = None
+
+
+def is_unassigned(value: Any) -> bool:
+    """RFC 7643 §2.5: null, an empty string, an empty array or an empty object mean "no value"."""
+    return value is None or (isinstance(value, str | list | dict) and len(value) == 0)
+
+
+def is_manager(attribute: Attribute, schema: Schema | None) -> bool:
+    return schema is not None and schema.id == ENTERPRISE_URN and attribute.name == "manager"
+
+
+# -- whole resources ------------------------------------------------------------------------------
+
+
+def coerce_resource(resource_type: ResourceType, body: dict[str, Any], *, quirks: set[str]) -> dict[str, Any]:
+    """Turn a POST/PUT body into the canonical document; readOnly attributes are ignored."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax(f"the {resource_type.name} must be a JSON object")
+    document: dict[str, Any] = {}
+    seen: dict[str, str] = {}
+    for key, value in body.items():
+        lowered = key.lower()
+        if lowered == "schemas":
+            _check_schemas(value)
+            continue
+        if lowered.startswith("urn:"):
+            extension = resource_type.extension(key)
+            if extension is None:
+                raise InvalidSyntax(f"{resource_type.name} has no schema extension '{key}'")
+            _once(seen, extension.id, key)
+            coerced_extension = coerce_extension(resource_type, extension, value, quirks=quirks, label=extension.id)
+            if coerced_extension is not None:
+                document[extension.id] = coerced_extension
+            continue
+        if resource_type is GROUP_RESOURCE and lowered == "members":
+            _once(seen, "members", key)
+            coerce_members(value, quirks=quirks)  # validated here, stored by the service as a relation
+            continue
+        try:
+            resolved = resolve(resource_type, None, key)
+        except UnknownAttribute as error:
+            raise InvalidSyntax(str(error)) from None
+        attribute = resolved.attribute
+        _once(seen, attribute.name, key)
+        if attribute.read_only:
+            continue  # RFC 7644 §3.3 / §3.5.1: id, meta, groups sent by the client are ignored
+        coerced = coerce_attribute(resolved.schema, attribute, value, quirks=quirks, label=attribute.name)
+        if coerced is not None:
+            document[attribute.name] = coerced
+    check_required(resource_type, document)
+    return document
+
+
+def check_required(resource_type: ResourceType, document: dict[str, Any]) -> None:
+    """RFC 7643 §2.2: ``required`` attributes must have a value (userName, group displayName)."""
+    for attribute in resource_type.schema.attributes:
+        if attribute.required and not attribute.read_only and attribute.name not in document:
+            raise InvalidValue(f"'{attribute.name}' is required")
+
+
+def extract_members(body: dict[str, Any], *, quirks: set[str]) -> list[MemberRef] | None:
+    """The ``members`` of a Group body (any key case) as :class:`MemberRef`; None when the key is absent."""
+    if not isinstance(body, dict):
+        raise InvalidSyntax("the Group must be a JSON object")
+    for key, value in body.items():
+        if key.lower() == "members":
+            return coerce_members(value, quirks=quirks)
+    return None
+
+
+def coerce_extension(
+    resource_type: ResourceType, extension: Schema, value: Any, *, quirks: set[str], label: str
+) -> dict[str, Any] | None:
+    """A whole extension object (``{"employeeNumber": ..., "manager": ...}``) -> canonical dict or None."""
+    if is_unassigned(value):
+        return None
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{label}' must be a JSON object holding the extension's attributes")
+    result: dict[str, Any] = {}
+    seen: dict[str, str] = {}
+    for key, item in value.items():
+        attribute = extension.attribute(key)
+        if attribute is None:
+            raise InvalidSyntax(f"the extension '{extension.id}' has no attribute '{key}'")
+        _once(seen, attribute.name, key)
+        if attribute.read_only:
+            continue
+        coerced = coerce_attribute(extension, attribute, item, quirks=quirks, label=f"{extension.id}:{attribute.name}")
+        if coerced is not None:
+            result[attribute.name] = coerced
+    return result or None
+
+
+# -- one attribute (PATCH values) -----------------------------------------------------------------
+
+
+def coerce_value(
+    resource_type: ResourceType, resolved: Resolved, value: Any, *, quirks: set[str], label: str | None = None
+) -> Any:
+    """One attribute's (or sub-attribute's) value in canonical form; None means unassigned.
+
+    A multi-valued attribute comes back as a list (a single object is wrapped), a sub-attribute of a
+    multi-valued attribute as the value of one entry. readOnly targets raise :class:`Mutability`.
+    """
+    del resource_type  # the Resolved already carries its schema
+    label = label or resolved.path
+    if resolved.target.read_only:
+        raise Mutability(f"'{label}' is read-only")
+    if resolved.sub_attribute is None:
+        return coerce_attribute(resolved.schema, resolved.attribute, value, quirks=quirks, label=label)
+    return coerce_sub(resolved.attribute, resolved.sub_attribute, value, quirks=quirks, label=label)
+
+
+def coerce_attribute(schema: Schema | None, attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:
+    """Canonical value of a top-level attribute, None when unassigned."""
+    if is_manager(attribute, schema):
+        return coerce_manager(value, quirks=quirks, label=label)
+    if attribute.multi_valued:
+        if is_unassigned(value):
+            return None
+        if not isinstance(value, list):
+            if attribute.type != "complex" or not isinstance(value, dict):
+                raise InvalidValue(f"'{label}' is multi-valued and must be a JSON array")
+            quirks.add("single-value-wrapped")
+            value = [value]
+        if attribute.type != "complex":
+            items = [coerce_scalar(attribute, item, quirks=quirks, label=f"{label}[{index}]") for index, item in enumerate(value)]
+            return [item for item in items if item is not None] or None
+        entries = []
+        for index, item in enumerate(value):
+            entry = coerce_entry(attribute, item, quirks=quirks, label=f"{label}[{index}]")
+            if entry is not None:
+                entries.append(entry)
+        check_primary(entries, label)
+        return entries or None
+    if attribute.type == "complex":
+        return coerce_complex(attribute, value, quirks=quirks, label=label)
+    return coerce_scalar(attribute, value, quirks=quirks, label=label)
+
+
+def coerce_entry(attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> dict[str, Any] | None:
+    """One entry of a multi-valued complex attribute; None when entirely unassigned."""
+    if is_unassigned(value):
+        return None
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{label}' must be a JSON object")
+    if attribute.name == "roles":
+        value = _decode_role(value, quirks=quirks, label=f"{label}.value")
+    return coerce_complex(attribute, value, quirks=quirks, label=label)
+
+
+def coerce_complex(attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> dict[str, Any] | None:
+    """A complex value: known sub-attributes only, readOnly ones dropped; None when nothing is assigned."""
+    if is_unassigned(value):
+        return None
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{label}' must be a JSON object")
+    result: dict[str, Any] = {}
+    seen: dict[str, str] = {}
+    for key, item in value.items():
+        sub = attribute.sub(key)
+        if sub is None:
+            raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
+        _once(seen, sub.name, f"{label}.{key}")
+        if sub.read_only:
+            continue
+        coerced = coerce_scalar(sub, item, quirks=quirks, label=f"{label}.{sub.name}")
+        if coerced is not None:
+            result[sub.name] = coerced
+    return result or None
+
+
+def coerce_sub(attribute: Attribute, sub: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:
+    """The value of one sub-attribute; None when unassigned."""
+    if sub.read_only:
+        raise Mutability(f"'{label}' is read-only")
+    if attribute.name == "roles" and sub.name == "value" and _json_object(value) is not None:
+        return _decode_role({"value": value}, quirks=quirks, label=label)["value"]
+    return coerce_scalar(sub, value, quirks=quirks, label=label)
+
+
+def coerce_manager(value: Any, *, quirks: set[str], label: str) -> dict[str, str] | None:
+    """Enterprise ``manager``: a plain string (Entra) or an object; only ``value`` is kept."""
+    if is_unassigned(value):
+        return None
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]  # the old narrative form: [{"$ref": ..., "value": "<id>"}]
+        if is_unassigned(value):
+            return None
+    if isinstance(value, str):
+        quirks.add("manager-string")
+        return {"value": _string(value, label=f"{label}.value", limit=STRING_LIMIT)}
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{label}' must be the manager's id or an object with a 'value'")
+    manager_id: str | None = None
+    seen: dict[str, str] = {}
+    for key, item in value.items():
+        lowered = key.lower()
+        if lowered not in ("value", "$ref", "displayname"):
+            raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
+        _once(seen, lowered, f"{label}.{key}")
+        if lowered == "value" and not is_unassigned(item):
+            if not isinstance(item, str):
+                raise InvalidValue(f"'{label}.value' must be a string, not {_show(item)}")
+            manager_id = _string(item, label=f"{label}.value", limit=STRING_LIMIT)
+        # $ref and displayName are derived from the manager at render time
+    return None if manager_id is None else {"value": manager_id}
+
+
+def manager_id_of(value: Any) -> str | None:
+    """The id a remove operation names for the manager (string, object or one-element list); None if none."""
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, dict):
+        value = next((item for key, item in value.items() if key.lower() == "value"), None)
+    return value if isinstance(value, str) and value else None
+
+
+def check_primary(entries: list[dict[str, Any]], label: str) -> None:
+    """RFC 7643 §2.4: the primary attribute value ``true`` MUST appear no more than once."""
+    if sum(1 for entry in entries if entry.get("primary") is True) > 1:
+        raise InvalidValue(f"'{label}' has more than one entry with \"primary\": true")
+
+
+# -- members ----------------------------------------------------------------------------------------
+
+_MEMBER_TYPES = {"user": "User", "group": "Group"}
+
+
+def coerce_members(value: Any, *, quirks: set[str]) -> list[MemberRef]:
+    """Group ``members`` as the client sent them: ``[{"value": id, "$ref": ..., "display": ..., "type": ...}]``.
+
+    ``$ref`` and ``display`` are accepted and ignored; ``value`` is required; duplicates collapse
+    (first occurrence kept).
+    """
+    if is_unassigned(value):
+        return []
+    if isinstance(value, dict):
+        quirks.add("single-value-wrapped")
+        value = [value]
+    if not isinstance(value, list):
+        raise InvalidValue("'members' must be a JSON array of objects with a 'value'")
+    members: dict[str, MemberRef] = {}
+    for index, entry in enumerate(value):
+        label = f"members[{index}]"
+        if not isinstance(entry, dict):
+            raise InvalidValue(f"'{label}' must be a JSON object with a 'value'")
+        member_id: Any = None
+        member_type: str | None = None
+        seen: dict[str, str] = {}
+        for key, item in entry.items():
+            lowered = key.lower()
+            if lowered not in ("value", "$ref", "display", "type"):
+                raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
+            _once(seen, lowered, f"{label}.{key}")
+            if lowered == "value":
+                member_id = item
+            elif lowered == "type" and not is_unassigned(item):
+                if not isinstance(item, str) or item.lower() not in _MEMBER_TYPES:
+                    raise InvalidValue(f"'{label}.type' must be \"User\" or \"Group\", not {_show(item)}")
+                member_type = _MEMBER_TYPES[item.lower()]
+            elif lowered == "$ref" and item is not None and not isinstance(item, str):
+                raise InvalidValue(f"'{label}.$ref' must be a string or null, not {_show(item)}")
+        if not isinstance(member_id, str) or not member_id:
+            raise InvalidValue(f"'{label}.value' is required and must be the member's id (a non-empty string)")
+        member_id = _string(member_id, label=f"{label}.value", limit=STRING_LIMIT)
+        members.setdefault(member_id, MemberRef(member_id, member_type))
+    return list(members.values())
+
+
+# -- scalars ----------------------------------------------------------------------------------------
+
+
+def coerce_scalar(attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:
+    """A value of a non-complex attribute or sub-attribute; None when unassigned."""
+    if is_unassigned(value):
+        return None
+    kind = attribute.type
+    if kind == "complex":
+        raise InvalidValue(f"'{label}' cannot hold a nested complex value")  # pragma: no cover - no such schema
+    if kind == "boolean":
+        return _boolean(value, quirks=quirks, label=label)
+    if kind in ("integer", "decimal"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidValue(f"'{label}' must be a number, not {_show(value)}")
+        if kind == "integer" and not isinstance(value, int):
+            raise InvalidValue(f"'{label}' must be an integer, not {_show(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidValue(f"'{label}' must be a finite number")
+        return value
+    if not isinstance(value, str):
+        raise InvalidValue(f"'{label}' must be a string, not {_show(value)}")
+    if kind == "dateTime":
+        return _date_time(value, label=label)
+    if kind == "binary":
+        return _binary(value, label=label)
+    if kind == "reference":
+        return _string(value, label=label, limit=REFERENCE_LIMIT)
+    short = attribute.name.lower() in SHORT_STRINGS
+    return _string(value, label=label, limit=SHORT_LIMIT if short else STRING_LIMIT, no_control=short)
+
+
+def _boolean(value: Any, *, quirks: set[str], label: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        quirks.add("string-boolean")
+        return value.lower() == "true"
+    raise InvalidValue(f"'{label}' must be a boolean (true or false), not {_show(value)}")
+
+
+def _string(value: str, *, label: str, limit: int, no_control: bool = False) -> str:
+    if len(value) > limit:
+        raise InvalidValue(f"'{label}' is {len(value)} characters long; at most {limit} are allowed")
+    if no_control and any(char in _CONTROL for char in value):
+        raise InvalidValue(f"'{label}' must not contain control characters")
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise InvalidValue(f"'{label}' contains an unpaired surrogate, which is not valid Unicode text")
+    return value
+
+
+def _date_time(value: str, *, label: str) -> str:
+    _string(value, label=label, limit=64)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None or "T" not in value.upper():
+        raise InvalidValue(f"'{label}' must be an ISO 8601 date and time with a time zone, such as \"2011-05-13T04:42:34Z\"")
+    return value
+
+
+def _binary(value: str, *, label: str) -> str:
+    _string(value, label=label, limit=BINARY_LIMIT)
+    try:
+        base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidValue(f"'{label}' must be base64-encoded") from None
+    return value
+
+
+def _decode_role(entry: dict[str, Any], *, quirks: set[str], label: str) -> dict[str, Any]:
+    """Entra's role PATCH form: ``{"value": "{\\"id\\":..,\\"value\\":\\"25\\",\\"displayName\\":..}"}``."""
+    key = next((key for key in entry if key.lower() == "value"), None)
+    raw = entry.get(key) if key is not None else None
+    decoded = _json_object(raw)
+    if decoded is None:
+        return entry
+    quirks.add("role-json-value")
+    fields = {name.lower(): item for name, item in decoded.items()}
+    role_value = fields.get("value", fields.get("id"))
+    if not isinstance(role_value, str) or not role_value or _json_object(role_value) is not None:
+        raise InvalidValue(f"'{label}' holds a JSON document without a usable string \"value\"")
+    result = {name: item for name, item in entry.items() if name != key}
+    result["value"] = role_value
+    display = fields.get("displayname")
+    if isinstance(display, str) and display and not any(name.lower() == "display" for name in result):
+        result["display"] = display
+    return result
+
+
+def _json_object(raw: Any) -> dict[str, Any] | None:
+    if not isinstance(raw, str) or not raw.lstrip().startswith("{"):
+        return None
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def _check_schemas(value: Any) -> None:
+    """``schemas`` is read-only metadata; unknown URIs are tolerated (Entra's 2018 Group URI), junk is not."""
+    if value is None or isinstance(value, str):
+        return
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise InvalidSyntax("'schemas' must be a JSON array of schema URIs")
+
+
+def _once(seen: dict[str, str], canonical: str, key: str) -> None:
+    previous = seen.setdefault(canonical.lower(), key)
+    if previous != key:
+        raise InvalidSyntax(f"'{canonical}' is given twice (as '{previous}' and '{key}')")
+
+
+def _show(value: Any) -> str:
+    """A short rendering of a client value for an error message."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str | int | float | bool) or value is None else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

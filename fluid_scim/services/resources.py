@@ -1,0 +1,100 @@
+"""What the user and group services share: list queries, pages, versions, conflict retries."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, ParamSpec, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from fluid_scim.errors import InvalidFilter, PreconditionFailed, Uniqueness
+from fluid_scim.extensions import db
+from fluid_scim.filters import FilterError, FilterTooComplex, parse_filter
+from fluid_scim.services import transaction
+
+T = TypeVar("T")
+P = ParamSpec("P")
+MAX_FILTER_LENGTH = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """A validated list/search request (RFC 7644 §3.4.2): 1-based ``start_index``, ``count`` already capped."""
+
+    filter: str | None = None
+    sort_by: str | None = None
+    descending: bool = False
+    start_index: int = 1
+    count: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    total: int
+    start_index: int
+    items: Sequence[T] = field(default_factory=tuple)
+
+
+def parse_scim_filter(text: str) -> object:
+    """Parse a client filter, turning every parser complaint into ``invalidFilter``."""
+    try:
+        return parse_filter(text, max_length=MAX_FILTER_LENGTH, allow_bare_values=True)
+    except FilterTooComplex as exc:
+        raise InvalidFilter(f"the filter is too long or too complex: {exc}") from None
+    except FilterError as exc:
+        raise InvalidFilter(f"invalid filter: {exc}") from None
+
+
+def etag(version: int) -> str:
+    return f'W/"{version}"'
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    """RFC 7644 §3.14 / RFC 7232 §3.1: a stale ``If-Match`` is 412 and changes nothing."""
+    if if_match is None:
+        return
+    tags = [tag.strip() for tag in if_match.split(",")]
+    current = etag(version)
+    if "*" in tags or current in tags or current.removeprefix("W/") in tags:
+        return
+    raise PreconditionFailed(f"the resource has changed: its version is {current}, not {if_match}")
+
+
+def retry_on_conflict(operation: Callable[P, T]) -> Callable[P, T]:
+    """Run a read-modify-write use case again when a parallel request changed the row in between.
+
+    Only when the client did not pin a version: with ``If-Match`` the conflict is the client's 412.
+    """
+
+    @functools.wraps(operation)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(3):
+            try:
+                return operation(*args, **kwargs)
+            except StaleDataError:
+                db.session.rollback()
+                if kwargs.get("if_match") is not None or attempt == 2:
+                    raise PreconditionFailed("the resource was changed by another request; retry") from None
+        raise AssertionError("unreachable")
+
+    return run
+
+
+def commit_unique(what: str) -> None:
+    """Commit, turning a unique-index violation into 409 ``uniqueness`` (the index decides, not a pre-check)."""
+    try:
+        transaction.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise Uniqueness(what) from None
+
+
+def flush_unique(what: str) -> None:
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Uniqueness(what) from None

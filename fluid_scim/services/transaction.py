@@ -1,0 +1,35 @@
+"""Where SCIM use cases end their transaction, and how a Bulk request makes them one.
+
+Services call :func:`commit`; inside :func:`all_or_nothing` (a Bulk request) that only flushes,
+and the single commit happens when every operation has succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from fluid_scim.extensions import db
+
+_deferred: ContextVar[bool] = ContextVar("fluid_scim_deferred_commit", default=False)
+
+
+def commit() -> None:
+    if _deferred.get():
+        db.session.flush()
+    else:
+        db.session.commit()
+
+
+@contextmanager
+def all_or_nothing() -> Iterator[None]:
+    token = _deferred.set(True)
+    try:
+        yield
+        _deferred.reset(token)
+        db.session.commit()
+    except BaseException:
+        _deferred.reset(token)
+        db.session.rollback()
+        raise

@@ -1,0 +1,131 @@
+"""SCIM User use cases: create, read, replace, patch, delete, list. Each ends its own transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from fluid_scim.errors import InvalidValue, NotFound
+from fluid_scim.extensions import db
+from fluid_scim.models import Organisation, ScimUser, ScimUserValue
+from fluid_scim.models.scim import new_id
+from fluid_scim.models.types import utcnow
+from fluid_scim.patch import Operation, apply_patch
+from fluid_scim.repositories import filtering, mapping
+from fluid_scim.repositories import scim as repo
+from fluid_scim.schema import ENTERPRISE_URN, USER_RESOURCE
+from fluid_scim.schema.coerce import coerce_resource
+from fluid_scim.services import transaction
+from fluid_scim.services.passwords import hash_password
+from fluid_scim.services.resources import (
+    ListQuery,
+    Page,
+    check_if_match,
+    commit_unique,
+    flush_unique,
+    parse_scim_filter,
+    retry_on_conflict,
+)
+
+
+def _taken(document: dict[str, Any]) -> str:
+    return f"userName '{document.get('userName')}' is already taken in this organisation (userName is case-insensitive)"
+
+
+def get_user(*, organisation: Organisation, user_id: str) -> ScimUser:
+    user = repo.get_user(organisation.id, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} not found")
+    return user
+
+
+def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set[str]) -> ScimUser:
+    document = coerce_resource(USER_RESOURCE, body, quirks=quirks)
+    now = utcnow()
+    user = ScimUser(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now, multi_valued={})
+    rows = _store(organisation, user, document, password=document.pop("password", None))
+    db.session.add(user)
+    flush_unique(_taken(document))
+    db.session.add_all(rows)
+    commit_unique(_taken(document))
+    return user
+
+
+@retry_on_conflict
+def replace_user(
+    *, organisation: Organisation, user_id: str, body: dict[str, Any], if_match: str | None, quirks: set[str]
+) -> ScimUser:
+    """PUT (RFC 7644 §3.5.1): readWrite attributes absent from the body are cleared; readOnly ones ignored.
+
+    An absent ``password`` keeps the current one: clearing a credential because a client did not
+    echo a write-only attribute it can never read back would lock people out.
+    """
+    user = get_user(organisation=organisation, user_id=user_id)
+    check_if_match(if_match, user.version)
+    document = coerce_resource(USER_RESOURCE, body, quirks=quirks)
+    _update(organisation, user, document, password=document.pop("password", None))
+    return user
+
+
+@retry_on_conflict
+def patch_user(
+    *, organisation: Organisation, user_id: str, operations: list[Operation], if_match: str | None, quirks: set[str]
+) -> ScimUser:
+    """PATCH (RFC 7644 §3.5.2): all operations apply, or none (the engine works on a copy)."""
+    user = get_user(organisation=organisation, user_id=user_id)
+    check_if_match(if_match, user.version)
+    result = apply_patch(USER_RESOURCE, mapping.read_user(user), operations, resource_id=user.id, quirks=quirks)
+    document = dict(result.document)
+    password = document.pop("password", None)
+    if result.changed or password is not None:
+        _update(organisation, user, document, password=password)
+    return user
+
+
+@retry_on_conflict
+def delete_user(*, organisation: Organisation, user_id: str, if_match: str | None) -> None:
+    """DELETE (RFC 7644 §3.6): gone from every list and group; later requests for the id are 404."""
+    user = get_user(organisation=organisation, user_id=user_id)
+    check_if_match(if_match, user.version)
+    repo.forget_member_everywhere(organisation.id, user.id)
+    repo.clear_manager(organisation.id, user.id)
+    db.session.delete(user)
+    transaction.commit()
+
+
+def list_users(*, organisation: Organisation, query: ListQuery) -> Page[ScimUser]:
+    """Filter, count, sort and page in the database (RFC 7644 §3.4.2)."""
+    clause = filtering.filter_clause(USER_RESOURCE, parse_scim_filter(query.filter)) if query.filter else None
+    total = repo.count(ScimUser, organisation.id, clause)
+    if query.count == 0 or total < query.start_index:
+        return Page(total=total, start_index=query.start_index)
+    statement = select(ScimUser).where(ScimUser.organisation_id == organisation.id)
+    if clause is not None:
+        statement = statement.where(clause)
+    statement = statement.order_by(*filtering.sort_clause(USER_RESOURCE, query.sort_by, query.descending))
+    return Page(total=total, start_index=query.start_index, items=repo.page(statement, query.start_index, query.count))
+
+
+def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None) -> None:
+    before = user.multi_valued
+    rows = _store(organisation, user, document, password=password)
+    user.updated_at = utcnow()
+    flush_unique(_taken(document))
+    if user.multi_valued != before:
+        repo.replace_user_values(user, rows)
+    commit_unique(_taken(document))
+
+
+def _store(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None) -> list[ScimUserValue]:
+    """Write ``document`` onto ``user``'s columns, checking the manager; return its value rows."""
+    manager = (document.get(ENTERPRISE_URN) or {}).get("manager")
+    if manager is not None:
+        manager_id = manager.get("value")
+        if manager_id == user.id:
+            raise InvalidValue("a user cannot be their own manager")
+        if manager_id != user.manager_id and repo.get_user(organisation.id, manager_id) is None:
+            raise InvalidValue(f"manager '{manager_id}' is not a user of this organisation")
+    if password is not None:
+        user.password_hash = hash_password(password)
+    return mapping.write_user(user, document)

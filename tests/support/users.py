@@ -1,0 +1,148 @@
+"""Organisations, users and groups written straight to the database, and their SCIM documents.
+
+For repository tests: call inside ``app.app_context()``. ``user_documents`` / ``group_documents``
+rebuild what the reference evaluator needs (the canonical document plus id, meta, groups,
+manager.displayName, members) from the rows, independently of the filter translator.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from fluid_scim.extensions import db
+from fluid_scim.filters import AttributeInfo, AttrPath, FilterError
+from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember, ScimUser
+from fluid_scim.models.scim import new_id
+from fluid_scim.repositories import mapping
+from fluid_scim.schema import ENTERPRISE_URN, ResourceType, UnknownAttribute, resolve
+
+EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def make_organisation(slug: str | None = None) -> Organisation:
+    organisation = Organisation(slug=slug or "org-" + uuid.uuid4().hex[:12], name="Test organisation")
+    db.session.add(organisation)
+    db.session.flush()
+    return organisation
+
+
+def add_user(
+    organisation: Organisation,
+    document: dict[str, Any],
+    *,
+    user_id: str | None = None,
+    created: datetime = EPOCH,
+    updated: datetime | None = None,
+    password_hash: str | None = None,
+) -> ScimUser:
+    """A user stored as the services store one (columns and value rows from ``mapping.write_user``)."""
+    user = ScimUser(organisation_id=organisation.id, id=user_id or new_id(), created_at=created, updated_at=updated or created)
+    rows = mapping.write_user(user, document)
+    user.password_hash = password_hash
+    db.session.add(user)
+    db.session.flush()
+    db.session.add_all(rows)
+    db.session.flush()
+    return user
+
+
+def add_group(
+    organisation: Organisation,
+    display_name: str,
+    *,
+    external_id: str | None = None,
+    members: Iterable[ScimUser | ScimGroup] = (),
+    created: datetime = EPOCH,
+    group_id: str | None = None,
+) -> ScimGroup:
+    group = ScimGroup(organisation_id=organisation.id, id=group_id or new_id(), created_at=created, updated_at=created)
+    document: dict[str, Any] = {"displayName": display_name}
+    if external_id is not None:
+        document["externalId"] = external_id
+    mapping.write_group(group, document)
+    db.session.add(group)
+    db.session.flush()
+    add_members(group, members)
+    return group
+
+
+def add_members(group: ScimGroup, members: Iterable[ScimUser | ScimGroup]) -> None:
+    for member in members:
+        kind = "User" if isinstance(member, ScimUser) else "Group"
+        db.session.add(ScimGroupMember(organisation_id=group.organisation_id, group_id=group.id, member_id=member.id,
+                                       member_type=kind, created_at=EPOCH))
+    db.session.flush()
+
+
+def _meta(resource_type: str, row: ScimUser | ScimGroup) -> dict[str, Any]:
+    return {"resourceType": resource_type, "created": row.created_at.isoformat(), "lastModified": row.updated_at.isoformat()}
+
+
+def user_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+    """id -> the SCIM document of every user of the organisation, as the reference evaluator reads it."""
+    users = {user.id: user for user in db.session.scalars(select(ScimUser).where(ScimUser.organisation_id == organisation_id))}
+    groups = {group.id: group for group in db.session.scalars(select(ScimGroup).where(ScimGroup.organisation_id == organisation_id))}
+    memberships = db.session.scalars(
+        select(ScimGroupMember).where(ScimGroupMember.organisation_id == organisation_id, ScimGroupMember.member_type == "User")
+    ).all()
+    documents: dict[str, dict[str, Any]] = {}
+    for user_id, user in users.items():
+        document = mapping.read_user(user)
+        document["id"] = user_id
+        document["meta"] = _meta("User", user)
+        manager = users.get(user.manager_id) if user.manager_id else None
+        if manager is not None and manager.display_name is not None:
+            document[ENTERPRISE_URN]["manager"]["displayName"] = manager.display_name
+        entries = [
+            {"value": m.group_id, "display": groups[m.group_id].display_name, "type": "direct"}
+            for m in memberships
+            if m.member_id == user_id
+        ]
+        if entries:
+            document["groups"] = entries
+        documents[user_id] = document
+    return documents
+
+
+def group_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
+    """id -> the SCIM document of every group of the organisation, as the reference evaluator reads it."""
+    users = {user.id: user for user in db.session.scalars(select(ScimUser).where(ScimUser.organisation_id == organisation_id))}
+    groups = {group.id: group for group in db.session.scalars(select(ScimGroup).where(ScimGroup.organisation_id == organisation_id))}
+    memberships = db.session.scalars(select(ScimGroupMember).where(ScimGroupMember.organisation_id == organisation_id)).all()
+    documents: dict[str, dict[str, Any]] = {}
+    for group_id, group in groups.items():
+        document = mapping.read_group(group)
+        document["id"] = group_id
+        document["meta"] = _meta("Group", group)
+        members = []
+        for m in memberships:
+            if m.group_id != group_id:
+                continue
+            if m.member_type == "User":
+                member = users[m.member_id]
+                display = member.display_name if member.display_name is not None else member.user_name
+            else:
+                display = groups[m.member_id].display_name
+            members.append({"value": m.member_id, "type": m.member_type, "display": display})
+        if members:
+            document["members"] = members
+        documents[group_id] = document
+    return documents
+
+
+def attribute_lookup(resource_type: ResourceType) -> Any:
+    """The reference evaluator's schema callback, answered by the attribute registry."""
+
+    def lookup(path: AttrPath) -> AttributeInfo:
+        try:
+            target = resolve(resource_type, path.schema, path.attr, path.sub_attr).target
+        except UnknownAttribute as error:
+            raise FilterError(str(error)) from None
+        return AttributeInfo(target.type, case_exact=target.case_exact, multi_valued=target.multi_valued)
+
+    return lookup
