@@ -11,6 +11,8 @@ graceful_timeout = 10
 # a worker (re)started while Vault is down still authenticates configured organisations.
 preload_app = True
 timeout = 60
+# Long SCIM filters travel in the query string; gunicorn's default request line (4094) is too short.
+limit_request_line = 8190
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -26,9 +26,17 @@ class Projection:
     exclude: frozenset[tuple[str | None, str, str | None]] = frozenset()
 
     @classmethod
-    def parse(cls, resource_type: ResourceType, attributes: Iterable[str] | None, excluded: Iterable[str] | None) -> Projection:
-        include = _keys(resource_type, attributes) if attributes else None
-        return cls(resource_type, include, _keys(resource_type, excluded) if excluded else frozenset())
+    def parse(
+        cls,
+        resource_type: ResourceType,
+        attributes: Iterable[str] | None,
+        excluded: Iterable[str] | None,
+        *,
+        strict: bool = True,
+    ) -> Projection:
+        """``strict=False`` skips names the resource type lacks (a root search spans several types)."""
+        include = _keys(resource_type, attributes, strict) if attributes else None
+        return cls(resource_type, include, _keys(resource_type, excluded, strict) if excluded else frozenset())
 
     def wants(self, attr: str, schema: str | None = None) -> bool:
         """Whether top-level ``attr`` can appear at all (lets services skip work, e.g. members)."""
@@ -64,6 +72,8 @@ class Projection:
         return (schema, attr, None) not in self.exclude
 
     def _keep_sub(self, schema: str | None, attr: str, sub: str) -> bool:
+        if sub in _requested_only(self.resource_type, schema, attr):
+            return self.include is not None and (schema, attr, sub) in self.include
         if self.include is not None:
             return (schema, attr, None) in self.include or (schema, attr, sub) in self.include
         return (schema, attr, sub) not in self.exclude
@@ -81,7 +91,26 @@ class Projection:
         return value
 
 
-def _keys(resource_type: ResourceType, names: Iterable[str]) -> frozenset[tuple[str | None, str, str | None]]:
+_REQUESTED_ONLY: dict[tuple[str, str | None, str], frozenset[str]] = {}
+
+
+def _requested_only(resource_type: ResourceType, schema: str | None, attr: str) -> frozenset[str]:
+    """Sub-attributes with ``returned: request``: derived values sent only when asked for by name."""
+    key = (resource_type.id, schema, attr)
+    if key not in _REQUESTED_ONLY:
+        _REQUESTED_ONLY[key] = _find_requested_only(resource_type, schema, attr)
+    return _REQUESTED_ONLY[key]
+
+
+def _find_requested_only(resource_type: ResourceType, schema: str | None, attr: str) -> frozenset[str]:
+    owner = resource_type.extension(schema) if schema else resource_type.schema
+    attribute = owner.attribute(attr) if owner is not None else None
+    if attribute is None:
+        return frozenset()
+    return frozenset(sub.name for sub in attribute.sub_attributes if sub.returned == "request")
+
+
+def _keys(resource_type: ResourceType, names: Iterable[str], strict: bool) -> frozenset[tuple[str | None, str, str | None]]:
     keys = set()
     for name in names:
         name = name.strip()
@@ -92,7 +121,11 @@ def _keys(resource_type: ResourceType, names: Iterable[str]) -> frozenset[tuple[
             if path.value_filter is not None:
                 raise InvalidValue(f"'{name}' is not an attribute name (filters are not allowed here)")
             resolved = resolve(resource_type, path.attr.schema, path.attr.attr, path.attr.sub_attr)
-        except (FilterError, UnknownAttribute) as exc:
+        except UnknownAttribute as exc:
+            if not strict:
+                continue
+            raise InvalidValue(f"invalid attribute name '{name}': {exc}") from None
+        except FilterError as exc:
             raise InvalidValue(f"invalid attribute name '{name}': {exc}") from None
         schema = resolved.schema.id if resolved.is_extension and resolved.schema else None
         keys.add((schema, resolved.attribute.name, resolved.sub_attribute.name if resolved.sub_attribute else None))

@@ -148,3 +148,10 @@ def live_server(database_url: str, vault: Vault, artifacts_dir: Path) -> Iterato
         yield server
     finally:
         server.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    from tests.test_conformance import CONFORMANCE_RESULTS
+
+    for line in CONFORMANCE_RESULTS:
+        terminalreporter.write_line(line)

@@ -274,7 +274,9 @@ def test_group_lifecycle_default_dialect(entra):
     assert both.status_code == 204
     listing = entra.get(path).json()["members"]
     assert {m["value"] for m in listing} == set(members[:2])
-    assert all(m["type"] == "User" and m["$ref"].endswith(f"/Users/{m['value']}") and m["display"] for m in listing)
+    assert all(m["type"] == "User" and m["$ref"].endswith(f"/Users/{m['value']}") and "display" not in m for m in listing)
+    displayed = entra.get(path, params={"attributes": "members.display,members.value"}).json()["members"]
+    assert all(m["display"] == "Test User" and set(m) == {"display", "value"} for m in displayed)
 
     again = entra.patch(path, [{"op": "Add", "path": "members", "value": [{"value": members[0]}]}])
     assert again.status_code == 204, "re-adding a member is harmless"

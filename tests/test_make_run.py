@@ -64,7 +64,10 @@ def _port_closed(port: int) -> bool:
 
 
 def test_make_run_serves_the_demo_organisation_and_ctrl_c_stops_everything(tmp_path):
-    port, vault_port = free_port(), free_port()
+    vault_port = free_port(pair=True)
+    port = free_port()
+    while port in (vault_port, vault_port + 1):
+        port = free_port()
     env = {
         key: value for key, value in os.environ.items() if not key.startswith(("FLUID_", "VAULT_"))
     } | {

@@ -60,7 +60,6 @@ def _user_body(
         enterprise["manager"] = manager
     body: dict[str, Any] = {"schemas": [USER_URN, ENTERPRISE_URN] if enterprise else [USER_URN], "id": user.id}
     body.update(document)
-    body["active"] = user.active
     if groups:
         body["groups"] = [
             {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "display": name, "type": "direct"}

@@ -83,9 +83,11 @@ def _text(value: Any) -> str | None:
     raise InvalidValue(f"expected a string or integer, got {type(value).__name__}")
 
 
-def projection(resource_type: ResourceType, params: Mapping[str, Any] | None = None) -> Projection:
+def projection(resource_type: ResourceType, params: Mapping[str, Any] | None = None, *, strict: bool = True) -> Projection:
     source = request.args if params is None else params
-    return Projection.parse(resource_type, _names(source.get("attributes")), _names(source.get("excludedAttributes")))
+    return Projection.parse(
+        resource_type, _names(source.get("attributes")), _names(source.get("excludedAttributes")), strict=strict
+    )
 
 
 def if_match() -> str | None:

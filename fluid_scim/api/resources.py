@@ -53,10 +53,10 @@ def base_url() -> str:
     return request.url_root.rstrip("/") + "/scim/v2"
 
 
-def _resource(body: dict[str, Any], status: int, version: int, *, created: bool = False) -> Response:
+def _resource(body: dict[str, Any], status: int, version: int, *, location: str | None = None) -> Response:
     headers = {"ETag": etag(version)}
-    if created:
-        headers["Location"] = body["meta"]["location"]
+    if location is not None:
+        headers["Location"] = location
     return scim_json(body, status, headers)
 
 
@@ -73,7 +73,7 @@ def _not_modified(version: int) -> Response | None:
 
 def _user_response(user: ScimUser, status: int, view: Projection, *, created: bool = False) -> Response:
     body = render_user(_organisation(), user, base_url=base_url(), projection=view)
-    return _resource(body, status, user.version, created=created)
+    return _resource(body, status, user.version, location=f"{base_url()}/Users/{user.id}" if created else None)
 
 
 def list_users() -> Response:
@@ -130,7 +130,7 @@ def delete_user(user_id: str) -> Response:
 
 def _group_response(group: ScimGroup, status: int, view: Projection, *, created: bool = False) -> Response:
     body = render_group(_organisation(), group, base_url=base_url(), projection=view)
-    return _resource(body, status, group.version, created=created)
+    return _resource(body, status, group.version, location=f"{base_url()}/Groups/{group.id}" if created else None)
 
 
 def list_groups() -> Response:
@@ -214,7 +214,7 @@ def search_root() -> Response:
             page = lister(
                 organisation=_organisation(), query=ListQuery(query.filter, query.sort_by, query.descending, offset + 1, wanted)
             )
-            view = projection(resource_type, body)
+            view = projection(resource_type, body, strict=False)
             if resource_type is USER_RESOURCE:
                 rendered = render_users(_organisation(), page.items, base_url=base_url(), projection=view)
             else:

@@ -24,7 +24,6 @@ from sqlalchemy import (
     Text,
     Uuid,
     text,
-    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -66,7 +65,8 @@ class ScimUser(db.Model):
     preferred_language: Mapped[str | None] = mapped_column(String(1024))
     locale: Mapped[str | None] = mapped_column(String(1024))
     timezone: Mapped[str | None] = mapped_column(String(1024))
-    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # None: unassigned (a client removed it or never sent it); Fluid treats it as active.
+    active: Mapped[bool | None] = mapped_column(Boolean)
     name_formatted: Mapped[str | None] = mapped_column(String(1024))
     name_family_name: Mapped[str | None] = mapped_column(String(1024))
     name_given_name: Mapped[str | None] = mapped_column(String(1024))

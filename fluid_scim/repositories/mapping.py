@@ -91,10 +91,7 @@ def _get_path(document: dict[str, Any], path: str) -> Any:
 def write_user(user: ScimUser, document: dict[str, Any]) -> list[ScimUserValue]:
     """Set every column of ``user`` from ``document`` and return its multi-valued rows (not added)."""
     for path, column in USER_COLUMNS.items():
-        value = _get_path(document, path)
-        if column == "active":
-            value = True if value is None else bool(value)
-        setattr(user, column, value)
+        setattr(user, column, _get_path(document, path))
     user.user_name_key = fold(user.user_name)
     user.multi_valued = {name: document[name] for name in MULTI_VALUED if document.get(name)}
     rows: list[ScimUserValue] = []

@@ -32,7 +32,7 @@ def upgrade() -> None:
         *_strings("nick_name"),
         sa.Column("profile_url", sa.String(length=2048), nullable=True),
         *_strings("title", "user_type", "preferred_language", "locale", "timezone"),
-        sa.Column("active", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=True),
         *_strings(
             "name_formatted",
             "name_family_name",

