@@ -11,21 +11,20 @@ from typing import Any
 
 from fluid_scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
 from fluid_scim.patch.diff import changed_paths
-from fluid_scim.patch.targets import Target, eq_constraints, member_filter_ids, parse_target, reject_read_only
-from fluid_scim.patch.types import MemberAccumulator, Operation, PatchResult
+from fluid_scim.patch.entries import Entry, merge, same_entry, set_sub, splice
+from fluid_scim.patch.members import MemberAccumulator, apply_member_operation
+from fluid_scim.patch.targets import Target, eq_constraints, parse_target, reject_read_only
+from fluid_scim.patch.types import Operation, PatchResult
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
 from fluid_scim.schema.coerce import (
     check_primary,
     coerce_attribute,
     coerce_entry,
-    coerce_members,
     coerce_sub,
     is_manager,
     is_unassigned,
     manager_id_of,
 )
-
-Entry = dict[str, Any]
 
 
 def apply_patch(
@@ -151,6 +150,8 @@ class _Patcher:
         if not isinstance(value, dict):
             raise InvalidValue(f"'{label}' must be a JSON object holding the extension's attributes")
         for key, item in value.items():
+            if key.lower() == "schemas":
+                continue  # an extension serialised as a resource of its own carries its schemas list
             attribute = extension.attribute(key)
             if attribute is None:
                 raise InvalidPath(f"path '{label}': the extension '{extension.id}' has no attribute '{key}'")
@@ -173,9 +174,9 @@ class _Patcher:
             raise NoTarget(f"path '{target.label}' matched no value")
         updated: Entry = dict(old) if isinstance(old, dict) else {}
         if target.sub is not None:
-            _set_sub(updated, target.sub, coerce_sub(attribute, target.sub, value, quirks=self.quirks, label=target.label))
+            set_sub(updated, target.sub, coerce_sub(attribute, target.sub, value, quirks=self.quirks, label=target.label))
         elif isinstance(value, dict):
-            _merge(updated, attribute, value, coerce_attribute(target.schema, attribute, value, quirks=self.quirks,
+            merge(updated, attribute, value, coerce_attribute(target.schema, attribute, value, quirks=self.quirks,
                                                                label=target.label))
         else:  # null removes; Entra's manager string / one-element list sets
             updated = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=target.label) or {}
@@ -190,7 +191,7 @@ class _Patcher:
             new = coerce_sub(attribute, target.sub, value, quirks=self.quirks, label=label)
             chosen = entries if matched is None else matched
             for entry in chosen:
-                _set_sub(entry, target.sub, new)
+                set_sub(entry, target.sub, new)
                 touched.append(entry)
             if not chosen and new is not None:
                 created = {**self.template(target), target.sub.name: new}
@@ -208,13 +209,13 @@ class _Patcher:
         else:
             coerced = self.entries_for_filter(attribute, value, label)
             if op == "replace" and matched:
-                entries = _splice(entries, matched, coerced)
+                entries = splice(entries, matched, coerced)
                 touched = coerced
             elif matched:
                 if len(coerced) > 1:
                     raise InvalidValue(f"add to '{label}' merges one object into the matching entries, not {len(coerced)}")
                 for entry in matched:
-                    _merge(entry, attribute, value if isinstance(value, dict) else {}, coerced[0] if coerced else None)
+                    merge(entry, attribute, value if isinstance(value, dict) else {}, coerced[0] if coerced else None)
                     touched.append(entry)
             elif coerced:
                 template = self.template(target)
@@ -249,24 +250,7 @@ class _Patcher:
         return constraints
 
     def write_members(self, op: str, target: Target, value: Any) -> None:
-        if target.sub is not None:
-            raise InvalidPath(f"path '{target.label}': members can only be added or removed as whole entries")
-        if op == "remove":
-            if target.value_filter is not None:
-                self.members.remove(member_filter_ids(target))
-            elif value is None:
-                self.members.remove_all()
-            else:
-                self.quirks.add("remove-by-value")  # Entra: remove exactly the listed members, never all
-                self.members.remove([ref.value for ref in coerce_members(value, quirks=self.quirks)])
-            return
-        if target.value_filter is not None:
-            raise InvalidPath(f"path '{target.label}': {op} cannot take a members filter; {op} to 'members' instead")
-        refs = coerce_members(value, quirks=self.quirks)
-        if op == "add":
-            self.members.add(refs)
-        else:
-            self.members.replace(refs)
+        apply_member_operation(self.members, op, target, value, quirks=self.quirks)
 
     # -- remove -----------------------------------------------------------------------------------
 
@@ -309,7 +293,7 @@ class _Patcher:
         else:
             self.quirks.add("remove-by-value")  # Entra: {"op":"Remove","path":"emails","value":[{"value":"x"}]}
             given = coerce_attribute(None, attribute, value, quirks=self.quirks, label=target.label) or []
-            chosen = [entry for entry in entries if any(_same_entry(attribute, wanted, entry) for wanted in given)]
+            chosen = [entry for entry in entries if any(same_entry(attribute, wanted, entry) for wanted in given)]
         if target.sub is None:
             entries = [entry for entry in entries if not any(entry is gone for gone in chosen)]
         else:
@@ -317,44 +301,3 @@ class _Patcher:
                 entry.pop(target.sub.name, None)
             entries = [entry for entry in entries if entry]
         self.store(target, attribute, entries or None)
-
-
-def _set_sub(entry: Entry, sub: Attribute, value: Any) -> None:
-    if value is None:
-        entry.pop(sub.name, None)
-    else:
-        entry[sub.name] = value
-
-
-def _merge(entry: Entry, attribute: Attribute, raw: dict[str, Any], coerced: Entry | None) -> None:
-    """RFC 7644 §3.5.2.3: given sub-attributes replace, null ones unassign, the others stay."""
-    for key, item in raw.items():
-        sub = attribute.sub(key)
-        if sub is not None and is_unassigned(item):
-            entry.pop(sub.name, None)
-    entry.update(coerced or {})
-
-
-def _splice(entries: list[Entry], matched: list[Entry], replacement: list[Entry]) -> list[Entry]:
-    """``entries`` with the matched ones replaced by ``replacement``, at the first match's position."""
-    result: list[Entry] = []
-    inserted = False
-    for entry in entries:
-        if any(entry is hit for hit in matched):
-            if not inserted:
-                result.extend(replacement)
-                inserted = True
-            continue
-        result.append(entry)
-    return result
-
-
-def _same_entry(attribute: Attribute, wanted: Entry, entry: Entry) -> bool:
-    """Remove-by-value: compare ``value`` when given (case-insensitively unless caseExact), else all given fields."""
-    if "value" in wanted:
-        left, right = wanted["value"], entry.get("value")
-        value_attribute = attribute.sub("value")
-        if isinstance(left, str) and isinstance(right, str) and value_attribute is not None and not value_attribute.case_exact:
-            return left.lower() == right.lower()
-        return left == right
-    return all(entry.get(key) == item for key, item in wanted.items())

@@ -14,6 +14,7 @@ from fluid_scim.filters import (
     Compare,
     Filter,
     FilterError,
+    Not,
     Or,
     ValuePath,
     compile_predicate,
@@ -93,6 +94,8 @@ def parse_target(resource_type: ResourceType, text: Any, *, quirks: set[str], la
         if attribute.type != "complex":
             raise InvalidPath(f"path '{label}': '{attribute.name}' is not a complex attribute, so it cannot take a filter")
         predicate = _predicate(resource_type, target, patch_path.value_filter)
+        if _string_boolean_literal(attribute, patch_path.value_filter):
+            quirks.add("string-boolean")  # Entra: roles[primary eq "True"]
         target = Target(label=label, schema=resolved.schema, attribute=attribute, sub=sub,
                         value_filter=patch_path.value_filter, predicate=predicate)
     if target.is_members:
@@ -131,6 +134,21 @@ def _predicate(resource_type: ResourceType, target: Target, value_filter: Filter
         return compiled({container: wrapped} if container else wrapped)
 
     return predicate
+
+
+def _string_boolean_literal(attribute: Attribute, value_filter: Filter) -> bool:
+    pending: list[Filter] = [value_filter]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, And | Or):
+            pending.extend((node.left, node.right))
+        elif isinstance(node, Not):
+            pending.append(node.operand)
+        elif isinstance(node, Compare) and isinstance(node.value, str) and isinstance(node.path, AttrPath):
+            sub = attribute.sub(node.path.attr)
+            if sub is not None and sub.type == "boolean":
+                return True
+    return False
 
 
 def eq_constraints(target: Target, *, quirks: set[str]) -> dict[str, Any] | None:

@@ -122,6 +122,9 @@ def coerce_extension(
     result: dict[str, Any] = {}
     seen: dict[str, str] = {}
     for key, item in value.items():
+        if key.lower() == "schemas":
+            # Some clients serialise the extension as a resource of its own, with its schemas list.
+            continue
         attribute = extension.attribute(key)
         if attribute is None:
             raise InvalidSyntax(f"the extension '{extension.id}' has no attribute '{key}'")
@@ -202,6 +205,8 @@ def coerce_complex(attribute: Attribute, value: Any, *, quirks: set[str], label:
     seen: dict[str, str] = {}
     for key, item in value.items():
         sub = attribute.sub(key)
+        if sub is None and key == "$ref" and item is None:
+            continue  # ENTRA.md §6 rule 7: Entra sends "$ref": null
         if sub is None:
             raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
         _once(seen, sub.name, f"{label}.{key}")

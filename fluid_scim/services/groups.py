@@ -16,7 +16,7 @@ from fluid_scim.patch import MemberDelta, Operation, apply_patch
 from fluid_scim.repositories import filtering, mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import GROUP_RESOURCE
-from fluid_scim.schema.coerce import MemberRef, coerce_members, coerce_resource
+from fluid_scim.schema.coerce import MemberRef, coerce_resource, extract_members
 from fluid_scim.services import transaction
 from fluid_scim.services.resources import (
     ListQuery,
@@ -44,7 +44,7 @@ def get_group(*, organisation: Organisation, group_id: str) -> ScimGroup:
 
 def create_group(*, organisation: Organisation, body: dict[str, Any], quirks: set[str]) -> ScimGroup:
     document = coerce_resource(GROUP_RESOURCE, body, quirks=quirks)
-    members = coerce_members(body.get("members"), quirks=quirks) if _has_members(body) else []
+    members = extract_members(body, quirks=quirks) or []
     now = utcnow()
     group = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)
     mapping.write_group(group, document)
@@ -70,8 +70,9 @@ def replace_group(
     mapping.write_group(group, document)
     group.updated_at = utcnow()
     flush_unique(_taken(document))
-    if _has_members(body):
-        members = _checked(organisation, coerce_members(body.get("members"), quirks=quirks), group_id=group.id)
+    replacement = extract_members(body, quirks=quirks)
+    if replacement is not None:
+        members = _checked(organisation, replacement, group_id=group.id)
         repo.remove_members(organisation.id, group.id, None)
         repo.add_members(organisation.id, group.id, members)
     commit_unique(_taken(document))
@@ -118,10 +119,6 @@ def list_groups(*, organisation: Organisation, query: ListQuery) -> Page[ScimGro
         statement = statement.where(clause)
     statement = statement.order_by(*filtering.sort_clause(GROUP_RESOURCE, query.sort_by, query.descending))
     return Page(total=total, start_index=query.start_index, items=repo.page(statement, query.start_index, query.count))
-
-
-def _has_members(body: dict[str, Any]) -> bool:
-    return any(key.lower() == "members" for key in body)
 
 
 def _apply_delta(organisation: Organisation, group: ScimGroup, delta: MemberDelta) -> bool:
