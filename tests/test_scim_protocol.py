@@ -253,3 +253,56 @@ def test_bulk_limits(scim):
     _error(scim.post("/Bulk", _bulk(too_many)), 400, "tooMany")
     unresolved = scim.post("/Bulk", _bulk([{"method": "PATCH", "path": "/Users/bulkId:nope", "data": {}}])).json()
     assert unresolved["Operations"][0]["status"] == "409"
+
+
+def test_cursor_pagination_visits_every_user_once(scim):
+    prefix = uuid.uuid4().hex[:6]
+    ids = {_user(scim, f"{prefix}-{i}")["id"] for i in range(7)}
+    query = {"filter": f'userName sw "{prefix}"', "count": 3}
+    seen: list[str] = []
+    page = scim.get("/Users", params={**query, "cursor": ""}).json()
+    assert "startIndex" not in page and "previousCursor" not in page
+    pages = 1
+    while True:
+        seen += [item["id"] for item in page["Resources"]]
+        if "nextCursor" not in page:
+            break
+        previous = page
+        page = scim.get("/Users", params={**query, "cursor": page["nextCursor"]}).json()
+        pages += 1
+        assert page["previousCursor"]
+    assert pages == 3 and len(seen) == 7 and set(seen) == ids and page["totalResults"] == 7
+    back = scim.get("/Users", params={**query, "cursor": page["previousCursor"]}).json()
+    assert [item["id"] for item in back["Resources"]] == [item["id"] for item in previous["Resources"]]
+    other_query = scim.get("/Users", params={"filter": 'userName sw "zz"', "count": 3, "cursor": page["previousCursor"]})
+    _error(other_query, 400, "invalidCursor")
+    _error(scim.get("/Users", params={"cursor": "not-a-cursor"}), 400, "invalidCursor")
+    _error(scim.get("/Users", params={"cursor": "", "startIndex": 1}), 400, "invalidValue")
+    assert scim.get("/ServiceProviderConfig").json()["pagination"]["cursor"] is True
+
+
+def test_parallel_creates_of_one_user_name_make_one_user(scim):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for _ in range(15):
+            name = f"race-{uuid.uuid4().hex[:8]}"
+            bodies = [{"schemas": [USER], "userName": name}, {"schemas": [USER], "userName": name.upper()}]
+            statuses = sorted(response.status_code for response in pool.map(lambda b: scim.post("/Users", b), bodies))
+            assert statuses == [201, 409]
+            assert scim.get("/Users", params={"filter": f'userName eq "{name}"'}).json()["totalResults"] == 1
+
+
+def test_parallel_member_additions_are_all_kept(scim):
+    from concurrent.futures import ThreadPoolExecutor
+
+    members = [_user(scim)["id"] for _ in range(20)]
+    group = scim.post("/Groups", {"schemas": [GROUP], "displayName": f"Race {uuid.uuid4()}"}).json()
+    path = f"/Groups/{group['id']}"
+
+    def add(member_id: str) -> int:
+        return scim.patch(path, [{"op": "Add", "path": "members", "value": [{"value": member_id}]}]).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(add, members)) == {204}
+    assert {m["value"] for m in scim.get(path).json()["members"]} == set(members)

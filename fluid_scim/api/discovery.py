@@ -41,6 +41,13 @@ def service_provider_config() -> Response:
                 "maxPayloadSize": settings.scim_max_payload_bytes,
             },
             "filter": {"supported": True, "maxResults": settings.scim_max_results},
+            "pagination": {
+                "cursor": True,
+                "index": True,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": settings.scim_max_results,
+                "maxPageSize": settings.scim_max_results,
+            },
             "changePassword": {"supported": False},
             "sort": {"supported": True},
             "etag": {"supported": True},

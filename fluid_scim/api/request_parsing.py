@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from flask import current_app, request
 
+from fluid_scim.api import cursors
 from fluid_scim.errors import InvalidSyntax, InvalidValue, ScimError
 from fluid_scim.projection import Projection
 from fluid_scim.schema import ResourceType
@@ -66,13 +68,19 @@ def list_query(params: Mapping[str, Any]) -> ListQuery:
     order = (_text(params.get("sortOrder")) or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise InvalidValue(f"sortOrder must be 'ascending' or 'descending'; got {order!r}")
-    return ListQuery(
+    query = ListQuery(
         filter=_text(params.get("filter")) or None,
         sort_by=_text(params.get("sortBy")) or None,
         descending=order == "descending",
         start_index=max(start or 1, 1),
         count=maximum if count is None else min(max(count, 0), maximum),
     )
+    cursor = _text(params.get("cursor"))
+    if cursor is None:
+        return query
+    if start is not None:
+        raise InvalidValue("use either startIndex or cursor, not both (RFC 9865)")
+    return replace(query, start_index=cursors.decode(cursor, query.key) + 1, cursor=cursor)
 
 
 def _text(value: Any) -> str | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
+from fluid_scim.api import cursors
 from fluid_scim.api.render import list_response, render_group, render_user, render_users
 from fluid_scim.api.request_parsing import if_match, json_body, list_query, projection
 from fluid_scim.api.responses import scim_json
@@ -68,6 +69,20 @@ def _not_modified(version: int) -> Response | None:
     return None
 
 
+def _page_body(query: ListQuery, total: int, resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ListResponse; with RFC 9865 cursors instead of startIndex when the client paged by cursor."""
+    body = list_response(resources, total=total, start_index=query.start_index)
+    if query.cursor is None:
+        return body
+    del body["startIndex"]
+    offset = query.start_index - 1
+    if offset + len(resources) < total and resources:
+        body["nextCursor"] = cursors.encode(offset + len(resources), query.key)
+    if offset > 0:
+        body["previousCursor"] = cursors.encode(max(offset - query.count, 0), query.key)
+    return body
+
+
 # -- Users ----------------------------------------------------------------------------------
 
 
@@ -88,7 +103,7 @@ def search_users() -> Response:
 def _list_users(query: ListQuery, view: Projection) -> Response:
     page = users.list_users(organisation=_organisation(), query=query)
     resources = render_users(_organisation(), page.items, base_url=base_url(), projection=view)
-    return scim_json(list_response(resources, total=page.total, start_index=page.start_index))
+    return scim_json(_page_body(query, page.total, resources))
 
 
 def create_user() -> Response:
@@ -145,7 +160,7 @@ def search_groups() -> Response:
 def _list_groups(query: ListQuery, view: Projection) -> Response:
     page = groups.list_groups(organisation=_organisation(), query=query)
     resources = [render_group(_organisation(), group, base_url=base_url(), projection=view) for group in page.items]
-    return scim_json(list_response(resources, total=page.total, start_index=page.start_index))
+    return scim_json(_page_body(query, page.total, resources))
 
 
 def create_group() -> Response:
@@ -223,7 +238,7 @@ def search_root() -> Response:
             wanted -= len(rendered)
     if len(refusals) == len(listers):
         raise refusals[0]
-    return scim_json(list_response(resources, total=total, start_index=start))
+    return scim_json(_page_body(query, total, resources))
 
 
 def me() -> Response:

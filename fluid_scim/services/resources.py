@@ -29,6 +29,13 @@ class ListQuery:
     descending: bool = False
     start_index: int = 1
     count: int = 100
+    # RFC 9865: the request used a cursor ("" for the first page) instead of startIndex.
+    cursor: str | None = None
+
+    @property
+    def key(self) -> tuple[str | None, ...]:
+        """What a cursor is bound to: the same filter and order."""
+        return (self.filter, self.sort_by, "descending" if self.descending else "ascending")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,44 @@
+"""Cursor pagination (RFC 9865) over the same ordered queries as index pagination.
+
+A cursor is an opaque token naming a position in one particular query (filter, sortBy and
+sortOrder): replaying it with another query is ``invalidCursor``. Positions rely on the stable
+ordering every list uses (the sort key, then the id).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+from fluid_scim.errors import ScimError
+
+
+class InvalidCursor(ScimError):
+    """RFC 9865 §2.2: the cursor is malformed or belongs to another query."""
+
+    scim_type = "invalidCursor"
+
+
+def _fingerprint(query_key: tuple[str | None, ...]) -> str:
+    return hashlib.sha256(json.dumps(query_key).encode()).hexdigest()[:16]
+
+
+def encode(offset: int, query_key: tuple[str | None, ...]) -> str:
+    raw = json.dumps({"o": offset, "q": _fingerprint(query_key)}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str, query_key: tuple[str | None, ...]) -> int:
+    """The 0-based offset a cursor points at; ``""`` is the first page."""
+    if cursor == "":
+        return 0
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = data["o"]
+        fingerprint = data["q"]
+    except (ValueError, TypeError, KeyError):
+        raise InvalidCursor("the cursor is not one this server issued") from None
+    if not isinstance(offset, int) or offset < 0 or fingerprint != _fingerprint(query_key):
+        raise InvalidCursor("the cursor belongs to a different query (filter, sortBy or sortOrder changed)")
+    return offset
