@@ -7,6 +7,9 @@ reproduces :mod:`fluid_scim.filters.reference` exactly, with these documented di
 * ``userName eq`` (and a Group's ``displayName eq``) compares the NFKC-folded uniqueness key, so
   it finds the resource a create with that name would collide with even when the two differ by
   NFKC normalisation (full-width letters, ligatures); other operators use ``lower()``.
+* Member, group and manager ids (``members.value``, ``groups.value``, ``manager.value``) are
+  compared without ``lower()`` on the column, relying on ids being server-assigned lower-case
+  UUID text, so that the membership and manager indexes answer.
 * A multi-valued attribute is present (``emails pr``) when it has at least one stored entry.
 * Literals containing NUL match nothing (PostgreSQL text cannot hold NUL).
 
@@ -194,7 +197,8 @@ def _sort_key(columns: ResourceColumns, sort_by: str) -> ColumnElement[Any] | No
         return None
     key = operand.expr
     if kind in STRING_TYPES:
-        key = func.nullif(key if operand.attribute.case_exact else func.lower(key), "")  # "" is no value
+        folded = operand.attribute.case_exact or operand.lowercase
+        key = func.nullif(key if folded else func.lower(key), "")  # "" is no value
     if element is not None and element.multi_valued:
         key = element.first(key)
     return CodePoint(key) if kind in STRING_TYPES else key

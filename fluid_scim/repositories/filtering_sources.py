@@ -23,6 +23,7 @@ from fluid_scim.repositories.mapping import GROUP_COLUMNS, MULTI_VALUED, USER_CO
 from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, Attribute, Resolved, ResourceType
 
 Entity = type[ScimUser] | type[ScimGroup]
+REF = frozenset({"$ref"})  # the URI is made when rendering: only its presence can be tested
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,10 +35,11 @@ class ElementScope:
     values: Mapping[str, ColumnElement[Any]]
     exists: ColumnElement[bool]
     not_filterable: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()  # sub-attributes holding server-assigned (lower-case) ids
     multi_valued: bool = field(default=False, init=False)
 
     def operand(self, sub: Attribute) -> Operand:
-        return _operand(self.values, self.not_filterable, self.label, sub)
+        return _operand(self, sub)
 
     def any(self, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
         """The value exists (and satisfies ``condition``)."""
@@ -55,12 +57,13 @@ class RowScope:
     outer: Entity
     values: Mapping[str, ColumnElement[Any]]
     not_filterable: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()  # sub-attributes holding server-assigned (lower-case) ids
     # ORDER BY that puts the entry a sortBy reads first (primary, else first); None: no such entry.
     order: tuple[ColumnElement[Any], ...] | None = None
     multi_valued: bool = field(default=True, init=False)
 
     def operand(self, sub: Attribute) -> Operand:
-        return _operand(self.values, self.not_filterable, self.label, sub)
+        return _operand(self, sub)
 
     def any(self, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
         """Some value exists (and satisfies ``condition``, evaluated on that one row)."""
@@ -85,12 +88,14 @@ def _label(resolved: Resolved) -> str:
     return Resolved(resolved.schema, resolved.attribute).path
 
 
-def _operand(values: Mapping[str, ColumnElement[Any]], not_filterable: frozenset[str], label: str, sub: Attribute) -> Operand:
-    expr = values.get(sub.name)
-    full = f"{label}.{sub.name}"
+def _operand(scope: ElementScope | RowScope, sub: Attribute) -> Operand:
+    expr = scope.values.get(sub.name)
+    full = f"{scope.label}.{sub.name}"
     if expr is None:
         raise InvalidFilter(f"'{full}' is not filterable")
-    return Operand(expr, sub, full, filterable=sub.name not in not_filterable and sub.type != "binary")
+    return Operand(
+        expr, sub, full, lowercase=sub.name in scope.ids, filterable=sub.name not in scope.not_filterable and sub.type != "binary"
+    )
 
 
 class ResourceColumns:
@@ -152,7 +157,7 @@ class UserColumns(ResourceColumns):
                 .scalar_subquery()
             )
             values = {"value": ScimUser.manager_id, "displayName": display, "$ref": ScimUser.manager_id}
-            return ElementScope(attribute, label, values, ScimUser.manager_id.is_not(None), frozenset({"$ref"}))
+            return ElementScope(attribute, label, values, ScimUser.manager_id.is_not(None), REF, frozenset({"value"}))
         if name == "groups":
             return _user_groups(attribute, label)
         if name in MULTI_VALUED:
@@ -190,7 +195,7 @@ def _user_groups(attribute: Attribute, label: str) -> RowScope:
         member.member_type == "User",
     )
     values = {"value": member.group_id, "display": display, "type": literal("direct", String), "$ref": member.group_id}
-    return RowScope(attribute, label, member, correlation, ScimUser, values, frozenset({"$ref"}))
+    return RowScope(attribute, label, member, correlation, ScimUser, values, REF, frozenset({"value", "$ref"}))
 
 
 class GroupColumns(ResourceColumns):
@@ -236,7 +241,7 @@ class GroupColumns(ResourceColumns):
             "display": func.coalesce(user_display, group_display),
             "$ref": member.member_id,
         }
-        return RowScope(attribute, label, member, correlation, ScimGroup, values, frozenset({"$ref"}))
+        return RowScope(attribute, label, member, correlation, ScimGroup, values, REF, frozenset({"value", "$ref"}))
 
 
 def columns_for(resource_type: ResourceType) -> ResourceColumns:

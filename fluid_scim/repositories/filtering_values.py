@@ -61,14 +61,18 @@ class Operand:
     """A value of one (sub-)attribute as a SQL expression, NULL when there is no value.
 
     ``key`` is the NFKC-folded uniqueness key (``userName``, a Group's ``displayName``): ``eq``
-    compares it with ``fold(literal)`` so that the unique index answers. ``filterable=False``
-    allows only ``pr``, ``eq null`` and ``ne null`` (password, meta.location, $ref, binaries).
+    compares it with ``fold(literal)`` so that the unique index answers. ``lowercase`` marks
+    server-assigned ids (member, group and manager ids: canonical lower-case UUID text), which a
+    caseExact=false comparison need not ``lower()``, so that the key indexes answer.
+    ``filterable=False`` allows only ``pr``, ``eq null`` and ``ne null`` (password, meta.location,
+    $ref, binaries).
     """
 
     expr: ColumnElement[Any]
     attribute: Attribute
     label: str
     key: ColumnElement[str] | None = None
+    lowercase: bool = False
     filterable: bool = True
 
 
@@ -161,7 +165,8 @@ def _string(operand: Operand, op: str, literal: CompValue) -> ColumnElement[bool
         literal, op = literal.partition("\x00")[0], {"gt": "gt", "ge": "gt", "lt": "le", "le": "le"}[op]
     if op == "eq" and operand.key is not None:
         return operand.key == fold(literal)
-    column, wanted = (expr, literal) if attribute.case_exact else (func.lower(expr), literal.lower())
+    wanted = literal if attribute.case_exact else literal.lower()
+    column = expr if attribute.case_exact or operand.lowercase else func.lower(expr)
     if op in SUBSTRING_OPS:
         test = column.like(like_pattern(op, wanted), escape=LIKE_ESCAPE)
     elif op == "eq":

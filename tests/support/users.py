@@ -79,14 +79,17 @@ def add_members(group: ScimGroup, members: Iterable[ScimUser | ScimGroup]) -> No
     db.session.flush()
 
 
+def _by_id(model: Any, organisation_id: uuid.UUID) -> dict[str, Any]:
+    return {row.id: row for row in db.session.scalars(select(model).where(model.organisation_id == organisation_id))}
+
+
 def _meta(resource_type: str, row: ScimUser | ScimGroup) -> dict[str, Any]:
     return {"resourceType": resource_type, "created": row.created_at.isoformat(), "lastModified": row.updated_at.isoformat()}
 
 
 def user_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
     """id -> the SCIM document of every user of the organisation, as the reference evaluator reads it."""
-    users = {user.id: user for user in db.session.scalars(select(ScimUser).where(ScimUser.organisation_id == organisation_id))}
-    groups = {group.id: group for group in db.session.scalars(select(ScimGroup).where(ScimGroup.organisation_id == organisation_id))}
+    users, groups = _by_id(ScimUser, organisation_id), _by_id(ScimGroup, organisation_id)
     memberships = db.session.scalars(
         select(ScimGroupMember).where(ScimGroupMember.organisation_id == organisation_id, ScimGroupMember.member_type == "User")
     ).all()
@@ -111,8 +114,7 @@ def user_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
 
 def group_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
     """id -> the SCIM document of every group of the organisation, as the reference evaluator reads it."""
-    users = {user.id: user for user in db.session.scalars(select(ScimUser).where(ScimUser.organisation_id == organisation_id))}
-    groups = {group.id: group for group in db.session.scalars(select(ScimGroup).where(ScimGroup.organisation_id == organisation_id))}
+    users, groups = _by_id(ScimUser, organisation_id), _by_id(ScimGroup, organisation_id)
     memberships = db.session.scalars(select(ScimGroupMember).where(ScimGroupMember.organisation_id == organisation_id)).all()
     documents: dict[str, dict[str, Any]] = {}
     for group_id, group in groups.items():
