@@ -53,7 +53,8 @@ class Projection:
                 extension = self.resource_type.extension(key)
                 urn = extension.id if extension is not None else key
                 projected = {k: self._sub(urn, k, v) for k, v in value.items() if self._keep(urn, k)}
-                if projected:
+                # An extension with every value unassigned is still part of the resource.
+                if projected or (not value and self.include is None):
                     result[key] = projected
             elif self._keep(None, key):
                 result[key] = self._sub(None, key, value)

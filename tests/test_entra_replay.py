@@ -20,6 +20,7 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
+FLUID = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
 ENTRA_AGENT = "Microsoft.Identity.Provisioning"
 
 
@@ -103,7 +104,7 @@ def test_user_lifecycle_default_dialect(entra):
     assert created.headers["Location"] == user["meta"]["location"] and user["meta"]["location"].endswith(f"/Users/{user_id}")
     assert created.headers["ETag"] == user["meta"]["version"]
     assert user["userName"] == name and user["active"] is True
-    assert user["schemas"] == [USER, ENTERPRISE] and user[ENTERPRISE] == {"employeeNumber": "1001", "department": "R&D"}
+    assert user["schemas"] == [USER, ENTERPRISE, FLUID] and user[ENTERPRISE] == {"employeeNumber": "1001", "department": "R&D"}
     assert user["meta"]["resourceType"] == "User" and "roles" not in user and "password" not in user
     assert user["phoneNumbers"][1] == {"type": "mobile", "value": "07700 900000"}  # stored as sent
 

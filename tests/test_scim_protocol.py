@@ -13,6 +13,7 @@ pytestmark = pytest.mark.live
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+FLUID = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def test_service_provider_config_describes_what_is_implemented(scim):
 def test_schemas_and_resource_types(scim):
     schemas = scim.get("/Schemas").json()
     ids = [item["id"] for item in schemas["Resources"]]
-    assert ids == [USER, ENTERPRISE, GROUP] and schemas["totalResults"] == 3
+    assert ids == [USER, ENTERPRISE, FLUID, GROUP] and schemas["totalResults"] == 4
     user = scim.get(f"/Schemas/{USER}").json()
     by_name = {attribute["name"]: attribute for attribute in user["attributes"]}
     assert by_name["userName"]["uniqueness"] == "server" and by_name["userName"]["caseExact"] is False
@@ -58,7 +59,7 @@ def test_schemas_and_resource_types(scim):
     assert {sub["name"] for sub in by_name["emails"]["subAttributes"]} == {"value", "display", "type", "primary"}
     types = scim.get("/ResourceTypes").json()["Resources"]
     assert [(t["id"], t["endpoint"], t["schema"]) for t in types] == [("User", "/Users", USER), ("Group", "/Groups", GROUP)]
-    assert types[0]["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}]
+    assert types[0]["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}, {"schema": FLUID, "required": False}]
     assert scim.get("/ResourceTypes/Group").json()["name"] == "Group"
     _error(scim.get("/ResourceTypes/Device"), 404)
     _error(scim.get("/Schemas/urn:nope"), 404)
@@ -114,6 +115,7 @@ def test_attribute_projection_on_reads_and_writes(scim):
     assert "emails" not in without and "meta" not in without and without["id"] == user["id"], "id is always returned"
     created = scim.post("/Users?attributes=userName", {"schemas": [USER], "userName": f"p-{uuid.uuid4().hex[:8]}"})
     assert set(created.json()) == {"schemas", "id", "userName"}
+    assert created.json()["schemas"] == [USER]
     patched = scim.patch(f"/Users/{user['id']}?excludedAttributes=name", [{"op": "replace", "path": "title", "value": "T"}])
     assert "name" not in patched.json() and patched.json()["title"] == "T"
     group = scim.post("/Groups", {"schemas": [GROUP], "displayName": f"G {uuid.uuid4()}"}).json()

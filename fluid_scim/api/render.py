@@ -10,7 +10,7 @@ from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.projection import Projection
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
-from fluid_scim.schema import ENTERPRISE_URN, GROUP_URN, USER_URN
+from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, GROUP_URN, USER_URN
 from fluid_scim.services.resources import etag
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -58,15 +58,30 @@ def _user_body(
         if manager_names.get(manager_id):
             manager["displayName"] = manager_names[manager_id]
         enterprise["manager"] = manager
-    body: dict[str, Any] = {"schemas": [USER_URN, ENTERPRISE_URN] if enterprise else [USER_URN], "id": user.id}
+    schemas = [USER_URN, ENTERPRISE_URN] if enterprise else [USER_URN]
+    body: dict[str, Any] = {"schemas": [*schemas, FLUID_URN] if user.fluid_extension else schemas, "id": user.id}
     body.update(document)
     if groups:
         body["groups"] = [
             {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "display": name, "type": "direct"}
             for group_id, name in groups
         ]
+    if user.fluid_extension:
+        body[FLUID_URN] = _fluid(user)
     body["meta"] = _meta("User", f"{base_url}/Users/{user.id}", user.created_at, user.updated_at, user.version)
     return body
+
+
+def _fluid(user: ScimUser) -> dict[str, Any]:
+    """The derived Fluid extension. Unassigned values are left out: no ``accessGranted`` means none."""
+    fluid: dict[str, Any] = {}
+    if user.access_granted:
+        fluid["accessGranted"] = True
+    if user.fluid_roles:
+        fluid["roles"] = [{"value": role} for role in user.fluid_roles]
+    if user.access_changed_at is not None:
+        fluid["accessChangedAt"] = timestamp(user.access_changed_at)
+    return fluid
 
 
 def render_group(organisation: Organisation, group: ScimGroup, *, base_url: str, projection: Projection) -> dict[str, Any]:

@@ -1,6 +1,18 @@
 """SQLAlchemy models. Every tenant-owned table carries ``organisation_id`` first in its keys."""
 
+from fluid_scim.models.access import AccessEvent, HeldAccessChange, RoleMapping, UserTombstone
 from fluid_scim.models.organisation import Organisation, ScimToken
 from fluid_scim.models.scim import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 
-__all__ = ["Organisation", "ScimGroup", "ScimGroupMember", "ScimToken", "ScimUser", "ScimUserValue"]
+__all__ = [
+    "AccessEvent",
+    "HeldAccessChange",
+    "Organisation",
+    "RoleMapping",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimToken",
+    "ScimUser",
+    "ScimUserValue",
+    "UserTombstone",
+]

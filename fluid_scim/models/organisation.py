@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Uuid, true
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Uuid, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from fluid_scim.extensions import db
@@ -21,6 +21,18 @@ class Organisation(db.Model):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     scim_sync_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The SCIM group whose active members may use Fluid ("Fluid User" unless configured otherwise).
+    access_group_id: Mapped[str | None] = mapped_column(String(36))
+    # "group": active members of the access group have access; "all_active": every active user.
+    access_mode: Mapped[str] = mapped_column(String(16), default="group", server_default="group")
+    # The deprovisioning brake (off by default): hold access removals beyond a share and a number
+    # of the organisation's users within a window, until an admin releases or discards them.
+    brake_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    brake_percent: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
+    brake_min_removals: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    brake_window_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # How long a deleted user's tombstone is kept for the audit trail.
+    tombstone_retention_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -38,9 +50,7 @@ class ScimToken(db.Model):
     __tablename__ = "scim_token"
     __table_args__ = (CheckConstraint("source IN ('generated', 'entered')", name="source"),)
 
-    organisation_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
-    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))
     fingerprint: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))

@@ -23,7 +23,9 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -47,11 +49,10 @@ class ScimUser(db.Model):
         Index("ix_scim_user_display_name", "organisation_id", text("lower(display_name)")),
         Index("ix_scim_user_manager_id", "organisation_id", "manager_id"),
         Index("ix_scim_user_updated_at", "organisation_id", "updated_at"),
+        Index("ix_scim_user_access", "organisation_id", "access_granted"),
     )
 
-    organisation_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
-    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     user_name: Mapped[str] = mapped_column(String(255))
     # NFKC-normalised, lower-cased userName: the uniqueness key (userName is caseExact=false).
@@ -80,6 +81,16 @@ class ScimUser(db.Model):
     division: Mapped[str | None] = mapped_column(String(1024))
     department: Mapped[str | None] = mapped_column(String(1024))
     manager_id: Mapped[str | None] = mapped_column(String(36))
+    # Fluid access, derived from the directory (fluid_scim.services.access) and read-only in SCIM.
+    access_granted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    access_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fluid_roles: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    # "scim": created by an IdP; "import": created by `users import` and not yet adopted by SCIM.
+    origin: Mapped[str] = mapped_column(String(8), default="scim", server_default="scim")
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whether the read-only Fluid extension is part of this user's SCIM representation. A client
+    # may remove or add the extension as a whole (its values stay derived); access is unaffected.
+    fluid_extension: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # {"emails": [...], "phoneNumbers": [...], ...}: canonical multi-valued attributes, for rendering.
     multi_valued: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -94,9 +105,7 @@ class ScimUserValue(db.Model):
 
     __tablename__ = "scim_user_value"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["organisation_id", "user_id"], ["scim_user.organisation_id", "scim_user.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["organisation_id", "user_id"], ["scim_user.organisation_id", "scim_user.id"], ondelete="CASCADE"),
         Index("ix_scim_user_value_value", "organisation_id", "attribute", text("lower(value)")),
     )
 
@@ -124,9 +133,7 @@ class ScimGroup(db.Model):
         Index("ix_scim_group_updated_at", "organisation_id", "updated_at"),
     )
 
-    organisation_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True
-    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     display_name: Mapped[str] = mapped_column(String(255))
     # NFKC-normalised, lower-cased displayName: unique per organisation (Entra requires it).

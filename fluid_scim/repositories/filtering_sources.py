@@ -19,8 +19,15 @@ from sqlalchemy.orm import aliased
 from fluid_scim.errors import InvalidFilter, InvalidValue
 from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 from fluid_scim.repositories.filtering_values import Operand
-from fluid_scim.repositories.mapping import GROUP_COLUMNS, MULTI_VALUED, USER_COLUMNS, VALUE_COLUMNS
-from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, Attribute, Resolved, ResourceType
+from fluid_scim.repositories.mapping import (
+    DERIVED_USER_COLUMNS,
+    FLUID_ROLES_ROWS,
+    GROUP_COLUMNS,
+    MULTI_VALUED,
+    USER_COLUMNS,
+    VALUE_COLUMNS,
+)
+from fluid_scim.schema import FLUID_URN, GROUP_RESOURCE, USER_RESOURCE, USER_URN, Attribute, Resolved, ResourceType
 
 Entity = type[ScimUser] | type[ScimGroup]
 REF = frozenset({"$ref"})  # the URI is made when rendering: only its presence can be tested
@@ -135,7 +142,7 @@ class UserColumns(ResourceColumns):
             return Operand(ScimUser.user_name, attribute, path, key=ScimUser.user_name_key)
         if path == "password":  # returned never: a hash, only its presence can be tested
             return Operand(ScimUser.password_hash, attribute, path, filterable=False)
-        column = USER_COLUMNS.get(path)
+        column = USER_COLUMNS.get(path) or DERIVED_USER_COLUMNS.get(path)
         if column is None:
             raise InvalidFilter(f"'{path}' is not filterable")
         return Operand(getattr(ScimUser, column), attribute, path)
@@ -160,17 +167,19 @@ class UserColumns(ResourceColumns):
             return ElementScope(attribute, label, values, ScimUser.manager_id.is_not(None), REF, frozenset({"value"}))
         if name == "groups":
             return _user_groups(attribute, label)
-        if name in MULTI_VALUED:
+        if resolved.schema is not None and resolved.schema.id == FLUID_URN and name == "roles":
+            return _user_values(attribute, label, rows=FLUID_ROLES_ROWS)
+        if name in MULTI_VALUED and resolved.schema is not None and resolved.schema.id == USER_URN:
             return _user_values(attribute, label)
         raise InvalidFilter(f"'{label}' is not filterable")
 
 
-def _user_values(attribute: Attribute, label: str) -> RowScope:
+def _user_values(attribute: Attribute, label: str, *, rows: str | None = None) -> RowScope:
     row = aliased(ScimUserValue)
     correlation = (
         row.organisation_id == ScimUser.organisation_id,
         row.user_id == ScimUser.id,
-        row.attribute == attribute.name,
+        row.attribute == (rows or attribute.name),
     )
     values = {
         sub.name: getattr(row, VALUE_COLUMNS[sub.name]) for sub in attribute.sub_attributes if sub.name in VALUE_COLUMNS

@@ -11,7 +11,7 @@ import unicodedata
 from typing import Any
 
 from fluid_scim.models import ScimGroup, ScimUser, ScimUserValue
-from fluid_scim.schema import ENTERPRISE_URN
+from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN
 
 # Canonical path -> ScimUser column name, for single-valued attributes.
 USER_COLUMNS: dict[str, str] = {
@@ -39,6 +39,14 @@ USER_COLUMNS: dict[str, str] = {
     f"{ENTERPRISE_URN}:department": "department",
     f"{ENTERPRISE_URN}:manager.value": "manager_id",
 }
+
+# Read-only attributes Fluid derives (fluid_scim.services.access); filterable, never written from input.
+DERIVED_USER_COLUMNS: dict[str, str] = {
+    f"{FLUID_URN}:accessGranted": "access_granted",
+    f"{FLUID_URN}:accessChangedAt": "access_changed_at",
+}
+# The scim_user_value rows holding a user's effective Fluid roles.
+FLUID_ROLES_ROWS = "fluid:roles"
 
 GROUP_COLUMNS: dict[str, str] = {"displayName": "display_name", "externalId": "external_id"}
 

@@ -31,9 +31,14 @@ def get_group(organisation_id: object, group_id: str, *, for_update: bool = Fals
     return db.session.execute(query).scalar_one_or_none()
 
 
-def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue]) -> None:
+def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue], *, attributes: Iterable[str]) -> None:
+    """Replace the value rows of the named attributes (others, such as the Fluid roles, stay)."""
     db.session.execute(
-        delete(ScimUserValue).where(ScimUserValue.organisation_id == user.organisation_id, ScimUserValue.user_id == user.id)
+        delete(ScimUserValue).where(
+            ScimUserValue.organisation_id == user.organisation_id,
+            ScimUserValue.user_id == user.id,
+            ScimUserValue.attribute.in_(list(attributes)),
+        )
     )
     db.session.add_all(list(rows))
 
@@ -200,3 +205,25 @@ def group_exists_with_key(organisation_id: object, key: str, *, except_id: str |
     if except_id:
         query = query.where(ScimGroup.id != except_id)
     return db.session.execute(query.limit(1)).first() is not None
+
+
+def imported_users_with_email(organisation_id: object, addresses: Sequence[str]) -> list[ScimUser]:
+    """Imported users not yet adopted by SCIM having one of ``addresses`` (lower-case) as an e-mail."""
+    if not addresses:
+        return []
+    has_email = (
+        select(ScimUserValue.user_id)
+        .where(
+            ScimUserValue.organisation_id == organisation_id,
+            ScimUserValue.attribute == "emails",
+            func.lower(ScimUserValue.value).in_(list(addresses)),
+        )
+    )
+    return list(
+        db.session.execute(
+            select(ScimUser)
+            .where(ScimUser.organisation_id == organisation_id, ScimUser.origin == "import", ScimUser.linked_at.is_(None))
+            .where(ScimUser.id.in_(has_email))
+            .limit(2)
+        ).scalars()
+    )

@@ -4,6 +4,8 @@ from fluid_scim.schema.attributes import Attribute, ResourceType, Schema, Schema
 from fluid_scim.schema.definitions import (
     ENTERPRISE_URN,
     ENTERPRISE_USER,
+    FLUID_URN,
+    FLUID_USER,
     GROUP,
     GROUP_RESOURCE,
     GROUP_URN,
@@ -16,7 +18,23 @@ from fluid_scim.schema.definitions import (
 from fluid_scim.schema.resolve import Resolved, UnknownAttribute, resolve
 
 __all__ = [
-    "ENTERPRISE_URN", "ENTERPRISE_USER", "GROUP", "GROUP_RESOURCE", "GROUP_URN", "RESOURCE_TYPES", "SCHEMAS", "USER",
-    "USER_RESOURCE", "USER_URN", "Attribute", "Resolved", "ResourceType", "Schema", "SchemaExtension",
-    "UnknownAttribute", "resolve",
+    "ENTERPRISE_URN",
+    "ENTERPRISE_USER",
+    "FLUID_URN",
+    "FLUID_USER",
+    "GROUP",
+    "GROUP_RESOURCE",
+    "GROUP_URN",
+    "RESOURCE_TYPES",
+    "SCHEMAS",
+    "USER",
+    "USER_RESOURCE",
+    "USER_URN",
+    "Attribute",
+    "Resolved",
+    "ResourceType",
+    "Schema",
+    "SchemaExtension",
+    "UnknownAttribute",
+    "resolve",
 ]

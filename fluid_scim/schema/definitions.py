@@ -7,6 +7,7 @@ from fluid_scim.schema.attributes import Attribute, ResourceType, Schema, Schema
 USER_URN = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+FLUID_URN = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
 CORE_URN_PREFIX = "urn:ietf:params:scim:schemas:core:2.0:"
 
 
@@ -158,6 +159,26 @@ ENTERPRISE_USER = Schema(
     ),
 )
 
+FLUID_USER = Schema(
+    id=FLUID_URN,
+    name="FluidUser",
+    description="Access to Fluid, derived from the directory (read-only)",
+    attributes=(
+        Attribute(name="accessGranted", type="boolean", mutability="readOnly",
+                  description="Whether the user may use Fluid now (see the organisation's access rule)."),
+        Attribute(
+            name="roles",
+            type="complex",
+            multi_valued=True,
+            mutability="readOnly",
+            description="The user's effective Fluid roles, from mapped groups and app roles.",
+            sub_attributes=(Attribute(name="value", case_exact=True, mutability="readOnly", description="A Fluid role."),),
+        ),
+        Attribute(name="accessChangedAt", type="dateTime", mutability="readOnly",
+                  description="When access or roles last changed."),
+    ),
+)
+
 GROUP = Schema(
     id=GROUP_URN,
     name="Group",
@@ -184,8 +205,8 @@ GROUP = Schema(
 
 USER_RESOURCE = ResourceType(
     id="User", name="User", endpoint="/Users", description="User Account", schema=USER,
-    extensions=(SchemaExtension(ENTERPRISE_USER, required=False),),
+    extensions=(SchemaExtension(ENTERPRISE_USER, required=False), SchemaExtension(FLUID_USER, required=False)),
 )
 GROUP_RESOURCE = ResourceType(id="Group", name="Group", endpoint="/Groups", description="Group", schema=GROUP)
 RESOURCE_TYPES = (USER_RESOURCE, GROUP_RESOURCE)
-SCHEMAS = (USER, ENTERPRISE_USER, GROUP)
+SCHEMAS = (USER, ENTERPRISE_USER, FLUID_USER, GROUP)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fluid_scim.errors import InvalidValue, NotFound
+from fluid_scim.errors import Forbidden, InvalidValue, NotFound
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup
 from fluid_scim.models.scim import new_id
@@ -17,7 +17,7 @@ from fluid_scim.repositories import filtering, mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import GROUP_RESOURCE
 from fluid_scim.schema.coerce import MemberRef, coerce_resource, extract_members
-from fluid_scim.services import transaction
+from fluid_scim.services import access, transaction
 from fluid_scim.services.resources import (
     ListQuery,
     Page,
@@ -73,8 +73,10 @@ def replace_group(
     replacement = extract_members(body, quirks=quirks)
     if replacement is not None:
         members = _checked(organisation, replacement, group_id=group.id)
+        affected = _current_members(organisation, group) | {member_id for member_id, _ in members}
         repo.remove_members(organisation.id, group.id, None)
         repo.add_members(organisation.id, group.id, members)
+        _recompute_access(organisation, group, affected)
     commit_unique(_taken(document))
     return group
 
@@ -91,7 +93,9 @@ def patch_group(
         mapping.write_group(group, document)
         group.updated_at = utcnow()
         flush_unique(_taken(document))
-    if _apply_delta(organisation, group, result.members):
+    if result.members:
+        affected = _apply_delta(organisation, group, result.members)
+        _recompute_access(organisation, group, affected)
         if if_match is None:
             repo.touch_group(group)
         else:
@@ -104,6 +108,12 @@ def patch_group(
 def delete_group(*, organisation: Organisation, group_id: str, if_match: str | None) -> None:
     group = get_group(organisation=organisation, group_id=group_id)
     check_if_match(if_match, group.version)
+    if group.id in access.protected_group_ids(organisation):
+        raise ProtectedGroup(
+            f"'{group.display_name}' decides access to Fluid (the access group or a group mapped to a Fluid role),"
+            " so it cannot be deleted through SCIM; change its members instead, or change the organisation's"
+            " access settings in Fluid first"
+        )
     repo.forget_member_everywhere(organisation.id, group.id)
     db.session.delete(group)
     transaction.commit()
@@ -121,14 +131,36 @@ def list_groups(*, organisation: Organisation, query: ListQuery) -> Page[ScimGro
     return Page(total=total, start_index=query.start_index, items=repo.page(statement, query.start_index, query.count))
 
 
-def _apply_delta(organisation: Organisation, group: ScimGroup, delta: MemberDelta) -> bool:
-    """Apply a membership delta in SQL; True when anything was asked of the membership table."""
+class ProtectedGroup(Forbidden):
+    """403: the group decides who may use Fluid; only its membership may change through SCIM."""
+
+
+def _apply_delta(organisation: Organisation, group: ScimGroup, delta: MemberDelta) -> set[str]:
+    """Apply a membership delta in SQL; return the member ids whose membership may have changed.
+
+    Only a wholesale change (remove all, replace) of a group that decides access reads the old
+    member list; adding or removing named members never does.
+    """
+    affected: set[str] = set(delta.remove) | {member.value for member in delta.add}
     if delta.remove_all or delta.replace is not None:
+        affected |= _current_members(organisation, group)
         repo.remove_members(organisation.id, group.id, None)
     additions = list(delta.replace or ()) + list(delta.add)
+    affected |= {member.value for member in delta.replace or ()}
     repo.add_members(organisation.id, group.id, _checked(organisation, additions, group_id=group.id))
     repo.remove_members(organisation.id, group.id, delta.remove)
-    return bool(delta.remove_all or delta.replace is not None or delta.add or delta.remove)
+    return affected
+
+
+def _current_members(organisation: Organisation, group: ScimGroup) -> set[str]:
+    if group.id not in access.protected_group_ids(organisation):
+        return set()
+    return {member_id for member_id, _, _ in repo.members_of(organisation.id, group.id)}
+
+
+def _recompute_access(organisation: Organisation, group: ScimGroup, member_ids: set[str]) -> None:
+    if member_ids and group.id in access.protected_group_ids(organisation):
+        access.recompute(organisation, member_ids, reason=f"group.members:{group.display_name}")
 
 
 def _checked(organisation: Organisation, members: Sequence[MemberRef], *, group_id: str) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
+from fluid_scim.services import access
 
 _SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Labels of Fluid's own hosts under the base domain; no customer may take them.
@@ -53,6 +54,9 @@ def create_organisation(*, slug: str, name: str | None = None) -> Organisation:
     organisation = Organisation(slug=slug, name=display_name, scim_sync_enabled=True)
     db.session.add(organisation)
     try:
+        db.session.flush()
+        # Entra runs group provisioning with Create unchecked: the access group must already exist.
+        access.ensure_access_group(organisation)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from fluid_scim.errors import InvalidValue, NotFound
 from fluid_scim.extensions import db
-from fluid_scim.models import Organisation, ScimUser, ScimUserValue
+from fluid_scim.models import Organisation, ScimUser, ScimUserValue, UserTombstone
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.patch import Operation, apply_patch
 from fluid_scim.repositories import filtering, mapping
 from fluid_scim.repositories import scim as repo
-from fluid_scim.schema import ENTERPRISE_URN, USER_RESOURCE
+from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
-from fluid_scim.services import transaction
+from fluid_scim.services import access, transaction
 from fluid_scim.services.passwords import hash_password
 from fluid_scim.services.resources import (
     ListQuery,
@@ -41,13 +42,20 @@ def get_user(*, organisation: Organisation, user_id: str) -> ScimUser:
 
 
 def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set[str]) -> ScimUser:
+    """POST: a new user — or an imported one adopted by email, so that nobody is duplicated."""
     document = coerce_resource(USER_RESOURCE, body, quirks=quirks)
+    imported = _imported_match(organisation, document)
+    if imported is not None:
+        quirks.add("adopted-by-email")
+        _update(organisation, imported, document, password=document.pop("password", None), reason="user.adopted")
+        return imported
     now = utcnow()
     user = ScimUser(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now, multi_valued={})
     rows = _store(organisation, user, document, password=document.pop("password", None))
     db.session.add(user)
     flush_unique(_taken(document))
     db.session.add_all(rows)
+    access.recompute(organisation, [user.id], reason="user.created")
     commit_unique(_taken(document))
     return user
 
@@ -64,7 +72,8 @@ def replace_user(
     user = get_user(organisation=organisation, user_id=user_id)
     check_if_match(if_match, user.version)
     document = coerce_resource(USER_RESOURCE, body, quirks=quirks)
-    _update(organisation, user, document, password=document.pop("password", None))
+    user.fluid_extension = _mentions_fluid_extension(body)
+    _update(organisation, user, document, password=document.pop("password", None), reason="user.replaced")
     return user
 
 
@@ -75,12 +84,31 @@ def patch_user(
     """PATCH (RFC 7644 §3.5.2): all operations apply, or none (the engine works on a copy)."""
     user = get_user(organisation=organisation, user_id=user_id)
     check_if_match(if_match, user.version)
+    shown, operations = _fluid_extension_operations(operations, user.fluid_extension)
     result = apply_patch(USER_RESOURCE, mapping.read_user(user), operations, resource_id=user.id, quirks=quirks)
     document = dict(result.document)
     password = document.pop("password", None)
-    if result.changed or password is not None:
-        _update(organisation, user, document, password=password)
+    if result.changed or password is not None or _awaiting_adoption(user) or shown != user.fluid_extension:
+        user.fluid_extension = shown
+        _update(organisation, user, document, password=password, reason="user.patched")
     return user
+
+
+def _fluid_extension_operations(operations: list[Operation], shown: bool) -> tuple[bool, list[Operation]]:
+    """Take out the operations on the Fluid extension as a whole: they add or remove it from the view.
+
+    Its attributes are read-only (derived by Fluid), so such an operation changes nothing else.
+    """
+    kept: list[Operation] = []
+    for operation in operations:
+        if operation.path is not None and operation.path.lower() == FLUID_URN.lower():
+            shown = operation.op != "remove"
+            continue
+        if operation.path is None and isinstance(operation.value, dict):
+            if any(key.lower() == FLUID_URN.lower() for key in operation.value):
+                shown = True
+        kept.append(operation)
+    return shown, kept
 
 
 @retry_on_conflict
@@ -88,6 +116,18 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
     """DELETE (RFC 7644 §3.6): gone from every list and group; later requests for the id are 404."""
     user = get_user(organisation=organisation, user_id=user_id)
     check_if_match(if_match, user.version)
+    access.revoke_for_deletion(organisation, user, reason="user.deleted")
+    now = utcnow()
+    db.session.add(
+        UserTombstone(
+            organisation_id=organisation.id,
+            user_id=user.id,
+            user_name=user.user_name,
+            external_id=user.external_id,
+            deleted_at=now,
+            purge_after=now + timedelta(days=organisation.tombstone_retention_days),
+        )
+    )
     repo.forget_member_everywhere(organisation.id, user.id)
     repo.clear_manager(organisation.id, user.id)
     db.session.delete(user)
@@ -107,14 +147,42 @@ def list_users(*, organisation: Organisation, query: ListQuery) -> Page[ScimUser
     return Page(total=total, start_index=query.start_index, items=repo.page(statement, query.start_index, query.count))
 
 
-def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None) -> None:
+def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None, reason: str) -> None:
     before = user.multi_valued
     rows = _store(organisation, user, document, password=password)
     user.updated_at = utcnow()
+    if _awaiting_adoption(user):
+        user.linked_at = user.updated_at  # the directory manages this imported user from now on
     flush_unique(_taken(document))
     if user.multi_valued != before:
-        repo.replace_user_values(user, rows)
+        repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
+    access.recompute(organisation, [user.id], reason=reason)
     commit_unique(_taken(document))
+
+
+def _mentions_fluid_extension(body: dict[str, Any]) -> bool:
+    schemas = body.get("schemas") if isinstance(body.get("schemas"), list) else []
+    keys = [key for key in body if isinstance(key, str)] + [urn for urn in schemas if isinstance(urn, str)]
+    return any(key.lower() == FLUID_URN.lower() for key in keys)
+
+
+def _awaiting_adoption(user: ScimUser) -> bool:
+    return user.origin == "import" and user.linked_at is None
+
+
+def _imported_match(organisation: Organisation, document: dict[str, Any]) -> ScimUser | None:
+    """The documented e-mail fallback: one imported, not yet adopted user with a matching address.
+
+    Only when no user has the userName (that is a 409, which Entra follows with a PATCH of the user
+    its own lookup finds) and exactly one imported user matches the userName or an e-mail as an address.
+    """
+    if repo.user_exists_with_key(organisation.id, mapping.fold(document["userName"])):
+        return None
+    addresses = {document["userName"].lower()} | {
+        email["value"].lower() for email in document.get("emails", []) if isinstance(email.get("value"), str)
+    }
+    matches = repo.imported_users_with_email(organisation.id, sorted(addresses))
+    return matches[0] if len(matches) == 1 else None
 
 
 def _store(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None) -> list[ScimUserValue]:
