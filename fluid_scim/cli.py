@@ -11,6 +11,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from fluid_scim.cli_users import users
 from fluid_scim.config import Settings
 from fluid_scim.secrets import Secret, SecretStore, SecretStoreError
 from fluid_scim.services import organisations, scim_tokens
@@ -19,7 +20,10 @@ T = TypeVar("T")
 
 
 def register_cli(app: Flask) -> None:
+    from fluid_scim import cli_access  # noqa: F401  (adds the access commands to the org group)
+
     app.cli.add_command(org)
+    app.cli.add_command(users)
 
 
 @contextmanager

@@ -117,7 +117,9 @@ def recompute(
             .all()
         )
         memberships = _memberships(organisation, chunk, relevant_group_ids(organisation, rules))
-        for user in users:
+        position = {user_id: index for index, user_id in enumerate(chunk)}
+        # In the order the request named them, so that which removals the brake holds is predictable.
+        for user in sorted(users, key=lambda item: position[item.id]):
             if user.origin == "import" and user.linked_at is None:
                 continue  # the import's access holds until SCIM adopts the user
             granted, roles = _decide(organisation, rules, user, memberships.get(user.id, set()))
@@ -196,6 +198,23 @@ def _record(
         roles_before=before,
         roles_after=after,
         created_at=now,
+    )
+    db.session.add(event)
+    return event
+
+
+def note(organisation: Organisation, user: ScimUser, kind: str, reason: str) -> AccessEvent:
+    """An event about the user's access that changes nothing by itself (released, discarded)."""
+    roles = list(user.fluid_roles or [])
+    event = AccessEvent(
+        organisation_id=organisation.id,
+        user_id=user.id,
+        user_name=user.user_name,
+        kind=kind,
+        reason=reason,
+        roles_before=roles,
+        roles_after=roles,
+        created_at=utcnow(),
     )
     db.session.add(event)
     return event

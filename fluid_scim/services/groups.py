@@ -160,7 +160,8 @@ def _current_members(organisation: Organisation, group: ScimGroup) -> set[str]:
 
 def _recompute_access(organisation: Organisation, group: ScimGroup, member_ids: set[str]) -> None:
     if member_ids and group.id in access.protected_group_ids(organisation):
-        access.recompute(organisation, member_ids, reason=f"group.members:{group.display_name}")
+        # Sorted: a membership delta carries no order, and the brake's choice must be reproducible.
+        access.recompute(organisation, sorted(member_ids), reason=f"group.members:{group.display_name}")
 
 
 def _checked(organisation: Organisation, members: Sequence[MemberRef], *, group_id: str) -> list[tuple[str, str]]:

@@ -1,0 +1,245 @@
+"""What an admin decides about access: the access group, the mode, role mappings, the brake, held changes.
+
+Each function ends its transaction; every access change it causes is an :class:`AccessEvent`.
+The GraphQL admin API and the CLI call these; neither has access logic of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+
+from fluid_scim.errors import InvalidValue, NotFound, Uniqueness
+from fluid_scim.extensions import db
+from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, RoleMapping, ScimGroup, ScimUser
+from fluid_scim.models.types import utcnow
+from fluid_scim.repositories import mapping
+from fluid_scim.services import access
+
+ACCESS_MODES = ("group", "all_active")
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    user_id: str
+    user_name: str
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPage:
+    entries: tuple[AccessEntry, ...]
+    next_after: str | None
+
+
+def access_group(*, organisation: Organisation) -> ScimGroup:
+    group = db.session.get(ScimGroup, (organisation.id, organisation.access_group_id)) if organisation.access_group_id else None
+    if group is None:
+        group = access.ensure_access_group(organisation)
+        db.session.commit()
+    return group
+
+
+def set_access_group_name(*, organisation: Organisation, name: str) -> ScimGroup:
+    """Rename the access group itself: its id, and so its members and Entra's link to it, stay."""
+    name = name.strip()
+    if not name or len(name) > 255:
+        raise InvalidValue("the access group name must be 1 to 255 characters")
+    group = access_group(organisation=organisation)
+    clash = db.session.execute(
+        select(ScimGroup.id).where(
+            ScimGroup.organisation_id == organisation.id,
+            ScimGroup.display_name_key == mapping.fold(name),
+            ScimGroup.id != group.id,
+        )
+    ).first()
+    if clash is not None:
+        raise Uniqueness(f"another group is already named '{name}'")
+    mapping.write_group(group, {**mapping.read_group(group), "displayName": name})
+    group.updated_at = utcnow()
+    db.session.commit()
+    return group
+
+
+def set_access_mode(*, organisation: Organisation, mode: str) -> list[AccessEvent]:
+    if mode not in ACCESS_MODES:
+        raise InvalidValue(f"the access mode must be one of {', '.join(ACCESS_MODES)}; got {mode!r}")
+    organisation.access_mode = mode
+    events = _recompute_everyone(organisation, reason=f"organisation.access_mode:{mode}")
+    db.session.commit()
+    return events
+
+
+def set_role_mappings(
+    *, organisation: Organisation, groups: Mapping[str, str], app_roles: Mapping[str, str] | None = None
+) -> list[AccessEvent]:
+    """Replace the role mappings. Mapped groups are found by displayName, or created (like the access group)."""
+    cleaned_groups = {name.strip(): _role(role) for name, role in groups.items()}
+    cleaned_apps = {value.strip().lower(): _role(role) for value, role in (app_roles or {}).items()}
+    if any(not name for name in cleaned_groups) or any(not value for value in cleaned_apps):
+        raise InvalidValue("group names and app role values must not be empty")
+    db.session.execute(delete(RoleMapping).where(RoleMapping.organisation_id == organisation.id))
+    for name, role in cleaned_groups.items():
+        group = _group_named(organisation, name)
+        db.session.add(RoleMapping(organisation_id=organisation.id, kind="group", source=group.id, role=role))
+    for value, role in cleaned_apps.items():
+        db.session.add(RoleMapping(organisation_id=organisation.id, kind="app_role", source=value, role=role))
+    db.session.flush()
+    events = _recompute_everyone(organisation, reason="organisation.role_mappings")
+    db.session.commit()
+    return events
+
+
+def role_mappings(*, organisation: Organisation) -> tuple[dict[str, str], dict[str, str]]:
+    """(group displayName -> role, app role value -> role), as an admin would read them."""
+    rules = access.role_rules(organisation)
+    names = dict(
+        db.session.execute(
+            select(ScimGroup.id, ScimGroup.display_name).where(
+                ScimGroup.organisation_id == organisation.id, ScimGroup.id.in_(list(rules.by_group))
+            )
+        ).all()
+    )
+    return {names[group_id]: role for group_id, role in rules.by_group.items() if group_id in names}, dict(rules.by_app_role)
+
+
+def set_brake(
+    *,
+    organisation: Organisation,
+    enabled: bool,
+    percent: int | None = None,
+    min_removals: int | None = None,
+    window_minutes: int | None = None,
+) -> Organisation:
+    if percent is not None and not 1 <= percent <= 100:
+        raise InvalidValue("the brake share must be between 1 and 100 percent")
+    if min_removals is not None and not 0 <= min_removals <= 1_000_000:
+        raise InvalidValue("the brake number must be between 0 and 1,000,000")
+    if window_minutes is not None and not 1 <= window_minutes <= 7 * 24 * 60:
+        raise InvalidValue("the brake window must be between 1 minute and 7 days")
+    organisation.brake_enabled = enabled
+    organisation.brake_percent = percent if percent is not None else organisation.brake_percent
+    organisation.brake_min_removals = min_removals if min_removals is not None else organisation.brake_min_removals
+    organisation.brake_window_minutes = window_minutes if window_minutes is not None else organisation.brake_window_minutes
+    db.session.commit()
+    return organisation
+
+
+def held_changes(*, organisation: Organisation, status: str = "held") -> Sequence[HeldAccessChange]:
+    return (
+        db.session.execute(
+            select(HeldAccessChange)
+            .where(HeldAccessChange.organisation_id == organisation.id, HeldAccessChange.status == status)
+            .order_by(HeldAccessChange.created_at, HeldAccessChange.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def release_held(*, organisation: Organisation, ids: Sequence[str] | None, actor: str) -> list[AccessEvent]:
+    """Apply the held removals (all, or the given ones): the directory's word now counts."""
+    events: list[AccessEvent] = []
+    for held in _pending(organisation, ids):
+        held.status, held.decided_at, held.decided_by = "released", utcnow(), actor
+        user = db.session.get(ScimUser, (organisation.id, held.user_id))
+        if user is None:
+            continue
+        events += access.recompute(organisation, [user.id], reason=f"brake.released by {actor}", bypass_brake=True)
+        events.append(access.note(organisation, user, "released", f"brake.released by {actor}"))
+    db.session.commit()
+    return events
+
+
+def discard_held(*, organisation: Organisation, ids: Sequence[str] | None, actor: str) -> int:
+    """Drop held removals: the users keep access until the directory changes them again."""
+    count = 0
+    for held in _pending(organisation, ids):
+        held.status, held.decided_at, held.decided_by = "discarded", utcnow(), actor
+        user = db.session.get(ScimUser, (organisation.id, held.user_id))
+        if user is not None:
+            access.note(organisation, user, "discarded", f"brake.discarded by {actor}")
+        count += 1
+    db.session.commit()
+    return count
+
+
+def who_has_access(*, organisation: Organisation, after: str | None = None, limit: int = 100) -> AccessPage:
+    """Users with access and their roles, in id order, ``limit`` at a time (keyset pagination)."""
+    limit = max(1, min(limit, 1000))
+    query = select(ScimUser.id, ScimUser.user_name, ScimUser.fluid_roles).where(
+        ScimUser.organisation_id == organisation.id, ScimUser.access_granted.is_(True)
+    )
+    if after:
+        query = query.where(ScimUser.id > after)
+    rows = db.session.execute(query.order_by(ScimUser.id).limit(limit + 1)).all()
+    entries = tuple(AccessEntry(row[0], row[1], tuple(row[2] or ())) for row in rows[:limit])
+    return AccessPage(entries, entries[-1].user_id if len(rows) > limit else None)
+
+
+def access_trail(*, organisation: Organisation, user_id: str) -> Sequence[AccessEvent]:
+    """Every access change of one user, oldest first: "why was this person deactivated?"."""
+    return (
+        db.session.execute(
+            select(AccessEvent)
+            .where(AccessEvent.organisation_id == organisation.id, AccessEvent.user_id == user_id)
+            .order_by(AccessEvent.created_at, AccessEvent.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def _role(role: str) -> str:
+    cleaned = role.strip().lower()
+    if not access.ROLE_NAME.match(cleaned):
+        raise InvalidValue(f"'{role}' is not a Fluid role name (a letter, then letters, digits, '.', '_' or '-')")
+    return cleaned
+
+
+def _group_named(organisation: Organisation, name: str) -> ScimGroup:
+    group = db.session.execute(
+        select(ScimGroup).where(ScimGroup.organisation_id == organisation.id, ScimGroup.display_name_key == mapping.fold(name))
+    ).scalar_one_or_none()
+    if group is not None:
+        return group
+    from fluid_scim.models.scim import new_id
+
+    now = utcnow()
+    group = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)
+    mapping.write_group(group, {"displayName": name})
+    db.session.add(group)
+    db.session.flush()
+    return group
+
+
+def _pending(organisation: Organisation, ids: Sequence[str] | None) -> Iterator[HeldAccessChange]:
+    query = select(HeldAccessChange).where(HeldAccessChange.organisation_id == organisation.id, HeldAccessChange.status == "held")
+    if ids is not None:
+        query = query.where(HeldAccessChange.id.in_(list(ids)))
+    found = db.session.execute(query.order_by(HeldAccessChange.created_at)).scalars().all()
+    if ids is not None and len(found) != len(set(ids)):
+        raise NotFound("some of these held changes do not exist or were already decided")
+    yield from found
+
+
+def _recompute_everyone(organisation: Organisation, *, reason: str) -> list[AccessEvent]:
+    events: list[AccessEvent] = []
+    after = ""
+    while True:
+        ids = (
+            db.session.execute(
+                select(ScimUser.id)
+                .where(ScimUser.organisation_id == organisation.id, ScimUser.id > after)
+                .order_by(ScimUser.id)
+                .limit(1000)
+            )
+            .scalars()
+            .all()
+        )
+        if not ids:
+            return events
+        events += access.recompute(organisation, ids, reason=reason)
+        after = ids[-1]

@@ -1,0 +1,205 @@
+"""Fluid access and roles, driven by Entra-shaped SCIM requests against a live server."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from fluid_scim.extensions import db
+from fluid_scim.models import AccessEvent, UserTombstone
+from fluid_scim.services import access_admin, organisations
+from tests.support.tenants import ScimClient
+
+pytestmark = pytest.mark.live
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+FLUID = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
+
+
+@pytest.fixture
+def entra(live_server, tenant) -> ScimClient:
+    return ScimClient(live_server.url, tenant, user_agent="Microsoft.Identity.Provisioning")
+
+
+def _organisation(app, tenant):
+    return organisations.get_organisation(slug=tenant.slug)
+
+
+def _user(entra: ScimClient, **extra) -> dict:
+    name = f"u-{uuid.uuid4().hex[:10]}@contoso.com"
+    response = entra.post("/Users", {"schemas": [USER], "userName": name, "active": True, **extra})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _group_id(entra: ScimClient, name: str) -> str:
+    found = entra.get("/Groups", params={"filter": f'displayName eq "{name}"', "excludedAttributes": "members"}).json()
+    assert found["totalResults"] == 1, f"{name!r} not found"
+    return found["Resources"][0]["id"]
+
+
+def _members(entra: ScimClient, group_id: str, op: str, ids: list[str]) -> None:
+    response = entra.patch(f"/Groups/{group_id}", [{"op": op, "path": "members", "value": [{"value": i} for i in ids]}])
+    assert response.status_code == 204, response.text
+
+
+def _access(entra: ScimClient, user_id: str) -> tuple[bool, list[str]]:
+    fluid = entra.get(f"/Users/{user_id}").json()[FLUID]
+    return fluid.get("accessGranted", False), [role["value"] for role in fluid.get("roles", [])]
+
+
+def _trail(app, tenant, user_id: str) -> list[str]:
+    with app.app_context():
+        organisation = _organisation(app, tenant)
+        return [event.kind for event in access_admin.access_trail(organisation=organisation, user_id=user_id)]
+
+
+def test_the_access_group_exists_from_the_start_and_decides_access(app, tenant, entra):
+    access_group = _group_id(entra, "Fluid User")
+    user = _user(entra)
+    assert _access(entra, user["id"]) == (False, [])
+    _members(entra, access_group, "Add", [user["id"]])
+    assert _access(entra, user["id"]) == (True, [])
+    _members(entra, access_group, "Remove", [user["id"]])
+    assert _access(entra, user["id"]) == (False, [])
+    assert _trail(app, tenant, user["id"]) == ["granted", "revoked"]
+
+
+def test_renaming_the_access_group_keeps_it(app, tenant, entra):
+    before = _group_id(entra, "Fluid User")
+    with app.app_context():
+        group = access_admin.set_access_group_name(organisation=_organisation(app, tenant), name="Staff")
+    assert group.id == before and _group_id(entra, "Staff") == before
+    assert entra.get("/Groups", params={"filter": 'displayName eq "Fluid User"'}).json()["totalResults"] == 0
+    user = _user(entra)
+    _members(entra, before, "Add", [user["id"]])
+    assert _access(entra, user["id"]) == (True, [])
+
+
+def test_roles_combine_group_mappings_and_app_roles(app, tenant, entra):
+    with app.app_context():
+        access_admin.set_role_mappings(
+            organisation=_organisation(app, tenant), groups={"Fluid Admin": "admin"}, app_roles={"Editor": "editor"}
+        )
+    admins = _group_id(entra, "Fluid Admin")  # pre-created like the access group
+    user = _user(entra, roles=[{"primary": True, "type": "WindowsAzureActiveDirectoryRole", "value": "Editor"}])
+    _members(entra, _group_id(entra, "Fluid User"), "Add", [user["id"]])
+    assert _access(entra, user["id"]) == (True, ["editor"])
+    _members(entra, admins, "Add", [user["id"]])
+    assert _access(entra, user["id"]) == (True, ["admin", "editor"])
+    # Entra's app-role PATCH carries a JSON document inside value.
+    replaced = entra.patch(
+        f"/Users/{user['id']}",
+        [
+            {
+                "op": "Replace",
+                "path": "roles",
+                "value": [{"value": json.dumps({"id": "06b07648", "value": "Viewer", "displayName": "Viewer"})}],
+            }
+        ],
+    )
+    assert replaced.status_code == 200
+    assert _access(entra, user["id"]) == (True, ["admin"]), "an unmapped app role grants nothing"
+    by_role = entra.get("/Users", params={"filter": f'{FLUID}:roles[value eq "admin"]'}).json()
+    assert [item["id"] for item in by_role["Resources"]] == [user["id"]]
+    with_access = entra.get("/Users", params={"filter": f"{FLUID}:accessGranted eq true"}).json()
+    assert user["id"] in {item["id"] for item in with_access["Resources"]}
+    assert "roles_changed" in _trail(app, tenant, user["id"])
+
+
+def test_deactivation_suspends_and_reactivation_restores(app, tenant, entra):
+    user = _user(entra)
+    _members(entra, _group_id(entra, "Fluid User"), "Add", [user["id"]])
+    entra.patch(f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": "False"}])
+    assert _access(entra, user["id"]) == (False, [])
+    assert entra.get(f"/Users/{user['id']}").status_code == 200, "a suspended user stays visible"
+    entra.patch(f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": "True"}])
+    assert _access(entra, user["id"]) == (True, [])
+    assert _trail(app, tenant, user["id"]) == ["granted", "suspended", "granted"]
+
+
+def test_delete_revokes_keeps_a_tombstone_and_the_name_can_come_back(app, tenant, entra):
+    user = _user(entra)
+    _members(entra, _group_id(entra, "Fluid User"), "Add", [user["id"]])
+    assert entra.delete(f"/Users/{user['id']}").status_code == 204
+    assert entra.get(f"/Users/{user['id']}").status_code == 404
+    assert _trail(app, tenant, user["id"]) == ["granted", "revoked"]
+    with app.app_context():
+        tombstone = db.session.execute(select(UserTombstone).where(UserTombstone.user_id == user["id"])).scalar_one()
+        assert tombstone.user_name == user["userName"] and tombstone.purge_after > tombstone.deleted_at
+    again = entra.post("/Users", {"schemas": [USER], "userName": user["userName"]})
+    assert again.status_code == 201 and again.json()["id"] != user["id"]
+
+
+def test_protected_groups_cannot_be_deleted(app, tenant, entra):
+    with app.app_context():
+        access_admin.set_role_mappings(organisation=_organisation(app, tenant), groups={"Fluid Admin": "admin"})
+    for name in ("Fluid User", "Fluid Admin"):
+        refused = entra.delete(f"/Groups/{_group_id(entra, name)}")
+        assert refused.status_code == 403
+        assert "cannot be deleted through SCIM" in refused.json()["detail"]
+        _group_id(entra, name)
+    other = entra.post("/Groups", {"schemas": [GROUP], "displayName": "Project X"}).json()
+    assert entra.delete(f"/Groups/{other['id']}").status_code == 204
+
+
+def test_every_active_user_mode(app, tenant, entra):
+    user = _user(entra)
+    with app.app_context():
+        access_admin.set_access_mode(organisation=_organisation(app, tenant), mode="all_active")
+    assert _access(entra, user["id"]) == (True, [])
+    later = _user(entra)
+    assert _access(entra, later["id"]) == (True, [])
+    entra.patch(f"/Users/{later['id']}", [{"op": "Replace", "path": "active", "value": False}])
+    assert _access(entra, later["id"]) == (False, [])
+
+
+def test_the_brake_holds_the_21st_removal_of_100_users_at_20_percent(app, tenant, entra):
+    access_group = _group_id(entra, "Fluid User")
+    ids = [_user(entra)["id"] for _ in range(100)]
+    for start in range(0, 100, 50):
+        _members(entra, access_group, "Add", ids[start : start + 50])
+    with app.app_context():
+        access_admin.set_brake(
+            organisation=_organisation(app, tenant), enabled=True, percent=20, min_removals=10, window_minutes=60
+        )
+    for user_id in ids[:25]:
+        _members(entra, access_group, "Remove", [user_id])
+    granted = [_access(entra, user_id)[0] for user_id in ids[:25]]
+    assert granted == [False] * 20 + [True] * 5, "removals 21 to 25 are held"
+    group_members = {m["value"] for m in entra.get(f"/Groups/{access_group}").json()["members"]}
+    assert not group_members & set(ids[:25]), "SCIM still records what the directory said"
+
+    with app.app_context():
+        organisation = _organisation(app, tenant)
+        held = access_admin.held_changes(organisation=organisation)
+        assert sorted(h.user_id for h in held) == sorted(ids[20:25])
+        page = access_admin.who_has_access(organisation=organisation, limit=50)
+        assert len(page.entries) == 50 and page.next_after is not None
+        rest = access_admin.who_has_access(organisation=organisation, after=page.next_after, limit=50)
+        assert len(page.entries) + len(rest.entries) == 80 and rest.next_after is None  # 75 members + 5 held
+        events = access_admin.release_held(organisation=organisation, ids=None, actor="admin@acme")
+        assert sum(1 for e in events if e.kind == "revoked") == 5
+        assert access_admin.held_changes(organisation=organisation) == []
+    assert [_access(entra, user_id)[0] for user_id in ids[20:25]] == [False] * 5
+    assert _trail(app, tenant, ids[22]) == ["granted", "held", "revoked", "released"]
+
+
+def test_discarding_held_changes_keeps_access(app, tenant, entra):
+    access_group = _group_id(entra, "Fluid User")
+    ids = sorted(_user(entra)["id"] for _ in range(3))  # one request removes all three: in id order
+    _members(entra, access_group, "Add", ids)
+    with app.app_context():
+        access_admin.set_brake(organisation=_organisation(app, tenant), enabled=True, percent=10, min_removals=1)
+    _members(entra, access_group, "Remove", ids)
+    assert [_access(entra, i)[0] for i in ids] == [False, True, True]
+    with app.app_context():
+        assert access_admin.discard_held(organisation=_organisation(app, tenant), ids=None, actor="admin@acme") == 2
+    assert [_access(entra, i)[0] for i in ids] == [False, True, True]
+    with app.app_context():
+        kinds = db.session.execute(select(AccessEvent.kind).where(AccessEvent.user_id == ids[2])).scalars().all()
+    assert sorted(kinds) == ["discarded", "granted", "held"]
