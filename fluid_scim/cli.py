@@ -53,10 +53,11 @@ def org() -> None:
 @org.command("create")
 @click.argument("slug")
 @click.option("--name", help="Display name (defaults to the slug).")
-def org_create(slug: str, name: str | None) -> None:
-    """Create organisation SLUG ({SLUG}.{FLUID_BASE_DOMAIN})."""
+@click.option("--access-group", help='Name of the access group (default "Fluid User").')
+def org_create(slug: str, name: str | None, access_group: str | None) -> None:
+    """Create organisation SLUG ({SLUG}.{FLUID_BASE_DOMAIN}) with its access group."""
     with _failures("nothing was created"):
-        created = organisations.create_organisation(slug=slug, name=name)
+        created = organisations.create_organisation(slug=slug, name=name, access_group=access_group)
     click.echo(f"created organisation {created.slug} ({created.name})", err=True)
     click.echo(f"Tenant URL: {_settings().tenant_url(created.slug)}", err=True)
 

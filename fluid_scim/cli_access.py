@@ -108,3 +108,10 @@ def org_held(slug: str, decision: str | None) -> None:
     for held in pending:
         click.echo(f"{held.id}  {held.user_name}  {held.created_at.isoformat()}  {held.reason}")
     click.echo(f"{len(pending)} held change(s)", err=True)
+
+
+@org.command("purge-tombstones")
+def org_purge_tombstones() -> None:
+    """Delete the tombstones of deleted users whose retention period has ended (all organisations)."""
+    removed = access_admin.purge_tombstones()
+    click.echo(f"purged {removed} tombstone(s)", err=True)

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 
 from fluid_scim.errors import InvalidValue, NotFound, Uniqueness
 from fluid_scim.extensions import db
-from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, RoleMapping, ScimGroup, ScimUser
+from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, RoleMapping, ScimGroup, ScimUser, UserTombstone
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import mapping
 from fluid_scim.services import access
@@ -243,3 +243,23 @@ def _recompute_everyone(organisation: Organisation, *, reason: str) -> list[Acce
             return events
         events += access.recompute(organisation, ids, reason=reason)
         after = ids[-1]
+
+
+def purge_tombstones(*, batch_size: int = 1000, max_batches: int = 10_000) -> int:
+    """Delete tombstones whose retention has ended, in small batches so writers are never held up."""
+    removed = 0
+    for _ in range(max_batches):
+        batch = db.session.execute(
+            select(UserTombstone.organisation_id, UserTombstone.user_id)
+            .where(UserTombstone.purge_after < utcnow())
+            .limit(batch_size)
+        ).all()
+        if not batch:
+            break
+        for organisation_id, user_id in batch:
+            db.session.execute(
+                delete(UserTombstone).where(UserTombstone.organisation_id == organisation_id, UserTombstone.user_id == user_id)
+            )
+        db.session.commit()
+        removed += len(batch)
+    return removed

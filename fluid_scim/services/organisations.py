@@ -45,8 +45,8 @@ def validate_slug(slug: str) -> str:
     return slug
 
 
-def create_organisation(*, slug: str, name: str | None = None) -> Organisation:
-    """Create an organisation with SCIM sync enabled and no token yet."""
+def create_organisation(*, slug: str, name: str | None = None, access_group: str | None = None) -> Organisation:
+    """Create an organisation with SCIM sync enabled, its access group, and no token yet."""
     validate_slug(slug)
     display_name = (name or slug).strip()
     if not display_name or len(display_name) > 200:
@@ -56,7 +56,7 @@ def create_organisation(*, slug: str, name: str | None = None) -> Organisation:
     try:
         db.session.flush()
         # Entra runs group provisioning with Create unchecked: the access group must already exist.
-        access.ensure_access_group(organisation)
+        access.ensure_access_group(organisation, (access_group or "").strip() or access.DEFAULT_ACCESS_GROUP)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
