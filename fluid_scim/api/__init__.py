@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from fluid_scim.api import bulk, discovery, resources
+from fluid_scim.api import bulk, discovery, recording, resources
 from fluid_scim.api.auth import authenticate_scim_request
 from fluid_scim.api.responses import scim_error
 from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError
@@ -18,7 +18,9 @@ SCIM_PREFIX = "/scim/v2"
 
 def create_scim_blueprint() -> Blueprint:
     blueprint = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
+    blueprint.before_request(recording.start_request)
     blueprint.before_request(authenticate_scim_request)
+    blueprint.after_request(recording.finish_request)
     discovery.register(blueprint)
     resources.register(blueprint)
     bulk.register(blueprint)

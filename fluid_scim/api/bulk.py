@@ -20,7 +20,7 @@ from fluid_scim.api.responses import scim_json
 from fluid_scim.config import Settings
 from fluid_scim.errors import Conflict, InvalidValue, ScimError, TooMany
 from fluid_scim.messages import parse_bulk_request, parse_patch_operations
-from fluid_scim.services import groups, transaction, users
+from fluid_scim.services import audit, groups, transaction, users
 from fluid_scim.services.resources import etag
 
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -55,6 +55,9 @@ def bulk() -> Response:
                     results.append(_failure(operation, error, index))
                     raise
     except ScimError:
+        # The events of the undone operations were rolled back with them: record the request itself.
+        audit.current().recorded = False
+        g.audit_detail = f"rolled back: {results[-1]['response']['detail']}"
         for result in results[:-1]:
             result.pop("location", None)
             result.pop("version", None)
@@ -102,6 +105,7 @@ def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
     version = operation.get("version")
     organisation = g.organisation
     quirks: set[str] = g.setdefault("scim_quirks", set())
+    audit.current().success_status = {"POST": 201, "DELETE": 204}.get(method, 200)
     if method == "POST" and resource_id is None:
         if not operation.get("bulkId"):
             raise InvalidValue("a POST operation needs a bulkId")

@@ -16,7 +16,7 @@ from fluid_scim.messages import parse_patch_operations, parse_search_request
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.projection import Projection
 from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceType
-from fluid_scim.services import groups, users
+from fluid_scim.services import audit, groups, users
 from fluid_scim.services.resources import ListQuery, etag
 
 
@@ -108,6 +108,7 @@ def _list_users(query: ListQuery, view: Projection) -> Response:
 
 def create_user() -> Response:
     view = projection(USER_RESOURCE)
+    audit.current().success_status = 201
     user = users.create_user(organisation=_organisation(), body=json_body(), quirks=_quirks())
     return _user_response(user, 201, view, created=True)
 
@@ -136,6 +137,7 @@ def patch_user(user_id: str) -> Response:
 
 
 def delete_user(user_id: str) -> Response:
+    audit.current().success_status = 204
     users.delete_user(organisation=_organisation(), user_id=user_id, if_match=if_match())
     return Response(status=204)
 
@@ -165,6 +167,7 @@ def _list_groups(query: ListQuery, view: Projection) -> Response:
 
 def create_group() -> Response:
     view = projection(GROUP_RESOURCE)
+    audit.current().success_status = 201
     group = groups.create_group(organisation=_organisation(), body=json_body(), quirks=_quirks())
     return _group_response(group, 201, view, created=True)
 
@@ -186,6 +189,7 @@ def replace_group(group_id: str) -> Response:
 def patch_group(group_id: str) -> Response:
     """204 (Entra's preference, and no member list to send) unless the client asked for attributes."""
     asked = bool(request.args.get("attributes") or request.args.get("excludedAttributes"))
+    audit.current().success_status = 200 if asked else 204
     view = projection(GROUP_RESOURCE)
     operations = parse_patch_operations(json_body(), quirks=_quirks())
     group = groups.patch_group(
@@ -197,6 +201,7 @@ def patch_group(group_id: str) -> Response:
 
 
 def delete_group(group_id: str) -> Response:
+    audit.current().success_status = 204
     groups.delete_group(organisation=_organisation(), group_id=group_id, if_match=if_match())
     return Response(status=204)
 

@@ -1,6 +1,7 @@
 """SQLAlchemy models. Every tenant-owned table carries ``organisation_id`` first in its keys."""
 
 from fluid_scim.models.access import AccessEvent, HeldAccessChange, RoleMapping, UserTombstone
+from fluid_scim.models.audit import ProvisioningEvent, ProvisioningStatus, StatusBucket
 from fluid_scim.models.organisation import Organisation, ScimToken
 from fluid_scim.models.scim import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 
@@ -8,11 +9,14 @@ __all__ = [
     "AccessEvent",
     "HeldAccessChange",
     "Organisation",
+    "ProvisioningEvent",
+    "ProvisioningStatus",
     "RoleMapping",
     "ScimGroup",
     "ScimGroupMember",
     "ScimToken",
     "ScimUser",
     "ScimUserValue",
+    "StatusBucket",
     "UserTombstone",
 ]

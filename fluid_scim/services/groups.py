@@ -17,7 +17,7 @@ from fluid_scim.repositories import filtering, mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import GROUP_RESOURCE
 from fluid_scim.schema.coerce import MemberRef, coerce_resource, extract_members
-from fluid_scim.services import access, transaction
+from fluid_scim.services import access, audit, transaction
 from fluid_scim.services.resources import (
     ListQuery,
     Page,
@@ -50,7 +50,10 @@ def create_group(*, organisation: Organisation, body: dict[str, Any], quirks: se
     mapping.write_group(group, document)
     db.session.add(group)
     flush_unique(_taken(document))
-    repo.add_members(organisation.id, group.id, _checked(organisation, members, group_id=group.id))
+    added = _checked(organisation, members, group_id=group.id)
+    repo.add_members(organisation.id, group.id, added)
+    changes = audit.diff({}, document) + audit.membership([member_id for member_id, _ in added], [])
+    audit.record(organisation, operation="group.created", resource_type="Group", resource_id=group.id, changes=changes)
     commit_unique(_taken(document))
     return group
 
@@ -67,16 +70,22 @@ def replace_group(
     group = get_group(organisation=organisation, group_id=group_id)
     check_if_match(if_match, group.version)
     document = coerce_resource(GROUP_RESOURCE, body, quirks=quirks)
+    before = mapping.read_group(group)
+    changes = audit.diff(before, document)
     mapping.write_group(group, document)
     group.updated_at = utcnow()
     flush_unique(_taken(document))
     replacement = extract_members(body, quirks=quirks)
     if replacement is not None:
         members = _checked(organisation, replacement, group_id=group.id)
-        affected = _current_members(organisation, group) | {member_id for member_id, _ in members}
+        old = {member_id for member_id, _, _ in repo.members_of(organisation.id, group.id)}
+        affected = old | {member_id for member_id, _ in members}
         repo.remove_members(organisation.id, group.id, None)
         repo.add_members(organisation.id, group.id, members)
+        new = {member_id for member_id, _ in members}
+        changes += audit.membership(sorted(new - old), sorted(old - new))
         _recompute_access(organisation, group, affected)
+    audit.record(organisation, operation="group.replaced", resource_type="Group", resource_id=group.id, changes=changes)
     commit_unique(_taken(document))
     return group
 
@@ -89,19 +98,38 @@ def patch_group(
     check_if_match(if_match, group.version)
     result = apply_patch(GROUP_RESOURCE, mapping.read_group(group), operations, resource_id=group.id, quirks=quirks)
     document = result.document
+    changes = audit.diff(mapping.read_group(group), document)
     if mapping.read_group(group) != document:
         mapping.write_group(group, document)
         group.updated_at = utcnow()
         flush_unique(_taken(document))
+    membership: list[dict[str, Any]] = []
     if result.members:
-        affected = _apply_delta(organisation, group, result.members)
+        affected, membership = _apply_delta(organisation, group, result.members)
         _recompute_access(organisation, group, affected)
         if if_match is None:
             repo.touch_group(group)
         else:
             group.updated_at = utcnow()  # a version-checked bump: the client pinned a version
+    audit.record(
+        organisation, operation=_patch_operation(changes, membership), resource_type="Group", resource_id=group.id,
+        changes=changes + membership,
+    )
     commit_unique(_taken(document))
     return group
+
+
+def _patch_operation(changes: list[dict[str, Any]], membership: list[dict[str, Any]]) -> str:
+    if changes and membership:
+        return "group.updated"
+    if changes:
+        return "group.renamed" if [c["path"] for c in changes] == ["displayName"] else "group.updated"
+    if not membership:
+        return "group.unchanged"
+    added, removed = membership[0]["added"], membership[0]["removed"]
+    if added and removed:
+        return "group.members.changed"
+    return "group.members.added" if added else "group.members.removed"
 
 
 @retry_on_conflict
@@ -115,6 +143,10 @@ def delete_group(*, organisation: Organisation, group_id: str, if_match: str | N
             " access settings in Fluid first"
         )
     repo.forget_member_everywhere(organisation.id, group.id)
+    audit.record(
+        organisation, operation="group.deleted", resource_type="Group", resource_id=group.id,
+        changes=[{"path": "displayName", "before": group.display_name, "after": None}],
+    )
     db.session.delete(group)
     transaction.commit()
 
@@ -135,27 +167,23 @@ class ProtectedGroup(Forbidden):
     """403: the group decides who may use Fluid; only its membership may change through SCIM."""
 
 
-def _apply_delta(organisation: Organisation, group: ScimGroup, delta: MemberDelta) -> set[str]:
-    """Apply a membership delta in SQL; return the member ids whose membership may have changed.
+def _apply_delta(
+    organisation: Organisation, group: ScimGroup, delta: MemberDelta
+) -> tuple[set[str], list[dict[str, Any]]]:
+    """Apply a membership delta in SQL; return the member ids it touched and its audit record.
 
-    Only a wholesale change (remove all, replace) of a group that decides access reads the old
-    member list; adding or removing named members never does.
+    Adding or removing named members never reads the member list; a wholesale change (remove all,
+    replace) reads it once, to know whom it removed.
     """
-    affected: set[str] = set(delta.remove) | {member.value for member in delta.add}
+    removed: set[str] = set(delta.remove)
     if delta.remove_all or delta.replace is not None:
-        affected |= _current_members(organisation, group)
+        removed |= {member_id for member_id, _, _ in repo.members_of(organisation.id, group.id)}
         repo.remove_members(organisation.id, group.id, None)
-    additions = list(delta.replace or ()) + list(delta.add)
-    affected |= {member.value for member in delta.replace or ()}
-    repo.add_members(organisation.id, group.id, _checked(organisation, additions, group_id=group.id))
+    additions = _checked(organisation, list(delta.replace or ()) + list(delta.add), group_id=group.id)
+    repo.add_members(organisation.id, group.id, additions)
     repo.remove_members(organisation.id, group.id, delta.remove)
-    return affected
-
-
-def _current_members(organisation: Organisation, group: ScimGroup) -> set[str]:
-    if group.id not in access.protected_group_ids(organisation):
-        return set()
-    return {member_id for member_id, _, _ in repo.members_of(organisation.id, group.id)}
+    added = {member_id for member_id, _ in additions}
+    return added | removed, audit.membership(sorted(added), sorted(removed - added))
 
 
 def _recompute_access(organisation: Organisation, group: ScimGroup, member_ids: set[str]) -> None:

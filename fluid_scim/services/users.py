@@ -17,7 +17,7 @@ from fluid_scim.repositories import filtering, mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
-from fluid_scim.services import access, transaction
+from fluid_scim.services import access, audit, transaction
 from fluid_scim.services.passwords import hash_password
 from fluid_scim.services.resources import (
     ListQuery,
@@ -56,6 +56,8 @@ def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set
     flush_unique(_taken(document))
     db.session.add_all(rows)
     access.recompute(organisation, [user.id], reason="user.created")
+    changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
+    audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes)
     commit_unique(_taken(document))
     return user
 
@@ -130,6 +132,10 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
     )
     repo.forget_member_everywhere(organisation.id, user.id)
     repo.clear_manager(organisation.id, user.id)
+    audit.record(
+        organisation, operation="user.deleted", resource_type="User", resource_id=user.id,
+        changes=[{"path": "userName", "before": user.user_name, "after": None}],
+    )
     db.session.delete(user)
     transaction.commit()
 
@@ -149,6 +155,7 @@ def list_users(*, organisation: Organisation, query: ListQuery) -> Page[ScimUser
 
 def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None, reason: str) -> None:
     before = user.multi_valued
+    before_document = mapping.read_user(user)
     rows = _store(organisation, user, document, password=password)
     user.updated_at = utcnow()
     if _awaiting_adoption(user):
@@ -157,7 +164,27 @@ def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any]
     if user.multi_valued != before:
         repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
     access.recompute(organisation, [user.id], reason=reason)
+    changes = audit.diff(before_document, mapping.read_user(user)) + _password_change(password_set=password is not None)
+    audit.record(
+        organisation, operation=_update_operation(reason, before_document, document), resource_type="User",
+        resource_id=user.id, changes=changes,
+    )
     commit_unique(_taken(document))
+
+
+def _update_operation(reason: str, before: dict[str, Any], after: dict[str, Any]) -> str:
+    if reason == "user.adopted":
+        return "user.adopted"
+    was_active, is_active = before.get("active") is not False, after.get("active") is not False
+    if was_active and not is_active:
+        return "user.deactivated"
+    if is_active and not was_active:
+        return "user.reactivated"
+    return "user.updated"
+
+
+def _password_change(*, password_set: bool) -> list[dict[str, Any]]:
+    return [{"path": "password", "before": None, "after": audit.REDACTED}] if password_set else []
 
 
 def _mentions_fluid_extension(body: dict[str, Any]) -> bool:

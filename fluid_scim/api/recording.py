@@ -1,0 +1,115 @@
+"""Every SCIM request of a known organisation leaves a provisioning event and updates its status."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Response, g, request
+
+from fluid_scim.services import audit, provisioning_status
+
+log = logging.getLogger(__name__)
+
+# What a request set out to do, by view; successful changes record their own, past-tense operation.
+_INTENT = {
+    "list_users": "users.list",
+    "search_users": "users.search",
+    "create_user": "user.create",
+    "get_user": "user.read",
+    "replace_user": "user.replace",
+    "patch_user": "user.update",
+    "delete_user": "user.delete",
+    "list_groups": "groups.list",
+    "search_groups": "groups.search",
+    "create_group": "group.create",
+    "get_group": "group.read",
+    "replace_group": "group.replace",
+    "patch_group": "group.update",
+    "delete_group": "group.delete",
+    "search_root": "resources.search",
+    "bulk": "bulk",
+    "me": "me.read",
+    "service_provider_config": "discovery.read",
+    "schemas": "discovery.read",
+    "schema": "discovery.read",
+    "resource_types": "discovery.read",
+    "resource_type": "discovery.read",
+}
+_QUERIES = {"list_users", "search_users", "list_groups", "search_groups", "search_root"}
+
+
+def start_request() -> None:
+    """``before_request`` of the SCIM blueprint, before authentication (so refusals are recorded too)."""
+    context = audit.AuditContext(
+        kind="scim",
+        actor=None,
+        request_id=g.get("request_id"),
+        user_agent=request.user_agent.string or None,
+        dialect=audit.dialect_of(request.user_agent.string, request.query_string.decode("latin-1")),
+        method=request.method,
+        path=request.path,
+    )
+    audit.begin(context)
+    g.scim_quirks = context.quirks
+
+
+def finish_request(response: Response) -> Response:
+    """``after_request``: record what no service recorded (reads, refusals, failures), then count it."""
+    organisation = g.get("organisation")
+    context = audit.current()
+    try:
+        if organisation is None:
+            return response
+        client = g.get("scim_client")
+        context.token_fingerprint = client.token_fingerprint if client is not None else None
+        view = (request.endpoint or "").rpartition(".")[2]
+        status = response.status_code
+        scim_type, detail = _error(response) if status >= 400 else (None, g.get("audit_detail"))
+        if not context.recorded or status >= 400 or g.get("audit_detail"):
+            resource_type, resource_id = _resource(view)
+            audit.record_outside(
+                organisation,
+                operation=_INTENT.get(view, "unknown"),
+                status=status,
+                scim_type=scim_type,
+                detail=detail,
+                resource_type=resource_type,
+                resource_id=resource_id,
+            )
+        _observe(organisation, status, view in _QUERIES, detail)
+        return response
+    finally:
+        audit.end()
+
+
+def _observe(organisation: object, status: int, is_query: bool, detail: str | None) -> None:
+    from fluid_scim.extensions import db
+
+    try:
+        provisioning_status.observe(organisation, status=status, is_query=is_query, detail=detail)  # type: ignore[arg-type]
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not update the provisioning status")
+
+
+def _error(response: Response) -> tuple[str | None, str | None]:
+    try:
+        body = json.loads(response.get_data())
+        return body.get("scimType"), body.get("detail")
+    except (ValueError, AttributeError):
+        return None, None
+
+
+def _resource(view: str) -> tuple[str | None, str | None]:
+    args = request.view_args or {}
+    if "user_id" in args:
+        return "User", args["user_id"]
+    if "group_id" in args:
+        return "Group", args["group_id"]
+    if "user" in view:
+        return "User", None
+    if "group" in view:
+        return "Group", None
+    return None, None

@@ -1,0 +1,199 @@
+"""Recording provisioning events: who asked for what, what changed, and how it ended.
+
+A change and its event commit together: services call :func:`record` just before they commit,
+so the event is part of the same transaction. Requests that change nothing (reads) or fail are
+recorded afterwards by :func:`record_outside`, in a short transaction of their own that never
+fails the request. Nothing secret is stored: passwords and token-like values are redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from fluid_scim.extensions import db
+from fluid_scim.models import Organisation
+from fluid_scim.models.audit import ProvisioningEvent
+from fluid_scim.models.types import utcnow
+from fluid_scim.schema import ENTERPRISE_URN
+
+log = logging.getLogger(__name__)
+REDACTED = "[REDACTED]"
+_SECRET_KEY = re.compile(r"(?i)password|secret|token|credential")
+MAX_DETAIL = 2000
+
+
+@dataclass
+class AuditContext:
+    """Who is acting in this request or command, and what has been recorded for it so far."""
+
+    kind: str = "admin"
+    actor: str | None = "system"
+    request_id: str | None = None
+    user_agent: str | None = None
+    token_fingerprint: str | None = None
+    dialect: str | None = None
+    method: str | None = None
+    path: str | None = None
+    quirks: set[str] = field(default_factory=set)
+    started: float = field(default_factory=time.perf_counter)
+    # The status the request answers when the change succeeds (the view knows it: 201, 200, 204).
+    success_status: int = 200
+    recorded: bool = False
+
+    def latency_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
+
+
+_current: ContextVar[AuditContext | None] = ContextVar("fluid_scim_audit", default=None)
+
+
+def current() -> AuditContext:
+    context = _current.get()
+    if context is None:
+        context = AuditContext()
+        _current.set(context)
+    return context
+
+
+@contextmanager
+def acting(context: AuditContext) -> Iterator[AuditContext]:
+    """Run a request or an admin command under ``context``."""
+    token = _current.set(context)
+    try:
+        yield context
+    finally:
+        _current.reset(token)
+
+
+def begin(context: AuditContext) -> None:
+    """Start a request's context (reset by :func:`end`): Flask hooks cannot wrap a ``with`` block."""
+    _current.set(context)
+
+
+def end() -> None:
+    _current.set(None)
+
+
+def dialect_of(user_agent: str | None, query_string: str = "") -> str:
+    agent = (user_agent or "").lower()
+    if "microsoft" in agent or "azure" in agent or "aadoptscim" in query_string.lower():
+        return "entra"
+    if "okta" in agent:
+        return "okta"
+    return "other"
+
+
+def record(
+    organisation: Organisation,
+    *,
+    operation: str,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+    changes: list[dict[str, Any]] | None = None,
+    status: int | None = None,
+    detail: str | None = None,
+) -> ProvisioningEvent:
+    """Add the event of a change to the current transaction (the caller commits it with the change)."""
+    context = current()
+    event = _event(organisation, context, operation, resource_type, resource_id, changes or [], status, None, detail)
+    db.session.add(event)
+    context.recorded = True
+    return event
+
+
+def record_outside(
+    organisation: Organisation,
+    *,
+    operation: str,
+    status: int,
+    scim_type: str | None = None,
+    detail: str | None = None,
+    resource_type: str | None = None,
+    resource_id: str | None = None,
+) -> None:
+    """Record a read or a refused request in its own short transaction; a failure here is only logged."""
+    context = current()
+    try:
+        db.session.rollback()
+        db.session.add(_event(organisation, context, operation, resource_type, resource_id, [], status, scim_type, detail))
+        db.session.commit()
+        context.recorded = True
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record a provisioning event", extra={"operation": operation})
+
+
+def _event(
+    organisation: Organisation,
+    context: AuditContext,
+    operation: str,
+    resource_type: str | None,
+    resource_id: str | None,
+    changes: list[dict[str, Any]],
+    status: int | None,
+    scim_type: str | None,
+    detail: str | None,
+) -> ProvisioningEvent:
+    return ProvisioningEvent(
+        organisation_id=organisation.id,
+        created_at=utcnow(),
+        kind=context.kind,
+        actor=context.actor,
+        request_id=context.request_id,
+        user_agent=(context.user_agent or None) and context.user_agent[:255],
+        token_fingerprint=context.token_fingerprint,
+        dialect=context.dialect,
+        quirks=sorted(context.quirks),
+        method=context.method,
+        path=(context.path or None) and context.path[:512],
+        resource_type=resource_type,
+        resource_id=resource_id,
+        operation=operation,
+        status=status if status is not None else context.success_status,
+        scim_type=scim_type,
+        detail=(detail or None) and detail[:MAX_DETAIL],
+        latency_ms=context.latency_ms() if context.kind == "scim" else None,
+        changes=[_redact(change) for change in changes],
+    )
+
+
+# -- diffs ---------------------------------------------------------------------------------------
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Attribute-by-attribute changes between two canonical documents (sub-attributes of complex ones)."""
+    changes: list[dict[str, Any]] = []
+    for path, old, new in _pairs(before, after):
+        if old != new:
+            changes.append({"path": path, "before": old, "after": new})
+    return changes
+
+
+def membership(added: list[str], removed: list[str]) -> list[dict[str, Any]]:
+    return [{"path": "members", "added": sorted(added), "removed": sorted(removed)}] if added or removed else []
+
+
+def _pairs(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any, Any]]:
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        path = f"{prefix}{key}"
+        if key == ENTERPRISE_URN and not prefix:
+            yield from _pairs(old or {}, new or {}, prefix=f"{ENTERPRISE_URN}:")
+        elif isinstance(old, dict) or isinstance(new, dict):
+            for sub in sorted(set(old or {}) | set(new or {})):
+                yield f"{path}.{sub}", (old or {}).get(sub), (new or {}).get(sub)
+        else:
+            yield path, old, new
+
+
+def _redact(change: dict[str, Any]) -> dict[str, Any]:
+    if _SECRET_KEY.search(str(change.get("path", ""))):
+        return {**change, **{key: REDACTED for key in ("before", "after") if change.get(key) is not None}}
+    return change

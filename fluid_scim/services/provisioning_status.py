@@ -1,0 +1,166 @@
+"""Per-organisation provisioning status: kept current as requests happen, cheap to read.
+
+Each SCIM request updates one status row and one five-minute counter bucket (upserts, in a short
+transaction of their own). Reading the status sums at most a day of buckets (288 rows) and
+counts users and groups through indexes; it never scans events.
+
+The health verdict flags what puts an Entra provisioning job into quarantine (Microsoft's
+"Application provisioning in quarantine status"): 401s (invalid credentials), a high share of
+failures (escrow: more than 40%), and 404s answered to queries (a SCIM compliance problem).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from fluid_scim.extensions import db
+from fluid_scim.models import Organisation, ProvisioningStatus, ScimGroup, ScimToken, ScimUser, StatusBucket
+from fluid_scim.models.types import utcnow
+
+BUCKET = timedelta(minutes=5)
+FAILURE_SHARE = 0.4  # Entra's escrow threshold
+MIN_REQUESTS_FOR_SHARE = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    requests: int
+    errors: int
+    unauthorized: int
+    query_not_found: int
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    last_request_at: datetime | None
+    last_success_at: datetime | None
+    last_error_at: datetime | None
+    last_error_status: int | None
+    last_error_detail: str | None
+    consecutive_failures: int
+    last_hour: Window
+    last_day: Window
+    verdict: str
+    reasons: tuple[str, ...]
+    token_set: bool
+    token_created_at: datetime | None
+    token_last_used_at: datetime | None
+    users_total: int
+    users_active: int
+    users_with_access: int
+    groups_total: int
+
+
+def observe(organisation: Organisation, *, status: int, is_query: bool, detail: str | None, at: datetime | None = None) -> None:
+    """Count one request (own short transaction; the caller never fails because of it)."""
+    at = at or utcnow()
+    failed = status >= 400
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    starts_at = datetime.fromtimestamp(at.timestamp() // BUCKET.total_seconds() * BUCKET.total_seconds(), at.tzinfo)
+    increments = {
+        "requests": 1,
+        "errors": int(failed),
+        "unauthorized": int(status == 401),
+        "query_not_found": int(status == 404 and is_query),
+    }
+    bucket = insert(StatusBucket).values(organisation_id=organisation.id, starts_at=starts_at, **increments)
+    db.session.execute(
+        bucket.on_conflict_do_update(
+            index_elements=["organisation_id", "starts_at"],
+            set_={name: getattr(StatusBucket, name) + value for name, value in increments.items()},
+        )
+    )
+    values: dict[str, Any] = {"last_request_at": at}
+    if failed:
+        values |= {"last_error_at": at, "last_error_status": status, "last_error_detail": (detail or "")[:2000]}
+        update: dict[str, Any] = {**values, "consecutive_failures": ProvisioningStatus.consecutive_failures + 1}
+        values["consecutive_failures"] = 1
+    else:
+        values |= {"last_success_at": at, "consecutive_failures": 0}
+        update = values
+    row = insert(ProvisioningStatus).values(organisation_id=organisation.id, **values)
+    db.session.execute(row.on_conflict_do_update(index_elements=["organisation_id"], set_=update))
+
+
+def status_of(*, organisation: Organisation, now: datetime | None = None) -> StatusView:
+    now = now or utcnow()
+    row = db.session.get(ProvisioningStatus, organisation.id)
+    hour, day = _window(organisation, now - timedelta(hours=1)), _window(organisation, now - timedelta(days=1))
+    verdict, reasons = _verdict(hour, row)
+    token = db.session.get(ScimToken, organisation.id)
+    return StatusView(
+        last_request_at=row.last_request_at if row else None,
+        last_success_at=row.last_success_at if row else None,
+        last_error_at=row.last_error_at if row else None,
+        last_error_status=row.last_error_status if row else None,
+        last_error_detail=row.last_error_detail if row else None,
+        consecutive_failures=row.consecutive_failures if row else 0,
+        last_hour=hour,
+        last_day=day,
+        verdict=verdict,
+        reasons=reasons,
+        token_set=token is not None,
+        token_created_at=token.created_at if token else None,
+        token_last_used_at=token.last_used_at if token else None,
+        **_counts(organisation),
+    )
+
+
+def purge_buckets(*, older_than: timedelta = timedelta(days=2)) -> int:
+    result = db.session.execute(StatusBucket.__table__.delete().where(StatusBucket.starts_at < utcnow() - older_than))
+    db.session.commit()
+    return int(result.rowcount or 0)
+
+
+def _window(organisation: Organisation, since: datetime) -> Window:
+    totals = db.session.execute(
+        select(
+            func.coalesce(func.sum(StatusBucket.requests), 0),
+            func.coalesce(func.sum(StatusBucket.errors), 0),
+            func.coalesce(func.sum(StatusBucket.unauthorized), 0),
+            func.coalesce(func.sum(StatusBucket.query_not_found), 0),
+        ).where(StatusBucket.organisation_id == organisation.id, StatusBucket.starts_at >= since - BUCKET)
+    ).one()
+    return Window(*(int(value) for value in totals))
+
+
+def _verdict(hour: Window, row: ProvisioningStatus | None) -> tuple[str, tuple[str, ...]]:
+    if hour.requests == 0:
+        return "idle", ("no SCIM requests in the last hour",)
+    reasons: list[str] = []
+    if hour.unauthorized and row is not None and row.last_error_status == 401 and row.consecutive_failures > 0:
+        reasons.append(
+            f"{hour.unauthorized} request(s) refused with 401 in the last hour: the IdP's secret token is wrong"
+            " or was rotated; Entra quarantines a job on invalid credentials"
+        )
+    if hour.requests >= MIN_REQUESTS_FOR_SHARE and hour.errors / hour.requests > FAILURE_SHARE:
+        reasons.append(
+            f"{hour.errors} of {hour.requests} requests failed in the last hour (over {FAILURE_SHARE:.0%}):"
+            " Entra quarantines a job with this share of failures"
+        )
+    if hour.query_not_found:
+        reasons.append(f"{hour.query_not_found} query(ies) answered 404 in the last hour: Entra reads that as non-compliance")
+    return ("at_risk", tuple(reasons)) if reasons else ("healthy", ())
+
+
+def _counts(organisation: Organisation) -> dict[str, int]:
+    scope = ScimUser.organisation_id == organisation.id
+    total, active, with_access = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((ScimUser.active.is_not(False), 1), else_=0)), 0),
+            func.coalesce(func.sum(case((ScimUser.access_granted.is_(True), 1), else_=0)), 0),
+        ).where(scope)
+    ).one()
+    groups = db.session.execute(select(func.count()).where(ScimGroup.organisation_id == organisation.id)).scalar_one()
+    return {
+        "users_total": int(total),
+        "users_active": int(active),
+        "users_with_access": int(with_access),
+        "groups_total": int(groups),
+    }
