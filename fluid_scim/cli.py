@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,7 +15,7 @@ from flask.cli import AppGroup
 from fluid_scim.cli_users import users
 from fluid_scim.config import Settings
 from fluid_scim.secrets import Secret, SecretStore, SecretStoreError
-from fluid_scim.services import organisations, scim_tokens
+from fluid_scim.services import audit, organisations, scim_tokens
 
 T = TypeVar("T")
 
@@ -47,7 +48,9 @@ def _store() -> SecretStore:
 
 @click.group(cls=AppGroup)
 def org() -> None:
-    """Organisations: create, list, SCIM token, sync switch."""
+    """Organisations: create, list, SCIM token, sync switch, access."""
+    # Every change made from here is an admin event, with the operator's login as the actor.
+    audit.begin(audit.AuditContext(kind="admin", actor=f"cli:{getpass.getuser()}"))
 
 
 @org.command("create")

@@ -16,7 +16,7 @@ from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, RoleMapping, ScimGroup, ScimUser, UserTombstone
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import mapping
-from fluid_scim.services import access
+from fluid_scim.services import access, audit
 
 ACCESS_MODES = ("group", "all_active")
 
@@ -57,8 +57,10 @@ def set_access_group_name(*, organisation: Organisation, name: str) -> ScimGroup
     ).first()
     if clash is not None:
         raise Uniqueness(f"another group is already named '{name}'")
+    before = group.display_name
     mapping.write_group(group, {**mapping.read_group(group), "displayName": name})
     group.updated_at = utcnow()
+    _admin_event(organisation, "access.group_renamed", "accessGroup", before, name)
     db.session.commit()
     return group
 
@@ -66,8 +68,10 @@ def set_access_group_name(*, organisation: Organisation, name: str) -> ScimGroup
 def set_access_mode(*, organisation: Organisation, mode: str) -> list[AccessEvent]:
     if mode not in ACCESS_MODES:
         raise InvalidValue(f"the access mode must be one of {', '.join(ACCESS_MODES)}; got {mode!r}")
+    before = organisation.access_mode
     organisation.access_mode = mode
     events = _recompute_everyone(organisation, reason=f"organisation.access_mode:{mode}")
+    _admin_event(organisation, "access.mode_changed", "accessMode", before, mode)
     db.session.commit()
     return events
 
@@ -78,6 +82,7 @@ def set_role_mappings(
     """Replace the role mappings. Mapped groups are found by displayName, or created (like the access group)."""
     cleaned_groups = {name.strip(): _role(role) for name, role in groups.items()}
     cleaned_apps = {value.strip().lower(): _role(role) for value, role in (app_roles or {}).items()}
+    before = role_mappings(organisation=organisation)
     if any(not name for name in cleaned_groups) or any(not value for value in cleaned_apps):
         raise InvalidValue("group names and app role values must not be empty")
     db.session.execute(delete(RoleMapping).where(RoleMapping.organisation_id == organisation.id))
@@ -88,6 +93,13 @@ def set_role_mappings(
         db.session.add(RoleMapping(organisation_id=organisation.id, kind="app_role", source=value, role=role))
     db.session.flush()
     events = _recompute_everyone(organisation, reason="organisation.role_mappings")
+    _admin_event(
+        organisation,
+        "access.role_mappings_changed",
+        "roleMappings",
+        _mappings_json(*before),
+        _mappings_json(cleaned_groups, cleaned_apps),
+    )
     db.session.commit()
     return events
 
@@ -119,10 +131,12 @@ def set_brake(
         raise InvalidValue("the brake number must be between 0 and 1,000,000")
     if window_minutes is not None and not 1 <= window_minutes <= 7 * 24 * 60:
         raise InvalidValue("the brake window must be between 1 minute and 7 days")
+    before = _brake_json(organisation)
     organisation.brake_enabled = enabled
     organisation.brake_percent = percent if percent is not None else organisation.brake_percent
     organisation.brake_min_removals = min_removals if min_removals is not None else organisation.brake_min_removals
     organisation.brake_window_minutes = window_minutes if window_minutes is not None else organisation.brake_window_minutes
+    _admin_event(organisation, "brake.settings_changed", "brake", before, _brake_json(organisation))
     db.session.commit()
     return organisation
 
@@ -149,6 +163,7 @@ def release_held(*, organisation: Organisation, ids: Sequence[str] | None, actor
             continue
         events += access.recompute(organisation, [user.id], reason=f"brake.released by {actor}", bypass_brake=True)
         events.append(access.note(organisation, user, "released", f"brake.released by {actor}"))
+        _admin_event(organisation, "brake.released", "heldChange", held.id, "released", resource_id=user.id)
     db.session.commit()
     return events
 
@@ -161,6 +176,7 @@ def discard_held(*, organisation: Organisation, ids: Sequence[str] | None, actor
         user = db.session.get(ScimUser, (organisation.id, held.user_id))
         if user is not None:
             access.note(organisation, user, "discarded", f"brake.discarded by {actor}")
+        _admin_event(organisation, "brake.discarded", "heldChange", held.id, "discarded", resource_id=held.user_id)
         count += 1
     db.session.commit()
     return count
@@ -190,6 +206,31 @@ def access_trail(*, organisation: Organisation, user_id: str) -> Sequence[Access
         .scalars()
         .all()
     )
+
+
+def _admin_event(
+    organisation: Organisation, operation: str, path: str, before: object, after: object, *, resource_id: str | None = None
+) -> None:
+    audit.record(
+        organisation,
+        operation=operation,
+        resource_type="User" if resource_id else "Organisation",
+        resource_id=resource_id,
+        changes=[{"path": path, "before": before, "after": after}],
+    )
+
+
+def _mappings_json(groups: Mapping[str, str], apps: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    return {"groups": dict(sorted(groups.items())), "appRoles": dict(sorted(apps.items()))}
+
+
+def _brake_json(organisation: Organisation) -> dict[str, object]:
+    return {
+        "enabled": organisation.brake_enabled,
+        "percent": organisation.brake_percent,
+        "minRemovals": organisation.brake_min_removals,
+        "windowMinutes": organisation.brake_window_minutes,
+    }
 
 
 def _role(role: str) -> str:

@@ -112,7 +112,10 @@ def patch_group(
         else:
             group.updated_at = utcnow()  # a version-checked bump: the client pinned a version
     audit.record(
-        organisation, operation=_patch_operation(changes, membership), resource_type="Group", resource_id=group.id,
+        organisation,
+        operation=_patch_operation(changes, membership),
+        resource_type="Group",
+        resource_id=group.id,
         changes=changes + membership,
     )
     commit_unique(_taken(document))
@@ -144,7 +147,10 @@ def delete_group(*, organisation: Organisation, group_id: str, if_match: str | N
         )
     repo.forget_member_everywhere(organisation.id, group.id)
     audit.record(
-        organisation, operation="group.deleted", resource_type="Group", resource_id=group.id,
+        organisation,
+        operation="group.deleted",
+        resource_type="Group",
+        resource_id=group.id,
         changes=[{"path": "displayName", "before": group.display_name, "after": None}],
     )
     db.session.delete(group)
@@ -167,9 +173,7 @@ class ProtectedGroup(Forbidden):
     """403: the group decides who may use Fluid; only its membership may change through SCIM."""
 
 
-def _apply_delta(
-    organisation: Organisation, group: ScimGroup, delta: MemberDelta
-) -> tuple[set[str], list[dict[str, Any]]]:
+def _apply_delta(organisation: Organisation, group: ScimGroup, delta: MemberDelta) -> tuple[set[str], list[dict[str, Any]]]:
     """Apply a membership delta in SQL; return the member ids it touched and its audit record.
 
     Adding or removing named members never reads the member list; a wholesale change (remove all,

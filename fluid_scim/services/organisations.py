@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
-from fluid_scim.services import access
+from fluid_scim.services import access, audit
 
 _SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Labels of Fluid's own hosts under the base domain; no customer may take them.
@@ -56,7 +56,16 @@ def create_organisation(*, slug: str, name: str | None = None, access_group: str
     try:
         db.session.flush()
         # Entra runs group provisioning with Create unchecked: the access group must already exist.
-        access.ensure_access_group(organisation, (access_group or "").strip() or access.DEFAULT_ACCESS_GROUP)
+        group = access.ensure_access_group(organisation, (access_group or "").strip() or access.DEFAULT_ACCESS_GROUP)
+        audit.record(
+            organisation,
+            operation="organisation.created",
+            resource_type="Organisation",
+            changes=[
+                {"path": "slug", "before": None, "after": slug},
+                {"path": "accessGroup", "before": None, "after": group.display_name},
+            ],
+        )
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -78,6 +87,13 @@ def list_organisations() -> Sequence[Organisation]:
 def set_scim_sync_enabled(*, slug: str, enabled: bool) -> Organisation:
     """The article's "Disable SCIM User Sync" switch (inverted: ``enabled=False`` disables)."""
     organisation = get_organisation(slug=slug)
+    before = organisation.scim_sync_enabled
     organisation.scim_sync_enabled = enabled
+    audit.record(
+        organisation,
+        operation="sync.enabled" if enabled else "sync.disabled",
+        resource_type="Organisation",
+        changes=[{"path": "scimSyncEnabled", "before": before, "after": enabled}],
+    )
     db.session.commit()
     return organisation

@@ -21,6 +21,7 @@ from fluid_scim.models import Organisation, ScimToken
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import organisations as repo
 from fluid_scim.secrets import Secret, SecretStore
+from fluid_scim.services import audit
 from fluid_scim.services.token_strength import StrengthProblem, check_token_strength
 
 TOKEN_PREFIX = "fscim_"  # noqa: S105  (a public marker that lets secret scanners spot leaked tokens)
@@ -100,6 +101,8 @@ def _replace_token(*, organisation: Organisation, token: Secret, source: str, st
     # an unused version, because the row names the version it describes.
     key = store.token_digest_key()
     version = store.write_scim_token(organisation.id, token)
+    previous = repo.token_of(organisation.id)
+    before = previous.fingerprint if previous is not None else None
     for attempt in (1, 2):
         row = repo.token_of(organisation.id) or ScimToken(organisation_id=organisation.id)
         row.digest = token_digest(key, token.reveal())
@@ -109,6 +112,12 @@ def _replace_token(*, organisation: Organisation, token: Secret, source: str, st
         row.created_at = utcnow()
         row.last_used_at = None
         db.session.add(row)
+        audit.record(
+            organisation,
+            operation=f"token.{source}",
+            resource_type="Organisation",
+            changes=[{"path": "scimToken.fingerprint", "before": before, "after": row.fingerprint}],
+        )
         try:
             db.session.commit()
             return row

@@ -133,7 +133,10 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
     repo.forget_member_everywhere(organisation.id, user.id)
     repo.clear_manager(organisation.id, user.id)
     audit.record(
-        organisation, operation="user.deleted", resource_type="User", resource_id=user.id,
+        organisation,
+        operation="user.deleted",
+        resource_type="User",
+        resource_id=user.id,
         changes=[{"path": "userName", "before": user.user_name, "after": None}],
     )
     db.session.delete(user)
@@ -166,8 +169,11 @@ def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any]
     access.recompute(organisation, [user.id], reason=reason)
     changes = audit.diff(before_document, mapping.read_user(user)) + _password_change(password_set=password is not None)
     audit.record(
-        organisation, operation=_update_operation(reason, before_document, document), resource_type="User",
-        resource_id=user.id, changes=changes,
+        organisation,
+        operation=_update_operation(reason, before_document, document),
+        resource_type="User",
+        resource_id=user.id,
+        changes=changes,
     )
     commit_unique(_taken(document))
 
