@@ -24,4 +24,7 @@ class Base(DeclarativeBase):
 
 # Objects stay readable after the commit that ends each use case, without a reload per attribute.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# Batch mode lets Alembic alter SQLite tables by rebuilding them. A rebuild drops SQLite's expression
+# indexes (Alembic cannot reflect them): review every generated migration, and prefer plain
+# op.add_column / op.create_index on tables that carry such indexes (scim_user, scim_user_value).
 migrate = Migrate(compare_type=True, render_as_batch=True)
