@@ -22,9 +22,12 @@ T = TypeVar("T")
 
 def register_cli(app: Flask) -> None:
     from fluid_scim import cli_access  # noqa: F401  (adds the access commands to the org group)
+    from fluid_scim.cli_audit import audit
 
     app.cli.add_command(org)
     app.cli.add_command(users)
+    app.cli.add_command(admin_token)
+    app.cli.add_command(audit)
 
 
 @contextmanager
@@ -131,3 +134,42 @@ _enable = _sync_command(True)
 _disable = _sync_command(False)
 sync.command("enable", help="Accept SCIM requests again.")(click.argument("slug")(_enable))
 sync.command("disable", help="Refuse SCIM requests (403) and change nothing.")(click.argument("slug")(_disable))
+
+
+@click.command("admin-token")
+@click.argument("slug")
+@click.option("--url", "show_url", is_flag=True, help="Also print the admin console URL that carries the credential.")
+@click.option("--operator", is_flag=True, help="Also a platform operator (may create and list organisations).")
+@click.option("--ttl", type=click.IntRange(1, 3600), default=900, show_default=True, help="Lifetime in seconds (at most 3600).")
+@click.option("--subject", help="Who the credential names (default cli:<login>); the history records admin:<subject>.")
+def admin_token(slug: str, show_url: bool, operator: bool, ttl: int, subject: str | None) -> None:
+    """Print a short-lived credential for the GraphQL admin API as a Fluid admin of SLUG (development).
+
+    The credential alone goes to stdout (then the URL with --url); Fluid issues the real ones.
+    """
+    from graphql_admin.auth import mint_admin_token
+
+    settings = _settings()
+    if settings.admin_jwt_algorithm != "HS256":
+        raise click.ClickException(
+            "with FLUID_ADMIN_JWT_ALGORITHM=RS256 only Fluid (which holds the private key) issues credentials"
+        )
+    with _failures("no credential was made"):
+        if operator:
+            organisations.validate_slug(slug)
+        else:
+            organisations.get_organisation(slug=slug)
+        key = _store().admin_jwt_key()
+    credential = mint_admin_token(
+        key=key,
+        settings=settings,
+        subject=subject or f"cli:{getpass.getuser()}",
+        organisation=slug,
+        platform_operator=operator,
+        ttl_seconds=ttl,
+    )
+    click.echo(credential)
+    if show_url:
+        port = f":{settings.public_port}" if settings.public_port else ""
+        click.echo(f"{settings.public_scheme}://{slug}.{settings.base_domain}{port}/admin#token={credential}")
+    click.echo(f"admin credential for {slug}, valid for {ttl} seconds", err=True)

@@ -61,6 +61,17 @@ class Settings:
     scim_max_results: int = 1000
     scim_bulk_max_operations: int = 1000
     scim_max_payload_bytes: int = 1_048_576
+    # The GraphQL admin API: who may call it (JWTs issued by Fluid) and how much one request may ask.
+    admin_jwt_algorithm: str = "HS256"
+    admin_jwt_public_key: str | None = field(default=None, repr=False)
+    admin_jwt_issuer: str = "fluid"
+    admin_jwt_audience: str = "fluid-scim-admin"
+    admin_allow_token_reveal: bool = False
+    graphql_introspection: bool = True
+    graphql_max_depth: int = 10
+    graphql_max_cost: int = 5000
+    graphql_max_page_size: int = 100
+    audit_retention_days: int = 365
 
     @property
     def is_production(self) -> bool:
@@ -150,6 +161,23 @@ def _url(name: str, raw: str) -> str:
     return value
 
 
+def _boolean(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false; got {raw.strip()!r}")
+
+
+def _public_key_pem(name: str, raw: str) -> str:
+    # An environment variable often carries the PEM on one line, its line breaks written as backslash-n.
+    value = raw.strip().replace("\\n", "\n")
+    if not (value.startswith("-----BEGIN PUBLIC KEY-----") and value.endswith("-----END PUBLIC KEY-----")):
+        raise ConfigError(f"{name} must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)")
+    return value + "\n"
+
+
 def _mount(name: str, raw: str) -> str:
     value = raw.strip().strip("/")
     if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", value):
@@ -178,6 +206,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_SCIM_MAX_RESULTS": ("scim_max_results", _int_range(1, 10_000)),
     "FLUID_SCIM_BULK_MAX_OPERATIONS": ("scim_bulk_max_operations", _int_range(1, 10_000)),
     "FLUID_SCIM_MAX_PAYLOAD_BYTES": ("scim_max_payload_bytes", _int_range(1024, 64 * 1_048_576)),
+    "FLUID_AUDIT_RETENTION_DAYS": ("audit_retention_days", _int_range(1, 3650)),
 }
 
 
@@ -196,6 +225,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
         values[key] = value
     production = values.get("env") == "production"
     values.setdefault("public_scheme", "https" if production else "http")
+    values.setdefault("graphql_introspection", not production)
     settings = Settings(**values)
     _check_combinations(settings, environ)
     return settings
@@ -207,6 +237,8 @@ def _check_combinations(settings: Settings, environ: Mapping[str, str]) -> None:
         raise ConfigError(f"{missing} is required when AppRole authentication is used")
     if settings.vault_addr and not (settings.vault_token or settings.vault_role_id):
         raise ConfigError("VAULT_TOKEN (or VAULT_ROLE_ID and VAULT_SECRET_ID) is required when VAULT_ADDR is set")
+    if settings.admin_jwt_algorithm == "RS256" and not settings.admin_jwt_public_key:
+        raise ConfigError("FLUID_ADMIN_JWT_PUBLIC_KEY is required when FLUID_ADMIN_JWT_ALGORITHM=RS256")
     if not settings.is_production:
         return
     for variable in ("FLUID_DATABASE_URL", "FLUID_BASE_DOMAIN", "VAULT_ADDR"):

@@ -84,8 +84,10 @@ def replace_group(
         repo.add_members(organisation.id, group.id, members)
         new = {member_id for member_id, _ in members}
         changes += audit.membership(sorted(new - old), sorted(old - new))
-        _recompute_access(organisation, group, affected)
+    else:
+        affected = set()
     audit.record(organisation, operation="group.replaced", resource_type="Group", resource_id=group.id, changes=changes)
+    _recompute_access(organisation, group, affected)
     commit_unique(_taken(document))
     return group
 
@@ -104,9 +106,9 @@ def patch_group(
         group.updated_at = utcnow()
         flush_unique(_taken(document))
     membership: list[dict[str, Any]] = []
+    affected: set[str] = set()
     if result.members:
         affected, membership = _apply_delta(organisation, group, result.members)
-        _recompute_access(organisation, group, affected)
         if if_match is None:
             repo.touch_group(group)
         else:
@@ -118,6 +120,7 @@ def patch_group(
         resource_id=group.id,
         changes=changes + membership,
     )
+    _recompute_access(organisation, group, affected)  # access events after the change that caused them
     commit_unique(_taken(document))
     return group
 

@@ -55,9 +55,9 @@ def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set
     db.session.add(user)
     flush_unique(_taken(document))
     db.session.add_all(rows)
-    access.recompute(organisation, [user.id], reason="user.created")
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
     audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes)
+    access.recompute(organisation, [user.id], reason="user.created")  # its access events follow the change
     commit_unique(_taken(document))
     return user
 
@@ -118,7 +118,6 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
     """DELETE (RFC 7644 §3.6): gone from every list and group; later requests for the id are 404."""
     user = get_user(organisation=organisation, user_id=user_id)
     check_if_match(if_match, user.version)
-    access.revoke_for_deletion(organisation, user, reason="user.deleted")
     now = utcnow()
     db.session.add(
         UserTombstone(
@@ -139,6 +138,7 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
         resource_id=user.id,
         changes=[{"path": "userName", "before": user.user_name, "after": None}],
     )
+    access.revoke_for_deletion(organisation, user, reason="user.deleted")
     db.session.delete(user)
     transaction.commit()
 
@@ -166,7 +166,6 @@ def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any]
     flush_unique(_taken(document))
     if user.multi_valued != before:
         repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
-    access.recompute(organisation, [user.id], reason=reason)
     changes = audit.diff(before_document, mapping.read_user(user)) + _password_change(password_set=password is not None)
     audit.record(
         organisation,
@@ -175,6 +174,7 @@ def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any]
         resource_id=user.id,
         changes=changes,
     )
+    access.recompute(organisation, [user.id], reason=reason)
     commit_unique(_taken(document))
 
 

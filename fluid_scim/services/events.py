@@ -1,0 +1,357 @@
+"""Reading the provisioning history: filtered pages, a user's trail, retention, export.
+
+Writing events is :mod:`fluid_scim.services.audit`'s job; this module only reads and purges them.
+Every query is bounded and follows an index: pages are keyset-paginated on ``(created_at, id)``
+(``ix_provisioning_event_time``), never offset-paginated, and never load more than ``limit + 1``
+rows; exports walk the same key in batches; purges delete in small committed batches.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, Text, cast, delete, literal, null, or_, select, tuple_, union_all
+from sqlalchemy.sql.elements import ColumnElement
+
+from fluid_scim.errors import InvalidValue
+from fluid_scim.extensions import db
+from fluid_scim.models import AccessEvent, Organisation, ProvisioningEvent
+from fluid_scim.models.access import ACCESS_EVENT_KINDS
+from fluid_scim.models.types import UTCDateTime, utcnow
+
+MAX_PAGE = 500
+EXPORT_BATCH = 1000
+EXPORT_FORMATS = ("jsonl", "csv")
+OUTCOMES = ("success", "failure")
+EVENT_KINDS = ("scim", "admin")
+# Group operations that can change members (their ``changes`` name the member ids).
+MEMBERSHIP_OPERATIONS = (
+    "group.created",
+    "group.replaced",
+    "group.updated",
+    "group.members.added",
+    "group.members.removed",
+    "group.members.changed",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: tuple[ProvisioningEvent, ...]
+    # Pass as ``after`` for the next (older) page; None on the last page.
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrailEntry:
+    """One line of a user's history: a provisioning event or an access event."""
+
+    time: datetime
+    source: str  # "provisioning" | "access"
+    what: str  # the operation (user.deactivated, group.members.added) or the access kind (suspended)
+    detail: str | None  # the event's detail, or the access event's reason
+    status: int | None  # the HTTP status of a provisioning event; None for access events
+    changes: list[dict[str, Any]] | None  # provisioning events only
+    roles_before: list[str] | None  # access events only
+    roles_after: list[str] | None  # access events only
+    id: str
+
+
+# -- pages ---------------------------------------------------------------------------------------
+
+
+def list_events(
+    *,
+    organisation: Organisation,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    outcome: str | None = None,
+    operation: str | None = None,
+    resource_id: str | None = None,
+    user_id: str | None = None,
+    kind: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> EventPage:
+    """One page of an organisation's events, newest first.
+
+    ``since`` is inclusive and ``until`` exclusive; ``operation`` is exact (``user.deactivated``) or,
+    ending with ".", a prefix (``user.``); ``user_id`` means events about that user
+    (``resource_id == user_id``); ``after`` is the ``next_cursor`` of the previous page.
+    """
+    limit = max(1, min(int(limit), MAX_PAGE))
+    E = ProvisioningEvent
+    query = select(E).where(E.organisation_id == organisation.id)
+    if since is not None:
+        query = query.where(E.created_at >= _aware(since, "since"))
+    if until is not None:
+        query = query.where(E.created_at < _aware(until, "until"))
+    if outcome is not None:
+        if outcome not in OUTCOMES:
+            raise InvalidValue(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
+        query = query.where(E.status < 400 if outcome == "success" else E.status >= 400)
+    if operation is not None:
+        query = query.where(_operation_clause(operation))
+    if resource_id is not None:
+        query = query.where(E.resource_id == resource_id)
+    if user_id is not None:
+        query = query.where(E.resource_id == user_id)
+    if kind is not None:
+        if kind not in EVENT_KINDS:
+            raise InvalidValue(f"kind must be one of {', '.join(EVENT_KINDS)}; got {kind!r}")
+        query = query.where(E.kind == kind)
+    if after is not None:
+        created_at, event_id = decode_cursor(after)
+        query = query.where(tuple_(E.created_at, E.id) < tuple_(literal(created_at, UTCDateTime()), literal(event_id, String())))
+    rows = db.session.execute(query.order_by(E.created_at.desc(), E.id.desc()).limit(limit + 1)).scalars().all()
+    events = tuple(rows[:limit])
+    return EventPage(events, encode_cursor(events[-1].created_at, events[-1].id) if len(rows) > limit else None)
+
+
+def encode_cursor(created_at: datetime, event_id: str) -> str:
+    raw = json.dumps([created_at.astimezone(UTC).isoformat(), event_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The (created_at, id) a cursor points after; :class:`InvalidValue` for anything else."""
+    try:
+        if not isinstance(cursor, str) or len(cursor) > 200:
+            raise ValueError("not a cursor")
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        stamp, event_id = json.loads(raw)
+        created_at = datetime.fromisoformat(stamp)
+        if created_at.tzinfo is None or not isinstance(event_id, str) or not 0 < len(event_id) <= 36:
+            raise ValueError("not a cursor")
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidValue("the cursor is not valid: pass the next_cursor of a previous page, or none to start again") from None
+    return created_at.astimezone(UTC), event_id
+
+
+def _operation_clause(operation: str) -> ColumnElement[bool]:
+    operation = operation.strip()
+    if not operation or len(operation) > 64:
+        raise InvalidValue("operation must be 1 to 64 characters, such as user.deactivated or the prefix user.")
+    if operation.endswith("."):
+        return ProvisioningEvent.operation.startswith(operation, autoescape=True)
+    return ProvisioningEvent.operation == operation
+
+
+def _aware(value: datetime, name: str) -> datetime:
+    if value.tzinfo is None:
+        raise InvalidValue(f"{name} must be an aware datetime (with a time zone, such as UTC)")
+    return value.astimezone(UTC)
+
+
+# -- a user's trail ------------------------------------------------------------------------------
+
+
+def access_trail(*, organisation: Organisation, user_id: str, include_reads: bool = False) -> list[TrailEntry]:
+    """Everything that happened to one user, oldest first: "why was this person deactivated?".
+
+    One query (UNION ALL) of the provisioning events about the user (``resource_id``), the group
+    events whose membership changes name the user, and the user's access events. Successful reads
+    are left out unless ``include_reads``. A change's access events are written after it in the same
+    transaction, so time order puts every effect after its cause.
+    """
+    E, A = ProvisioningEvent, AccessEvent
+
+    def provisioning(*where: ColumnElement[bool]) -> Any:
+        return select(
+            E.created_at.label("time"),
+            literal("provisioning", String()).label("source"),
+            E.operation.label("what"),
+            E.detail.label("detail"),
+            E.status.label("status"),
+            E.changes.label("changes"),
+            cast(null(), JSON).label("roles_before"),
+            cast(null(), JSON).label("roles_after"),
+            E.id.label("id"),
+        ).where(E.organisation_id == organisation.id, *where)
+
+    about_user = [E.resource_id == user_id]
+    if not include_reads:
+        about_user.append(or_(~E.operation.endswith(".read"), E.status >= 400))
+    trail = union_all(
+        provisioning(*about_user),
+        provisioning(
+            E.operation.in_(MEMBERSHIP_OPERATIONS),
+            E.resource_type == "Group",
+            E.status < 400,
+            cast(E.changes, Text).contains(json.dumps(user_id), autoescape=True),
+        ),
+        select(
+            A.created_at,
+            literal("access", String()),
+            A.kind,
+            A.reason,
+            cast(null(), Integer),
+            cast(null(), JSON),
+            A.roles_before,
+            A.roles_after,
+            A.id,
+        ).where(A.organisation_id == organisation.id, A.user_id == user_id),
+    ).subquery()
+    rows = db.session.execute(select(trail).order_by(trail.c.time, trail.c.source.desc(), trail.c.id)).all()
+    entries = [
+        TrailEntry(
+            time=row.time,
+            source=row.source,
+            what=row.what,
+            detail=row.detail,
+            status=row.status,
+            changes=row.changes,
+            roles_before=row.roles_before,
+            roles_after=row.roles_after,
+            id=row.id,
+        )
+        for row in rows
+    ]
+    return entries
+
+
+# -- retention -----------------------------------------------------------------------------------
+
+
+def purge_events(*, older_than_days: int, batch_size: int = 1000, max_batches: int = 100_000) -> int:
+    """Delete provisioning and access events older than the cut-off, in all organisations.
+
+    Small batches: select at most ``batch_size`` keys, delete them by primary key, commit; writers
+    (who only insert new rows) are never locked out. Returns how many events were deleted.
+    """
+    if older_than_days < 1:
+        raise InvalidValue("events younger than a day are never purged")
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    batch_size = max(1, batch_size)
+    budget = [max_batches]
+    removed = _purge(
+        ProvisioningEvent,
+        select(ProvisioningEvent.organisation_id, ProvisioningEvent.id).where(ProvisioningEvent.created_at < cutoff),
+        cutoff,
+        batch_size,
+        budget,
+    )
+    # access_event has no index on created_at alone: walk ix_access_event_kind per organisation.
+    organisation_ids = db.session.execute(select(Organisation.id).order_by(Organisation.id)).scalars().all()
+    for organisation_id in organisation_ids:
+        for kind in ACCESS_EVENT_KINDS:
+            removed += _purge(
+                AccessEvent,
+                select(AccessEvent.organisation_id, AccessEvent.id).where(
+                    AccessEvent.organisation_id == organisation_id, AccessEvent.kind == kind, AccessEvent.created_at < cutoff
+                ),
+                cutoff,
+                batch_size,
+                budget,
+            )
+    return removed
+
+
+def _purge(
+    model: type[ProvisioningEvent] | type[AccessEvent], keys: Any, cutoff: datetime, batch_size: int, budget: list[int]
+) -> int:
+    removed = 0
+    while budget[0] > 0:
+        budget[0] -= 1
+        batch = db.session.execute(keys.limit(batch_size)).all()
+        if not batch:
+            break
+        by_organisation: dict[uuid.UUID, list[str]] = {}
+        for organisation_id, event_id in batch:
+            by_organisation.setdefault(organisation_id, []).append(event_id)
+        for organisation_id, ids in by_organisation.items():
+            db.session.execute(
+                delete(model).where(model.organisation_id == organisation_id, model.id.in_(ids), model.created_at < cutoff)
+            )
+        db.session.commit()
+        removed += len(batch)
+        if len(batch) < batch_size:
+            break
+    return removed
+
+
+# -- export --------------------------------------------------------------------------------------
+
+EXPORT_COLUMNS: tuple[str, ...] = tuple(column.name for column in ProvisioningEvent.__table__.columns)
+_JSON_COLUMNS = ("quirks", "changes")
+
+
+def export_events(
+    *, organisation: Organisation, since: datetime, until: datetime | None = None, fmt: str = "jsonl"
+) -> Iterator[str]:
+    """An organisation's events from ``since`` (inclusive) to ``until`` (exclusive), oldest first.
+
+    Yields text chunks: one JSON object per line (every column), or CSV with a header line and
+    JSON-encoded ``quirks``/``changes``. Rows are read in keyset batches of :data:`EXPORT_BATCH`,
+    so memory stays flat whatever the range.
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidValue(f"the export format must be one of {', '.join(EXPORT_FORMATS)}; got {fmt!r}")
+    start = _aware(since, "since")
+    end = _aware(until, "until") if until is not None else None
+    if end is not None and end <= start:
+        raise InvalidValue("until must be later than since")
+    rows = _export_rows(organisation.id, start, end)
+    return _jsonl(rows) if fmt == "jsonl" else _csv(rows)
+
+
+def _export_rows(organisation_id: uuid.UUID, since: datetime, until: datetime | None) -> Iterator[dict[str, Any]]:
+    table = ProvisioningEvent.__table__
+    key = tuple_(table.c.created_at, table.c.id)
+    base = select(*table.columns).where(table.c.organisation_id == organisation_id)
+    if until is not None:
+        base = base.where(table.c.created_at < until)
+    lower: ColumnElement[bool] = table.c.created_at >= since
+    while True:
+        query = base.where(lower).order_by(table.c.created_at, table.c.id).limit(EXPORT_BATCH)
+        batch = db.session.execute(query).mappings().all()
+        for row in batch:
+            yield dict(row)
+        if len(batch) < EXPORT_BATCH:
+            return
+        # The next batch starts after the last row: one index range, not a re-scan from ``since``.
+        lower = key > tuple_(literal(batch[-1]["created_at"], UTCDateTime()), literal(batch[-1]["id"], String()))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _jsonl(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    for row in rows:
+        yield json.dumps({name: _plain(row[name]) for name in EXPORT_COLUMNS}, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def line(values: Sequence[Any]) -> str:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(values)
+        return buffer.getvalue()
+
+    yield line(EXPORT_COLUMNS)
+    for row in rows:
+        yield line(
+            [
+                json.dumps(row[name], ensure_ascii=False, separators=(",", ":"))
+                if name in _JSON_COLUMNS
+                else ("" if row[name] is None else _plain(row[name]))
+                for name in EXPORT_COLUMNS
+            ]
+        )
