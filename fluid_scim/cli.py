@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from fluid_scim.cli_users import users
 from fluid_scim.config import Settings
@@ -142,6 +142,7 @@ sync.command("disable", help="Refuse SCIM requests (403) and change nothing.")(c
 @click.option("--operator", is_flag=True, help="Also a platform operator (may create and list organisations).")
 @click.option("--ttl", type=click.IntRange(1, 3600), default=900, show_default=True, help="Lifetime in seconds (at most 3600).")
 @click.option("--subject", help="Who the credential names (default cli:<login>); the history records admin:<subject>.")
+@with_appcontext
 def admin_token(slug: str, show_url: bool, operator: bool, ttl: int, subject: str | None) -> None:
     """Print a short-lived credential for the GraphQL admin API as a Fluid admin of SLUG (development).
 

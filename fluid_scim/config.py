@@ -172,7 +172,7 @@ def _boolean(name: str, raw: str) -> bool:
 
 def _public_key_pem(name: str, raw: str) -> str:
     # An environment variable often carries the PEM on one line, its line breaks written as backslash-n.
-    value = raw.strip().replace("\\n", "\n")
+    value = raw.replace("\\n", "\n").strip()
     if not (value.startswith("-----BEGIN PUBLIC KEY-----") and value.endswith("-----END PUBLIC KEY-----")):
         raise ConfigError(f"{name} must be a PEM public key (-----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)")
     return value + "\n"
@@ -206,6 +206,15 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_SCIM_MAX_RESULTS": ("scim_max_results", _int_range(1, 10_000)),
     "FLUID_SCIM_BULK_MAX_OPERATIONS": ("scim_bulk_max_operations", _int_range(1, 10_000)),
     "FLUID_SCIM_MAX_PAYLOAD_BYTES": ("scim_max_payload_bytes", _int_range(1024, 64 * 1_048_576)),
+    "FLUID_ADMIN_JWT_ALGORITHM": ("admin_jwt_algorithm", _choice("HS256", "RS256")),
+    "FLUID_ADMIN_JWT_PUBLIC_KEY": ("admin_jwt_public_key", _public_key_pem),
+    "FLUID_ADMIN_JWT_ISSUER": ("admin_jwt_issuer", _text),
+    "FLUID_ADMIN_JWT_AUDIENCE": ("admin_jwt_audience", _text),
+    "FLUID_ADMIN_ALLOW_TOKEN_REVEAL": ("admin_allow_token_reveal", _boolean),
+    "FLUID_GRAPHQL_INTROSPECTION": ("graphql_introspection", _boolean),
+    "FLUID_GRAPHQL_MAX_DEPTH": ("graphql_max_depth", _int_range(2, 50)),
+    "FLUID_GRAPHQL_MAX_COST": ("graphql_max_cost", _int_range(1, 1_000_000)),
+    "FLUID_GRAPHQL_MAX_PAGE_SIZE": ("graphql_max_page_size", _int_range(1, 1000)),
     "FLUID_AUDIT_RETENTION_DAYS": ("audit_retention_days", _int_range(1, 3650)),
 }
 

@@ -208,22 +208,29 @@ def group_exists_with_key(organisation_id: object, key: str, *, except_id: str |
 
 
 def imported_users_with_email(organisation_id: object, addresses: Sequence[str]) -> list[ScimUser]:
-    """Imported users not yet adopted by SCIM having one of ``addresses`` (lower-case) as an e-mail."""
+    """Imported users not yet adopted by SCIM having one of ``addresses`` (lower-case) as an e-mail.
+
+    Two indexed steps (the e-mail index, then primary keys), so the cost does not grow with the
+    organisation's size.
+    """
     if not addresses:
         return []
-    has_email = (
+    user_ids = db.session.execute(
         select(ScimUserValue.user_id)
         .where(
             ScimUserValue.organisation_id == organisation_id,
             ScimUserValue.attribute == "emails",
             func.lower(ScimUserValue.value).in_(list(addresses)),
         )
-    )
+        .limit(50)
+    ).scalars().all()
+    if not user_ids:
+        return []
     return list(
         db.session.execute(
             select(ScimUser)
-            .where(ScimUser.organisation_id == organisation_id, ScimUser.origin == "import", ScimUser.linked_at.is_(None))
-            .where(ScimUser.id.in_(has_email))
+            .where(ScimUser.organisation_id == organisation_id, ScimUser.id.in_(sorted(set(user_ids))))
+            .where(ScimUser.origin == "import", ScimUser.linked_at.is_(None))
             .limit(2)
         ).scalars()
     )

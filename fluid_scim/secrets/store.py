@@ -60,6 +60,14 @@ class SecretStore(Protocol):
         """Raise :class:`SecretStoreUnavailable` unless the store answers and is unsealed."""
         ...
 
+    def admin_jwt_key(self) -> bytes:
+        """The HS256 key of the GraphQL admin API's credentials (created on first use, then cached)."""
+        ...
+
+    def destroy_scim_token(self, organisation_id: uuid.UUID) -> None:
+        """Destroy every stored version of an organisation's SCIM token (revocation); none is fine."""
+        ...
+
     def describe_location(self, organisation_id: uuid.UUID) -> str:
         """Where an organisation's SCIM token lives, for operators (``mount/path``)."""
         ...
@@ -84,6 +92,12 @@ class UnconfiguredSecretStore:
         raise SecretStoreUnavailable(self._MESSAGE)
 
     def check_health(self) -> None:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def admin_jwt_key(self) -> bytes:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def destroy_scim_token(self, organisation_id: uuid.UUID) -> None:
         raise SecretStoreUnavailable(self._MESSAGE)
 
     def describe_location(self, organisation_id: uuid.UUID) -> str:

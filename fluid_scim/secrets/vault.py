@@ -4,6 +4,7 @@ Layout under the KV v2 mount (``FLUID_VAULT_MOUNT``, default ``secret``) and the
 (``FLUID_VAULT_PATH_PREFIX``, default ``fluid-scim``)::
 
     {prefix}/token-digest-key                        key of the token digests kept in the database
+    {prefix}/admin-jwt-key                           HS256 key of the GraphQL admin API's credentials
     {prefix}/organisations/{organisation id}/scim-token   one version per token ever set
 """
 
@@ -56,6 +57,7 @@ class VaultSecretStore:
         self._client = client_factory(url=addr, token=token, timeout=timeout, namespace=namespace)
         self._logged_in = bool(token)
         self._digest_key: bytes | None = None
+        self._admin_jwt_key: bytes | None = None
 
     def __repr__(self) -> str:
         return f"<VaultSecretStore {self.addr} mount={self.mount}>"
@@ -83,6 +85,22 @@ class VaultSecretStore:
         if self._digest_key is None:
             self._digest_key = self._load_or_create_digest_key()
         return self._digest_key
+
+    def admin_jwt_key(self) -> bytes:
+        if self._admin_jwt_key is None:
+            self._admin_jwt_key = self._load_or_create_key(f"{self.path_prefix}/admin-jwt-key", "admin JWT key")
+        return self._admin_jwt_key
+
+    def destroy_scim_token(self, organisation_id: uuid.UUID) -> None:
+        # Metadata and every version go: nothing of a revoked token stays readable in Vault.
+        try:
+            self._call(
+                lambda c: c.secrets.kv.v2.delete_metadata_and_all_versions(
+                    path=self._token_path(organisation_id), mount_point=self.mount
+                )
+            )
+        except hvac.exceptions.InvalidPath:
+            return
 
     def check_health(self) -> None:
         response = self._call(lambda c: c.sys.read_health_status(method="GET", standby_ok=True))
@@ -125,6 +143,24 @@ class VaultSecretStore:
             log.info("created the SCIM token digest key in Vault", extra={"vault_path": path})
         except hvac.exceptions.InvalidRequest:
             log.info("another process created the digest key first; reading it")
+        return base64.b64decode(self._read(path)["data"]["data"]["key"])
+
+    def _load_or_create_key(self, path: str, what: str) -> bytes:
+        """Read a random 256-bit key, creating it first (``cas=0``: the first process wins)."""
+        try:
+            return base64.b64decode(self._read(path)["data"]["data"]["key"])
+        except SecretNotFound:
+            pass
+        candidate = base64.b64encode(secrets.token_bytes(32)).decode()
+        try:
+            self._call(
+                lambda c: c.secrets.kv.v2.create_or_update_secret(
+                    path=path, secret={"key": candidate}, cas=0, mount_point=self.mount
+                )
+            )
+            log.info("created the %s in Vault", what, extra={"vault_path": path})
+        except hvac.exceptions.InvalidRequest:
+            log.info("another process created the %s first; reading it", what)
         return base64.b64decode(self._read(path)["data"]["data"]["key"])
 
     def _read(self, path: str, version: int | None = None) -> dict[str, Any]:

@@ -19,11 +19,13 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fluid_scim.errors import ScimError
 from fluid_scim.extensions import db
@@ -37,6 +39,7 @@ from fluid_scim.schema.coerce import coerce_resource
 from fluid_scim.services.access import ROLE_NAME
 
 MAX_ROWS = 100_000
+_ATTEMPTS = 3
 # Lower-cased header name -> canonical column name.
 COLUMNS: dict[str, str] = {
     name.lower(): name for name in ("userName", "email", "givenName", "familyName", "displayName", "roles", "active")
@@ -153,6 +156,8 @@ def _check_columns(names: Iterable[str]) -> None:
     seen: dict[str, str] = {}
     unknown: list[str] = []
     for name in names:
+        if not isinstance(name, str):
+            raise ImportFileRefused("a row has more values than the header has columns")
         key = name.strip().lower()
         if key not in COLUMNS:
             if name not in unknown:
@@ -191,7 +196,18 @@ def import_users(
     report = ImportReport()
     first_row: dict[str, int] = {}
     for number, row in _numbered(materialised):
-        result = _import_row(organisation_id, number, row, first_row)
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                result = _import_row(organisation_id, number, row, first_row)
+                break
+            except OperationalError:
+                # A busy database (SQLite: a SCIM request wrote between this row's check and its
+                # insert) or a dropped connection: this row's transaction is gone, so run it again.
+                db.session.rollback()
+                if attempt == _ATTEMPTS:
+                    raise
+                time.sleep(0.05 * 2**attempt)
+        db.session.rollback()  # ends a skipped or refused row's read transaction: none spans two rows
         report.results.append(result)
         if progress is not None:
             progress(result)
@@ -215,18 +231,17 @@ def _import_row(organisation_id: Any, number: int, row: dict[str, str], first_ro
         if not user_name:
             raise _Refused("'userName' is required")
         key = mapping.fold(user_name)
-        if key in first_row:
-            raise _Refused(f"duplicate of row {first_row[key]}")
-        first_row[key] = number
+        first = first_row.setdefault(key, number)  # (a retried row finds itself)
+        if first != number:
+            raise _Refused(f"duplicate of row {first}")
         document, roles = _document(row)
         if repo.user_exists_with_key(organisation_id, key):
             return RowResult(number, user_name, "skipped", "exists")
         email = row.get("email", "")
-        others = repo.imported_users_with_email(organisation_id, [email.lower()]) if email else []
-        if others:
+        other = _imported_user_with_email(organisation_id, email) if email else None
+        if other is not None:
             raise _Refused(
-                f"email '{email}' is already the email of imported user '{others[0].user_name}';"
-                " adoption by email needs exactly one match"
+                f"email '{email}' is already the email of imported user '{other}'; adoption by email needs exactly one match"
             )
         user_id = _create(organisation_id, document, roles)
     except _Refused as refused:
@@ -241,6 +256,36 @@ def _import_row(organisation_id: Any, number: int, row: dict[str, str], first_ro
         db.session.rollback()
         raise
     return RowResult(number, user_name, "created", user_id=user_id)
+
+
+def _imported_user_with_email(organisation_id: Any, email: str) -> str | None:
+    """The userName of an imported, not yet adopted user having ``email`` (any case), if any.
+
+    Index look-ups on purpose — the e-mail rows by ``lower(value)``, then their users by primary
+    key — rather than one semi-join (``repositories.scim.imported_users_with_email``): while the
+    statistics lag behind a bulk import, PostgreSQL's planner may drive that semi-join from every
+    user of the organisation, a scan per row that makes a large import quadratic.
+    """
+    owners = (
+        db.session.execute(
+            select(ScimUserValue.user_id).where(
+                ScimUserValue.organisation_id == organisation_id,
+                ScimUserValue.attribute == "emails",
+                func.lower(ScimUserValue.value) == email.lower(),
+            )
+        )
+        .scalars()
+        .all()
+    )  # no DISTINCT: it steers SQLite's planner away from the lower(value) index
+    for user_id in dict.fromkeys(owners):  # each by primary key: no plan depends on statistics
+        owner = db.session.execute(
+            select(ScimUser.user_name, ScimUser.origin, ScimUser.linked_at).where(
+                ScimUser.organisation_id == organisation_id, ScimUser.id == user_id
+            )
+        ).one_or_none()
+        if owner is not None and owner.origin == "import" and owner.linked_at is None:
+            return owner.user_name
+    return None
 
 
 def _document(row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:

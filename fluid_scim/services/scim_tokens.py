@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,12 +21,13 @@ from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimToken
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import organisations as repo
-from fluid_scim.secrets import Secret, SecretStore
+from fluid_scim.secrets import Secret, SecretNotFound, SecretStore, SecretStoreError
 from fluid_scim.services import audit
 from fluid_scim.services.token_strength import StrengthProblem, check_token_strength
 
 TOKEN_PREFIX = "fscim_"  # noqa: S105  (a public marker that lets secret scanners spot leaked tokens)
 TOKEN_BYTES = 32  # 256 bits from the operating system's CSPRNG
+log = logging.getLogger(__name__)
 
 
 class WeakToken(Exception):
@@ -34,6 +36,14 @@ class WeakToken(Exception):
     def __init__(self, problem: StrengthProblem) -> None:
         super().__init__(problem.message)
         self.problem = problem
+
+
+class NoScimToken(Exception):
+    """The organisation has no SCIM token (never set, or revoked)."""
+
+
+class TokenRevealRefused(Exception):
+    """Reading a token back is switched off (``FLUID_ADMIN_ALLOW_TOKEN_REVEAL``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +84,57 @@ def set_scim_token(*, organisation: Organisation, token: Secret, store: SecretSt
 def token_metadata(*, organisation: Organisation) -> TokenMetadata | None:
     row = repo.token_of(organisation.id)
     return None if row is None else metadata_of(row)
+
+
+def revoke_scim_token(*, organisation: Organisation, store: SecretStore) -> TokenMetadata:
+    """Delete the token so that every request with it fails at once, then destroy it in Vault.
+
+    The database row goes first, in its own commit with the audit event: a revocation must work
+    while Vault is down. Destroying the stored versions afterwards is best effort (logged when it
+    fails); without the row nothing can read them back or accept the token.
+    """
+    row = repo.token_of(organisation.id)
+    if row is None:
+        raise NoScimToken(f"organisation {organisation.slug!r} has no SCIM token")
+    revoked = metadata_of(row)
+    organisation_id = organisation.id
+    db.session.delete(row)
+    audit.record(
+        organisation,
+        operation="token.revoked",
+        resource_type="Organisation",
+        changes=[{"path": "scimToken.fingerprint", "before": revoked.fingerprint, "after": None}],
+    )
+    db.session.commit()
+    try:
+        store.destroy_scim_token(organisation_id)
+    except SecretStoreError as exc:
+        log.warning("revoked a SCIM token but could not destroy it in Vault", extra={"reason": str(exc)})
+    return revoked
+
+
+def reveal_scim_token(*, organisation: Organisation, store: SecretStore, allowed: bool) -> Secret:
+    """Read the current token back from Vault, when ``allowed``; every attempt is audited."""
+    row = repo.token_of(organisation.id)
+    fingerprint = row.fingerprint if row is not None else None
+    if not allowed:
+        audit.record_outside(
+            organisation, operation="token.revealed", status=403, detail="reading a token back is switched off"
+        )
+        raise TokenRevealRefused("reading the SCIM token back is switched off (FLUID_ADMIN_ALLOW_TOKEN_REVEAL)")
+    if row is None:
+        raise NoScimToken(f"organisation {organisation.slug!r} has no SCIM token")
+    try:
+        token = store.read_scim_token(organisation.id, row.vault_version)
+    except SecretStoreError as exc:
+        missing = isinstance(exc, SecretNotFound)
+        reason = "the stored token is gone from Vault" if missing else "Vault is unavailable"
+        status, detail = (404 if missing else 503), f"fingerprint {fingerprint}: {reason}"
+        audit.record_outside(organisation, operation="token.revealed", status=status, detail=detail)
+        raise
+    audit.record(organisation, operation="token.revealed", resource_type="Organisation", detail=f"fingerprint {fingerprint}")
+    db.session.commit()
+    return token
 
 
 def metadata_of(row: ScimToken) -> TokenMetadata:

@@ -1,0 +1,180 @@
+"""Who is calling the admin API: JWTs issued by Fluid, verified (and, for development, minted) here.
+
+A credential is ``Authorization: Bearer <JWT>``, signed HS256 with a key kept in Vault or RS256
+with a key pair whose public half is configured (``FLUID_ADMIN_JWT_PUBLIC_KEY``). PyJWT checks the
+signature against the one configured algorithm only (never the token's own ``alg``: ``none`` and
+algorithm confusion are refused), ``exp``, ``iat``, ``iss`` and ``aud``; this module adds the rest
+of the contract: every claim present and well-typed, and at most an hour between ``iat`` and ``exp``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from fluid_scim.config import ConfigError, Settings
+from fluid_scim.secrets import SecretStore
+from fluid_scim.tenancy import slug_from_host
+
+ADMIN_ROLE = "fluid_admin"
+MAX_LIFETIME_SECONDS = 3600
+# Clock skew tolerated between Fluid (the issuer) and this service, for exp and iat.
+LEEWAY_SECONDS = 5
+REQUIRED_CLAIMS = ("sub", "org", "roles", "iat", "exp", "iss", "aud")
+_SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class InvalidAdminToken(Exception):
+    """The credential is missing, malformed, expired, wrongly signed or not meant for us.
+
+    The message is safe to show the caller: it never contains the credential.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class AdminClaims:
+    """The verified claims of one admin credential."""
+
+    subject: str
+    organisation: str
+    roles: tuple[str, ...]
+    platform_operator: bool
+    issued_at: int
+    expires_at: int
+
+    @property
+    def is_admin(self) -> bool:
+        """A Fluid admin of :attr:`organisation` (and of no other)."""
+        return ADMIN_ROLE in self.roles
+
+    @property
+    def actor(self) -> str:
+        """How the provisioning history names this admin."""
+        return f"admin:{self.subject}"
+
+
+def bearer_credential(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise InvalidAdminToken("an admin credential is required: send Authorization: Bearer <token>")
+    return value.strip()
+
+
+def verification_key(settings: Settings, store: SecretStore) -> Any:
+    """The key credentials are checked with: the Vault HS256 key, or the configured RS256 public key."""
+    if settings.admin_jwt_algorithm == "RS256":
+        return _public_key(settings.admin_jwt_public_key or "")
+    return store.admin_jwt_key()
+
+
+@functools.lru_cache(maxsize=4)
+def _public_key(pem: str) -> Any:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    try:
+        return load_pem_public_key(pem.encode())
+    except ValueError:
+        raise ConfigError("FLUID_ADMIN_JWT_PUBLIC_KEY is not a readable PEM public key") from None
+
+
+def verify_admin_token(token: str, *, key: Any, settings: Settings) -> AdminClaims:
+    """Check a credential completely and return its claims, or raise :class:`InvalidAdminToken`."""
+    try:
+        payload = jwt.decode(
+            token,
+            key,
+            algorithms=[settings.admin_jwt_algorithm],
+            audience=settings.admin_jwt_audience,
+            issuer=settings.admin_jwt_issuer,
+            leeway=LEEWAY_SECONDS,
+            options={"require": list(REQUIRED_CLAIMS)},
+        )
+    except jwt.ExpiredSignatureError:
+        raise InvalidAdminToken("the admin credential has expired") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise InvalidAdminToken(f"the admin credential lacks the {exc.claim!r} claim") from None
+    except jwt.InvalidAudienceError:
+        raise InvalidAdminToken("the admin credential is not meant for this service (aud)") from None
+    except jwt.InvalidIssuerError:
+        raise InvalidAdminToken("the admin credential was not issued by Fluid (iss)") from None
+    except jwt.InvalidTokenError:
+        raise InvalidAdminToken("the admin credential is not valid") from None
+    return _claims(payload)
+
+
+def _claims(payload: dict[str, Any]) -> AdminClaims:
+    subject, organisation, roles = payload["sub"], payload["org"], payload["roles"]
+    operator = payload.get("platform_operator", False)
+    issued_at, expires_at = payload["iat"], payload["exp"]
+    if not isinstance(subject, str) or not 0 < len(subject) <= 200:
+        raise InvalidAdminToken("the admin credential's 'sub' must be a non-empty string")
+    if not isinstance(organisation, str) or not _SLUG.match(organisation):
+        raise InvalidAdminToken("the admin credential's 'org' must be an organisation slug")
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise InvalidAdminToken("the admin credential's 'roles' must be a list of strings")
+    if not isinstance(operator, bool):
+        raise InvalidAdminToken("the admin credential's 'platform_operator' must be true or false")
+    if not all(isinstance(value, int | float) and not isinstance(value, bool) for value in (issued_at, expires_at)):
+        raise InvalidAdminToken("the admin credential's 'iat' and 'exp' must be numbers of seconds")
+    if not 0 < expires_at - issued_at <= MAX_LIFETIME_SECONDS:
+        raise InvalidAdminToken(f"the admin credential must expire within {MAX_LIFETIME_SECONDS} seconds of being issued")
+    return AdminClaims(
+        subject=subject,
+        organisation=organisation,
+        roles=tuple(roles),
+        platform_operator=operator,
+        issued_at=int(issued_at),
+        expires_at=int(expires_at),
+    )
+
+
+def mint_admin_token(
+    *,
+    key: bytes,
+    settings: Settings,
+    subject: str,
+    organisation: str,
+    roles: tuple[str, ...] = (ADMIN_ROLE,),
+    platform_operator: bool = False,
+    ttl_seconds: int = 900,
+    now: int | None = None,
+) -> str:
+    """An HS256 credential as Fluid issues them (development and tests; Fluid itself issues real ones)."""
+    if settings.admin_jwt_algorithm != "HS256":
+        raise ValueError("only HS256 credentials can be minted here; with RS256, Fluid holds the private key")
+    if not 0 < ttl_seconds <= MAX_LIFETIME_SECONDS:
+        raise ValueError(f"the lifetime must be 1 to {MAX_LIFETIME_SECONDS} seconds")
+    issued_at = int(time.time()) if now is None else now
+    claims = {
+        "sub": subject,
+        "org": organisation,
+        "roles": list(roles),
+        "platform_operator": platform_operator,
+        "iat": issued_at,
+        "exp": issued_at + ttl_seconds,
+        "iss": settings.admin_jwt_issuer,
+        "aud": settings.admin_jwt_audience,
+    }
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def host_refusal(claims: AdminClaims, host: str | None, base_domain: str) -> str | None:
+    """Why this credential may not be used through this host, or ``None`` when it may.
+
+    Through a tenant host (``acme.fluid.wlork``) only that organisation's credentials are
+    accepted; any other host (the bare base domain) serves platform operators only.
+    """
+    slug = slug_from_host(host, base_domain)
+    if slug is None:
+        if claims.platform_operator:
+            return None
+        return f"use your organisation's address, {claims.organisation}.{base_domain}, for the admin API"
+    if slug != claims.organisation:
+        return f"this credential is for organisation '{claims.organisation}', not '{slug}'"
+    return None

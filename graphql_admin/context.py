@@ -1,0 +1,56 @@
+"""The typed context every resolver receives: the verified caller and the process's dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import strawberry
+
+from fluid_scim.config import Settings
+from fluid_scim.models import Organisation
+from fluid_scim.secrets import SecretStore
+from fluid_scim.services import audit, organisations
+from graphql_admin.auth import AdminClaims
+
+
+@dataclass
+class AdminContext:
+    """One request's caller (``None`` only in tests of refusals) and what resolvers need.
+
+    Built by the view from a verified credential, or directly by tests of resolvers
+    (``schema.execute_sync(..., context_value=AdminContext(...))``).
+    """
+
+    claims: AdminClaims | None
+    settings: Settings
+    store: SecretStore
+    request_id: str | None = None
+    _organisation: Organisation | None = field(default=None, init=False, repr=False)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.claims is not None and self.claims.is_admin
+
+    @property
+    def is_operator(self) -> bool:
+        return self.claims is not None and self.claims.platform_operator
+
+    def organisation(self) -> Organisation:
+        """The caller's own organisation (the credential's ``org``), loaded once per request.
+
+        Raises :class:`~fluid_scim.services.organisations.OrganisationNotFound` when it does not
+        exist (any more). There is deliberately no way to name another organisation.
+        """
+        if self.claims is None:
+            raise organisations.OrganisationNotFound("no organisation: the request carries no credential")
+        if self._organisation is None:
+            self._organisation = organisations.get_organisation(slug=self.claims.organisation)
+        return self._organisation
+
+    def audit_context(self) -> audit.AuditContext:
+        """Who the provisioning history names for a change made in this request."""
+        actor = self.claims.actor if self.claims is not None else None
+        return audit.AuditContext(kind="admin", actor=actor, request_id=self.request_id, method="POST", path="/graphql")
+
+
+Info = strawberry.Info[AdminContext, None]

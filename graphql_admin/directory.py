@@ -1,0 +1,243 @@
+"""What the directory put in Fluid, and what happened to it: users, groups, events, held removals.
+
+Listing goes through the SCIM services (``users.list_users`` with a SCIM filter built here from
+the admin console's search boxes), so the admin API and SCIM filter in the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from fluid_scim.models import HeldAccessChange, ScimGroup, ScimUser
+from fluid_scim.models import ProvisioningEvent as EventModel
+from fluid_scim.schema import FLUID_URN
+from graphql_admin.context import Info
+from graphql_admin.errors import BadInputError
+from graphql_admin.pagination import Connection, page_size, slice_connection
+from graphql_admin.permissions import own_organisation
+
+MAX_SEARCH = 200
+
+
+@strawberry.enum
+class EventOutcome(Enum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+
+
+@strawberry.enum(description="scim: a request of the identity provider; admin: an admin's or operator's action.")
+class EventKind(Enum):
+    SCIM = "scim"
+    ADMIN = "admin"
+
+
+@strawberry.enum
+class HeldChangeStatus(Enum):
+    HELD = "held"
+    RELEASED = "released"
+    DISCARDED = "discarded"
+
+
+@strawberry.type(description="One line of a user's history: a provisioning event or an access change.")
+class TrailEntry:
+    id: strawberry.ID
+    time: datetime
+    source: str = strawberry.field(description="provisioning or access.")
+    what: str = strawberry.field(description="The operation (user.deactivated) or access change (suspended).")
+    detail: str | None
+    status: int | None
+    changes: JSON | None
+    roles_before: list[str] | None
+    roles_after: list[str] | None
+
+
+@strawberry.type(description="A person the directory provisioned (or an import created) in Fluid.")
+class User:
+    model: strawberry.Private[ScimUser]
+    id: strawberry.ID
+    user_name: str
+    display_name: str | None
+    external_id: str | None
+    email: str | None = strawberry.field(description="The primary (else the first) e-mail address.")
+    active: bool = strawberry.field(description="False when the directory deactivated the user.")
+    has_access: bool = strawberry.field(description="Whether the user may use Fluid now.")
+    roles: list[str] = strawberry.field(description="Effective Fluid roles, from mapped groups and app roles.")
+    origin: str = strawberry.field(description="scim, or import (not yet adopted by the directory).")
+    access_changed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, user: ScimUser) -> User:
+        return cls(
+            model=user,
+            id=strawberry.ID(user.id),
+            user_name=user.user_name,
+            display_name=user.display_name,
+            external_id=user.external_id,
+            email=_email(user),
+            active=user.active is not False,
+            has_access=user.access_granted,
+            roles=list(user.fluid_roles or ()),
+            origin=user.origin,
+            access_changed_at=user.access_changed_at,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+    @strawberry.field(description="Why this person has (or lost) access: their history, oldest first.")
+    def access_trail(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[TrailEntry]:
+        from fluid_scim.services import events
+
+        size = page_size(first, info.context.settings)
+        entries = events.access_trail(organisation=own_organisation(info), user_id=self.id)
+        nodes = [
+            TrailEntry(
+                id=strawberry.ID(entry.id),
+                time=entry.time,
+                source=entry.source,
+                what=entry.what,
+                detail=entry.detail,
+                status=entry.status,
+                changes=entry.changes,
+                roles_before=entry.roles_before,
+                roles_after=entry.roles_after,
+            )
+            for entry in entries
+        ]
+        return slice_connection(nodes, first=size, after=after)
+
+
+@strawberry.type
+class Group:
+    id: strawberry.ID
+    display_name: str
+    external_id: str | None
+    is_access_group: bool = strawberry.field(description="Whether membership of this group gives access to Fluid.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, group: ScimGroup, access_group_id: str | None) -> Group:
+        return cls(
+            id=strawberry.ID(group.id),
+            display_name=group.display_name,
+            external_id=group.external_id,
+            is_access_group=group.id == access_group_id,
+            created_at=group.created_at,
+            updated_at=group.updated_at,
+        )
+
+
+@strawberry.type(description="One SCIM request or admin action: who, what, when, and how it ended.")
+class ProvisioningEvent:
+    id: strawberry.ID
+    created_at: datetime
+    kind: EventKind
+    actor: str | None = strawberry.field(description="The SCIM client, or admin:<who> / cli:<login>.")
+    operation: str
+    status: int
+    succeeded: bool
+    resource_type: str | None
+    resource_id: str | None
+    method: str | None
+    path: str | None
+    scim_type: str | None
+    detail: str | None
+    dialect: str | None
+    quirks: list[str]
+    user_agent: str | None
+    token_fingerprint: str | None
+    request_id: str | None
+    latency_ms: int | None
+    changes: JSON = strawberry.field(description="Attribute by attribute; secrets are redacted.")
+
+    @classmethod
+    def of(cls, event: EventModel) -> ProvisioningEvent:
+        return cls(
+            id=strawberry.ID(event.id),
+            created_at=event.created_at,
+            kind=EventKind(event.kind),
+            actor=event.actor,
+            operation=event.operation,
+            status=event.status,
+            succeeded=event.succeeded,
+            resource_type=event.resource_type,
+            resource_id=event.resource_id,
+            method=event.method,
+            path=event.path,
+            scim_type=event.scim_type,
+            detail=event.detail,
+            dialect=event.dialect,
+            quirks=list(event.quirks or ()),
+            user_agent=event.user_agent,
+            token_fingerprint=event.token_fingerprint,
+            request_id=event.request_id,
+            latency_ms=event.latency_ms,
+            changes=list(event.changes or ()),
+        )
+
+
+@strawberry.type(description="An access removal the deprovisioning brake is holding back.")
+class HeldDeprovisioning:
+    id: strawberry.ID
+    user_id: strawberry.ID
+    user_name: str
+    reason: str
+    status: HeldChangeStatus
+    created_at: datetime
+    decided_at: datetime | None
+    decided_by: str | None
+
+    @classmethod
+    def of(cls, held: HeldAccessChange) -> HeldDeprovisioning:
+        return cls(
+            id=strawberry.ID(held.id),
+            user_id=strawberry.ID(held.user_id),
+            user_name=held.user_name,
+            reason=held.reason,
+            status=HeldChangeStatus(held.status),
+            created_at=held.created_at,
+            decided_at=held.decided_at,
+            decided_by=held.decided_by,
+        )
+
+
+def user_filter(search: str | None, has_access: bool | None, active: bool | None) -> str | None:
+    """The SCIM filter of the console's user search: text in userName, displayName or e-mail."""
+    clauses: list[str] = []
+    if search is not None and search.strip():
+        value = _literal(search)
+        clauses.append(f"(userName co {value} or displayName co {value} or emails.value co {value})")
+    if has_access is not None:
+        clauses.append(f"{FLUID_URN}:accessGranted eq {json.dumps(has_access)}")
+    if active is not None:
+        # A user whose ``active`` is unassigned counts as active (as for access).
+        clauses.append("not (active eq false)" if active else "active eq false")
+    return " and ".join(clauses) or None
+
+
+def group_filter(search: str | None) -> str | None:
+    if search is None or not search.strip():
+        return None
+    return f"displayName co {_literal(search)}"
+
+
+def _literal(search: str) -> str:
+    text = search.strip()
+    if len(text) > MAX_SEARCH:
+        raise BadInputError(f"search must be at most {MAX_SEARCH} characters", argument="search")
+    return json.dumps(text)  # a SCIM filter string is a JSON string
+
+
+def _email(user: ScimUser) -> str | None:
+    entries: list[dict[str, Any]] = [e for e in (user.multi_valued or {}).get("emails") or [] if isinstance(e, dict)]
+    chosen = next((e for e in entries if e.get("primary") is True), entries[0] if entries else None)
+    value = chosen.get("value") if chosen else None
+    return value if isinstance(value, str) else None

@@ -1,0 +1,295 @@
+"""Changes an admin makes, each a service call audited with the acting admin, each answering a union.
+
+Every mutation returns its result or a typed failure (``NotAllowed``, ``WeakToken`` …); only an
+unexpected error is a GraphQL error, and that one is masked.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from fluid_scim.models import Organisation as OrganisationModel
+from fluid_scim.secrets import Secret
+from fluid_scim.services import access_admin, audit, organisations, scim_tokens
+from graphql_admin.context import Info
+from graphql_admin.errors import Conflict, InvalidInput, NotAllowed, NotFound, Unavailable, WeakToken
+from graphql_admin.permissions import as_admin, as_operator
+from graphql_admin.types import (
+    AccessGroup,
+    DeprovisioningBrake,
+    Organisation,
+    OrganisationSummary,
+    RoleMappings,
+    ScimTokenMetadata,
+)
+
+MAX_IMPORT_ROWS = 1000
+
+
+@strawberry.type(description="A new SCIM token. This is the only time its value is shown: copy it into the IdP now.")
+class GeneratedScimToken:
+    token: str
+    fingerprint: str
+
+
+@strawberry.type
+class ScimTokenSet:
+    scim_token: ScimTokenMetadata
+
+
+@strawberry.type(description="The token no longer works anywhere; its stored value is destroyed.")
+class ScimTokenRevoked:
+    fingerprint: str
+
+
+@strawberry.type(description="The current SCIM token read back from the key vault (when allowed; audited).")
+class RevealedScimToken:
+    token: str
+    fingerprint: str
+
+
+@strawberry.type
+class RoleMappingsSet:
+    role_mappings: RoleMappings
+    access_changes: int = strawberry.field(description="How many users' access or roles changed as a result.")
+
+
+@strawberry.type
+class HeldChangesReleased:
+    released: int
+    access_changes: int
+
+
+@strawberry.type
+class HeldChangesDiscarded:
+    discarded: int
+
+
+@strawberry.type
+class ImportRowResult:
+    index: int = strawberry.field(description="Position of the row in the input list, from 0.")
+    user_name: str
+    outcome: str = strawberry.field(description="created, skipped (exists already) or refused.")
+    reason: str
+    user_id: strawberry.ID | None
+
+
+@strawberry.type
+class ImportReport:
+    created: int
+    skipped: int
+    refused: int
+    rows: list[ImportRowResult]
+
+
+@strawberry.type
+class OrganisationCreated:
+    organisation: OrganisationSummary
+
+
+@strawberry.input
+class GroupRoleMappingInput:
+    group_name: str
+    role: str
+
+
+@strawberry.input
+class AppRoleMappingInput:
+    app_role: str
+    role: str
+
+
+@strawberry.input(description="A person who already has a Fluid account, to be matched and adopted by SCIM later.")
+class ImportUserInput:
+    user_name: str
+    email: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    display_name: str | None = None
+    roles: list[str] | None = None
+    active: bool | None = None
+
+
+SetScimSyncEnabledResult = Annotated[Organisation | NotAllowed, strawberry.union("SetScimSyncEnabledResult")]
+GenerateScimTokenResult = Annotated[GeneratedScimToken | NotAllowed | Unavailable, strawberry.union("GenerateScimTokenResult")]
+SetScimTokenResult = Annotated[ScimTokenSet | WeakToken | NotAllowed | Unavailable, strawberry.union("SetScimTokenResult")]
+RevokeScimTokenResult = Annotated[ScimTokenRevoked | NotFound | NotAllowed, strawberry.union("RevokeScimTokenResult")]
+RevealScimTokenResult = Annotated[
+    RevealedScimToken | NotFound | NotAllowed | Unavailable, strawberry.union("RevealScimTokenResult")
+]
+SetAccessGroupNameResult = Annotated[
+    AccessGroup | InvalidInput | Conflict | NotAllowed, strawberry.union("SetAccessGroupNameResult")
+]
+SetRoleMappingsResult = Annotated[RoleMappingsSet | InvalidInput | NotAllowed, strawberry.union("SetRoleMappingsResult")]
+SetDeprovisioningBrakeResult = Annotated[
+    DeprovisioningBrake | InvalidInput | NotAllowed, strawberry.union("SetDeprovisioningBrakeResult")
+]
+ReleaseHeldChangesResult = Annotated[HeldChangesReleased | NotFound | NotAllowed, strawberry.union("ReleaseHeldChangesResult")]
+DiscardHeldChangesResult = Annotated[HeldChangesDiscarded | NotFound | NotAllowed, strawberry.union("DiscardHeldChangesResult")]
+ImportUsersResult = Annotated[ImportReport | InvalidInput | NotAllowed, strawberry.union("ImportUsersResult")]
+CreateOrganisationResult = Annotated[
+    OrganisationCreated | InvalidInput | Conflict | NotAllowed, strawberry.union("CreateOrganisationResult")
+]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description='The "Disable SCIM User Sync" switch: false refuses SCIM requests (403).')
+    def set_scim_sync_enabled(self, info: Info, enabled: bool) -> SetScimSyncEnabledResult:
+        def change(organisation: OrganisationModel) -> Organisation:
+            return Organisation.of(organisations.set_scim_sync_enabled(slug=organisation.slug, enabled=enabled))
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Replace the SCIM token with a new random one; the old one stops at once.")
+    def generate_scim_token(self, info: Info) -> GenerateScimTokenResult:
+        def change(organisation: OrganisationModel) -> GeneratedScimToken:
+            token = scim_tokens.generate_scim_token(organisation=organisation, store=info.context.store)
+            metadata = scim_tokens.token_metadata(organisation=organisation)
+            return GeneratedScimToken(token=token.reveal(), fingerprint=metadata.fingerprint if metadata else "")
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Replace the SCIM token with one the admin chose (strength rules apply).")
+    def set_scim_token(self, info: Info, token: str) -> SetScimTokenResult:
+        def change(organisation: OrganisationModel) -> ScimTokenSet:
+            metadata = scim_tokens.set_scim_token(organisation=organisation, token=Secret(token), store=info.context.store)
+            return ScimTokenSet(scim_token=ScimTokenMetadata.of(metadata))
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Delete the SCIM token: every request with it is refused from now on.")
+    def revoke_scim_token(self, info: Info) -> RevokeScimTokenResult:
+        def change(organisation: OrganisationModel) -> ScimTokenRevoked:
+            revoked = scim_tokens.revoke_scim_token(organisation=organisation, store=info.context.store)
+            return ScimTokenRevoked(fingerprint=revoked.fingerprint)
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Read the current SCIM token back (only where FLUID_ADMIN_ALLOW_TOKEN_REVEAL; audited).")
+    def reveal_scim_token(self, info: Info) -> RevealScimTokenResult:
+        allowed = info.context.settings.admin_allow_token_reveal
+
+        def change(organisation: OrganisationModel) -> RevealedScimToken:
+            token = scim_tokens.reveal_scim_token(organisation=organisation, store=info.context.store, allowed=allowed)
+            metadata = scim_tokens.token_metadata(organisation=organisation)
+            return RevealedScimToken(token=token.reveal(), fingerprint=metadata.fingerprint if metadata else "")
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Rename the access group; its members and the IdP's link to it stay.")
+    def set_access_group_name(self, info: Info, name: str) -> SetAccessGroupNameResult:
+        def change(organisation: OrganisationModel) -> AccessGroup:
+            return AccessGroup.of(access_admin.set_access_group_name(organisation=organisation, name=name))
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Replace the role mappings; groups not in Fluid yet are created.")
+    def set_role_mappings(
+        self, info: Info, groups: list[GroupRoleMappingInput], app_roles: list[AppRoleMappingInput] | None = None
+    ) -> SetRoleMappingsResult:
+        def change(organisation: OrganisationModel) -> RoleMappingsSet:
+            events = access_admin.set_role_mappings(
+                organisation=organisation,
+                groups={item.group_name: item.role for item in groups},
+                app_roles={item.app_role: item.role for item in app_roles or ()},
+            )
+            return RoleMappingsSet(role_mappings=RoleMappings.of(organisation), access_changes=len(events))
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Switch the deprovisioning brake and set its thresholds (unset ones stay).")
+    def set_deprovisioning_brake(
+        self,
+        info: Info,
+        enabled: bool,
+        percent: int | None = None,
+        min_removals: int | None = None,
+        window_minutes: int | None = None,
+    ) -> SetDeprovisioningBrakeResult:
+        def change(organisation: OrganisationModel) -> DeprovisioningBrake:
+            updated = access_admin.set_brake(
+                organisation=organisation,
+                enabled=enabled,
+                percent=percent,
+                min_removals=min_removals,
+                window_minutes=window_minutes,
+            )
+            return DeprovisioningBrake.of(updated)
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Apply held access removals (the given ones, or all).")
+    def release_held_changes(self, info: Info, ids: list[strawberry.ID] | None = None) -> ReleaseHeldChangesResult:
+        actor = info.context.audit_context().actor or "admin"
+
+        def change(organisation: OrganisationModel) -> HeldChangesReleased:
+            chosen = None if ids is None else [str(item) for item in ids]
+            events = access_admin.release_held(organisation=organisation, ids=chosen, actor=actor)
+            released = sum(1 for event in events if event.kind == "released")
+            return HeldChangesReleased(released=released, access_changes=len(events) - released)
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Drop held access removals (the given ones, or all): those users keep access.")
+    def discard_held_changes(self, info: Info, ids: list[strawberry.ID] | None = None) -> DiscardHeldChangesResult:
+        actor = info.context.audit_context().actor or "admin"
+
+        def change(organisation: OrganisationModel) -> HeldChangesDiscarded:
+            chosen = None if ids is None else [str(item) for item in ids]
+            return HeldChangesDiscarded(discarded=access_admin.discard_held(organisation=organisation, ids=chosen, actor=actor))
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description=f"Import people who already use Fluid (at most {MAX_IMPORT_ROWS} a call).")
+    def import_users(self, info: Info, rows: list[ImportUserInput]) -> ImportUsersResult:
+        def change(organisation: OrganisationModel) -> ImportReport | InvalidInput:
+            from fluid_scim.services import imports
+
+            if len(rows) > MAX_IMPORT_ROWS:
+                return InvalidInput(message=f"at most {MAX_IMPORT_ROWS} rows per call; send the rest in further calls")
+            report = imports.import_users(organisation=organisation, rows=[_import_row(row) for row in rows])
+            # The service commits row by row and records no summary: the admin's action is recorded here.
+            audit.record_outside(organisation, operation="users.imported", status=200, detail=report.summary())
+            return ImportReport(
+                created=report.created,
+                skipped=report.skipped,
+                refused=report.refused,
+                rows=[
+                    ImportRowResult(
+                        index=result.row - 2,
+                        user_name=result.user_name,
+                        outcome=result.outcome,
+                        reason=result.reason,
+                        user_id=strawberry.ID(result.user_id) if result.user_id else None,
+                    )
+                    for result in report.results
+                ],
+            )
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Create an organisation with its access group (platform operators).")
+    def create_organisation(
+        self, info: Info, slug: str, name: str | None = None, access_group_name: str | None = None
+    ) -> CreateOrganisationResult:
+        def change() -> OrganisationCreated:
+            created = organisations.create_organisation(slug=slug, name=name, access_group=access_group_name)
+            return OrganisationCreated(organisation=OrganisationSummary.of(created))
+
+        return as_operator(info, change)
+
+
+def _import_row(row: ImportUserInput) -> dict[str, str]:
+    values = {
+        "userName": row.user_name,
+        "email": row.email,
+        "givenName": row.given_name,
+        "familyName": row.family_name,
+        "displayName": row.display_name,
+        "roles": ";".join(row.roles) if row.roles is not None else None,
+        "active": None if row.active is None else ("true" if row.active else "false"),
+    }
+    return {key: value for key, value in values.items() if value is not None}

@@ -1,0 +1,97 @@
+"""Relay-style connections (edges, pageInfo, opaque cursors) for every list that can grow.
+
+Forward pagination only (``first``/``after``), the way an admin console pages. Cursors are opaque
+to clients: provisioning events use the service's keyset cursor; other lists, whose services
+page by position, use an encoded offset.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Generic, TypeVar
+
+import strawberry
+
+from fluid_scim.config import Settings
+from graphql_admin.errors import BadInputError
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 20
+_OFFSET_PREFIX = "offset:"
+
+
+@strawberry.type(description="Where a page sits in its list (Relay cursor connections).")
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+
+
+def page_size(first: int | None, settings: Settings) -> int:
+    """``first`` checked against ``FLUID_GRAPHQL_MAX_PAGE_SIZE`` (a default when absent)."""
+    largest = settings.graphql_max_page_size
+    size = min(DEFAULT_PAGE_SIZE, largest) if first is None else first
+    if not 1 <= size <= largest:
+        raise BadInputError(f"first must be between 1 and {largest}; got {size}", argument="first")
+    return size
+
+
+def encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{_OFFSET_PREFIX}{offset}".encode()).decode().rstrip("=")
+
+
+def decode_offset(cursor: str | None) -> int:
+    """The position after which a page starts (0 without a cursor)."""
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith(_OFFSET_PREFIX):
+            raise ValueError(cursor)
+        offset = int(text.removeprefix(_OFFSET_PREFIX))
+        if not 0 <= offset <= 10_000_000:
+            raise ValueError(cursor)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadInputError("after is not a cursor of this list: pass an endCursor it returned", argument="after") from None
+    return offset
+
+
+def connection(nodes: Sequence[T], cursors: Sequence[str], *, has_next: bool, has_previous: bool) -> Connection[T]:
+    edges = [Edge(cursor=cursor, node=node) for node, cursor in zip(nodes, cursors, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=has_next,
+            has_previous_page=has_previous,
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+        ),
+    )
+
+
+def offset_connection(nodes: Sequence[T], *, offset: int, has_next: bool) -> Connection[T]:
+    """A page of a positionally paged list: ``nodes`` start right after position ``offset``."""
+    cursors = [encode_offset(offset + index + 1) for index in range(len(nodes))]
+    return connection(nodes, cursors, has_next=has_next, has_previous=offset > 0)
+
+
+def slice_connection(items: Sequence[T], *, first: int, after: str | None) -> Connection[T]:
+    """Page a list a service returns whole (bounded lists: held changes, a user's trail, organisations)."""
+    offset = decode_offset(after)
+    page = list(items[offset : offset + first])
+    return offset_connection(page, offset=offset, has_next=offset + first < len(items))

@@ -1,0 +1,152 @@
+"""Read-only fields: thin resolvers over the services, always scoped to the caller's organisation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import strawberry
+
+from fluid_scim.errors import InvalidFilter, InvalidValue, NotFound
+from fluid_scim.services import access_admin, organisations, provisioning_status
+from fluid_scim.services import groups as group_service
+from fluid_scim.services import users as user_service
+from fluid_scim.services.resources import ListQuery
+from graphql_admin.context import Info
+from graphql_admin.directory import (
+    EventKind,
+    EventOutcome,
+    Group,
+    HeldChangeStatus,
+    HeldDeprovisioning,
+    ProvisioningEvent,
+    User,
+    group_filter,
+    user_filter,
+)
+from graphql_admin.errors import BadInputError, ForbiddenError
+from graphql_admin.pagination import Connection, connection, decode_offset, offset_connection, page_size, slice_connection
+from graphql_admin.permissions import IsOrganisationAdmin, IsPlatformOperator, own_organisation
+from graphql_admin.types import Organisation, OrganisationSummary, ProvisioningStatus, Viewer
+
+T = TypeVar("T")
+_ADMIN = [IsOrganisationAdmin]
+_OPERATOR = [IsPlatformOperator]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Who is calling (the verified credential); needs no role.")
+    def viewer(self, info: Info) -> Viewer:
+        claims = info.context.claims
+        if claims is None:
+            raise ForbiddenError("no credential")
+        return Viewer(
+            subject=claims.subject,
+            organisation=claims.organisation,
+            roles=list(claims.roles),
+            is_admin=claims.is_admin,
+            is_platform_operator=claims.platform_operator,
+            expires_at=datetime.fromtimestamp(claims.expires_at, UTC),
+        )
+
+    @strawberry.field(permission_classes=_ADMIN, description="The caller's organisation.")
+    def organisation(self, info: Info) -> Organisation:
+        return Organisation.of(own_organisation(info))
+
+    @strawberry.field(permission_classes=_ADMIN)
+    def provisioning_status(self, info: Info) -> ProvisioningStatus:
+        return ProvisioningStatus.of(provisioning_status.status_of(organisation=own_organisation(info)))
+
+    @strawberry.field(permission_classes=_ADMIN, description="Users by userName; search looks in userName, displayName, e-mail.")
+    def users(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        search: str | None = None,
+        has_access: bool | None = None,
+        active: bool | None = None,
+    ) -> Connection[User]:
+        organisation = own_organisation(info)
+        size, offset = page_size(first, info.context.settings), decode_offset(after)
+        query = ListQuery(filter=user_filter(search, has_access, active), sort_by="userName", start_index=offset + 1, count=size)
+        page = _listing(lambda: user_service.list_users(organisation=organisation, query=query))
+        nodes = [User.of(user) for user in page.items]
+        return offset_connection(nodes, offset=offset, has_next=offset + len(nodes) < page.total)
+
+    @strawberry.field(permission_classes=_ADMIN, description="One user of the organisation; null when there is none.")
+    def user(self, info: Info, id: strawberry.ID) -> User | None:
+        try:
+            return User.of(user_service.get_user(organisation=own_organisation(info), user_id=str(id)))
+        except NotFound:
+            return None
+
+    @strawberry.field(permission_classes=_ADMIN, description="Groups by displayName.")
+    def groups(
+        self, info: Info, first: int | None = None, after: str | None = None, search: str | None = None
+    ) -> Connection[Group]:
+        organisation = own_organisation(info)
+        size, offset = page_size(first, info.context.settings), decode_offset(after)
+        query = ListQuery(filter=group_filter(search), sort_by="displayName", start_index=offset + 1, count=size)
+        page = _listing(lambda: group_service.list_groups(organisation=organisation, query=query))
+        nodes = [Group.of(group, organisation.access_group_id) for group in page.items]
+        return offset_connection(nodes, offset=offset, has_next=offset + len(nodes) < page.total)
+
+    @strawberry.field(permission_classes=_ADMIN, description="The provisioning history, newest first.")
+    def provisioning_events(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        outcome: EventOutcome | None = None,
+        operation: str | None = None,
+        resource_id: str | None = None,
+        user_id: str | None = None,
+        kind: EventKind | None = None,
+    ) -> Connection[ProvisioningEvent]:
+        from fluid_scim.services import events
+
+        organisation = own_organisation(info)
+        page = _listing(
+            lambda: events.list_events(
+                organisation=organisation,
+                since=since,
+                until=until,
+                outcome=outcome.value if outcome else None,
+                operation=operation,
+                resource_id=resource_id,
+                user_id=user_id,
+                kind=kind.value if kind else None,
+                after=after,
+                limit=page_size(first, info.context.settings),
+            )
+        )
+        cursors = [events.encode_cursor(event.created_at, event.id) for event in page.events]
+        nodes = [ProvisioningEvent.of(event) for event in page.events]
+        return connection(nodes, cursors, has_next=page.next_cursor is not None, has_previous=after is not None)
+
+    @strawberry.field(permission_classes=_ADMIN, description="Access removals the deprovisioning brake holds (or decided ones).")
+    def held_deprovisionings(
+        self, info: Info, first: int | None = None, after: str | None = None, status: HeldChangeStatus = HeldChangeStatus.HELD
+    ) -> Connection[HeldDeprovisioning]:
+        size = page_size(first, info.context.settings)
+        held = access_admin.held_changes(organisation=own_organisation(info), status=status.value)
+        return slice_connection([HeldDeprovisioning.of(change) for change in held], first=size, after=after)
+
+    @strawberry.field(permission_classes=_OPERATOR, description="Every organisation, by slug (platform operators).")
+    def organisations(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[OrganisationSummary]:
+        size = page_size(first, info.context.settings)
+        summaries = [OrganisationSummary.of(item) for item in organisations.list_organisations()]
+        return slice_connection(summaries, first=size, after=after)
+
+
+def _listing(run: Callable[[], T]) -> T:
+    """Turn a service's complaint about the caller's arguments (a bad cursor, date or filter) into BAD_USER_INPUT."""
+    try:
+        return run()
+    except (InvalidValue, InvalidFilter) as exc:
+        raise BadInputError(exc.detail) from None

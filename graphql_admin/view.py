@@ -1,0 +1,98 @@
+"""``/graphql``: the Strawberry Flask view behind a credential check.
+
+Every operation needs a valid admin credential (401 otherwise) used through the right host (403
+otherwise), checked before Strawberry parses anything. Only the GraphiQL page itself, served in
+development alone, loads without one: the admin pastes the credential into its headers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, g, json, request
+from flask.typing import ResponseReturnValue
+from strawberry.flask.views import GraphQLView
+
+from fluid_scim.config import Settings
+from fluid_scim.secrets import SecretStore, SecretStoreError
+from graphql_admin.auth import (
+    InvalidAdminToken,
+    bearer_credential,
+    host_refusal,
+    verification_key,
+    verify_admin_token,
+)
+from graphql_admin.context import AdminContext
+from graphql_admin.schema import build_schema
+
+log = logging.getLogger(__name__)
+GRAPHQL_PATH = "/graphql"
+
+
+class AdminGraphQLView(GraphQLView[AdminContext, None]):
+    """Strawberry's Flask view with Fluid's authentication in front of it."""
+
+    def __init__(self, *, settings: Settings, store: SecretStore, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.store = store
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        if self.should_render_graphql_ide(self.request_adapter_class(request)):
+            return super().dispatch_request()  # the IDE page (development) or 404
+        try:
+            credential = bearer_credential(request.headers.get("Authorization"))
+            key = verification_key(self.settings, self.store)
+            claims = verify_admin_token(credential, key=key, settings=self.settings)
+        except InvalidAdminToken as exc:
+            return _refusal(401, "UNAUTHENTICATED", str(exc))
+        except SecretStoreError as exc:
+            log.warning("cannot check admin credentials: the key vault is unavailable", extra={"reason": str(exc)})
+            return _refusal(503, "UNAVAILABLE", "the key vault is unavailable; try again shortly")
+        refused = host_refusal(claims, request.host, self.settings.base_domain)
+        if refused is not None:
+            return _refusal(403, "FORBIDDEN", refused)
+        g.admin_claims = claims
+        return super().dispatch_request()
+
+    def get_sub_response(self, request: Any) -> Response:
+        response = super().get_sub_response(request)
+        response.headers["Cache-Control"] = "no-store"  # answers may carry a SCIM token, shown once
+        return response
+
+    def get_context(self, request: Any, response: Any) -> AdminContext:
+        return AdminContext(
+            claims=g.admin_claims,
+            settings=self.settings,
+            store=self.store,
+            request_id=getattr(g, "request_id", None),
+        )
+
+
+def _refusal(status: int, code: str, message: str) -> Response:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    response = Response(json.dumps(body), status=status, content_type="application/json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="fluid-scim-admin", error="invalid_token"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def register_graphql(app: Flask) -> None:
+    """Mount ``/graphql``; load the credential key now, so a later Vault outage does not stop admins."""
+    settings: Settings = app.extensions["fluid_settings"]
+    store: SecretStore = app.extensions["fluid_secret_store"]
+    try:
+        verification_key(settings, store)  # RS256: a bad public key stops the start-up (ConfigError)
+    except SecretStoreError as exc:
+        log.warning("Vault not ready at start-up; admin credentials are checked once it is", extra={"reason": str(exc)})
+    view = AdminGraphQLView.as_view(
+        "graphql_admin",
+        schema=build_schema(settings),
+        settings=settings,
+        store=store,
+        graphql_ide="graphiql" if settings.env == "development" else None,
+        allow_queries_via_get=False,
+    )
+    app.add_url_rule(GRAPHQL_PATH, view_func=view, methods=["GET", "POST"])
