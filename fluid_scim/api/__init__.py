@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Flask, Response, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from fluid_scim.api import bulk, discovery, recording, resources
 from fluid_scim.api.auth import authenticate_scim_request
 from fluid_scim.api.responses import scim_error
-from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError
+from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
+from fluid_scim.extensions import db
 
 log = logging.getLogger(__name__)
 SCIM_PREFIX = "/scim/v2"
@@ -61,6 +63,16 @@ def register_scim(app: Flask) -> None:
         scim = ScimError(error.description or error.name)
         scim.status = error.code or 500  # type: ignore[misc]  # per-instance status for Werkzeug codes
         return scim_error(scim)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def handle_database_down(error: Exception) -> Response | tuple[dict[str, str], int]:
+        # Nothing was committed: the transaction that failed is rolled back whole.
+        db.session.rollback()
+        log.error("database unavailable", extra={"error_type": type(error).__name__})
+        if _is_scim_request():
+            return scim_error(ServiceUnavailable("the database is unavailable; nothing was changed; retry later"))
+        return {"error": "service unavailable"}, 503
 
     @app.errorhandler(Exception)
     def handle_unexpected(error: Exception) -> Response | tuple[dict[str, str], int]:
