@@ -17,6 +17,7 @@ from fluid_scim.extensions import db, migrate
 from fluid_scim.health import register_health
 from fluid_scim.logging import configure_logging, register_request_logging
 from fluid_scim.secrets.factory import build_secret_store, warm_secret_store
+from fluid_scim.security import register_security_headers
 from graphql_admin.view import register_graphql
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -52,6 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     warm_secret_store(store)
 
     register_request_logging(app)
+    register_security_headers(app)
     register_health(app)
     register_scim(app)
     register_graphql(app)
