@@ -58,6 +58,10 @@ class Settings:
     vault_path_prefix: str = "fluid-scim"
     vault_timeout: float = 3.0
     token_last_used_interval: int = 60
+    ratelimit_storage_url: str = "memory://"
+    ratelimit_default: str = "100/second;3000/minute"
+    ratelimit_overrides: dict[str, str] = field(default_factory=dict)
+    auth_failure_limit: str = "30/minute"
     scim_max_results: int = 1000
     scim_bulk_max_operations: int = 1000
     scim_max_payload_bytes: int = 1_048_576
@@ -185,6 +189,35 @@ def _mount(name: str, raw: str) -> str:
     return value
 
 
+def _rate(name: str, raw: str) -> str:
+    from limits import parse_many
+
+    value = raw.strip()
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be rate limits such as '100/second;3000/minute'; got {value!r}") from None
+    return value
+
+
+def _rate_overrides(name: str, raw: str) -> dict[str, str]:
+    """``acme=200/second,globex=10/second;500/minute``: per-organisation limits."""
+    overrides: dict[str, str] = {}
+    for part in filter(None, (item.strip() for item in raw.split(","))):
+        slug, sep, rate = part.partition("=")
+        if not sep or not _LABEL.match(slug.strip()):
+            raise ConfigError(f"{name} must be SLUG=LIMITS pairs separated by commas; got {part!r}")
+        overrides[slug.strip()] = _rate(name, rate)
+    return overrides
+
+
+def _storage_url(name: str, raw: str) -> str:
+    value = raw.strip()
+    if not value.startswith(("memory://", "redis://", "rediss://", "redis+sentinel://", "redis+cluster://")):
+        raise ConfigError(f"{name} must be memory:// or a redis:// URL; got {value.split(':', 1)[0]!r}")
+    return value
+
+
 # Environment variable -> (Settings field, parser).
 _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_ENV": ("env", _choice("development", "production")),
@@ -203,6 +236,10 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_VAULT_PATH_PREFIX": ("vault_path_prefix", _mount),
     "FLUID_VAULT_TIMEOUT": ("vault_timeout", _seconds),
     "FLUID_TOKEN_LAST_USED_INTERVAL": ("token_last_used_interval", _int_range(1, 86400)),
+    "FLUID_RATELIMIT_STORAGE_URL": ("ratelimit_storage_url", _storage_url),
+    "FLUID_RATELIMIT_DEFAULT": ("ratelimit_default", _rate),
+    "FLUID_RATELIMIT_OVERRIDES": ("ratelimit_overrides", _rate_overrides),
+    "FLUID_AUTH_FAILURE_LIMIT": ("auth_failure_limit", _rate),
     "FLUID_SCIM_MAX_RESULTS": ("scim_max_results", _int_range(1, 10_000)),
     "FLUID_SCIM_BULK_MAX_OPERATIONS": ("scim_bulk_max_operations", _int_range(1, 10_000)),
     "FLUID_SCIM_MAX_PAYLOAD_BYTES": ("scim_max_payload_bytes", _int_range(1024, 64 * 1_048_576)),

@@ -13,6 +13,7 @@ from fluid_scim.api.auth import authenticate_scim_request
 from fluid_scim.api.responses import scim_error
 from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
 from fluid_scim.extensions import db
+from fluid_scim.ratelimit import register_rate_limits
 
 log = logging.getLogger(__name__)
 SCIM_PREFIX = "/scim/v2"
@@ -35,7 +36,9 @@ def register_scim(app: Flask) -> None:
     Routing errors (404, 405) never reach a blueprint's handlers, so the handlers are app-wide and
     answer SCIM JSON only for paths under the SCIM prefix.
     """
-    app.register_blueprint(create_scim_blueprint())
+    blueprint = create_scim_blueprint()
+    register_rate_limits(app, blueprint)
+    app.register_blueprint(blueprint)
 
     @app.errorhandler(ScimError)
     def handle_scim_error(error: ScimError) -> Response:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 
+from fluid_scim import ratelimit
 from fluid_scim.config import Settings
 from fluid_scim.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from fluid_scim.models import Organisation
@@ -48,6 +49,7 @@ def authenticate_scim_request() -> None:
         log.error("cannot check SCIM tokens: the digest key could not be loaded from Vault")
         raise ServiceUnavailable("authentication is temporarily unavailable; retry later") from None
     if not scim_tokens.verify_scim_token(row=token_row, presented=presented, key=key):
+        ratelimit.failed_attempt(organisation.slug)
         raise Unauthorized("the bearer token is not valid for this organisation", error="invalid_token")
     assert token_row is not None  # verify_scim_token is False without a row
     g.scim_client = ScimClient(organisation, token_row.fingerprint)

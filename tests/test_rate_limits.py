@@ -1,0 +1,64 @@
+"""Per-organisation rate limits and throttled failed bearer attempts (memory and Redis storage)."""
+
+import uuid
+
+import pytest
+
+from tests.support.tenants import make_tenant
+
+RETRYABLE = "urn:ietf:params:scim:api:messages:2.0:Error"
+
+
+def _get(client, tenant, token=None):
+    token = tenant.token if token is None else token
+    return client.get("/scim/v2/ServiceProviderConfig", headers={"Host": tenant.host, "Authorization": f"Bearer {token}"})
+
+
+def _assert_429(response):
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) >= 1
+    body = response.get_json(force=True)
+    assert body["schemas"] == [RETRYABLE] and body["status"] == "429"
+
+
+def test_each_organisation_has_its_own_budget(app_factory, app):
+    limited = app_factory(ratelimit_default="5/minute")
+    first, second = make_tenant(app), make_tenant(app)
+    client = limited.test_client()
+    assert [_get(client, first).status_code for _ in range(5)] == [200] * 5
+    refused = _get(client, first)
+    _assert_429(refused)
+    assert "too many requests for organisation" in refused.get_json(force=True)["detail"]
+    assert _get(client, second).status_code == 200, "another organisation is not affected"
+
+
+def test_an_organisation_can_be_given_its_own_limit(app_factory, app):
+    tenant, other = make_tenant(app), make_tenant(app)
+    client = app_factory(ratelimit_default="50/minute", ratelimit_overrides={tenant.slug: "2/minute"}).test_client()
+    assert [_get(client, tenant).status_code for _ in range(3)] == [200, 200, 429]
+    assert [_get(client, other).status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_failed_bearer_attempts_are_throttled_but_never_the_right_token(app_factory, app):
+    tenant = make_tenant(app)
+    client = app_factory(auth_failure_limit="3/minute").test_client()
+    assert [_get(client, tenant, "fscim_guess").status_code for _ in range(3)] == [401, 401, 401]
+    _assert_429(_get(client, tenant, "fscim_guess"))
+    assert _get(client, tenant).status_code == 200, "the right token is never locked out"
+    _assert_429(_get(client, tenant, "fscim_another-guess"))
+
+
+@pytest.mark.parametrize("storage", ["redis://127.0.0.1:6379/15"])
+def test_redis_storage_is_shared_by_every_worker(app_factory, app, storage):
+    tenant = make_tenant(app)
+    settings = {"ratelimit_storage_url": storage, "ratelimit_default": f"4/minute;{uuid.uuid4().int % 1000 + 1000}/hour"}
+    worker_a, worker_b = app_factory(**settings).test_client(), app_factory(**settings).test_client()
+    statuses = [
+        _get(worker_a, tenant).status_code,
+        _get(worker_b, tenant).status_code,
+        _get(worker_a, tenant).status_code,
+        _get(worker_b, tenant).status_code,
+    ]
+    assert statuses == [200] * 4
+    _assert_429(_get(worker_a, tenant))
+    _assert_429(_get(worker_b, tenant))
