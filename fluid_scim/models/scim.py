@@ -9,6 +9,7 @@ Group membership is its own table: adding or removing members never reads the me
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from fluid_scim.extensions import db
 from fluid_scim.models.types import UTCDateTime, utcnow
+
+_ID = re.compile(r"^[0-9a-fA-F-]{1,36}$")
+
+
+def is_resource_id(value: object) -> bool:
+    """Whether ``value`` could be an id this server issued (UUID text); anything else matches nothing.
+
+    Checked before a query, so that text a database cannot hold (NUL) never reaches it.
+    """
+    return isinstance(value, str) and _ID.match(value) is not None
 
 
 def new_id() -> str:

@@ -12,12 +12,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from fluid_scim.extensions import db
 from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
+from fluid_scim.models.scim import is_resource_id
 from fluid_scim.models.types import utcnow
 
 MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
 
 
 def get_user(organisation_id: object, user_id: str, *, for_update: bool = False) -> ScimUser | None:
+    if not is_resource_id(user_id):
+        return None
     query = select(ScimUser).where(ScimUser.organisation_id == organisation_id, ScimUser.id == user_id)
     if for_update:
         query = query.with_for_update()
@@ -25,6 +28,8 @@ def get_user(organisation_id: object, user_id: str, *, for_update: bool = False)
 
 
 def get_group(organisation_id: object, group_id: str, *, for_update: bool = False) -> ScimGroup | None:
+    if not is_resource_id(group_id):
+        return None
     query = select(ScimGroup).where(ScimGroup.organisation_id == organisation_id, ScimGroup.id == group_id)
     if for_update:
         query = query.with_for_update()
@@ -111,6 +116,7 @@ def members_of(organisation_id: object, group_id: str) -> list[MemberRow]:
 
 def existing_member_types(organisation_id: object, ids: Sequence[str]) -> dict[str, str]:
     """Which of ``ids`` are users or groups of the organisation (two indexed lookups)."""
+    ids = [member_id for member_id in ids if is_resource_id(member_id)]
     if not ids:
         return {}
     found = {
