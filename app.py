@@ -16,6 +16,7 @@ from fluid_scim.database import engine_options, prepare_database_url
 from fluid_scim.extensions import db, migrate
 from fluid_scim.health import register_health
 from fluid_scim.logging import configure_logging, register_request_logging
+from fluid_scim.metrics import register_metrics
 from fluid_scim.secrets.factory import build_secret_store, warm_secret_store
 from fluid_scim.security import register_security_headers
 from graphql_admin.view import register_graphql
@@ -55,6 +56,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_request_logging(app)
     register_security_headers(app)
     register_health(app)
+    register_metrics(app)
     register_scim(app)
     register_graphql(app)
     register_cli(app)

@@ -1,6 +1,11 @@
 """gunicorn settings (read from the working directory): JSON logs, workers, bind address."""
 
 import os
+import tempfile
+
+# Prometheus samples of every worker go to one directory that a scrape adds up. It must be set
+# before the application (and prometheus_client) is imported, which preload_app does next.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="fluid-scim-metrics-"))
 
 bind = os.environ.get("FLUID_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -31,3 +36,9 @@ def post_fork(server: object, worker: object) -> None:
     from wsgi import app
 
     reset_after_fork(app)
+
+
+def child_exit(server: object, worker: object) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]

@@ -58,6 +58,7 @@ class Settings:
     vault_path_prefix: str = "fluid-scim"
     vault_timeout: float = 3.0
     token_last_used_interval: int = 60
+    metrics_token: str | None = field(default=None, repr=False)
     ratelimit_storage_url: str = "memory://"
     ratelimit_default: str = "100/second;3000/minute"
     ratelimit_overrides: dict[str, str] = field(default_factory=dict)
@@ -236,6 +237,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_VAULT_PATH_PREFIX": ("vault_path_prefix", _mount),
     "FLUID_VAULT_TIMEOUT": ("vault_timeout", _seconds),
     "FLUID_TOKEN_LAST_USED_INTERVAL": ("token_last_used_interval", _int_range(1, 86400)),
+    "FLUID_METRICS_TOKEN": ("metrics_token", _text),
     "FLUID_RATELIMIT_STORAGE_URL": ("ratelimit_storage_url", _storage_url),
     "FLUID_RATELIMIT_DEFAULT": ("ratelimit_default", _rate),
     "FLUID_RATELIMIT_OVERRIDES": ("ratelimit_overrides", _rate_overrides),

@@ -23,7 +23,7 @@ def register_health(app: Flask) -> None:
 
     @blueprint.get("/readyz")
     def readyz() -> tuple[dict[str, object], int]:
-        checks = {"database": _check_database(), "vault": _check_vault()}
+        checks = {"database": check_database(), "vault": check_vault()}
         failing = {name: reason for name, reason in checks.items() if reason != "ok"}
         if failing:
             return {"status": "unavailable", "checks": checks, "reason": "; ".join(failing.values())}, 503
@@ -32,7 +32,7 @@ def register_health(app: Flask) -> None:
     app.register_blueprint(blueprint)
 
 
-def _check_database() -> str:
+def check_database() -> str:
     try:
         db.session.execute(text("SELECT 1"))
         return "ok"
@@ -44,7 +44,7 @@ def _check_database() -> str:
         db.session.remove()
 
 
-def _check_vault() -> str:
+def check_vault() -> str:
     store: SecretStore = current_app.extensions["fluid_secret_store"]
     try:
         store.check_health()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
 from flask import Response, g, request
 
+from fluid_scim import metrics
 from fluid_scim.services import audit, provisioning_status
 
 log = logging.getLogger(__name__)
@@ -58,12 +60,18 @@ def finish_request(response: Response) -> Response:
     """``after_request``: record what no service recorded (reads, refusals, failures), then count it."""
     organisation = g.get("organisation")
     context = audit.current()
+    view = (request.endpoint or "").rpartition(".")[2]
+    metrics.observe(
+        organisation=organisation.slug if organisation is not None else "unknown",
+        operation=_INTENT.get(view, "unknown"),
+        status=response.status_code,
+        seconds=time.perf_counter() - g.get("request_started", time.perf_counter()),
+    )
     try:
         if organisation is None:
             return response
         client = g.get("scim_client")
         context.token_fingerprint = client.token_fingerprint if client is not None else None
-        view = (request.endpoint or "").rpartition(".")[2]
         status = response.status_code
         scim_type, detail = _error(response) if status >= 400 else (None, g.get("audit_detail"))
         if not context.recorded or status >= 400 or g.get("audit_detail"):
