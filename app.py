@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from fluid_scim.admin_console import register_admin_console
 from fluid_scim.api import register_scim
 from fluid_scim.cli import register_cli
 from fluid_scim.config import load_settings, read_dotenv_if_development
@@ -59,6 +60,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_metrics(app)
     register_scim(app)
     register_graphql(app)
+    register_admin_console(app)
     register_cli(app)
     return app
 

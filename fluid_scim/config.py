@@ -61,7 +61,8 @@ class Settings:
     metrics_token: str | None = field(default=None, repr=False)
     ratelimit_storage_url: str = "memory://"
     ratelimit_default: str = "100/second;3000/minute"
-    ratelimit_overrides: dict[str, str] = field(default_factory=dict)
+    # (slug, limits) pairs: a tuple, so that Settings stays hashable.
+    ratelimit_overrides: tuple[tuple[str, str], ...] = ()
     auth_failure_limit: str = "30/minute"
     scim_max_results: int = 1000
     scim_bulk_max_operations: int = 1000
@@ -201,7 +202,7 @@ def _rate(name: str, raw: str) -> str:
     return value
 
 
-def _rate_overrides(name: str, raw: str) -> dict[str, str]:
+def _rate_overrides(name: str, raw: str) -> tuple[tuple[str, str], ...]:
     """``acme=200/second,globex=10/second;500/minute``: per-organisation limits."""
     overrides: dict[str, str] = {}
     for part in filter(None, (item.strip() for item in raw.split(","))):
@@ -209,7 +210,7 @@ def _rate_overrides(name: str, raw: str) -> dict[str, str]:
         if not sep or not _LABEL.match(slug.strip()):
             raise ConfigError(f"{name} must be SLUG=LIMITS pairs separated by commas; got {part!r}")
         overrides[slug.strip()] = _rate(name, rate)
-    return overrides
+    return tuple(sorted(overrides.items()))
 
 
 def _storage_url(name: str, raw: str) -> str:
@@ -270,7 +271,7 @@ def load_settings(environ: Mapping[str, str] | None = None, overrides: Mapping[s
     for key, value in (overrides or {}).items():
         if key not in known:
             raise ConfigError(f"unknown setting {key!r}")
-        values[key] = value
+        values[key] = tuple(sorted(value.items())) if isinstance(value, dict) else value
     production = values.get("env") == "production"
     values.setdefault("public_scheme", "https" if production else "http")
     values.setdefault("graphql_introspection", not production)

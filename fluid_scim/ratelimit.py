@@ -42,13 +42,14 @@ def _organisation_key() -> str:
 
 def _organisation_limit() -> str:
     settings = _settings()
-    return settings.ratelimit_overrides.get(_organisation_key(), settings.ratelimit_default)
+    return dict(settings.ratelimit_overrides).get(_organisation_key(), settings.ratelimit_default)
 
 
 def register_rate_limits(app: Flask, scim_blueprint: Blueprint) -> None:
     """One limiter per application (its limits are registered by blueprint name)."""
     settings: Settings = app.extensions["fluid_settings"]
-    limiter = Limiter(key_func=_organisation_key, default_limits=[], headers_enabled=True, strategy="moving-window")
+    # No rate-limit headers of its own: they would overwrite the Retry-After of other answers (503).
+    limiter = Limiter(key_func=_organisation_key, default_limits=[], headers_enabled=False, strategy="moving-window")
     app.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_url
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 2} if settings.ratelimit_storage_url.startswith("redis") else {}
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True  # a storage outage must not stop provisioning
@@ -76,3 +77,11 @@ def failed_attempt(organisation_slug: str) -> None:
             raise TooManyRequests(
                 "too many failed authentication attempts from this address; check the secret token", retry_after=retry
             )
+
+
+def retry_after() -> int:
+    """Seconds until the breached limit of this request lets a request through again."""
+    limit = current_app.extensions["fluid_limiter"].current_limit
+    if limit is None:
+        return 1
+    return max(math.ceil(limit.reset_at - time.time()), 1)

@@ -13,7 +13,7 @@ from fluid_scim.api.auth import authenticate_scim_request
 from fluid_scim.api.responses import scim_error
 from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
 from fluid_scim.extensions import db
-from fluid_scim.ratelimit import register_rate_limits
+from fluid_scim.ratelimit import TooManyRequests, register_rate_limits, retry_after
 
 log = logging.getLogger(__name__)
 SCIM_PREFIX = "/scim/v2"
@@ -63,6 +63,8 @@ def register_scim(app: Flask) -> None:
             if allowed:
                 scim.headers["Allow"] = allowed
             return scim_error(scim)
+        if error.code == 429:
+            return scim_error(TooManyRequests(str(error.description or error.name), retry_after=retry_after()))
         scim = ScimError(error.description or error.name)
         scim.status = error.code or 500  # type: ignore[misc]  # per-instance status for Werkzeug codes
         return scim_error(scim)

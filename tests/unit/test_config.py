@@ -96,3 +96,15 @@ def test_production_refuses_sqlite_and_remote_clear_text_vault():
 def test_unknown_override_is_refused():
     with pytest.raises(ConfigError, match="unknown setting 'databse_url'"):
         load_settings({}, {"databse_url": "sqlite://"})
+
+
+def test_rate_limit_settings_are_checked_and_per_organisation():
+    settings = load_settings({"FLUID_RATELIMIT_OVERRIDES": "acme=200/second, globex=10/second;500/minute"})
+    assert dict(settings.ratelimit_overrides) == {"acme": "200/second", "globex": "10/second;500/minute"}
+    hash(settings)  # settings stay hashable (cached by the admin API)
+    with pytest.raises(ConfigError, match="FLUID_RATELIMIT_DEFAULT must be rate limits"):
+        load_settings({"FLUID_RATELIMIT_DEFAULT": "lots"})
+    with pytest.raises(ConfigError, match="FLUID_RATELIMIT_OVERRIDES must be SLUG=LIMITS pairs"):
+        load_settings({"FLUID_RATELIMIT_OVERRIDES": "acme"})
+    with pytest.raises(ConfigError, match="FLUID_RATELIMIT_STORAGE_URL must be memory:// or a redis:// URL"):
+        load_settings({"FLUID_RATELIMIT_STORAGE_URL": "memcached://x"})
