@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, Response, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from fluid_scim.api import bulk, discovery, recording, resources
+from fluid_scim.api import bulk, discovery, openapi, recording, resources
 from fluid_scim.api.auth import authenticate_scim_request
 from fluid_scim.api.responses import scim_error
 from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
@@ -25,6 +25,7 @@ def create_scim_blueprint() -> Blueprint:
     blueprint.before_request(authenticate_scim_request)
     blueprint.after_request(recording.finish_request)
     discovery.register(blueprint)
+    openapi.register(blueprint)
     resources.register(blueprint)
     bulk.register(blueprint)
     return blueprint
