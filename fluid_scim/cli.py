@@ -21,13 +21,14 @@ T = TypeVar("T")
 
 
 def register_cli(app: Flask) -> None:
-    from fluid_scim import cli_access  # noqa: F401  (adds the access commands to the org group)
+    from fluid_scim import cli_access, cli_events  # noqa: F401  (cli_access adds the access commands to the org group)
     from fluid_scim.cli_audit import audit
 
     app.cli.add_command(org)
     app.cli.add_command(users)
     app.cli.add_command(admin_token)
     app.cli.add_command(audit)
+    app.cli.add_command(cli_events.events)
 
 
 @contextmanager

@@ -78,6 +78,11 @@ class Settings:
     graphql_max_cost: int = 5000
     graphql_max_page_size: int = 100
     audit_retention_days: int = 365
+    # Outbound webhooks: attempts before a delivery is dead-lettered, per-request timeout, and the
+    # hosts (names, addresses or CIDR ranges) allowed although they resolve to internal addresses.
+    webhook_max_attempts: int = 8
+    webhook_timeout: float = 5.0
+    webhook_allowed_hosts: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -221,6 +226,25 @@ def _storage_url(name: str, raw: str) -> str:
 
 
 # Environment variable -> (Settings field, parser).
+def _host_list(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated host names, IP addresses or CIDR ranges (``127.0.0.1,hooks.internal,10.0.0.0/8``)."""
+    import ipaddress
+
+    hosts = []
+    for item in (part.strip().lower() for part in raw.split(",")):
+        if not item:
+            continue
+        if "/" in item:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ConfigError(f"{name}: {item!r} is not a CIDR range") from None
+        elif not re.fullmatch(r"[a-z0-9.:\[\]-]+", item):
+            raise ConfigError(f"{name}: {item!r} is not a host name or address")
+        hosts.append(item.strip("[]"))
+    return tuple(hosts)
+
+
 _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_ENV": ("env", _choice("development", "production")),
     "FLUID_DATABASE_URL": ("database_url", _database_url),
@@ -256,6 +280,9 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_GRAPHQL_MAX_COST": ("graphql_max_cost", _int_range(1, 1_000_000)),
     "FLUID_GRAPHQL_MAX_PAGE_SIZE": ("graphql_max_page_size", _int_range(1, 1000)),
     "FLUID_AUDIT_RETENTION_DAYS": ("audit_retention_days", _int_range(1, 3650)),
+    "FLUID_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", _int_range(1, 100)),
+    "FLUID_WEBHOOK_TIMEOUT": ("webhook_timeout", _seconds),
+    "FLUID_WEBHOOK_ALLOWED_HOSTS": ("webhook_allowed_hosts", _host_list),
 }
 
 

@@ -24,6 +24,7 @@ from graphql_admin.types import (
     RoleMappings,
     ScimTokenMetadata,
 )
+from graphql_admin.webhooks import WebhookMutations
 
 MAX_IMPORT_ROWS = 1000
 
@@ -135,7 +136,7 @@ CreateOrganisationResult = Annotated[
 
 
 @strawberry.type
-class Mutation:
+class Mutation(WebhookMutations):
     @strawberry.mutation(description='The "Disable SCIM User Sync" switch: false refuses SCIM requests (403).')
     def set_scim_sync_enabled(self, info: Info, enabled: bool) -> SetScimSyncEnabledResult:
         def change(organisation: OrganisationModel) -> Organisation:

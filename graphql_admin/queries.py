@@ -29,6 +29,7 @@ from graphql_admin.errors import BadInputError, ForbiddenError
 from graphql_admin.pagination import Connection, connection, decode_offset, offset_connection, page_size, slice_connection
 from graphql_admin.permissions import IsOrganisationAdmin, IsPlatformOperator, own_organisation
 from graphql_admin.types import Organisation, OrganisationSummary, ProvisioningStatus, Viewer
+from graphql_admin.webhooks import WebhookQueries
 
 T = TypeVar("T")
 _ADMIN = [IsOrganisationAdmin]
@@ -36,7 +37,7 @@ _OPERATOR = [IsPlatformOperator]
 
 
 @strawberry.type
-class Query:
+class Query(WebhookQueries):
     @strawberry.field(description="Who is calling (the verified credential); needs no role.")
     def viewer(self, info: Info) -> Viewer:
         claims = info.context.claims

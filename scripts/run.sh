@@ -47,9 +47,13 @@ tenant_url=$($FLASK org list 2>/dev/null | awk '$1 == "acme" {print $NF}')
 
 "$VENV/bin/gunicorn" wsgi:app &
 pids+=($!)
+server_pid=$!
+# The webhook delivery worker (outbox -> signed POSTs); stopped with everything else on Ctrl-C.
+$FLASK events worker >.run/events-worker.log 2>&1 &
+pids+=($!)
 for _ in $(seq 1 100); do
   curl -fsS "http://127.0.0.1:${PORT}/healthz" >/dev/null 2>&1 && break
-  kill -0 "${pids[-1]}" 2>/dev/null || { echo "gunicorn did not start" >&2; exit 1; }
+  kill -0 "$server_pid" 2>/dev/null || { echo "gunicorn did not start" >&2; exit 1; }
   sleep 0.1
 done
 
@@ -58,6 +62,7 @@ Tenant URL: ${tenant_url}
 SCIM token: ${token}
 Try it:
   curl -H "Authorization: Bearer ${token}" ${tenant_url}/ServiceProviderConfig
-Serving on http://127.0.0.1:${PORT} (Ctrl-C stops the server and the dev Vault).
+Serving on http://127.0.0.1:${PORT}; webhook worker log in .run/events-worker.log
+(Ctrl-C stops the server, the webhook worker and the dev Vault).
 MSG
-wait "${pids[-1]}"
+wait "$server_pid"

@@ -8,6 +8,7 @@ B is exactly as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from flask import Flask
 
 from fluid_scim.patch import Operation
-from fluid_scim.services import access_admin, audit, organisations, users
+from fluid_scim.services import access_admin, audit, organisations, users, webhooks
 from graphql_admin.schema import schema
 from tests.support.tenants import Tenant, make_tenant
 from tests.test_graphql_support import claims_for, credential, data, execute
@@ -37,7 +38,11 @@ def populate(app: Flask, tenant: Tenant) -> dict[str, str]:
         users.patch_user(organisation=organisation, user_id=user_id, if_match=None, quirks=set(),
                          operations=[Operation(op="replace", path="active", value=False)])
         held_id = access_admin.held_changes(organisation=organisation)[0].id
-    return {"slug": tenant.slug, "user_id": user_id, "user_name": user_name, "group_name": group_name, "held_id": held_id}
+        settings = dataclasses.replace(app.extensions["fluid_settings"], webhook_allowed_hosts=("127.0.0.1",))
+        endpoint, _ = webhooks.create_endpoint(organisation=organisation, url="http://127.0.0.1:9/b-hook", event_types=None,
+                                               store=app.extensions["fluid_secret_store"], settings=settings)
+    return {"slug": tenant.slug, "user_id": user_id, "user_name": user_name, "group_name": group_name, "held_id": held_id,
+            "endpoint_id": endpoint.id}
 
 
 def operations(b: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -55,6 +60,14 @@ def operations(b: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
                                " b: provisioningEvents(resourceId: $id) { edges { node { id } } } }", {"id": b["user_id"]}),
         "heldDeprovisionings": ("{ heldDeprovisionings { edges { node { id userId userName } } } }", {}),
         "organisations": ("{ organisations { edges { node { slug } } } }", {}),
+        "webhookEndpoints": ("{ webhookEndpoints { id url } }", {}),
+        "webhookDeliveries": ("query($id: ID) { webhookDeliveries(endpointId: $id) { edges { node { id eventId subjectId } } } }",
+                              {"id": b["endpoint_id"]}),
+        "provisioningFeed": ("{ provisioningFeed(first: 100) { edges { node { id subjectId data } } } }", {}),
+        "createWebhookEndpoint": (f'mutation {{ createWebhookEndpoint(url: "http://127.0.0.1:9/a") {{ {ANY} }} }}', {}),
+        "rotateWebhookSecret": (f"mutation($id: ID!) {{ rotateWebhookSecret(id: $id) {{ {ANY} }} }}", {"id": b["endpoint_id"]}),
+        "deleteWebhookEndpoint": (f"mutation($id: ID!) {{ deleteWebhookEndpoint(id: $id) {{ {ANY} }} }}",
+                                  {"id": b["endpoint_id"]}),
         "setScimSyncEnabled": (f"mutation {{ setScimSyncEnabled(enabled: false) {{ {ANY} }} }}", {}),
         "generateScimToken": (f"mutation {{ generateScimToken {{ {ANY} ... on GeneratedScimToken {{ fingerprint }} }} }}", {}),
         "setScimToken": (f'mutation {{ setScimToken(token: "Zq7!mK2#vR9$wL4@pX8%nB3^hT6&jY1*") {{ {ANY} }} }}', {}),
@@ -78,7 +91,9 @@ def snapshot(app: Flask, slug: str) -> str:
       users(first: 100) { edges { node { id userName active hasAccess roles } } }
       groups(first: 100) { edges { node { id displayName } } }
       heldDeprovisionings(first: 100) { edges { node { id status } } }
-      provisioningEvents(first: 100) { edges { node { id operation actor } } } }"""
+      provisioningEvents(first: 100) { edges { node { id operation actor } } }
+      webhookEndpoints { id url eventTypes }
+      provisioningFeed(first: 100) { edges { node { id type subjectId } } } }"""
     return json.dumps(data(execute(app, query, claims_for(slug))), sort_keys=True)
 
 
@@ -90,7 +105,7 @@ def b(app: Flask) -> dict[str, str]:
 def test_the_walk_covers_every_field() -> None:
     graphql_schema = schema._schema
     names = set(graphql_schema.query_type.fields) | set(graphql_schema.mutation_type.fields)  # type: ignore[union-attr]
-    assert names == set(operations(dict.fromkeys(("slug", "user_id", "user_name", "group_name", "held_id"), "x")))
+    assert names == set(operations(dict.fromkeys(("slug", "user_id", "user_name", "group_name", "held_id", "endpoint_id"), "x")))
 
 
 def test_through_the_other_organisations_host_everything_is_refused(app: Flask, tenant: Tenant, b: dict[str, str],
@@ -109,7 +124,7 @@ def test_aimed_at_the_other_organisation_nothing_of_it_is_read_or_changed(app: F
                                                                          b: dict[str, str]) -> None:
     before = snapshot(app, b["slug"])
     fingerprint = json.loads(before)["organisation"]["scimToken"]["fingerprint"]
-    secrets_of_b = (b["slug"], b["user_id"], b["user_name"], b["group_name"], b["held_id"], fingerprint)
+    secrets_of_b = (b["slug"], b["user_id"], b["user_name"], b["group_name"], b["held_id"], fingerprint, b["endpoint_id"])
     answers = {}
     for name, (query, variables) in operations(b).items():
         result = execute(app, query, claims_for(tenant.slug), variables)
@@ -125,3 +140,6 @@ def test_aimed_at_the_other_organisation_nothing_of_it_is_read_or_changed(app: F
     assert answers["discardHeldChanges"].data["discardHeldChanges"]["__typename"] == "NotFound"  # type: ignore[index]
     assert answers["organisations"].errors and answers["organisations"].errors[0].extensions == {"code": "FORBIDDEN"}
     assert answers["createOrganisation"].data["createOrganisation"]["__typename"] == "NotAllowed"  # type: ignore[index]
+    assert answers["rotateWebhookSecret"].data["rotateWebhookSecret"]["__typename"] == "NotFound"  # type: ignore[index]
+    assert answers["deleteWebhookEndpoint"].data["deleteWebhookEndpoint"]["__typename"] == "NotFound"  # type: ignore[index]
+    assert answers["webhookDeliveries"].data == {"webhookDeliveries": {"edges": []}}

@@ -3,12 +3,15 @@
 from fluid_scim.models.access import AccessEvent, HeldAccessChange, RoleMapping, UserTombstone
 from fluid_scim.models.audit import ProvisioningEvent, ProvisioningStatus, StatusBucket
 from fluid_scim.models.organisation import Organisation, ScimToken
+from fluid_scim.models.outbox import OutboxEvent, OutboxSequence, WebhookDelivery, WebhookEndpoint
 from fluid_scim.models.scim import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 
 __all__ = [
     "AccessEvent",
     "HeldAccessChange",
     "Organisation",
+    "OutboxEvent",
+    "OutboxSequence",
     "ProvisioningEvent",
     "ProvisioningStatus",
     "RoleMapping",
@@ -19,4 +22,6 @@ __all__ = [
     "ScimUserValue",
     "StatusBucket",
     "UserTombstone",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -76,6 +76,18 @@ class SecretStore(Protocol):
         """Forget connections inherited from a parent process (after a fork)."""
         ...
 
+    def write_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str, secret: Secret) -> int:
+        """Store a new version of a webhook endpoint's signing secret; return the version number."""
+        ...
+
+    def read_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str, version: int) -> Secret:
+        """Read one version of a webhook endpoint's signing secret."""
+        ...
+
+    def destroy_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str) -> None:
+        """Destroy every version of a webhook endpoint's signing secret; none is fine."""
+        ...
+
 
 class UnconfiguredSecretStore:
     """Stands in when ``VAULT_ADDR`` is unset: every operation fails with the same clear message."""
@@ -105,3 +117,12 @@ class UnconfiguredSecretStore:
 
     def reset_connections(self) -> None:
         return None
+
+    def write_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str, secret: Secret) -> int:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def read_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str, version: int) -> Secret:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def destroy_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str) -> None:
+        raise SecretStoreUnavailable(self._MESSAGE)

@@ -6,6 +6,7 @@ Layout under the KV v2 mount (``FLUID_VAULT_MOUNT``, default ``secret``) and the
     {prefix}/token-digest-key                        key of the token digests kept in the database
     {prefix}/admin-jwt-key                           HS256 key of the GraphQL admin API's credentials
     {prefix}/organisations/{organisation id}/scim-token   one version per token ever set
+    {prefix}/organisations/{organisation id}/webhooks/{endpoint id}   webhook signing secret, one version per rotation
 """
 
 from __future__ import annotations
@@ -121,7 +122,35 @@ class VaultSecretStore:
         # then opens fresh connections owned by this process alone.
         self._client.adapter.close()
 
+    def write_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str, secret: Secret) -> int:
+        response = self._call(
+            lambda c: c.secrets.kv.v2.create_or_update_secret(
+                path=self._webhook_path(organisation_id, endpoint_id),
+                secret={"secret": secret.reveal()},
+                cas=None,
+                mount_point=self.mount,
+            )
+        )
+        return int(response["data"]["version"])
+
+    def read_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str, version: int) -> Secret:
+        response = self._read(self._webhook_path(organisation_id, endpoint_id), version=version)
+        return Secret(response["data"]["data"]["secret"])
+
+    def destroy_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str) -> None:
+        try:
+            self._call(
+                lambda c: c.secrets.kv.v2.delete_metadata_and_all_versions(
+                    path=self._webhook_path(organisation_id, endpoint_id), mount_point=self.mount
+                )
+            )
+        except hvac.exceptions.InvalidPath:
+            return
+
     # -- internals ----------------------------------------------------------------------------
+
+    def _webhook_path(self, organisation_id: uuid.UUID, endpoint_id: str) -> str:
+        return f"{self.path_prefix}/organisations/{organisation_id}/webhooks/{endpoint_id}"
 
     def _token_path(self, organisation_id: uuid.UUID) -> str:
         return f"{self.path_prefix}/organisations/{organisation_id}/scim-token"

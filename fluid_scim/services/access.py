@@ -38,6 +38,7 @@ from fluid_scim.models import (
 )
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS
+from fluid_scim.services import outbox
 
 DEFAULT_ACCESS_GROUP = "Fluid User"
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
@@ -200,6 +201,12 @@ def _record(
         created_at=now,
     )
     db.session.add(event)
+    outbox.emit(
+        organisation,
+        f"access.{kind}",
+        user.id,
+        {"userId": user.id, "userName": user.user_name, "rolesBefore": list(before), "rolesAfter": list(after), "reason": reason},
+    )
     return event
 
 

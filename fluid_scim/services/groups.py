@@ -17,7 +17,7 @@ from fluid_scim.repositories import filtering, mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import GROUP_RESOURCE
 from fluid_scim.schema.coerce import MemberRef, coerce_resource, extract_members
-from fluid_scim.services import access, audit, transaction
+from fluid_scim.services import access, audit, outbox, transaction
 from fluid_scim.services.resources import (
     ListQuery,
     Page,
@@ -54,6 +54,7 @@ def create_group(*, organisation: Organisation, body: dict[str, Any], quirks: se
     repo.add_members(organisation.id, group.id, added)
     changes = audit.diff({}, document) + audit.membership([member_id for member_id, _ in added], [])
     audit.record(organisation, operation="group.created", resource_type="Group", resource_id=group.id, changes=changes)
+    _emit_membership(organisation, group, [member_id for member_id, _ in added], [])
     commit_unique(_taken(document))
     return group
 
@@ -84,6 +85,7 @@ def replace_group(
         repo.add_members(organisation.id, group.id, members)
         new = {member_id for member_id, _ in members}
         changes += audit.membership(sorted(new - old), sorted(old - new))
+        _emit_membership(organisation, group, sorted(new - old), sorted(old - new))
     else:
         affected = set()
     audit.record(organisation, operation="group.replaced", resource_type="Group", resource_id=group.id, changes=changes)
@@ -120,6 +122,8 @@ def patch_group(
         resource_id=group.id,
         changes=changes + membership,
     )
+    if membership:
+        _emit_membership(organisation, group, membership[0]["added"], membership[0]["removed"])
     _recompute_access(organisation, group, affected)  # access events after the change that caused them
     commit_unique(_taken(document))
     return group
@@ -191,6 +195,12 @@ def _apply_delta(organisation: Organisation, group: ScimGroup, delta: MemberDelt
     repo.remove_members(organisation.id, group.id, delta.remove)
     added = {member_id for member_id, _ in additions}
     return added | removed, audit.membership(sorted(added), sorted(removed - added))
+
+
+def _emit_membership(organisation: Organisation, group: ScimGroup, added: list[str], removed: list[str]) -> None:
+    if added or removed:
+        data = {"groupId": group.id, "displayName": group.display_name, "added": list(added), "removed": list(removed)}
+        outbox.emit(organisation, "group.members.changed", group.id, data)
 
 
 def _recompute_access(organisation: Organisation, group: ScimGroup, member_ids: set[str]) -> None:

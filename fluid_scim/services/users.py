@@ -17,7 +17,7 @@ from fluid_scim.repositories import filtering, mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
-from fluid_scim.services import access, audit, transaction
+from fluid_scim.services import access, audit, outbox, transaction
 from fluid_scim.services.passwords import hash_password
 from fluid_scim.services.resources import (
     ListQuery,
@@ -57,6 +57,7 @@ def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set
     db.session.add_all(rows)
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
     audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes)
+    outbox.emit(organisation, "user.provisioned", user.id, _user_data(user, "user.created"))
     access.recompute(organisation, [user.id], reason="user.created")  # its access events follow the change
     commit_unique(_taken(document))
     return user
@@ -139,6 +140,8 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
         changes=[{"path": "userName", "before": user.user_name, "after": None}],
     )
     access.revoke_for_deletion(organisation, user, reason="user.deleted")
+    deleted = {"userId": user.id, "userName": user.user_name, "externalId": user.external_id}
+    outbox.emit(organisation, "user.deleted", user.id, deleted)
     db.session.delete(user)
     transaction.commit()
 
@@ -167,13 +170,9 @@ def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any]
     if user.multi_valued != before:
         repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
     changes = audit.diff(before_document, mapping.read_user(user)) + _password_change(password_set=password is not None)
-    audit.record(
-        organisation,
-        operation=_update_operation(reason, before_document, document),
-        resource_type="User",
-        resource_id=user.id,
-        changes=changes,
-    )
+    operation = _update_operation(reason, before_document, document)
+    audit.record(organisation, operation=operation, resource_type="User", resource_id=user.id, changes=changes)
+    outbox.emit(organisation, "user.updated", user.id, _user_data(user, operation))
     access.recompute(organisation, [user.id], reason=reason)
     commit_unique(_taken(document))
 
@@ -187,6 +186,17 @@ def _update_operation(reason: str, before: dict[str, Any], after: dict[str, Any]
     if is_active and not was_active:
         return "user.reactivated"
     return "user.updated"
+
+
+def _user_data(user: ScimUser, operation: str) -> dict[str, Any]:
+    """The outbox's view of a user: identifiers and state, never a credential."""
+    return {
+        "userId": user.id,
+        "userName": user.user_name,
+        "externalId": user.external_id,
+        "active": user.active is not False,
+        "operation": operation,
+    }
 
 
 def _password_change(*, password_set: bool) -> list[dict[str, Any]]:

@@ -1,0 +1,100 @@
+"""Outbound provisioning events: the transactional outbox, webhook endpoints and their deliveries.
+
+An :class:`OutboxEvent` is written in the transaction of the change it describes and numbered per
+organisation (``seq``) at commit, under a per-organisation counter row lock, so that ``seq`` order
+is commit order: a reader paging by ``seq`` never misses an event that commits later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from fluid_scim.extensions import db
+from fluid_scim.models.types import UTCDateTime, utcnow
+
+DELIVERY_STATUSES = ("pending", "delivered", "dead")
+
+
+class OutboxSequence(db.Model):
+    """The last ``seq`` handed out in an organisation (locked by the committing transaction)."""
+
+    __tablename__ = "outbox_sequence"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class OutboxEvent(db.Model):
+    """One access-relevant change, in commit order within its organisation."""
+
+    __tablename__ = "outbox_event"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[str] = mapped_column(String(40))  # "evt_…": the webhook-id, the same on every retry
+    type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(36))  # the user (or group) the event is about
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookEndpoint(db.Model):
+    """Where an organisation wants its events posted; the signing secret is in Vault (``secret_version``)."""
+
+    __tablename__ = "webhook_endpoint"
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every type
+    secret_version: Mapped[int] = mapped_column(Integer)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Events up to this seq have been fanned out into deliveries (starts at the seq when created).
+    dispatched_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """One event for one endpoint: attempts, back-off, outcome (the delivery log)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["organisation_id", "endpoint_id"], ["webhook_endpoint.organisation_id", "webhook_endpoint.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
+        Index("ix_webhook_delivery_due", "organisation_id", "status", "next_attempt_at"),
+        Index("ix_webhook_delivery_subject", "organisation_id", "endpoint_id", "subject_id", "event_seq"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_id: Mapped[str] = mapped_column(String(40))
+    event_type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,226 @@
+"""Outbound events in the admin API: webhook endpoints, their delivery log, and the polling feed.
+
+Queries ``webhookEndpoints``, ``webhookDeliveries`` and ``provisioningFeed``; mutations
+``createWebhookEndpoint`` and ``rotateWebhookSecret`` (each returns the signing secret, the only
+time it is shown) and ``deleteWebhookEndpoint``. All scoped to the caller's organisation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from enum import Enum
+from typing import Annotated
+
+import strawberry
+from strawberry.scalars import JSON
+
+from fluid_scim.models import Organisation as OrganisationModel
+from fluid_scim.models import OutboxEvent
+from fluid_scim.models import WebhookDelivery as DeliveryModel
+from fluid_scim.models import WebhookEndpoint as EndpointModel
+from fluid_scim.services import outbox, webhooks
+from graphql_admin.context import Info
+from graphql_admin.errors import BadInputError, InvalidInput, NotAllowed, NotFound, Unavailable
+from graphql_admin.pagination import Connection, connection, decode_offset, offset_connection, page_size
+from graphql_admin.permissions import IsOrganisationAdmin, as_admin, own_organisation
+
+_ADMIN = [IsOrganisationAdmin]
+_FEED_PREFIX = "seq:"
+
+
+@strawberry.enum
+class WebhookDeliveryStatus(Enum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+@strawberry.type(description="Where the organisation's provisioning events are posted (signed, Standard Webhooks).")
+class WebhookEndpoint:
+    id: strawberry.ID
+    url: str
+    event_types: list[str] = strawberry.field(description="The event types sent; empty means every type.")
+    enabled: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, endpoint: EndpointModel) -> WebhookEndpoint:
+        return cls(
+            id=strawberry.ID(endpoint.id),
+            url=endpoint.url,
+            event_types=list(endpoint.event_types or []),
+            enabled=endpoint.enabled,
+            created_at=endpoint.created_at,
+        )
+
+
+@strawberry.type(description="One event for one endpoint: its attempts and outcome.")
+class WebhookDelivery:
+    id: strawberry.ID
+    endpoint_id: strawberry.ID
+    event_id: str = strawberry.field(description="The webhook-id header: the same on every attempt (idempotency key).")
+    event_type: str
+    subject_id: str
+    status: WebhookDeliveryStatus
+    attempts: int
+    last_status_code: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def of(cls, row: DeliveryModel) -> WebhookDelivery:
+        return cls(
+            id=strawberry.ID(f"{row.endpoint_id}:{row.event_seq}"),
+            endpoint_id=strawberry.ID(row.endpoint_id),
+            event_id=row.event_id,
+            event_type=row.event_type,
+            subject_id=row.subject_id,
+            status=WebhookDeliveryStatus(row.status),
+            attempts=row.attempts,
+            last_status_code=row.last_status_code,
+            last_error=row.last_error,
+            next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+        )
+
+
+@strawberry.type(description="An access-relevant change, in commit order (the body a webhook receives).")
+class FeedEvent:
+    id: str
+    sequence: int
+    type: str
+    subject_id: str
+    occurred_at: datetime
+    data: JSON
+
+    @classmethod
+    def of(cls, row: OutboxEvent) -> FeedEvent:
+        return cls(id=row.id, sequence=row.seq, type=row.type, subject_id=row.subject_id, occurred_at=row.created_at,
+                   data=row.data)
+
+
+@strawberry.type(description="The new endpoint and its signing secret: shown this once, store it in the receiver now.")
+class WebhookEndpointCreated:
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+@strawberry.type(description="The endpoint's new signing secret: shown this once; the old one stops being used.")
+class WebhookSecretRotated:
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+@strawberry.type
+class WebhookEndpointDeleted:
+    id: strawberry.ID
+
+
+CreateWebhookEndpointResult = Annotated[
+    WebhookEndpointCreated | InvalidInput | NotAllowed | Unavailable, strawberry.union("CreateWebhookEndpointResult")
+]
+RotateWebhookSecretResult = Annotated[
+    WebhookSecretRotated | NotFound | NotAllowed | Unavailable, strawberry.union("RotateWebhookSecretResult")
+]
+DeleteWebhookEndpointResult = Annotated[
+    WebhookEndpointDeleted | NotFound | NotAllowed | Unavailable, strawberry.union("DeleteWebhookEndpointResult")
+]
+
+
+def encode_feed_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{_FEED_PREFIX}{seq}".encode()).decode().rstrip("=")
+
+
+def decode_feed_cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith(_FEED_PREFIX):
+            raise ValueError(cursor)
+        seq = int(text.removeprefix(_FEED_PREFIX))
+        if seq < 0:
+            raise ValueError(cursor)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadInputError("after is not a cursor of this feed: pass an endCursor it returned", argument="after") from None
+    return seq
+
+
+@strawberry.type
+class WebhookQueries:
+    @strawberry.field(permission_classes=_ADMIN, description="The organisation's webhook endpoints (never their secrets).")
+    def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
+        return [WebhookEndpoint.of(item) for item in webhooks.list_endpoints(organisation=own_organisation(info))]
+
+    @strawberry.field(permission_classes=_ADMIN, description="The webhook delivery log, newest event first.")
+    def webhook_deliveries(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        endpoint_id: strawberry.ID | None = None,
+        status: WebhookDeliveryStatus | None = None,
+    ) -> Connection[WebhookDelivery]:
+        organisation = own_organisation(info)
+        size, offset = page_size(first, info.context.settings), decode_offset(after)
+        rows, more = webhooks.list_deliveries(
+            organisation=organisation,
+            endpoint_id=str(endpoint_id) if endpoint_id is not None else None,
+            status=status.value if status else None,
+            offset=offset,
+            limit=size,
+        )
+        return offset_connection([WebhookDelivery.of(row) for row in rows], offset=offset, has_next=more)
+
+    @strawberry.field(
+        permission_classes=_ADMIN,
+        description="Provisioning events in commit order, for consumers that poll: pass the last endCursor as after.",
+    )
+    def provisioning_feed(self, info: Info, after: str | None = None, first: int | None = None) -> Connection[FeedEvent]:
+        organisation = own_organisation(info)
+        size, start = page_size(first, info.context.settings), decode_feed_cursor(after)
+        rows = outbox.feed(organisation=organisation, after=start, limit=size + 1)
+        page = rows[:size]
+        return connection(
+            [FeedEvent.of(row) for row in page],
+            [encode_feed_cursor(row.seq) for row in page],
+            has_next=len(rows) > size,
+            has_previous=start > 0,
+        )
+
+
+@strawberry.type
+class WebhookMutations:
+    @strawberry.mutation(description="Add a webhook endpoint; the answer carries its signing secret, shown this once.")
+    def create_webhook_endpoint(
+        self, info: Info, url: str, event_types: list[str] | None = None
+    ) -> CreateWebhookEndpointResult:
+        def change(organisation: OrganisationModel) -> WebhookEndpointCreated:
+            endpoint, secret = webhooks.create_endpoint(
+                organisation=organisation, url=url, event_types=event_types, store=info.context.store,
+                settings=info.context.settings,
+            )
+            return WebhookEndpointCreated(endpoint=WebhookEndpoint.of(endpoint), secret=secret.reveal())
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Replace an endpoint's signing secret; the new one is shown this once.")
+    def rotate_webhook_secret(self, info: Info, id: strawberry.ID) -> RotateWebhookSecretResult:
+        def change(organisation: OrganisationModel) -> WebhookSecretRotated:
+            endpoint, secret = webhooks.rotate_secret(organisation=organisation, endpoint_id=str(id), store=info.context.store)
+            return WebhookSecretRotated(endpoint=WebhookEndpoint.of(endpoint), secret=secret.reveal())
+
+        return as_admin(info, change)
+
+    @strawberry.mutation(description="Delete a webhook endpoint, its delivery log and its secret.")
+    def delete_webhook_endpoint(self, info: Info, id: strawberry.ID) -> DeleteWebhookEndpointResult:
+        def change(organisation: OrganisationModel) -> WebhookEndpointDeleted:
+            webhooks.delete_endpoint(organisation=organisation, endpoint_id=str(id), store=info.context.store)
+            return WebhookEndpointDeleted(id=id)
+
+        return as_admin(info, change)

@@ -1,0 +1,179 @@
+"""The transactional outbox: events commit with their change, in commit order, and the feed pages through them."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from fluid_scim.extensions import db
+from fluid_scim.models import OutboxEvent
+from fluid_scim.patch import Operation
+from fluid_scim.services import audit, organisations, outbox, users
+from tests.support.tenants import Tenant
+from tests.test_graphql_support import claims_for, data, execute
+from tests.test_webhooks import PATCH, USER, access_group_id, add_to_group, new_user, set_active
+
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+
+
+def events(app: Flask, tenant: Tenant) -> list[OutboxEvent]:
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        return list(
+            db.session.execute(
+                select(OutboxEvent).where(OutboxEvent.organisation_id == organisation.id).order_by(OutboxEvent.seq)
+            ).scalars()
+        )
+
+
+def kinds(app: Flask, tenant: Tenant) -> list[tuple[str, str]]:
+    return [(event.type, event.subject_id) for event in events(app, tenant)]
+
+
+def test_every_access_relevant_change_writes_an_event(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    group = access_group_id(client, tenant)
+    user = new_user(client, tenant, "ada@contoso.com")
+    add_to_group(client, tenant, group, user)
+    set_active(client, tenant, user, "False")
+    headers = {"Host": tenant.host, "Authorization": f"Bearer {tenant.token}"}
+    assert client.delete(f"/scim/v2/Users/{user}", headers=headers).status_code == 204
+    assert kinds(app, tenant) == [
+        ("user.provisioned", user),
+        ("group.members.changed", group),
+        ("access.granted", user),
+        ("user.updated", user),
+        ("access.suspended", user),
+        ("user.deleted", user),
+    ]
+    sequences = [event.seq for event in events(app, tenant)]
+    assert sequences == list(range(1, len(sequences) + 1))
+    by_type = {event.type: event for event in events(app, tenant)}
+    membership = {"groupId": group, "displayName": "Fluid User", "added": [user], "removed": []}
+    assert by_type["group.members.changed"].data == membership
+    suspended = by_type["access.suspended"].data
+    assert suspended["rolesBefore"] == [] and suspended["rolesAfter"] == [] and suspended["userName"] == "ada@contoso.com"
+    assert by_type["user.updated"].data["operation"] == "user.deactivated" and by_type["user.updated"].data["active"] is False
+
+
+def test_roles_changed_carries_roles_before_and_after(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    from fluid_scim.services import access_admin
+
+    with app.app_context(), audit.acting(audit.AuditContext(kind="admin", actor="test")):
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        access_admin.set_access_mode(organisation=organisation, mode="all_active")
+        access_admin.set_role_mappings(organisation=organisation, groups={}, app_roles={"Editor": "editor"})
+    user = new_user(client, tenant, "grace@contoso.com")
+    from tests.test_webhooks import scim
+
+    scim(client, tenant, "PATCH", f"/Users/{user}", {"schemas": [PATCH], "Operations": [
+        {"op": "add", "path": "roles", "value": [{"value": "Editor"}]}]})
+    changed = [event for event in events(app, tenant) if event.type == "access.roles_changed"]
+    assert [(event.data["rolesBefore"], event.data["rolesAfter"]) for event in changed] == [([], ["editor"])]
+
+
+def test_a_change_that_fails_writes_no_event(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    new_user(client, tenant, "taken@contoso.com")
+    before = kinds(app, tenant)
+    headers = {"Host": tenant.host, "Authorization": f"Bearer {tenant.token}", "Content-Type": "application/scim+json"}
+    duplicate = client.post("/scim/v2/Users", json={"schemas": [USER], "userName": "taken@contoso.com"}, headers=headers)
+    assert duplicate.status_code == 409
+    bulk = client.post("/scim/v2/Bulk", headers=headers, json={"schemas": [BULK], "failOnErrors": 1, "Operations": [
+        {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER], "userName": "fresh@contoso.com"}},
+        {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"schemas": [USER], "userName": "taken@contoso.com"}},
+    ]})
+    assert bulk.status_code in (200, 409)
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        outbox.emit(organisation, "user.updated", "nobody", {"userId": "nobody"})
+        db.session.rollback()  # forgotten with the transaction …
+        db.session.commit()  # … so a later commit does not write it
+        with pytest.raises(ValueError):
+            outbox.emit(organisation, "user.exploded", "nobody", {})
+    after = kinds(app, tenant)
+    assert after[: len(before)] == before
+    assert ("user.updated", "nobody") not in after
+    assert all(event.data.get("userName") != "fresh@contoso.com" or bulk.status_code == 200 for event in events(app, tenant))
+
+
+def test_concurrent_changes_get_distinct_gapless_sequence_numbers(app: Flask, tenant: Tenant) -> None:
+    errors: list[BaseException] = []
+    created: list[str] = []
+
+    def provision(index: int) -> None:
+        with app.app_context(), audit.acting(audit.AuditContext(kind="scim", actor="test")):
+            organisation = organisations.get_organisation(slug=tenant.slug)
+            for step in range(3):
+                try:
+                    user = users.create_user(organisation=organisation, body={"userName": f"p{index}-{step}@contoso.com"},
+                                             quirks=set())
+                    created.append(user.id)
+                except Exception as exc:  # reported below
+                    db.session.rollback()
+                    errors.append(exc)
+
+    threads = [threading.Thread(target=provision, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    # SQLite has one writer: a concurrent writer may be told the database is locked (and nothing of it stays).
+    assert all("locked" in str(error) for error in errors), errors
+    written = events(app, tenant)
+    assert [event.seq for event in written] == list(range(1, len(written) + 1))  # distinct, no gaps
+    assert sorted(event.subject_id for event in written) == sorted(created)  # one event per committed change, no more
+
+
+def test_the_feed_pages_through_every_event_once(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    group = access_group_id(client, tenant)
+    for index in range(4):
+        user = new_user(client, tenant, f"feed-{index}@contoso.com")
+        add_to_group(client, tenant, group, user)
+    query = ("query($after: String) { provisioningFeed(first: 3, after: $after) { edges { cursor node { id sequence type"
+             " subjectId occurredAt data } } pageInfo { hasNextPage endCursor } } }")
+
+    def read_all(after: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        seen: list[dict[str, Any]] = []
+        while True:
+            page = data(execute(app, query, claims_for(tenant.slug), {"after": after}))["provisioningFeed"]
+            seen += [edge["node"] for edge in page["edges"]]
+            after = page["pageInfo"]["endCursor"] or after
+            if not page["pageInfo"]["hasNextPage"]:
+                return seen, after
+
+    seen, cursor = read_all(None)
+    assert len(seen) == len(events(app, tenant)) == 12
+    assert len({node["id"] for node in seen}) == len(seen)
+    assert [node["sequence"] for node in seen] == list(range(1, 13))
+    # A consumer that polls later from its last cursor gets exactly what happened since.
+    late = new_user(client, tenant, "late@contoso.com")
+    more, _ = read_all(cursor)
+    assert [(node["type"], node["subjectId"]) for node in more] == [("user.provisioned", late)]
+    assert "password" not in str(seen + more).lower()
+    bad = execute(app, '{ provisioningFeed(after: "nonsense") { edges { cursor } } }', claims_for(tenant.slug))
+    assert bad.errors and bad.errors[0].extensions["code"] == "BAD_USER_INPUT"
+
+
+def test_events_of_one_organisation_never_appear_in_anothers_feed(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    from tests.support.tenants import make_tenant
+
+    other = make_tenant(app)
+    new_user(client, other, f"other-{uuid.uuid4().hex[:6]}@contoso.com")
+    feed = data(execute(app, "{ provisioningFeed { edges { node { id } } } }", claims_for(tenant.slug)))
+    assert feed == {"provisioningFeed": {"edges": []}}
+
+
+def test_service_level_update_emits_once_per_change(app: Flask, tenant: Tenant) -> None:
+    with app.app_context(), audit.acting(audit.AuditContext(kind="scim", actor="test")):
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        user = users.create_user(organisation=organisation, body={"userName": "svc@contoso.com"}, quirks=set())
+        users.patch_user(organisation=organisation, user_id=user.id, if_match=None, quirks=set(),
+                         operations=[Operation(op="replace", path="displayName", value="Svc")])
+        users.patch_user(organisation=organisation, user_id=user.id, if_match=None, quirks=set(),
+                         operations=[Operation(op="replace", path="displayName", value="Svc")])  # no change, no event
+    assert [kind for kind, _ in kinds(app, tenant)] == ["user.provisioned", "user.updated"]
