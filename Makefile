@@ -24,6 +24,10 @@ test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+# `make bench BENCH_ARGS="--users 500 --backends sqlite"`: see bench/README.md.
+bench: $(VENV)/.dev
+	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 

@@ -1,0 +1,1 @@
+"""The benchmark of fluid-scim (`make bench`): see bench/README.md."""

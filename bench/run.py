@@ -1,0 +1,1211 @@
+"""The fluid-scim benchmark: a live gunicorn server driven over HTTP with Entra-shaped traffic.
+
+``make bench`` (or ``.venv/bin/python -m bench.run --help``). One run measures, side by side:
+
+* the floor (``bench/floor_app.py``: Flask + SQLite WAL that only stores a user document under a
+  unique userName index and reads it back), under fluid-scim's gunicorn settings;
+* fluid-scim on each backend (SQLite, PostgreSQL): users created as Entra creates them (a
+  ``userName eq`` lookup, then POST), read by id, found by userName and externalId, patched in
+  Entra's shapes, listed in pages of 100; a group filled by PATCH batches of 100 members, one
+  member added and removed at K = 100 and K = 100,000 members, the group read with
+  ``excludedAttributes=members``; users and groups deleted;
+* an Entra initial cycle (users, managers, access-group memberships) and a mixed load with
+  4 workers under concurrency, and what auditing costs a read.
+
+Every phase prints ops/s, p50/p95/p99 latency, errors (never hidden: the first distinct ones are
+listed) and each worker's peak memory (VmHWM from /proc), then the targets with PASS/FAIL.
+Only loopback addresses are used; every process started here is stopped by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Like the test suite, the benchmark controls its own configuration: nothing from the shell or a
+# .env file changes what is measured (FLUID_TEST_POSTGRES_URL may name the PostgreSQL server).
+for _name in list(os.environ):
+    if (_name.startswith("FLUID_") and _name != "FLUID_TEST_POSTGRES_URL") or _name.startswith("VAULT_"):
+        del os.environ[_name]
+os.environ["FLUID_DOTENV"] = ""
+
+import flask_migrate  # noqa: E402
+import psycopg  # noqa: E402
+import requests  # noqa: E402
+from flask import Flask  # noqa: E402
+from sqlalchemy import JSON, BigInteger, String, cast, func, insert, literal, select, text, type_coerce  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from app import create_app  # noqa: E402
+from fluid_scim.extensions import db  # noqa: E402
+from fluid_scim.models import ProvisioningEvent, ScimUser, ScimUserValue  # noqa: E402
+from fluid_scim.models.types import utcnow  # noqa: E402
+from fluid_scim.repositories import mapping  # noqa: E402
+from fluid_scim.repositories import organisations as organisations_repo  # noqa: E402
+from fluid_scim.schema import ENTERPRISE_URN, USER_RESOURCE  # noqa: E402
+from fluid_scim.schema.coerce import coerce_resource  # noqa: E402
+from tests.support.services import ROOT, VENV_BIN, LiveServer, PostgresDatabase, Vault, free_port, wait_until  # noqa: E402
+from tests.support.tenants import ScimClient, Tenant, make_tenant  # noqa: E402
+
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+# Entra's provisioning agent identifies itself like this; fluid-scim records the dialect "entra".
+ENTRA_AGENT = "Microsoft Azure AD SCIM Client (fluid-scim bench)"
+ENTRA_DOCUMENTED_RATE = 25.0  # requests/s per tenant: the gallery checklist (ENTRA.md §1, §8)
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# The per-organisation limit (default 100/second;3000/minute per worker) would measure the limiter,
+# not the server: it is lifted, and still checked on every request.
+LIFTED_RATE_LIMIT = "1000000/second"
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Stat:
+    """One phase: latencies of its requests, its errors, and the workers' peak memory after it."""
+
+    name: str
+    reference: str | None = None  # the floor phase it is compared with
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    examples: list[str] = field(default_factory=list)
+    wall: float | None = None  # set for concurrent phases: ops/s is then n / wall time
+    memory_mb: dict[int, float] = field(default_factory=dict)
+    note: str = ""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, seconds: float, error: str | None = None) -> None:
+        with self._lock:
+            self.latencies.append(seconds)
+            if error is not None:
+                self.errors += 1
+                if len(self.examples) < 3 and error not in self.examples:
+                    self.examples.append(error)
+
+    @property
+    def n(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def ops_per_s(self) -> float:
+        busy = self.wall if self.wall is not None else sum(self.latencies)
+        return self.n / busy if busy > 0 else 0.0
+
+    def pct_ms(self, percent: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        rank = max(0, min(len(ordered) - 1, math.ceil(percent / 100 * len(ordered)) - 1))
+        return ordered[rank] * 1000
+
+
+def timed(stat: Stat, call: Callable[[], requests.Response], expect: Sequence[int]) -> requests.Response | None:
+    """Run one request, record its latency, and count it as an error unless its status is expected."""
+    start = time.perf_counter()
+    try:
+        response = call()
+    except requests.RequestException as exc:
+        stat.add(time.perf_counter() - start, f"{type(exc).__name__}: {str(exc)[:160]}")
+        return None
+    elapsed = time.perf_counter() - start
+    if response.status_code in expect:
+        stat.add(elapsed)
+    else:
+        stat.add(elapsed, f"HTTP {response.status_code}: {response.text[:160]}")
+    return response
+
+
+def peak_memory_mb(server: LiveServer) -> dict[int, float]:
+    """VmHWM (peak resident set) of each gunicorn worker, in MB."""
+    peaks: dict[int, float] = {}
+    try:
+        workers = server.worker_pids()
+    except OSError:
+        return peaks
+    for pid in sorted(workers):
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks[pid] = int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return peaks
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class BenchClient(ScimClient):
+    """tests.support.tenants.ScimClient with one ``requests.Session`` per thread (less client overhead)."""
+
+    def __init__(self, base_url: str, tenant: Tenant) -> None:
+        super().__init__(base_url, tenant, user_agent=ENTRA_AGENT)
+        self._local = threading.local()
+        self._count_lock = threading.Lock()
+        self.sent = 0
+
+    def request(self, method: str, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+        headers = {"Host": self.tenant.host, "User-Agent": self.user_agent, "Authorization": f"Bearer {self.tenant.token}"}
+        if body is not None:
+            headers["Content-Type"] = "application/scim+json; charset=utf-8"
+            kwargs["data"] = json.dumps(body)
+        with self._count_lock:
+            self.sent += 1
+        return session.request(method, f"{self.base_url}/scim/v2{path}", headers=headers, timeout=60, **kwargs)
+
+
+def run_threads(count: int, items: Sequence[Any], work: Callable[[Any], None]) -> float:
+    """Run ``work`` on every item with ``count`` threads; return the wall time."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        for result in pool.map(work, items):
+            del result
+    return time.perf_counter() - start
+
+
+# -- Entra-shaped requests ----------------------------------------------------------------------
+
+
+def entra_user(prefix: str, index: int) -> dict[str, Any]:
+    """A POST /Users body with Entra's default attribute mappings (ENTRA.md §3.1, §5)."""
+    user_name = f"{prefix}-{index:06d}@contoso.example"
+    return {
+        "schemas": [CORE_USER, ENTERPRISE_URN],
+        "externalId": f"{prefix}-nick-{index:06d}",
+        "userName": user_name,
+        "active": True,
+        "displayName": f"Given{index} Family{index}",
+        "title": "Engineer",
+        "preferredLanguage": "en-GB",
+        "emails": [
+            {"primary": True, "type": "work", "value": user_name},
+            {"type": "other", "value": f"alias-{prefix}-{index:06d}@contoso.example"},
+        ],
+        "phoneNumbers": [{"type": "work", "value": "+44 20 7946 0000"}, {"type": "mobile", "value": f"+44 7700 {index:06d}"}],
+        "addresses": [
+            {
+                "type": "work",
+                "formatted": "1 Main Street, London",
+                "streetAddress": "1 Main Street",
+                "locality": "London",
+                "region": "LDN",
+                "postalCode": "N1 1AA",
+                "country": "GB",
+            }
+        ],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": f"Given{index} Family{index}", "familyName": f"Family{index}", "givenName": f"Given{index}"},
+        "roles": [],
+        ENTERPRISE_URN: {"employeeNumber": f"{index:06d}", "department": "Engineering"},
+    }
+
+
+def user_name_eq(user_name: str) -> dict[str, str]:
+    return {"filter": f'userName eq "{user_name}"'}
+
+
+def user_patch(index: int, manager_id: str | None) -> list[dict[str, Any]]:
+    """Entra's PATCH shapes, in turn (ENTRA.md §3.4-3.8, §6)."""
+    shape = index % 4
+    if shape == 0:  # default job: one Replace per path
+        return [
+            {"op": "Replace", "path": 'emails[type eq "work"].value', "value": f"moved-{index:06d}@contoso.example"},
+            {"op": "Replace", "path": "name.familyName", "value": f"Renamed{index}"},
+        ]
+    if shape == 1:  # disable, string boolean (no feature flag)
+        return [{"op": "Replace", "path": "active", "value": "False"}]
+    if shape == 2:  # aadOptscim062020: filtered path, then one path-less replace with dotted and URN keys
+        return [
+            {"op": "replace", "path": 'emails[type eq "work"].value', "value": f"flag-{index:06d}@contoso.example"},
+            {
+                "op": "replace",
+                "value": {
+                    "displayName": f"Flagged {index}",
+                    "name.givenName": f"Flagged{index}",
+                    "name.familyName": f"Family{index}",
+                    f"{ENTERPRISE_URN}:employeeNumber": f"E{index:06d}",
+                },
+            },
+        ]
+    return [{"op": "Add", "path": f"{ENTERPRISE_URN}:manager", "value": manager_id}]  # the manager round trip
+
+
+def members_op(op: str, member_ids: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"op": op, "path": "members", "value": [{"$ref": None, "value": member_id} for member_id in member_ids]}]
+
+
+def entra_group(name: str) -> dict[str, Any]:
+    return {
+        "schemas": [CORE_GROUP, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+        "externalId": str(uuid.uuid4()),
+        "displayName": name,
+        "meta": {"resourceType": "Group"},
+    }
+
+
+# -- servers ------------------------------------------------------------------------------------
+
+
+def start_floor(database: Path, log_dir: Path, workers: int) -> LiveServer:
+    """The floor app under fluid-scim's gunicorn settings (bench/floor_gunicorn.conf.py)."""
+    port = free_port()
+    log_path = log_dir / f"floor-{port}.log"
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers), "FLOOR_DATABASE": str(database)}
+    command = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "bench" / "floor_gunicorn.conf.py"), "bench.floor_app:app"]
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    server = LiveServer(port=port, process=process, log_path=log_path)
+
+    def ready() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"the floor's gunicorn exited with {process.returncode}; see {log_path}")
+        try:
+            return requests.get(f"{server.url}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        wait_until(ready, timeout=30, what="the floor's gunicorn start")
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@contextmanager
+def autovacuum_stand_in(url: str, every: float, result: BackendResult) -> Iterator[None]:
+    """When the PostgreSQL server runs with ``autovacuum = off``, do its work on the benchmark's database.
+
+    Without statistics the planner believes the tables empty: foreign-key checks and lookups then
+    scan ``scim_user`` whole and every request slows down as users are added, which no production
+    server (autovacuum on by default) would show. ``VACUUM (ANALYZE)`` runs every ``every`` seconds.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql" or every <= 0:
+        yield
+        return
+    params = _psycopg_params(url)
+    with psycopg.connect(**params) as connection:
+        row = connection.execute("SHOW autovacuum").fetchone()
+    if row is not None and row[0] == "on":
+        result.notes.append("autovacuum is on in this PostgreSQL server")
+        yield
+        return
+    stop = threading.Event()
+    runs: list[float] = []
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                with psycopg.connect(**params) as connection:
+                    start = time.perf_counter()
+                    connection.execute("VACUUM (ANALYZE)")
+                    runs.append(time.perf_counter() - start)
+            except psycopg.Error as exc:
+                log(f"autovacuum stand-in: {exc}")
+
+    thread = threading.Thread(target=loop, name="autovacuum-stand-in", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=120)
+        result.notes.append(
+            f"this PostgreSQL server runs with autovacuum = off: the benchmark ran VACUUM (ANALYZE) on its database every"
+            f" {every:.0f}s instead ({len(runs)} times, {sum(runs):.1f}s in all), as autovacuum would"
+        )
+
+
+class WaitSampler:
+    """What PostgreSQL's active backends of one database wait on, sampled from ``pg_stat_activity``."""
+
+    def __init__(self, params: dict[str, Any] | None) -> None:
+        self.params = params
+        self.counts: dict[str, int] = {}
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="pg-wait-sampler", daemon=True)
+
+    def _loop(self) -> None:
+        assert self.params is not None
+        query = (
+            "SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU'), count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() GROUP BY 1"
+        )
+        with psycopg.connect(**self.params) as connection:
+            while not self._stop.wait(0.02):
+                self.samples += 1
+                for name, count in connection.execute(query).fetchall():
+                    self.counts[name] = self.counts.get(name, 0) + count
+
+    def summary(self) -> str:
+        if self.params is None:
+            return ""
+        busy = sum(self.counts.values())
+        if not busy:
+            return "PostgreSQL wait events: no active backend seen"
+        top = sorted(self.counts.items(), key=lambda item: -item[1])[:6]
+        shares = ", ".join(f"{name} {count / busy:.0%}" for name, count in top)
+        return f"PostgreSQL backends, {busy / self.samples:.1f} active on average; what they were doing: {shares}"
+
+
+@contextmanager
+def postgres_waits(url: str) -> Iterator[WaitSampler]:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        yield WaitSampler(None)
+        return
+    sampler = WaitSampler(_psycopg_params(url))
+    sampler._thread.start()
+    try:
+        yield sampler
+    finally:
+        sampler._stop.set()
+        sampler._thread.join(timeout=10)
+
+
+def _psycopg_params(url: str) -> dict[str, Any]:
+    parsed = make_url(url)
+    return {
+        "host": parsed.host or "127.0.0.1",
+        "port": parsed.port or 5432,
+        "user": parsed.username or "postgres",
+        "password": parsed.password,
+        "dbname": parsed.database,
+        "autocommit": True,
+        "connect_timeout": 5,
+    }
+
+
+@contextmanager
+def serving(server_factory: Callable[[], LiveServer]) -> Iterator[LiveServer]:
+    server = server_factory()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def wait_for_workers(server: LiveServer, workers: int) -> None:
+    wait_until(lambda: len(server.worker_pids()) >= workers, timeout=30, what=f"{workers} gunicorn workers")
+
+
+def warm_up(client: ScimClient, server: LiveServer, workers: int) -> None:
+    """A few unmeasured requests, so that every worker has its connections and caches."""
+    for index in range(10 * workers):
+        client.get("/Users", params=user_name_eq(f"warm-up-{index}@contoso.example"))
+    wait_for_workers(server, workers)
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Section:
+    title: str
+    stats: list[Stat] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Target:
+    name: str
+    value: str
+    passed: bool
+    why: str = ""
+
+
+@dataclass
+class BackendResult:
+    name: str
+    notes: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    stats: dict[str, Stat] = field(default_factory=dict)
+    concurrency: Stat | None = None
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.run_id = uuid.uuid4().hex[:8]
+        self.log_dir = Path(args.log_dir or tempfile.mkdtemp(prefix="fluid-bench-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.vault: Vault | None = None
+        self.floor: dict[str, Stat] = {}
+        self.floor_concurrency: Stat | None = None
+        self.floor_memory: dict[int, float] = {}
+        self.results: list[BackendResult] = []
+        self.facts = ""
+        self.rng = random.Random(20260101)  # noqa: S311 - a shuffle, not a secret
+        self.created: list[tuple[str, dict[str, Any]]] = []  # (id, POST body) of the last users created
+
+    # -- floor --
+
+    def run_floor(self) -> None:
+        args = self.args
+        log(f"floor: {args.users} users, {args.workers} workers")
+        database = self.log_dir / "floor.db"
+        tenant = Tenant(slug="floor", token="unused")  # noqa: S106 - the floor checks no token
+        with serving(lambda: start_floor(database, self.log_dir, args.workers)) as server:
+            client = BenchClient(server.url, tenant)
+            warm_up(client, server, args.workers)
+            self.floor = self._create_read_phases(client, server, "floor", args.users)
+            self.floor["healthz"] = self._healthz(server)
+            self.floor_memory = peak_memory_mb(server)
+        log(f"floor: mixed load, {args.concurrency_workers} workers, {args.concurrency_clients} clients")
+        with serving(lambda: start_floor(database, self.log_dir, args.concurrency_workers)) as server:
+            client = BenchClient(server.url, tenant)
+            warm_up(client, server, args.concurrency_workers)
+            self.floor_concurrency = self._mixed_load(client, server, "floor-mix")
+
+    def _create_read_phases(self, client: BenchClient, server: LiveServer, prefix: str, count: int) -> dict[str, Stat]:
+        """Entra's create (lookup, then POST), then GET by id and ``userName eq``: shared by floor and ours."""
+        stats = {
+            "lookup": Stat("GET ?filter=userName eq (miss)", "lookup"),
+            "create": Stat("POST /Users", "create"),
+            "get": Stat("GET /Users/{id}", "get"),
+            "find": Stat("GET ?filter=userName eq (hit)", "find"),
+        }
+        prefix = f"{prefix}-{self.run_id}"
+        created: list[tuple[str, dict[str, Any]]] = []
+        for index in range(count):
+            body = entra_user(prefix, index)
+            timed(stats["lookup"], lambda body=body: client.get("/Users", params=user_name_eq(body["userName"])), (200,))
+            response = timed(stats["create"], lambda body=body: client.post("/Users", body), (201,))
+            if response is not None and response.status_code == 201:
+                created.append((response.json()["id"], body))
+        ids = [user_id for user_id, _ in created]
+        names = [body["userName"] for _, body in created]
+        stats["lookup"].memory_mb = stats["create"].memory_mb = peak_memory_mb(server)
+        order = list(range(len(ids)))
+        self.rng.shuffle(order)
+        order = order[: self.args.reads]
+        for position in order:
+            timed(stats["get"], lambda position=position: client.get(f"/Users/{ids[position]}"), (200,))
+        stats["get"].memory_mb = peak_memory_mb(server)
+        for position in order:
+            timed(stats["find"], lambda position=position: client.get("/Users", params=user_name_eq(names[position])), (200,))
+        stats["find"].memory_mb = peak_memory_mb(server)
+        self.created = created
+        return stats
+
+    def _healthz(self, server: LiveServer) -> Stat:
+        stat = Stat("GET /healthz (no database)", "get")
+        session = requests.Session()
+        for _ in range(self.args.samples):
+            timed(stat, lambda: session.get(f"{server.url}/healthz", timeout=10), (200,))
+        stat.memory_mb = peak_memory_mb(server)
+        return stat
+
+    def _mixed_load(self, client: BenchClient, server: LiveServer, prefix: str) -> Stat:
+        """Entra's create (lookup + POST), a GET by id and a ``userName eq`` per user, from many threads."""
+        args = self.args
+        stat = Stat(f"mixed load: {args.concurrency_clients} clients x (lookup, POST, GET id, userName eq)", "mix")
+        prefix = f"{prefix}-{self.run_id}"
+
+        def one_user(index: int) -> None:
+            body = entra_user(prefix, index)
+            timed(stat, lambda: client.get("/Users", params=user_name_eq(body["userName"])), (200,))
+            response = timed(stat, lambda: client.post("/Users", body), (201,))
+            if response is None or response.status_code != 201:
+                return
+            user_id = response.json()["id"]
+            timed(stat, lambda: client.get(f"/Users/{user_id}"), (200,))
+            timed(stat, lambda: client.get("/Users", params=user_name_eq(body["userName"])), (200,))
+
+        stat.wall = run_threads(args.concurrency_clients, range(args.concurrency_users), one_user)
+        stat.memory_mb = peak_memory_mb(server)
+        return stat
+
+    # -- fluid-scim --
+
+    def settings(self, database_url: str) -> dict[str, Any]:
+        assert self.vault is not None
+        return {
+            "database_url": database_url,
+            "vault_addr": self.vault.addr,
+            "vault_token": self.vault.token,
+            "log_level": "WARNING",
+            "ratelimit_default": LIFTED_RATE_LIMIT,
+        }
+
+    def server_env(self, database_url: str) -> dict[str, str]:
+        assert self.vault is not None
+        return {
+            "FLUID_DATABASE_URL": database_url,
+            "VAULT_ADDR": self.vault.addr,
+            "VAULT_TOKEN": self.vault.token,
+            "FLUID_DOTENV": "",
+            "FLUID_RATELIMIT_DEFAULT": LIFTED_RATE_LIMIT,
+        }
+
+    @contextmanager
+    def database(self, backend: str) -> Iterator[str]:
+        if backend == "sqlite":
+            yield f"sqlite:///{self.log_dir / f'fluid-{self.run_id}.db'}"
+            return
+        database = PostgresDatabase(self.args.postgres_url).create()
+        try:
+            yield database.url
+        finally:
+            database.drop()
+
+    def run_backend(self, backend: str) -> BackendResult:
+        args = self.args
+        result = BackendResult(name={"sqlite": "SQLite", "postgresql": "PostgreSQL"}[backend])
+        with self.database(backend) as url, autovacuum_stand_in(url, self.args.pg_vacuum_every, result):
+            app = create_app(self.settings(url))
+            with app.app_context():
+                flask_migrate.upgrade()
+            tenant = make_tenant(app, f"bench-{self.run_id}")
+            log(f"{result.name}: {args.workers} workers, {args.users} users")
+            with serving(lambda: LiveServer.start(self.server_env(url), self.log_dir, workers=args.workers)) as server:
+                client = BenchClient(server.url, tenant)
+                warm_up(client, server, args.workers)
+                self._users_and_groups(app, tenant, client, server, result)
+                self._audit_cost(app, tenant, client, result)
+                self._entra_cycle(app, server, result)
+            log(f"{result.name}: mixed load, {args.concurrency_workers} workers, {args.concurrency_clients} clients")
+            env = self.server_env(url)
+            with serving(lambda: LiveServer.start(env, self.log_dir, workers=args.concurrency_workers)) as server:
+                mix_tenant = make_tenant(app, f"mix-{self.run_id}")
+                client = BenchClient(server.url, mix_tenant)
+                warm_up(client, server, args.concurrency_workers)
+                with postgres_waits(url) as waits:
+                    result.concurrency = self._mixed_load(client, server, "mix")
+                result.concurrency.note = waits.summary()
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+        return result
+
+    def _users_and_groups(
+        self, app: Flask, tenant: Tenant, client: BenchClient, server: LiveServer, result: BackendResult
+    ) -> None:
+        args = self.args
+        section = Section(f"{result.name}: {args.workers} workers, 1 client (one request at a time)")
+        result.sections.append(section)
+        stats = self._create_read_phases(client, server, "user", args.users)
+        ids = [user_id for user_id, _ in self.created]
+        order = list(range(len(ids)))
+        self.rng.shuffle(order)
+        order = order[: args.reads]
+
+        external = Stat("GET ?filter=externalId eq (hit)", "find")
+        for position in order:
+            params = {"filter": f'externalId eq "{self.created[position][1]["externalId"]}"'}
+            timed(external, lambda params=params: client.get("/Users", params=params), (200,))
+        external.memory_mb = peak_memory_mb(server)
+
+        patch = Stat("PATCH /Users/{id} (Entra shapes)", "create")
+        for position in order:
+            path, operations = f"/Users/{ids[position]}", user_patch(position, ids[(position + 1) % len(ids)])
+            timed(patch, lambda path=path, operations=operations: client.patch(path, operations), (200, 204))
+        patch.memory_mb = peak_memory_mb(server)
+
+        listing = Stat("GET /Users?startIndex&count=100 (page)", "get")
+        pages = max(1, math.ceil(len(ids) / 100))
+        rounds = max(1, math.ceil(args.samples / pages))
+        for _ in range(rounds):
+            for page in range(pages):
+                timed(
+                    listing, lambda page=page: client.get("/Users", params={"startIndex": page * 100 + 1, "count": 100}), (200,)
+                )
+        listing.memory_mb = peak_memory_mb(server)
+
+        healthz = self._healthz(server)
+        section.stats += [stats["lookup"], stats["create"], stats["get"], stats["find"], external, patch, listing, healthz]
+
+        # Groups: Entra's Test Connection probe and group match by displayName, then POST (ENTRA.md §2, §4).
+        group_section = Section(f"{result.name}: groups, {args.workers} workers, 1 client")
+        result.sections.append(group_section)
+        lookup = Stat("GET /Groups?filter=displayName eq&excludedAttributes=members", "find")
+        create = Stat("POST /Groups", "create")
+        groups: dict[int, str] = {}
+        for k in args.members:
+            name = f"bench-{self.run_id}-K{k}"
+            timed(
+                lookup,
+                lambda name=name: client.get(
+                    "/Groups", params={"filter": f'displayName eq "{name}"', "excludedAttributes": "members"}
+                ),
+                (200,),
+            )
+            response = timed(create, lambda name=name: client.post("/Groups", entra_group(name)), (201,))
+            if response is None or response.status_code != 201:
+                raise RuntimeError(f"could not create the group for K={k}: {create.examples}")
+            groups[k] = response.json()["id"]
+        for index in range(args.samples):
+            name = f"bench-{self.run_id}-K{args.members[index % len(args.members)]}"
+            timed(
+                lookup,
+                lambda name=name: client.get(
+                    "/Groups", params={"filter": f'displayName eq "{name}"', "excludedAttributes": "members"}
+                ),
+                (200,),
+            )
+        lookup.memory_mb = create.memory_mb = peak_memory_mb(server)
+
+        # Members beyond the users created over HTTP: a bulk INSERT through the ORM models.
+        biggest = max(args.members)
+        wanted = biggest + args.samples
+        bulk = Stat("bulk INSERT users via ORM models (direct DB, not HTTP)")
+        if wanted > len(ids):
+            start = time.perf_counter()
+            extra = bulk_users(app, tenant, wanted - len(ids), f"bulk-{self.run_id}", self.run_id)
+            bulk.wall = time.perf_counter() - start
+            bulk.latencies = [bulk.wall / len(extra)] * len(extra)
+            bulk.note = f"{len(extra)} users in {bulk.wall:.1f}s"
+        else:
+            extra = []
+        everyone = ids + extra
+        members, spares = everyone[:biggest], everyone[biggest:wanted]
+
+        # Fill every group by PATCH batches of --member-batch, as Entra adds members.
+        batch = args.member_batch
+        fill: dict[int, Stat] = {}
+        for k in args.members:
+            stat = Stat(f"PATCH add {batch} members, filling to K={k:,}", "create")
+            for start_at in range(0, k, batch):
+                chunk = members[start_at : min(start_at + batch, k)]
+                timed(stat, lambda k=k, chunk=chunk: client.patch(f"/Groups/{groups[k]}", members_op("Add", chunk)), (204,))
+            stat.memory_mb = peak_memory_mb(server)
+            fill[k] = stat
+            log(f"{result.name}: group filled to K={k:,} ({stat.n} batches, {stat.errors} errors)")
+
+        # One member in and out at each K, interleaved so that every K sees the same database.
+        single: dict[tuple[str, int], Stat] = {}
+        for k in args.members:
+            single["add", k] = Stat(f"PATCH add 1 member @K={k:,}", "create")
+            single["remove", k] = Stat(f"PATCH remove 1 member (by value) @K={k:,}", "create")
+            single["get", k] = Stat(f"GET /Groups/{{id}}?excludedAttributes=members @K={k:,}", "get")
+        for spare in spares:
+            for k in args.members:
+                path = f"/Groups/{groups[k]}"
+                timed(single["add", k], lambda path=path, spare=spare: client.patch(path, members_op("Add", [spare])), (204,))
+                timed(single["get", k], lambda path=path: client.get(path, params={"excludedAttributes": "members"}), (200,))
+                timed(
+                    single["remove", k], lambda path=path, spare=spare: client.patch(path, members_op("Remove", [spare])), (204,)
+                )
+        for stat in single.values():
+            stat.memory_mb = peak_memory_mb(server)
+
+        deletes = Stat("DELETE /Users/{id}", "create")
+        for user_id in [ids[position] for position in order]:
+            timed(deletes, lambda user_id=user_id: client.delete(f"/Users/{user_id}"), (204,))
+        deletes.memory_mb = peak_memory_mb(server)
+        group_deletes = Stat("DELETE /Groups/{id} (one per K, members included)", "create")
+        for k in args.members:
+            timed(group_deletes, lambda k=k: client.delete(f"/Groups/{groups[k]}"), (204,))
+        group_deletes.memory_mb = peak_memory_mb(server)
+
+        group_section.stats += [lookup, create, bulk, *fill.values()]
+        group_section.stats += [single[kind, k] for kind in ("add", "remove", "get") for k in args.members]
+        group_section.stats += [deletes, group_deletes]
+        fill_lines = []
+        for k, stat in fill.items():
+            if stat.n >= 2:
+                window = max(1, min(10, stat.n // 10))
+                first, last = median(stat.latencies[:window]), median(stat.latencies[-window:])
+                fill_lines.append(
+                    f"fill to K={k:,}: {stat.n} batches, {k / sum(stat.latencies):,.0f} members/s; first batch"
+                    f" {stat.latencies[0] * 1000:.1f} ms, last {stat.latencies[-1] * 1000:.1f} ms; median of the first"
+                    f" {window} {first * 1000:.1f} ms, of the last {window} {last * 1000:.1f} ms (x{last / first:.2f})"
+                )
+        group_section.lines += fill_lines
+        result.stats.update({key: stat for key, stat in stats.items()})
+        result.stats.update({"external": external, "patch": patch, "list": listing, "healthz": healthz, "deletes": deletes})
+        result.stats.update({f"fill{k}": stat for k, stat in fill.items()})
+        result.stats.update({f"{kind}{k}": stat for (kind, k), stat in single.items()})
+        result.stats["events"] = Stat("events")
+        result.stats["events"].note = events_check(app, tenant, client.sent)
+
+    def _audit_cost(self, app: Flask, tenant: Tenant, client: BenchClient, result: BackendResult) -> None:
+        """GET /Users/{id} in-process (``app.test_client()``), with and without the audit hooks, interleaved."""
+        from fluid_scim.api import recording
+        from fluid_scim.services import audit
+
+        section = Section(f"{result.name}: what auditing costs a read (in-process, app.test_client(), no HTTP)")
+        result.sections.append(section)
+        with app.app_context():
+            organisation = organisations_repo.find_by_slug(tenant.slug)
+            assert organisation is not None
+            user_ids = list(
+                db.session.execute(select(ScimUser.id).where(ScimUser.organisation_id == organisation.id).limit(500)).scalars()
+            )
+            db.session.remove()
+        test_client = app.test_client()
+        headers = {"Host": tenant.host, "Authorization": f"Bearer {tenant.token}", "User-Agent": ENTRA_AGENT}
+        audited = Stat("GET /Users/{id}, audited (event + status row)")
+        bare = Stat("GET /Users/{id}, audit hooks stubbed out")
+        real_record, real_observe = audit.record_outside, recording._observe
+
+        def get(stat: Stat, user_id: str) -> None:
+            start = time.perf_counter()
+            response = test_client.get(f"/scim/v2/Users/{user_id}", headers=headers)
+            stat.add(time.perf_counter() - start, None if response.status_code == 200 else f"HTTP {response.status_code}")
+
+        for index in range(self.args.samples * 2):
+            user_id = user_ids[index % len(user_ids)]
+            get(audited, user_id)
+            audit.record_outside = lambda *_args, **_kwargs: None  # type: ignore[assignment]
+            recording._observe = lambda *_args, **_kwargs: None  # type: ignore[assignment]
+            try:
+                get(bare, user_id)
+            finally:
+                audit.record_outside, recording._observe = real_record, real_observe
+        section.stats += [audited, bare]
+        cost = audited.pct_ms(50) - bare.pct_ms(50)
+        section.lines.append(
+            f"auditing a read costs {cost:.2f} ms at p50 ({cost / audited.pct_ms(50):.0%} of the in-process GET):"
+            " one INSERT of the provisioning event and two upserts (status row, 5-minute bucket), each in its own commit"
+        )
+        result.stats["audit_on"], result.stats["audit_off"] = audited, bare
+
+    def _entra_cycle(self, app: Flask, server: LiveServer, result: BackendResult) -> None:
+        """Entra's initial cycle for N users: lookup + POST each, the manager round trip, access-group members."""
+        args = self.args
+        tenant = make_tenant(app, f"entra-{self.run_id}")
+        client = BenchClient(server.url, tenant)
+        prefix = f"entra-{self.run_id}"
+        stat = Stat(f"Entra initial cycle, {args.entra_users} users, {args.entra_threads} threads")
+        ids: dict[int, str] = {}
+        wall = 0.0
+        # Test Connection: a random user and a random group.
+        start = time.perf_counter()
+        timed(stat, lambda: client.get("/Users", params=user_name_eq(f"{uuid.uuid4()}")), (200,))
+        timed(stat, lambda: client.get("/Groups", params={"filter": f'displayName eq "{uuid.uuid4()}"'}), (200,))
+
+        def create(index: int) -> None:
+            body = entra_user(prefix, index)
+            timed(stat, lambda: client.get("/Users", params=user_name_eq(body["userName"])), (200,))
+            response = timed(stat, lambda: client.post("/Users", body), (201,))
+            if response is not None and response.status_code == 201:
+                ids[index] = response.json()["id"]
+
+        def link_manager(index: int) -> None:
+            manager = ids.get(index - index % 10)
+            if index in ids and manager is not None:
+                operations = [{"op": "Add", "path": f"{ENTERPRISE_URN}:manager", "value": manager}]
+                timed(stat, lambda: client.patch(f"/Users/{ids[index]}", operations), (200, 204))
+
+        wall += time.perf_counter() - start
+        wall += run_threads(args.entra_threads, range(args.entra_users), create)
+        wall += run_threads(args.entra_threads, [index for index in range(args.entra_users) if index % 10], link_manager)
+        start = time.perf_counter()
+        response = timed(
+            stat,
+            lambda: client.get("/Groups", params={"filter": 'displayName eq "Fluid User"', "excludedAttributes": "members"}),
+            (200,),
+        )
+        wall += time.perf_counter() - start
+        access_group = response.json()["Resources"][0]["id"] if response is not None and response.status_code == 200 else None
+        if access_group is not None:
+            member_ids = [ids[index] for index in sorted(ids)]
+            batches = [member_ids[at : at + args.member_batch] for at in range(0, len(member_ids), args.member_batch)]
+
+            def add_members(chunk: list[str]) -> None:
+                timed(stat, lambda: client.patch(f"/Groups/{access_group}", members_op("Add", chunk)), (204,))
+
+            wall += run_threads(args.entra_threads, batches, add_members)
+        stat.wall = wall
+        stat.memory_mb = peak_memory_mb(server)
+        with app.app_context():
+            organisation = organisations_repo.find_by_slug(tenant.slug)
+            assert organisation is not None
+            granted = db.session.execute(
+                select(func.count())
+                .select_from(ScimUser)
+                .where(ScimUser.organisation_id == organisation.id, ScimUser.access_granted)
+            ).scalar_one()
+            db.session.remove()
+        server_rate = stat.n / wall
+        paced = stat.n / min(server_rate, ENTRA_DOCUMENTED_RATE)
+        section = Section(f"{result.name}: Entra initial cycle (fresh organisation, {args.workers} workers)")
+        section.stats.append(stat)
+        section.lines += [
+            f"{args.entra_users} users with access-group membership in {wall:.1f}s: {stat.n} requests"
+            f" ({stat.n / max(args.entra_users, 1):.2f} per user), {server_rate:.0f} requests/s,"
+            f" {args.entra_users / wall * 60:,.0f} users/minute as fast as {args.entra_threads} Entra threads can go;"
+            f" {granted} users got access",
+            f"at Entra's documented {ENTRA_DOCUMENTED_RATE:.0f} requests/s per tenant: {paced:.0f}s,"
+            f" {args.entra_users / paced * 60:,.0f} users/minute (the server is then"
+            f" {'not ' if server_rate >= ENTRA_DOCUMENTED_RATE else ''}the limit)",
+        ]
+        result.sections.append(section)
+        result.stats["entra"] = stat
+
+    # -- targets and report --
+
+    def targets(self, result: BackendResult) -> None:
+        stats, floor, members = result.stats, self.floor, self.args.members
+        small, big = min(members), max(members)
+
+        def ratio_to_floor(key: str, floor_key: str, minimum: float, label: str) -> None:
+            value = stats[key].ops_per_s / floor[floor_key].ops_per_s
+            result.targets.append(Target(label, f"{value:.2f}x floor", value >= minimum))
+
+        ratio_to_floor("create", "create", 0.6, "POST /Users >= 0.6 x floor create rate")
+        ratio_to_floor("get", "get", 0.7, "GET /Users/{id} >= 0.7 x floor")
+        ratio_to_floor("find", "find", 0.7, "userName eq >= 0.7 x floor")
+        for kind, label in (("add", "add 1 member"), ("remove", "remove 1 member"), ("get", "GET excludedAttributes=members")):
+            a, b = stats[f"{kind}{small}"].pct_ms(50), stats[f"{kind}{big}"].pct_ms(50)
+            result.targets.append(
+                Target(
+                    f"{label}: p50 @K={big:,} <= 1.2 x p50 @K={small:,}", f"{b:.1f} vs {a:.1f} ms (x{b / a:.2f})", b <= 1.2 * a
+                )
+            )
+        fill = stats[f"fill{big}"]
+        window = max(1, min(10, fill.n // 10))
+        first, last = median(fill.latencies[:window]), median(fill.latencies[-window:])
+        result.targets.append(
+            Target(
+                f"fill to K={big:,}: last batches <= 1.5 x first (medians of {window})",
+                f"{last * 1000:.1f} vs {first * 1000:.1f} ms (x{last / first:.2f})",
+                last <= 1.5 * first,
+            )
+        )
+        page, single = stats["list"].pct_ms(50), stats["get"].pct_ms(50)
+        result.targets.append(
+            Target(
+                "list page of 100 <= 3 x single GET (p50)",
+                f"{page:.1f} vs {single:.1f} ms (x{page / single:.2f})",
+                page <= 3 * single,
+            )
+        )
+        peak = max((mb for section in result.sections for stat in section.stats for mb in stat.memory_mb.values()), default=0.0)
+        if result.concurrency is not None:
+            peak = max([peak, *result.concurrency.memory_mb.values()])
+        result.targets.append(Target("worker peak memory < 200 MB (VmHWM)", f"{peak:.0f} MB", peak < 200))
+        every = [stat for section in result.sections for stat in section.stats]
+        if result.concurrency is not None:
+            every.append(result.concurrency)
+        errors = sum(stat.errors for stat in every)
+        result.targets.append(Target("no errors", f"{errors} errors", errors == 0))
+
+    def comparison(self) -> list[Target]:
+        by_name = {result.name: result for result in self.results}
+        if not {"SQLite", "PostgreSQL"} <= set(by_name):
+            return []
+        sqlite_stats, pg_stats = by_name["SQLite"].stats, by_name["PostgreSQL"].stats
+        targets = []
+        for key in ("lookup", "create", "get", "find", "external", "patch", "list", f"add{max(self.args.members)}"):
+            a, b = sqlite_stats[key].pct_ms(50), pg_stats[key].pct_ms(50)
+            targets.append(
+                Target(
+                    f"PostgreSQL p50 <= 1.5 x SQLite: {sqlite_stats[key].name}",
+                    f"{b:.1f} vs {a:.1f} ms (x{b / a:.2f})",
+                    b <= 1.5 * a,
+                )
+            )
+        sqlite_mix, pg_mix = by_name["SQLite"].concurrency, by_name["PostgreSQL"].concurrency
+        if sqlite_mix is not None and pg_mix is not None:
+            a, b = sqlite_mix.ops_per_s, pg_mix.ops_per_s
+            targets.append(
+                Target(
+                    f"PostgreSQL > SQLite under concurrency ({self.args.concurrency_workers} workers,"
+                    f" {self.args.concurrency_clients} clients)",
+                    f"{b:.0f} vs {a:.0f} req/s (x{b / a:.2f})",
+                    b > a,
+                )
+            )
+        return targets
+
+    def report(self) -> str:
+        out: list[str] = []
+        args = self.args
+        out.append("fluid-scim benchmark")
+        out.append(self.facts)
+        out.append(
+            f"settings: --users {args.users} --reads {args.reads} --members {','.join(map(str, args.members))}"
+            f" --member-batch {args.member_batch}"
+            f" --samples {args.samples} --workers {args.workers} --concurrency-workers {args.concurrency_workers}"
+            f" --concurrency-clients {args.concurrency_clients} --concurrency-users {args.concurrency_users}"
+            f" --entra-users {args.entra_users} --entra-threads {args.entra_threads} --pg-vacuum-every {args.pg_vacuum_every:g};"
+            f" logs in {self.log_dir}"
+        )
+        out.append(
+            "ops/s: one client thread: n / time spent in the phase's requests (1 / mean latency); with threads:"
+            " n / wall time. 'vs floor' divides ops/s by the floor phase named. peak MB: VmHWM of each worker."
+        )
+        out.append("")
+        floor_section = Section(f"floor (bench/floor_app.py): {args.workers} workers, 1 client", list(self.floor.values()))
+        out += render_section(floor_section, {})
+        if self.floor_concurrency is not None:
+            out += render_section(Section(f"floor: {args.concurrency_workers} workers, mixed load", [self.floor_concurrency]), {})
+        for result in self.results:
+            for section in result.sections:
+                out += render_section(section, self.floor)
+            if result.concurrency is not None:
+                mix = Section(f"{result.name}: {args.concurrency_workers} workers, mixed load", [result.concurrency])
+                out += render_section(mix, {"mix": self.floor_concurrency} if self.floor_concurrency else {})
+            out += [f"{result.name}: {note}" for note in result.notes]
+            out.append(f"{result.name}: every SCIM request is audited: {result.stats['events'].note}")
+            get, floor_get = result.stats["get"].pct_ms(50), self.floor["get"].pct_ms(50)
+            out.append(
+                f"{result.name}: GET /Users/{{id}} p50 {get:.2f} ms vs the floor's {floor_get:.2f} ms: {get - floor_get:+.2f} ms;"
+                f" /healthz (Flask + JSON access log, no database) {result.stats['healthz'].pct_ms(50):.2f} ms vs the"
+                f" floor's {self.floor['healthz'].pct_ms(50):.2f} ms; auditing alone"
+                f" {result.stats['audit_on'].pct_ms(50) - result.stats['audit_off'].pct_ms(50):.2f} ms (in-process A/B above)"
+            )
+            out.append("")
+            out += render_targets(f"{result.name}: targets", result.targets)
+        comparison = self.comparison()
+        if comparison:
+            out += render_targets("PostgreSQL vs SQLite", comparison)
+        return "\n".join(out)
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def render_section(section: Section, floor: dict[str, Stat | None]) -> list[str]:
+    out = [f"== {section.title} =="]
+    out.append(
+        f"{'phase':<62} {'n':>7} {'ops/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}  {'vs floor':<16} peak MB"
+    )
+    for stat in section.stats:
+        reference = floor.get(stat.reference or "") if stat.reference else None
+        versus = f"{stat.ops_per_s / reference.ops_per_s:.2f}x {stat.reference}" if reference and reference.ops_per_s else ""
+        memory = "/".join(f"{mb:.0f}" for mb in stat.memory_mb.values())
+        out.append(
+            f"{stat.name[:62]:<62} {stat.n:>7} {stat.ops_per_s:>9.1f} {stat.pct_ms(50):>8.2f} {stat.pct_ms(95):>8.2f}"
+            f" {stat.pct_ms(99):>8.2f} {stat.errors:>6}  {versus:<16} {memory}"
+        )
+        if stat.note:
+            out.append(f"    {stat.note}")
+        for example in stat.examples:
+            out.append(f"    error: {example}")
+    out += [f"  {line}" for line in section.lines]
+    out.append("")
+    return out
+
+
+def render_targets(title: str, targets: list[Target]) -> list[str]:
+    out = [f"== {title} =="]
+    for target in targets:
+        out.append(f"{'PASS' if target.passed else 'FAIL'}  {target.name:<72} {target.value}")
+    out.append("")
+    return out
+
+
+def bulk_users(app: Flask, tenant: Tenant, count: int, prefix: str, id_prefix: str) -> list[str]:
+    """Users written straight into the database (not over HTTP), through fluid-scim's ORM models.
+
+    One template user goes through the code POST /Users runs (``coerce_resource``, then
+    ``mapping.write_user`` for the columns and the multi-valued rows); the database then copies it
+    ``count`` times with ``INSERT … SELECT`` over a numbered series (a recursive CTE, so the same
+    statement runs on SQLite and PostgreSQL), numbering userName, externalId, id, names and emails.
+    Ids are UUID-shaped like the ones fluid-scim issues: ``{id_prefix (8 hex)}-0000-4000-8000-1{n:011d}``.
+    """
+    if len(id_prefix) != 8 or count >= ID_OFFSET:
+        raise ValueError("id_prefix must be 8 hexadecimal digits and count below 10**11")
+    user_name = f"{prefix}-{NUMBER}@contoso.example"
+    body = {
+        "schemas": [CORE_USER],
+        "userName": user_name,
+        "externalId": f"{prefix}-nick-{NUMBER}",
+        "active": True,
+        "displayName": f"Bulk {NUMBER}",
+        "name": {"givenName": "Bulk", "familyName": f"User{NUMBER}"},
+        "emails": [{"primary": True, "type": "work", "value": user_name}],
+    }
+    now = utcnow()
+    with app.app_context():
+        organisation = organisations_repo.find_by_slug(tenant.slug)
+        assert organisation is not None
+        template = ScimUser(
+            organisation_id=organisation.id,
+            id=f"{id_prefix}-0000-4000-8000-{NUMBER}",
+            version=1,
+            created_at=now,
+            updated_at=now,
+            access_granted=False,
+            fluid_roles=[],
+            origin="scim",
+            fluid_extension=True,
+        )
+        value_rows = mapping.write_user(template, coerce_resource(USER_RESOURCE, body, quirks=set()))
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        series = select(literal(ID_OFFSET, BigInteger).label("n")).cte("series", recursive=True)
+        series = series.union_all(select(series.c.n + 1).where(series.c.n < ID_OFFSET + count - 1))
+        for model, rows in ((ScimUser, [template]), (ScimUserValue, value_rows)):
+            for row in rows:
+                columns = [column for column in model.__table__.columns if getattr(row, column.key) is not None]
+                expressions = [_numbered(getattr(row, column.key), column.type, series.c.n, postgres) for column in columns]
+                query = select(*expressions).select_from(series)
+                db.session.execute(insert(model).from_select([column.key for column in columns], query))
+            db.session.commit()
+            if postgres:  # what autovacuum does after a bulk load: else each foreign-key check scans scim_user
+                db.session.execute(text(f"ANALYZE {model.__tablename__}"))
+                db.session.commit()
+        db.session.remove()
+    return [f"{id_prefix}-0000-4000-8000-{index + ID_OFFSET}" for index in range(count)]
+
+
+NUMBER = "~~~"  # placeholder for the user's number (no letters: unchanged by NFKC and lower-casing)
+ID_OFFSET = 100_000_000_000  # numbers are n + ID_OFFSET: always 12 digits, the last group of a UUID
+
+
+def _numbered(value: Any, column_type: Any, number: Any, postgres: bool) -> Any:
+    """A SQL expression for one column of the copies: ``value`` with ``NUMBER`` replaced by the row's number."""
+    is_json = isinstance(column_type, JSON)
+    rendered = json.dumps(value) if is_json else value
+    if isinstance(rendered, str) and NUMBER in rendered:
+        pieces = rendered.split(NUMBER)
+        expression: Any = literal(pieces[0], String)
+        for piece in pieces[1:]:
+            expression = expression + cast(number, String) + literal(piece, String)
+    elif is_json and postgres:
+        expression = literal(rendered, String)
+    else:
+        return literal(value, column_type)  # SQLite's JSON type serialises the value itself
+    if is_json:  # PostgreSQL's json column needs a cast; SQLite keeps JSON as text
+        return cast(expression, column_type) if postgres else type_coerce(expression, column_type)
+    return expression
+
+
+def events_check(app: Flask, tenant: Tenant, sent: int) -> str:
+    with app.app_context():
+        organisation = organisations_repo.find_by_slug(tenant.slug)
+        assert organisation is not None
+        events = db.session.execute(
+            select(func.count()).select_from(ProvisioningEvent).where(ProvisioningEvent.organisation_id == organisation.id)
+        ).scalar_one()
+        db.session.remove()
+    return (
+        f"{events:,} provisioning events for {sent:,} requests sent to the organisation ({events / max(sent, 1):.3f} per request)"
+    )
+
+
+def machine_facts(args: argparse.Namespace) -> str:
+    memory = subprocess.run(["free", "-h"], capture_output=True, text=True, check=False).stdout.strip()
+    postgres = "not used"
+    if "postgresql" in args.backends:
+        parsed = make_url(args.postgres_url)
+        with psycopg.connect(
+            host=parsed.host or "127.0.0.1",
+            port=parsed.port or 5432,
+            user=parsed.username or "postgres",
+            password=parsed.password,
+            dbname=parsed.database or "postgres",
+            connect_timeout=5,
+        ) as connection:
+            row = connection.execute("SHOW server_version").fetchone()
+            postgres = row[0] if row else "?"
+    return "\n".join(
+        [
+            f"machine: nproc {os.cpu_count()}, {platform.machine()}, {platform.platform()}",
+            memory,
+            f"load average at the start {' '.join(f'{value:.2f}' for value in os.getloadavg())}",
+            f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, PostgreSQL {postgres},"
+            f" run started {time.strftime('%Y-%m-%d %H:%M:%S %Z')}",
+        ]
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=2000, help="users created over HTTP per backend (default 2000)")
+    parser.add_argument(
+        "--members", default="100,100000", help="group sizes K for the one-member add/remove (default 100,100000)"
+    )
+    parser.add_argument("--member-batch", type=int, default=100, help="members per PATCH when filling a group (default 100)")
+    parser.add_argument(
+        "--reads", type=int, default=1000, help="requests of the GET, userName, externalId, PATCH, DELETE phases (default 1000)"
+    )
+    parser.add_argument("--samples", type=int, default=200, help="samples of the one-member add/remove, GET group, list, healthz")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="sqlite, postgresql or both (default)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of the main phases (default 2)")
+    parser.add_argument("--concurrency-workers", type=int, default=4, help="gunicorn workers of the mixed load (default 4)")
+    parser.add_argument("--concurrency-clients", type=int, default=8, help="client threads of the mixed load (default 8)")
+    parser.add_argument("--concurrency-users", type=int, default=300, help="users (4 requests each) of the mixed load")
+    parser.add_argument("--entra-users", type=int, default=500, help="users of the Entra initial cycle (default 500)")
+    parser.add_argument("--entra-threads", type=int, default=4, help="client threads of the Entra initial cycle (default 4)")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("FLUID_TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL,
+        help="PostgreSQL server for throw-away databases (default $FLUID_TEST_POSTGRES_URL or the local server)",
+    )
+    parser.add_argument(
+        "--pg-vacuum-every",
+        type=float,
+        default=20,
+        help="seconds between VACUUM (ANALYZE) runs when the PostgreSQL server has autovacuum off (0: never)",
+    )
+    parser.add_argument("--log-dir", help="where server logs and databases go (default: a new temporary directory)")
+    args = parser.parse_args(argv)
+    args.members = sorted({int(value) for value in args.members.split(",") if value.strip()})
+    args.backends = [value.strip() for value in args.backends.split(",") if value.strip()]
+    unknown = set(args.backends) - {"sqlite", "postgresql"}
+    if unknown:
+        parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    sizes = (args.users - 1, args.entra_users - 9, args.concurrency_users, args.reads, args.samples, args.member_batch)
+    sizes += tuple(args.members)
+    if not args.members or min(sizes) < 1:
+        parser.error("--users must be at least 2, --entra-users 10; every other size positive")
+    if (make_url(args.postgres_url).host or "127.0.0.1") not in ("127.0.0.1", "localhost", "::1"):
+        parser.error("--postgres-url must be a loopback address")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench = Bench(args)
+    started = time.perf_counter()
+    if "postgresql" in args.backends:
+        try:
+            PostgresDatabase(args.postgres_url)._admin().close()
+        except psycopg.Error as exc:
+            print(
+                f"bench: PostgreSQL at {args.postgres_url} does not answer ({exc}); run with --backends sqlite", file=sys.stderr
+            )
+            return 2
+    bench.facts = machine_facts(args)
+    log(f"logs and databases in {bench.log_dir}")
+    bench.vault = Vault.start(bench.log_dir)
+    try:
+        bench.run_floor()
+        for backend in args.backends:
+            result = bench.run_backend(backend)
+            bench.targets(result)
+            bench.results.append(result)
+    finally:
+        bench.vault.stop()
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    report = bench.report() + f"\nwhole run: {time.perf_counter() - started:.0f}s; load average at the end {load}\n"
+    (bench.log_dir / "report.txt").write_text(report)
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
