@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from fluid_scim.errors import Forbidden, InvalidValue, NotFound
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.patch import MemberDelta, Operation, apply_patch
-from fluid_scim.repositories import filtering, mapping
+from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import GROUP_RESOURCE
 from fluid_scim.schema.coerce import MemberRef, coerce_resource, extract_members
@@ -24,7 +22,7 @@ from fluid_scim.services.resources import (
     check_if_match,
     commit_unique,
     flush_unique,
-    parse_scim_filter,
+    list_resources,
     retry_on_conflict,
 )
 
@@ -165,15 +163,8 @@ def delete_group(*, organisation: Organisation, group_id: str, if_match: str | N
 
 
 def list_groups(*, organisation: Organisation, query: ListQuery) -> Page[ScimGroup]:
-    clause = filtering.filter_clause(GROUP_RESOURCE, parse_scim_filter(query.filter)) if query.filter else None
-    total = repo.count(ScimGroup, organisation.id, clause)
-    if query.count == 0 or total < query.start_index:
-        return Page(total=total, start_index=query.start_index)
-    statement = select(ScimGroup).where(ScimGroup.organisation_id == organisation.id)
-    if clause is not None:
-        statement = statement.where(clause)
-    statement = statement.order_by(*filtering.sort_clause(GROUP_RESOURCE, query.sort_by, query.descending))
-    return Page(total=total, start_index=query.start_index, items=repo.page(statement, query.start_index, query.count))
+    """Filter, count, sort and page in the database (RFC 7644 §3.4.2)."""
+    return list_resources(ScimGroup, GROUP_RESOURCE, organisation_id=organisation.id, query=query)
 
 
 class ProtectedGroup(Forbidden):

@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, ParamSpec, TypeVar
+from typing import Any, Generic, ParamSpec, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from fluid_scim.errors import InvalidFilter, PreconditionFailed, Uniqueness
 from fluid_scim.extensions import db
 from fluid_scim.filters import FilterError, FilterTooComplex, parse_filter
+from fluid_scim.schema import ResourceType
 from fluid_scim.services import transaction
 
 T = TypeVar("T")
@@ -105,3 +107,19 @@ def flush_unique(what: str) -> None:
     except IntegrityError:
         db.session.rollback()
         raise Uniqueness(what) from None
+
+
+def list_resources(model: Any, resource_type: ResourceType, *, organisation_id: object, query: ListQuery) -> Page[Any]:
+    """Filter, count, sort and page users or groups in the database (RFC 7644 §3.4.2)."""
+    from fluid_scim.repositories import filtering
+    from fluid_scim.repositories import scim as repo
+
+    clause = filtering.filter_clause(resource_type, parse_scim_filter(query.filter)) if query.filter else None
+    total = repo.count(model, organisation_id, clause)
+    if query.count == 0 or total < query.start_index:
+        return Page(total=total, start_index=query.start_index)
+    statement = select(model).where(model.organisation_id == organisation_id)
+    if clause is not None:
+        statement = statement.where(clause)
+    statement = statement.order_by(*filtering.sort_clause(resource_type, query.sort_by, query.descending))
+    return Page(total=total, start_index=query.start_index, items=repo.page(statement, query.start_index, query.count))

@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from fluid_scim.errors import InvalidValue, NotFound
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimUser, ScimUserValue, UserTombstone
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.patch import Operation, apply_patch
-from fluid_scim.repositories import filtering, mapping
+from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
@@ -25,7 +23,7 @@ from fluid_scim.services.resources import (
     check_if_match,
     commit_unique,
     flush_unique,
-    parse_scim_filter,
+    list_resources,
     retry_on_conflict,
 )
 
@@ -148,15 +146,7 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
 
 def list_users(*, organisation: Organisation, query: ListQuery) -> Page[ScimUser]:
     """Filter, count, sort and page in the database (RFC 7644 §3.4.2)."""
-    clause = filtering.filter_clause(USER_RESOURCE, parse_scim_filter(query.filter)) if query.filter else None
-    total = repo.count(ScimUser, organisation.id, clause)
-    if query.count == 0 or total < query.start_index:
-        return Page(total=total, start_index=query.start_index)
-    statement = select(ScimUser).where(ScimUser.organisation_id == organisation.id)
-    if clause is not None:
-        statement = statement.where(clause)
-    statement = statement.order_by(*filtering.sort_clause(USER_RESOURCE, query.sort_by, query.descending))
-    return Page(total=total, start_index=query.start_index, items=repo.page(statement, query.start_index, query.count))
+    return list_resources(ScimUser, USER_RESOURCE, organisation_id=organisation.id, query=query)
 
 
 def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None, reason: str) -> None:
