@@ -20,6 +20,7 @@ from fluid_scim.logging import configure_logging, register_request_logging
 from fluid_scim.metrics import register_metrics
 from fluid_scim.secrets.factory import build_secret_store, warm_secret_store
 from fluid_scim.security import register_security_headers
+from fluid_scim.services.recorder import Recorder
 from graphql_admin.view import register_graphql
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -54,6 +55,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["fluid_secret_store"] = store
     warm_secret_store(store)
 
+    app.extensions["fluid_recorder"] = Recorder(app, settings.record_flush_seconds)
+
     register_request_logging(app)
     register_security_headers(app)
     register_health(app)
@@ -75,3 +78,9 @@ def reset_after_fork(app: Flask) -> None:
     with app.app_context():
         db.engine.dispose(close=False)
     app.extensions["fluid_secret_store"].reset_connections()
+    app.extensions["fluid_recorder"].reset_after_fork()
+
+
+def close_app(app: Flask) -> None:
+    """A worker's last words (gunicorn ``worker_exit``): write the pending events and status counts."""
+    app.extensions["fluid_recorder"].close()

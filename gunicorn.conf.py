@@ -38,6 +38,13 @@ def post_fork(server: object, worker: object) -> None:
     reset_after_fork(app)
 
 
+def worker_exit(server: object, worker: object) -> None:
+    from app import close_app
+    from wsgi import app
+
+    close_app(app)
+
+
 def child_exit(server: object, worker: object) -> None:
     from prometheus_client import multiprocess
 

@@ -58,6 +58,8 @@ class Settings:
     vault_path_prefix: str = "fluid-scim"
     vault_timeout: float = 3.0
     token_last_used_interval: int = 60
+    # Events of reads and refusals and the status counters are written in batches this often (0: in the request).
+    record_flush_seconds: float = 1.0
     metrics_token: str | None = field(default=None, repr=False)
     ratelimit_storage_url: str = "memory://"
     ratelimit_default: str = "100/second;3000/minute"
@@ -131,6 +133,16 @@ def _seconds(name: str, raw: str) -> float:
         raise ConfigError(f"{name} must be a number of seconds; got {raw.strip()!r}") from None
     if not 0 < value <= 120:
         raise ConfigError(f"{name} must be more than 0 and at most 120 seconds; got {value}")
+    return value
+
+
+def _flush_seconds(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds; got {raw.strip()!r}") from None
+    if not 0 <= value <= 60:
+        raise ConfigError(f"{name} must be between 0 (write in the request) and 60 seconds; got {value}")
     return value
 
 
@@ -262,6 +274,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_VAULT_PATH_PREFIX": ("vault_path_prefix", _mount),
     "FLUID_VAULT_TIMEOUT": ("vault_timeout", _seconds),
     "FLUID_TOKEN_LAST_USED_INTERVAL": ("token_last_used_interval", _int_range(1, 86400)),
+    "FLUID_RECORD_FLUSH_SECONDS": ("record_flush_seconds", _flush_seconds),
     "FLUID_METRICS_TOKEN": ("metrics_token", _text),
     "FLUID_RATELIMIT_STORAGE_URL": ("ratelimit_storage_url", _storage_url),
     "FLUID_RATELIMIT_DEFAULT": ("ratelimit_default", _rate),

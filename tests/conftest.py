@@ -56,7 +56,15 @@ def vault(artifacts_dir: Path) -> Iterator[Vault]:
 
 
 def _settings(database_url: str, vault: Vault) -> dict[str, Any]:
-    return {"database_url": database_url, "vault_addr": vault.addr, "vault_token": vault.token, "vault_timeout": 1.0}
+    # In-process tests write read events and status counts in the request (FLUID_RECORD_FLUSH_SECONDS=0), so
+    # that a test can look at them at once; test_recorder.py and the live servers use the batched default.
+    return {
+        "database_url": database_url,
+        "vault_addr": vault.addr,
+        "vault_token": vault.token,
+        "vault_timeout": 1.0,
+        "record_flush_seconds": 0,
+    }
 
 
 def migrate_to_head(database_url: str, vault: Vault) -> None:
@@ -92,6 +100,7 @@ def settings(database_url: str, vault: Vault) -> dict[str, Any]:
 def app(settings: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(settings)
     yield application
+    application.extensions["fluid_recorder"].close()
     with application.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
@@ -112,6 +121,7 @@ def app_factory(settings: dict[str, Any]) -> Iterator[Any]:
 
     yield make
     for application in made:
+        application.extensions["fluid_recorder"].close()
         with application.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -10,13 +10,14 @@ from sqlalchemy import select
 from fluid_scim.extensions import db
 from fluid_scim.models import ProvisioningEvent, ScimUser
 from fluid_scim.services import audit, organisations, provisioning_status, scim_tokens
-from tests.support.tenants import ScimClient, scim_request
+from tests.support.tenants import ScimClient, scim_request, wait_until_recorded
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 def _events(app, tenant) -> list[ProvisioningEvent]:
+    wait_until_recorded(app, tenant)
     with app.app_context():
         organisation = organisations.get_organisation(slug=tenant.slug)
         return list(
@@ -136,6 +137,7 @@ def test_no_token_or_password_is_ever_stored_in_an_event(app, tenant, live_serve
     okta.patch(f"/Users/{user['id']}", [{"op": "replace", "value": {"password": password + "2"}}])
     okta.put(f"/Users/{user['id']}", {"schemas": [USER], "userName": user["userName"], "password": password + "3"})
     rotated = runner.invoke(args=["org", "token", "generate", tenant.slug]).stdout.strip()
+    wait_until_recorded(app, tenant)
     with app.app_context():
         rows = db.session.execute(select(ProvisioningEvent)).scalars().all()
         text = repr([(r.changes, r.detail, r.path, r.quirks, r.actor, r.user_agent) for r in rows])
@@ -149,6 +151,7 @@ def test_no_token_or_password_is_ever_stored_in_an_event(app, tenant, live_serve
 @pytest.mark.live
 def test_the_health_verdict_flips_on_a_burst_of_401s_and_recovers(app, tenant, live_server):
     def status():
+        wait_until_recorded(app, tenant)
         with app.app_context():
             return provisioning_status.status_of(organisation=organisations.get_organisation(slug=tenant.slug))
 

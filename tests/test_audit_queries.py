@@ -18,7 +18,7 @@ from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, ProvisioningEvent
 from fluid_scim.models.types import utcnow
 from fluid_scim.services import events, organisations
-from tests.support.tenants import ScimClient
+from tests.support.tenants import ScimClient, wait_until_recorded
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 
@@ -59,7 +59,7 @@ def _deactivate(entra: ScimClient, user_id: str) -> None:
 
 
 @pytest.fixture
-def story(entra) -> Story:
+def story(app, entra) -> Story:
     """Creates, patches, a deactivation, membership adds and removes, a 409, a 404 and reads."""
     access_group = _group_id(entra, "Fluid User")
     alice = _user(entra)
@@ -74,6 +74,7 @@ def story(entra) -> Story:
     _deactivate(entra, alice["id"])
     _members(entra, access_group, "Add", bob["id"])
     _members(entra, access_group, "Remove", bob["id"])
+    wait_until_recorded(app, entra.tenant)
     return Story(alice=alice["id"], bob=bob["id"], missing=missing, access_group=access_group)
 
 
@@ -190,6 +191,7 @@ def test_the_trail_says_why_a_user_was_deactivated(app, tenant, entra, story):
     assert entra.get(f"/Users/{carol}").status_code == 200
     _members(entra, story.access_group, "Add", carol)
     _deactivate(entra, carol)
+    wait_until_recorded(app, tenant)
     with app.app_context():
         organisation = _organisation(tenant)
         trail = events.access_trail(organisation=organisation, user_id=carol)

@@ -13,7 +13,7 @@ from fluid_scim.errors import ScimError
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, ProvisioningEvent
 from fluid_scim.services.resources import parse_scim_filter
-from tests.support.tenants import ScimClient, make_tenant
+from tests.support.tenants import ScimClient, make_tenant, wait_until_recorded
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
@@ -41,6 +41,7 @@ def test_logs_and_events_never_hold_a_token_or_password(app, live_server):
     entra.get(f"/Users?token={tenant.token}&password={passwords[0]}")
     entra.delete(f"/Users/{user['id']}")
 
+    wait_until_recorded(app, tenant)
     with app.app_context():
         events = db.session.execute(select(ProvisioningEvent)).scalars().all()
         access = db.session.execute(select(AccessEvent)).scalars().all()

@@ -41,6 +41,8 @@ def authenticate_scim_request() -> None:
         raise NotFound(f"no Fluid organisation at {request.host!r}; check the tenant URL")
     organisation, token_row = found
     g.organisation = organisation
+    # Plain values for what runs after the request's transaction may have ended (recording, metrics).
+    g.organisation_id, g.organisation_slug = organisation.id, organisation.slug
     presented = _bearer_token()
     store: SecretStore = current_app.extensions["fluid_secret_store"]
     try:

@@ -1,4 +1,8 @@
-"""Every SCIM request of a known organisation leaves a provisioning event and updates its status."""
+"""Every SCIM request of a known organisation leaves a provisioning event and counts in its status.
+
+A change wrote its event in its own transaction; reads, refusals and failures hand theirs, and
+every request its status counts, to the process's :class:`~fluid_scim.services.recorder.Recorder`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,13 @@ import json
 import logging
 import time
 
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 
 from fluid_scim import metrics
-from fluid_scim.services import audit, provisioning_status
+from fluid_scim.extensions import db
+from fluid_scim.models.types import utcnow
+from fluid_scim.services import audit
+from fluid_scim.services.recorder import recorder_of
 
 log = logging.getLogger(__name__)
 
@@ -58,48 +65,36 @@ def start_request() -> None:
 
 def finish_request(response: Response) -> Response:
     """``after_request``: record what no service recorded (reads, refusals, failures), then count it."""
-    organisation = g.get("organisation")
+    organisation_id = g.get("organisation_id")
     context = audit.current()
     view = (request.endpoint or "").rpartition(".")[2]
     metrics.observe(
-        organisation=organisation.slug if organisation is not None else "unknown",
+        organisation=g.get("organisation_slug", "unknown"),
         operation=_INTENT.get(view, "unknown"),
         status=response.status_code,
         seconds=time.perf_counter() - g.get("request_started", time.perf_counter()),
     )
     try:
-        if organisation is None:
+        if organisation_id is None:
             return response
         client = g.get("scim_client")
         context.token_fingerprint = client.token_fingerprint if client is not None else None
         status = response.status_code
         scim_type, detail = _error(response) if status >= 400 else (None, g.get("audit_detail"))
+        event = None
         if not context.recorded or status >= 400 or g.get("audit_detail"):
             resource_type, resource_id = _resource(view)
-            audit.record_outside(
-                organisation,
-                operation=_INTENT.get(view, "unknown"),
-                status=status,
-                scim_type=scim_type,
-                detail=detail,
-                resource_type=resource_type,
-                resource_id=resource_id,
+            event = audit.event_values(
+                organisation_id, context, _INTENT.get(view, "unknown"), resource_type, resource_id, [], status, scim_type, detail
             )
-        _observe(organisation, status, view in _QUERIES, detail)
+            context.recorded = True
+        recorder = recorder_of(current_app)
+        if recorder.interval <= 0:
+            db.session.rollback()  # written in the request: end the request's own transaction first
+        recorder.add(organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=utcnow(), event=event)
         return response
     finally:
         audit.end()
-
-
-def _observe(organisation: object, status: int, is_query: bool, detail: str | None) -> None:
-    from fluid_scim.extensions import db
-
-    try:
-        provisioning_status.observe(organisation, status=status, is_query=is_query, detail=detail)  # type: ignore[arg-type]
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        log.exception("could not update the provisioning status")
 
 
 def _error(response: Response) -> tuple[str | None, str | None]:

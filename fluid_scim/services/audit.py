@@ -1,9 +1,10 @@
 """Recording provisioning events: who asked for what, what changed, and how it ended.
 
 A change and its event commit together: services call :func:`record` just before they commit,
-so the event is part of the same transaction. Requests that change nothing (reads) or fail are
-recorded afterwards by :func:`record_outside`, in a short transaction of their own that never
-fails the request. Nothing secret is stored: passwords and token-like values are redacted.
+so the event is part of the same transaction. SCIM requests that change nothing (reads) or fail
+are recorded afterwards through :mod:`fluid_scim.services.recorder` (batched, off the request
+path); admin actions outside a change use :func:`record_outside`, a short transaction of its own
+that never fails the request. Nothing secret is stored: passwords and token-like values are redacted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,6 +22,7 @@ from typing import Any
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
 from fluid_scim.models.audit import ProvisioningEvent
+from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.schema import ENTERPRISE_URN
 
@@ -102,7 +105,9 @@ def record(
 ) -> ProvisioningEvent:
     """Add the event of a change to the current transaction (the caller commits it with the change)."""
     context = current()
-    event = _event(organisation, context, operation, resource_type, resource_id, changes or [], status, None, detail)
+    event = ProvisioningEvent(
+        **event_values(organisation.id, context, operation, resource_type, resource_id, changes or [], status, None, detail)
+    )
     db.session.add(event)
     context.recorded = True
     return event
@@ -122,7 +127,11 @@ def record_outside(
     context = current()
     try:
         db.session.rollback()
-        db.session.add(_event(organisation, context, operation, resource_type, resource_id, [], status, scim_type, detail))
+        db.session.add(
+            ProvisioningEvent(
+                **event_values(organisation.id, context, operation, resource_type, resource_id, [], status, scim_type, detail)
+            )
+        )
         db.session.commit()
         context.recorded = True
     except Exception:
@@ -130,8 +139,8 @@ def record_outside(
         log.exception("could not record a provisioning event", extra={"operation": operation})
 
 
-def _event(
-    organisation: Organisation,
+def event_values(
+    organisation_id: uuid.UUID,
     context: AuditContext,
     operation: str,
     resource_type: str | None,
@@ -140,28 +149,30 @@ def _event(
     status: int | None,
     scim_type: str | None,
     detail: str | None,
-) -> ProvisioningEvent:
-    return ProvisioningEvent(
-        organisation_id=organisation.id,
-        created_at=utcnow(),
-        kind=context.kind,
-        actor=context.actor,
-        request_id=context.request_id,
-        user_agent=(context.user_agent or None) and context.user_agent[:255],
-        token_fingerprint=context.token_fingerprint,
-        dialect=context.dialect,
-        quirks=sorted(context.quirks),
-        method=context.method,
-        path=(context.path or None) and context.path[:512],
-        resource_type=resource_type,
-        resource_id=resource_id,
-        operation=operation,
-        status=status if status is not None else context.success_status,
-        scim_type=scim_type,
-        detail=(detail or None) and detail[:MAX_DETAIL],
-        latency_ms=context.latency_ms() if context.kind == "scim" else None,
-        changes=[_redact(change) for change in changes],
-    )
+) -> dict[str, Any]:
+    """The column values of one event (an ORM row in a change's transaction, or a row the recorder writes later)."""
+    return {
+        "organisation_id": organisation_id,
+        "id": new_id(),
+        "created_at": utcnow(),
+        "kind": context.kind,
+        "actor": context.actor,
+        "request_id": context.request_id,
+        "user_agent": (context.user_agent or None) and context.user_agent[:255],
+        "token_fingerprint": context.token_fingerprint,
+        "dialect": context.dialect,
+        "quirks": sorted(context.quirks),
+        "method": context.method,
+        "path": (context.path or None) and context.path[:512],
+        "resource_type": resource_type,
+        "resource_id": resource_id,
+        "operation": operation,
+        "status": status if status is not None else context.success_status,
+        "scim_type": scim_type,
+        "detail": (detail or None) and detail[:MAX_DETAIL],
+        "latency_ms": context.latency_ms() if context.kind == "scim" else None,
+        "changes": [_redact(change) for change in changes],
+    }
 
 
 # -- diffs ---------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, Organisation, ProvisioningEvent
 from fluid_scim.models.access import ACCESS_EVENT_KINDS
 from fluid_scim.models.types import UTCDateTime, utcnow
+from fluid_scim.services.recorder import flush_pending
 
 MAX_PAGE = 500
 EXPORT_BATCH = 1000
@@ -88,6 +89,7 @@ def list_events(
     ending with ".", a prefix (``user.``); ``user_id`` means events about that user
     (``resource_id == user_id``); ``after`` is the ``next_cursor`` of the previous page.
     """
+    flush_pending()
     limit = max(1, min(int(limit), MAX_PAGE))
     E = ProvisioningEvent
     query = select(E).where(E.organisation_id == organisation.id)
@@ -163,6 +165,7 @@ def access_trail(*, organisation: Organisation, user_id: str, include_reads: boo
     are left out unless ``include_reads``. A change's access events are written after it in the same
     transaction, so time order puts every effect after its cause.
     """
+    flush_pending()
     E, A = ProvisioningEvent, AccessEvent
 
     def provisioning(*where: ColumnElement[bool]) -> Any:
@@ -300,6 +303,7 @@ def export_events(
     end = _aware(until, "until") if until is not None else None
     if end is not None and end <= start:
         raise InvalidValue("until must be later than since")
+    flush_pending()
     rows = _export_rows(organisation.id, start, end)
     return _jsonl(rows) if fmt == "jsonl" else _csv(rows)
 

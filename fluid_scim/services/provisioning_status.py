@@ -1,8 +1,9 @@
 """Per-organisation provisioning status: kept current as requests happen, cheap to read.
 
-Each SCIM request updates one status row and one five-minute counter bucket (upserts, in a short
-transaction of their own). Reading the status sums at most a day of buckets (288 rows) and
-counts users and groups through indexes; it never scans events.
+Each SCIM request counts in one status row and one five-minute counter bucket; the process's
+:class:`~fluid_scim.services.recorder.Recorder` writes the counts in batches (upserts). Reading
+the status sums at most a day of buckets (288 rows) and counts users and groups through indexes;
+it never scans events.
 
 The health verdict flags what puts an Entra provisioning job into quarantine (Microsoft's
 "Application provisioning in quarantine status"): 401s (invalid credentials), a high share of
@@ -13,14 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ProvisioningStatus, ScimGroup, ScimToken, ScimUser, StatusBucket
 from fluid_scim.models.types import utcnow
+from fluid_scim.services.recorder import flush_pending
 
 BUCKET = timedelta(minutes=5)
 FAILURE_SHARE = 0.4  # Entra's escrow threshold
@@ -56,39 +56,9 @@ class StatusView:
     groups_total: int
 
 
-def observe(organisation: Organisation, *, status: int, is_query: bool, detail: str | None, at: datetime | None = None) -> None:
-    """Count one request (own short transaction; the caller never fails because of it)."""
-    at = at or utcnow()
-    failed = status >= 400
-    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    starts_at = datetime.fromtimestamp(at.timestamp() // BUCKET.total_seconds() * BUCKET.total_seconds(), at.tzinfo)
-    increments = {
-        "requests": 1,
-        "errors": int(failed),
-        "unauthorized": int(status == 401),
-        "query_not_found": int(status == 404 and is_query),
-    }
-    bucket = insert(StatusBucket).values(organisation_id=organisation.id, starts_at=starts_at, **increments)
-    db.session.execute(
-        bucket.on_conflict_do_update(
-            index_elements=["organisation_id", "starts_at"],
-            set_={name: getattr(StatusBucket, name) + value for name, value in increments.items()},
-        )
-    )
-    values: dict[str, Any] = {"last_request_at": at}
-    if failed:
-        values |= {"last_error_at": at, "last_error_status": status, "last_error_detail": (detail or "")[:2000]}
-        update: dict[str, Any] = {**values, "consecutive_failures": ProvisioningStatus.consecutive_failures + 1}
-        values["consecutive_failures"] = 1
-    else:
-        values |= {"last_success_at": at, "consecutive_failures": 0}
-        update = values
-    row = insert(ProvisioningStatus).values(organisation_id=organisation.id, **values)
-    db.session.execute(row.on_conflict_do_update(index_elements=["organisation_id"], set_=update))
-
-
 def status_of(*, organisation: Organisation, now: datetime | None = None) -> StatusView:
     now = now or utcnow()
+    flush_pending()
     row = db.session.get(ProvisioningStatus, organisation.id)
     hour, day = _window(organisation, now - timedelta(hours=1)), _window(organisation, now - timedelta(days=1))
     verdict, reasons = _verdict(hour, row)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +36,36 @@ def make_tenant(app: Flask, slug: str | None = None, *, with_token: bool = True)
     return Tenant(slug=slug, token=token)
 
 
+# SCIM requests sent to each tenant host by this test process: what :func:`wait_until_recorded` waits for.
+SENT: Counter[str] = Counter()
+
+
+def wait_until_recorded(app: Flask, tenant: Tenant, *, within: float = 20.0) -> int:
+    """Wait until a live server has counted every SCIM request sent to ``tenant`` (its recorder writes
+    read events and status counts in batches, ``FLUID_RECORD_FLUSH_SECONDS``); returns the count."""
+    from sqlalchemy import func, select
+
+    from fluid_scim.extensions import db
+    from fluid_scim.models import Organisation, StatusBucket
+
+    expected = SENT[tenant.host.lower()]
+    deadline = time.monotonic() + within
+    counted = -1
+    for _ in range(int(within / 0.05) + 1):
+        with app.app_context():
+            counted = db.session.execute(
+                select(func.coalesce(func.sum(StatusBucket.requests), 0))
+                .join(Organisation, Organisation.id == StatusBucket.organisation_id)
+                .where(Organisation.slug == tenant.slug)
+            ).scalar_one()
+            db.session.remove()
+        if counted >= expected or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert counted >= expected, f"the server counted {counted} of the {expected} requests sent to {tenant.host} within {within}s"
+    return int(counted)
+
+
 def scim_request(
     base_url: str,
     method: str,
@@ -44,7 +76,8 @@ def scim_request(
     headers: dict[str, str] | None = None,
     **kwargs: Any,
 ) -> requests.Response:
-    """One request to ``{base_url}/scim/v2{path}`` with ``Host`` set, as Entra sends it."""
+    """One request to ``{base_url}/scim/v2{path}`` with ``Host`` set, as Entra sends it (counted in :data:`SENT`)."""
+    SENT[host.lower()] += 1
     all_headers = {"Host": host, **(headers or {})}
     if token is not None:
         all_headers.setdefault("Authorization", f"Bearer {token}")

@@ -1,0 +1,280 @@
+"""Writing what a request that changed nothing leaves behind: its event and its status counts.
+
+A change writes its provisioning event inside its own transaction (:func:`audit.record`). What is
+left, the events of reads and refused requests and every request's status counters, need not hold
+up the answer: a :class:`Recorder` keeps them in memory and writes them in one transaction, off
+the request path, every ``FLUID_RECORD_FLUSH_SECONDS`` (1 s by default) from a thread of the worker,
+when 1,000 are waiting, when the worker exits, and before anything in this process reads events or
+status. ``FLUID_RECORD_FLUSH_SECONDS=0`` writes them in the request instead, after the answer is
+built, in one short transaction.
+
+What this trades: a worker killed outright (SIGKILL, power loss) loses at most its last interval
+of read events and counts; a change and its event are never apart. Other workers' pending counts
+show up in the status within one interval.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+from fluid_scim.extensions import db
+from fluid_scim.models import Organisation, ProvisioningEvent, ProvisioningStatus, StatusBucket
+
+log = logging.getLogger(__name__)
+
+FLUSH_AT = 1000  # pending events that make a request flush (bounds memory when the thread lags)
+KEEP_AT_MOST = 50_000  # pending events kept across failed flushes (database down); older ones are dropped, and logged
+BUCKET_SECONDS = 300  # provisioning_status.BUCKET
+
+
+@dataclass(slots=True)
+class _Counts:
+    """One organisation's requests since the last flush."""
+
+    last_request_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error_at: datetime | None = None
+    last_error_status: int | None = None
+    last_error_detail: str | None = None
+    had_success: bool = False
+    trailing_failures: int = 0
+
+    def count(self, status: int, detail: str | None, at: datetime) -> None:
+        self.last_request_at = at
+        if status >= 400:
+            self.last_error_at, self.last_error_status, self.last_error_detail = at, status, (detail or "")[:2000]
+            self.trailing_failures += 1
+        else:
+            self.last_success_at, self.had_success, self.trailing_failures = at, True, 0
+
+
+class Recorder:
+    """Pending events and status counts of one process, written in batches."""
+
+    def __init__(self, app: Flask, interval: float) -> None:
+        self.app = app
+        self.interval = interval
+        self._reset()
+
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._flushing = threading.Lock()
+        self._events: list[dict[str, Any]] = []
+        self._counts: dict[uuid.UUID, _Counts] = {}
+        self._buckets: dict[tuple[uuid.UUID, datetime], list[int]] = {}
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def reset_after_fork(self) -> None:
+        """A forked worker starts empty (what the master held is the master's to write)."""
+        self._reset()
+
+    # -- the request side ----------------------------------------------------------------------
+
+    def add(
+        self,
+        organisation_id: uuid.UUID,
+        *,
+        status: int,
+        is_query: bool,
+        detail: str | None,
+        at: datetime,
+        event: dict[str, Any] | None,
+    ) -> None:
+        """Count one request of ``organisation_id`` (and keep its event, when it has one to write)."""
+        if os.getpid() != self._pid:
+            self._reset()
+        starts_at = datetime.fromtimestamp(at.timestamp() // BUCKET_SECONDS * BUCKET_SECONDS, at.tzinfo)
+        with self._lock:
+            if event is not None:
+                self._events.append(event)
+            self._counts.setdefault(organisation_id, _Counts()).count(status, detail, at)
+            bucket = self._buckets.setdefault((organisation_id, starts_at), [0, 0, 0, 0])
+            bucket[0] += 1
+            bucket[1] += status >= 400
+            bucket[2] += status == 401
+            bucket[3] += status == 404 and is_query
+            pending = len(self._events)
+        if self.interval <= 0 or pending >= FLUSH_AT or self._stopped:
+            self.flush()
+        elif self._thread is None:
+            self._start()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def flush(self) -> int:
+        """Write everything pending in one transaction; returns the number of events written."""
+        with self._flushing:
+            with self._lock:
+                events, counts, buckets = self._events, self._counts, self._buckets
+                self._events, self._counts, self._buckets = [], {}, {}
+            if not (events or counts or buckets):
+                return 0
+            try:
+                if has_app_context() and current_app._get_current_object() is self.app:  # type: ignore[attr-defined]
+                    self._write(events, counts, buckets)
+                else:
+                    with self.app.app_context():
+                        self._write(events, counts, buckets)
+                return len(events)
+            except (OperationalError, InterfaceError):
+                log.exception(
+                    "could not write provisioning events and status (database unavailable); kept for the next attempt",
+                    extra={"pending_events": len(events)},
+                )
+                self._put_back(events, counts, buckets)
+                return 0
+            except Exception:
+                # Not a passing outage: retrying the same rows would fail again and hold up every later one.
+                log.exception(
+                    "could not write provisioning events and status; dropped them", extra={"dropped_events": len(events)}
+                )
+                return 0
+
+    def _write(
+        self, events: list[dict[str, Any]], counts: dict[uuid.UUID, _Counts], buckets: dict[tuple[uuid.UUID, datetime], list[int]]
+    ) -> None:
+        with db.engine.begin() as connection:
+            # An organisation deleted since its requests were counted takes its pending rows with it.
+            wanted = {key[0] for key in buckets} | set(counts) | {event["organisation_id"] for event in events}
+            existing = set(connection.execute(select(Organisation.id).where(Organisation.id.in_(wanted))).scalars())
+            if existing != wanted:
+                events = [event for event in events if event["organisation_id"] in existing]
+                buckets = {key: numbers for key, numbers in buckets.items() if key[0] in existing}
+                counts = {key: value for key, value in counts.items() if key in existing}
+            if events:
+                connection.execute(insert(ProvisioningEvent.__table__), events)
+            for (organisation_id, starts_at), numbers in sorted(buckets.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+                _upsert_bucket(connection, organisation_id, starts_at, numbers)
+            for organisation_id, pending in sorted(counts.items(), key=lambda item: str(item[0])):
+                _upsert_status(connection, organisation_id, pending)
+
+    def _put_back(
+        self, events: list[dict[str, Any]], counts: dict[uuid.UUID, _Counts], buckets: dict[tuple[uuid.UUID, datetime], list[int]]
+    ) -> None:
+        with self._lock:
+            merged = events + self._events
+            if len(merged) > KEEP_AT_MOST:
+                log.error(
+                    "dropped provisioning events of reads and refusals: the database was unavailable too long",
+                    extra={"dropped_events": len(merged) - KEEP_AT_MOST},
+                )
+                merged = merged[-KEEP_AT_MOST:]
+            self._events = merged
+            for key, numbers in buckets.items():
+                current = self._buckets.setdefault(key, [0, 0, 0, 0])
+                self._buckets[key] = [a + b for a, b in zip(current, numbers, strict=True)]
+            for organisation_id, older in counts.items():
+                newer = self._counts.get(organisation_id)
+                self._counts[organisation_id] = older if newer is None else _later(older, newer)
+
+    # -- the thread ----------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            self._thread = threading.Thread(target=self._run, name="fluid-recorder", daemon=True)
+        self._thread.start()
+        atexit.register(self.close)
+
+    def _run(self) -> None:
+        while not self._stopped:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self.flush()
+
+    def close(self) -> None:
+        """Stop the thread and write what is pending (gunicorn's ``worker_exit``, ``atexit``)."""
+        if os.getpid() != self._pid:
+            return
+        self._stopped = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=10)
+        self.flush()
+
+
+def _later(older: _Counts, newer: _Counts) -> _Counts:
+    """``older`` then ``newer``: what the status row should learn from both, in that order."""
+    merged = _Counts(**{name: getattr(older, name) for name in _Counts.__slots__})  # type: ignore[attr-defined]
+    merged.last_request_at = newer.last_request_at or older.last_request_at
+    if newer.had_success:
+        merged.last_success_at, merged.had_success, merged.trailing_failures = (
+            newer.last_success_at,
+            True,
+            newer.trailing_failures,
+        )
+    else:
+        merged.trailing_failures = older.trailing_failures + newer.trailing_failures
+    if newer.last_error_at is not None:
+        merged.last_error_at, merged.last_error_status, merged.last_error_detail = (
+            newer.last_error_at,
+            newer.last_error_status,
+            newer.last_error_detail,
+        )
+    return merged
+
+
+def _dialect_insert(connection: Connection) -> Any:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+def _upsert_bucket(connection: Connection, organisation_id: uuid.UUID, starts_at: datetime, numbers: list[int]) -> None:
+    increments = dict(zip(("requests", "errors", "unauthorized", "query_not_found"), numbers, strict=True))
+    statement = _dialect_insert(connection)(StatusBucket).values(
+        organisation_id=organisation_id, starts_at=starts_at, **increments
+    )
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=["organisation_id", "starts_at"],
+            set_={name: getattr(StatusBucket, name) + value for name, value in increments.items()},
+        )
+    )
+
+
+def _upsert_status(connection: Connection, organisation_id: uuid.UUID, counts: _Counts) -> None:
+    values: dict[str, Any] = {"last_request_at": counts.last_request_at}
+    if counts.had_success:
+        values["last_success_at"] = counts.last_success_at
+    if counts.last_error_at is not None:
+        values |= {
+            "last_error_at": counts.last_error_at,
+            "last_error_status": counts.last_error_status,
+            "last_error_detail": counts.last_error_detail,
+        }
+    update: dict[str, Any] = dict(values)
+    update["consecutive_failures"] = (
+        counts.trailing_failures if counts.had_success else ProvisioningStatus.consecutive_failures + counts.trailing_failures
+    )
+    statement = _dialect_insert(connection)(ProvisioningStatus).values(
+        organisation_id=organisation_id, consecutive_failures=counts.trailing_failures, **values
+    )
+    connection.execute(statement.on_conflict_do_update(index_elements=["organisation_id"], set_=update))
+
+
+def recorder_of(app: Flask) -> Recorder:
+    return app.extensions["fluid_recorder"]  # type: ignore[no-any-return]
+
+
+def flush_pending() -> None:
+    """Write this process's pending events and counts before reading events or status."""
+    if has_app_context():
+        recorder = current_app.extensions.get("fluid_recorder")
+        if recorder is not None:
+            recorder.flush()

@@ -1,0 +1,135 @@
+"""Events of reads and refusals and the status counts are written in batches, off the request path.
+
+The default (``FLUID_RECORD_FLUSH_SECONDS=1``) is what production runs; the rest of the in-process
+suite writes them in the request (``0``) so that a test can look at once.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from fluid_scim.extensions import db
+from fluid_scim.models import ProvisioningEvent
+from fluid_scim.services import events, organisations, provisioning_status
+from fluid_scim.services.recorder import recorder_of
+from tests.support.services import LiveServer
+from tests.support.tenants import ScimClient, make_tenant, wait_until_recorded
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+
+
+def _stored_reads(app, slug: str) -> int:
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=slug)
+        count = db.session.execute(
+            select(func.count())
+            .select_from(ProvisioningEvent)
+            .where(ProvisioningEvent.organisation_id == organisation.id, ProvisioningEvent.operation == "user.read")
+        ).scalar_one()
+        db.session.remove()
+        return int(count)
+
+
+def _headers(tenant) -> dict[str, str]:
+    return {"Host": tenant.host, "Authorization": f"Bearer {tenant.token}", "User-Agent": "Microsoft.Identity.Provisioning"}
+
+
+def test_reads_wait_in_memory_and_are_written_together(app_factory):
+    app = app_factory(record_flush_seconds=60)
+    tenant = make_tenant(app)
+    client = app.test_client()
+    created = client.post("/scim/v2/Users", json={"schemas": [USER], "userName": "batched@contoso.com"}, headers=_headers(tenant))
+    assert created.status_code == 201
+    for _ in range(5):
+        assert client.get(f"/scim/v2/Users/{created.json['id']}", headers=_headers(tenant)).status_code == 200
+    assert client.get("/scim/v2/Users/" + str(uuid.uuid4()), headers=_headers(tenant)).status_code == 404
+    assert client.get("/scim/v2/Users", headers={**_headers(tenant), "Authorization": "Bearer fscim_wrong"}).status_code == 401
+
+    # The change's own event is already stored; the reads and refusals are not, yet.
+    assert _stored_reads(app, tenant.slug) == 0
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        # Reading the status or the history writes what this process holds first.
+        status = provisioning_status.status_of(organisation=organisation)
+        assert status.last_hour.requests == 8 and status.last_hour.errors == 2 and status.last_hour.unauthorized == 1
+        assert status.consecutive_failures == 2 and status.last_error_status == 401 and status.last_success_at is not None
+        page = events.list_events(organisation=organisation, limit=50, kind="scim")
+        assert sorted(event.operation for event in page.events) == sorted(["user.created", *["user.read"] * 6, "users.list"])
+        refused = [event for event in page.events if event.status == 401]
+        assert len(refused) == 1 and refused[0].token_fingerprint is None
+    assert _stored_reads(app, tenant.slug) == 6
+
+
+def _reading(app_factory, interval: float, reads: int):
+    """An app recording every ``interval`` seconds, a tenant, and ``reads`` GETs of missing users."""
+    app = app_factory(record_flush_seconds=interval)
+    tenant = make_tenant(app)
+    client = app.test_client()
+    for _ in range(reads):
+        assert client.get("/scim/v2/Users/" + str(uuid.uuid4()), headers=_headers(tenant)).status_code == 404
+    return app, tenant, client
+
+
+def test_closing_writes_what_is_pending(app_factory):
+    app, tenant, client = _reading(app_factory, 60, reads=3)
+    assert _stored_reads(app, tenant.slug) == 0
+    recorder_of(app).close()
+    assert _stored_reads(app, tenant.slug) == 3
+    # After closing (a worker on its way out), a request is written at once.
+    client.get("/scim/v2/Users/" + str(uuid.uuid4()), headers=_headers(tenant))
+    assert _stored_reads(app, tenant.slug) == 4
+
+
+def test_the_thread_writes_within_the_interval(app_factory):
+    app, tenant, _ = _reading(app_factory, 0.1, reads=4)
+    assert wait_until_recorded_in_process(app, tenant.slug, expected=4) == 4
+
+
+def wait_until_recorded_in_process(app, slug: str, *, expected: int) -> int:
+    seen = 0
+    for _ in range(200):  # 10 s at most
+        seen = _stored_reads(app, slug)
+        if seen >= expected:
+            break
+        time.sleep(0.05)
+    return seen
+
+
+def test_a_deleted_organisation_takes_its_pending_rows_along(app_factory):
+    app = app_factory(record_flush_seconds=60)
+    doomed, kept = make_tenant(app), make_tenant(app)
+    client = app.test_client()
+    for tenant in (doomed, kept):
+        client.get("/scim/v2/Users/" + str(uuid.uuid4()), headers=_headers(tenant))
+    with app.app_context():
+        db.session.delete(organisations.get_organisation(slug=doomed.slug))
+        db.session.commit()
+    recorder_of(app).flush()
+    assert _stored_reads(app, kept.slug) == 1
+
+
+@pytest.mark.live
+def test_a_worker_stopping_writes_its_pending_events(app, database_url, vault, artifacts_dir):
+    env = {
+        "FLUID_DATABASE_URL": database_url,
+        "VAULT_ADDR": vault.addr,
+        "VAULT_TOKEN": vault.token,
+        "FLUID_DOTENV": "",
+        "FLUID_RECORD_FLUSH_SECONDS": "60",
+    }
+    tenant = make_tenant(app)
+    server = LiveServer.start(env, artifacts_dir, workers=2)
+    try:
+        entra = ScimClient(server.url, tenant, user_agent="Microsoft.Identity.Provisioning")
+        user = entra.post("/Users", {"schemas": [USER], "userName": f"stop-{uuid.uuid4().hex[:8]}@contoso.com"}).json()
+        for _ in range(10):
+            assert entra.get(f"/Users/{user['id']}").status_code == 200
+        assert _stored_reads(app, tenant.slug) == 0
+    finally:
+        server.stop()  # SIGTERM: gunicorn's worker_exit writes what each worker holds
+    assert _stored_reads(app, tenant.slug) == 10
+    assert wait_until_recorded(app, tenant, within=1) == 11
