@@ -130,6 +130,14 @@ def recompute(
     return events
 
 
+def grant_on_creation(organisation: Organisation, user: ScimUser, *, reason: str) -> AccessEvent | None:
+    """:func:`recompute` for a user created just now: in no group yet, so only ``all_active`` can grant."""
+    if organisation.access_mode != "all_active":
+        return None
+    granted, roles = _decide(organisation, role_rules(organisation), user, set())
+    return _apply(organisation, user, granted, roles, reason=reason, bypass_brake=False)
+
+
 def revoke_for_deletion(organisation: Organisation, user: ScimUser, *, reason: str) -> AccessEvent | None:
     """A deleted user loses access at once (the brake cannot hold what no longer exists)."""
     if not user.access_granted:

@@ -115,11 +115,15 @@ def list_resources(model: Any, resource_type: ResourceType, *, organisation_id: 
     from fluid_scim.repositories import scim as repo
 
     clause = filtering.filter_clause(resource_type, parse_scim_filter(query.filter)) if query.filter else None
-    total = repo.count(model, organisation_id, clause)
-    if query.count == 0 or total < query.start_index:
-        return Page(total=total, start_index=query.start_index)
+    if query.count == 0:
+        return Page(total=repo.count(model, organisation_id, clause), start_index=query.start_index)
     statement = select(model).where(model.organisation_id == organisation_id)
     if clause is not None:
         statement = statement.where(clause)
     statement = statement.order_by(*filtering.sort_clause(resource_type, query.sort_by, query.descending))
-    return Page(total=total, start_index=query.start_index, items=repo.page(statement, query.start_index, query.count))
+    items = repo.page(statement, query.start_index, query.count)
+    if 0 < len(items) < query.count or (not items and query.start_index == 1):
+        # A short page is the last one: it tells the total without COUNT(*) (Entra's `userName eq` lookups).
+        return Page(total=query.start_index - 1 + len(items), start_index=query.start_index, items=items)
+    total = repo.count(model, organisation_id, clause)
+    return Page(total=total, start_index=query.start_index, items=items if total >= query.start_index else [])

@@ -48,7 +48,16 @@ def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set
         _update(organisation, imported, document, password=document.pop("password", None), reason="user.adopted")
         return imported
     now = utcnow()
-    user = ScimUser(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now, multi_valued={})
+    user = ScimUser(
+        organisation_id=organisation.id,
+        id=new_id(),
+        version=1,
+        created_at=now,
+        updated_at=now,
+        multi_valued={},
+        access_granted=False,
+        fluid_roles=[],
+    )
     rows = _store(organisation, user, document, password=document.pop("password", None))
     db.session.add(user)
     flush_unique(_taken(document))
@@ -56,7 +65,7 @@ def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
     audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes)
     outbox.emit(organisation, "user.provisioned", user.id, _user_data(user, "user.created"))
-    access.recompute(organisation, [user.id], reason="user.created")  # its access events follow the change
+    access.grant_on_creation(organisation, user, reason="user.created")  # its access events follow the change
     commit_unique(_taken(document))
     return user
 
@@ -209,13 +218,13 @@ def _imported_match(organisation: Organisation, document: dict[str, Any]) -> Sci
     Only when no user has the userName (that is a 409, which Entra follows with a PATCH of the user
     its own lookup finds) and exactly one imported user matches the userName or an e-mail as an address.
     """
-    if repo.user_exists_with_key(organisation.id, mapping.fold(document["userName"])):
-        return None
     addresses = {document["userName"].lower()} | {
         email["value"].lower() for email in document.get("emails", []) if isinstance(email.get("value"), str)
     }
     matches = repo.imported_users_with_email(organisation.id, sorted(addresses))
-    return matches[0] if len(matches) == 1 else None
+    if len(matches) != 1 or repo.user_exists_with_key(organisation.id, mapping.fold(document["userName"])):
+        return None
+    return matches[0]
 
 
 def _store(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None) -> list[ScimUserValue]:
