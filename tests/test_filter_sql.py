@@ -35,6 +35,7 @@ from fluid_scim.filters import (
 from fluid_scim.models import ScimGroup, ScimUser
 from fluid_scim.repositories.filtering import filter_clause, sort_clause
 from fluid_scim.schema import ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE, USER_URN, UnknownAttribute, resolve
+from fluid_scim.services.resources import ListQuery, list_resources
 from tests.support.users import (
     add_group,
     add_members,
@@ -104,8 +105,16 @@ EVERYONE = {"alice", "bob", "carol", "dave", "eve"}
 def _select(org: Any, resource: Any, text: str) -> set[str]:
     entity = ScimUser if resource is USER_RESOURCE else ScimGroup
     clause = filter_clause(resource, parse_filter(text))
-    rows = db.session.scalars(select(entity.id).where(entity.organisation_id == org.id, clause))
+    rows = set(db.session.scalars(select(entity.id).where(entity.organisation_id == org.id, clause)))
+    assert _listed(entity, resource, org, text) == rows, "list_resources disagrees with the translated filter"
     return {NAMES[row] for row in rows}
+
+
+def _listed(entity: Any, resource: Any, org: Any, text: str) -> set[str]:
+    """What a SCIM list request returns: the same filter through ``list_resources`` (with its unique-key lookup)."""
+    page = list_resources(entity, resource, organisation_id=org.id, query=ListQuery(filter=text, count=1000))
+    assert page.total == len(page.items)
+    return {item.id for item in page.items}
 
 
 def _order(org: Any, resource: Any, sort_by: str | None, descending: bool = False) -> list[str]:
@@ -741,6 +750,7 @@ def _check(resource: Any, entity: Any, org: Any, documents: dict[str, dict[str, 
     clause = filter_clause(resource, node)
     selected = set(db.session.scalars(select(entity.id).where(entity.organisation_id == org.id, clause)))
     assert selected == expected, render(node)
+    assert _listed(entity, resource, org, render(node)) == expected, render(node)
     event("selected " + ("none" if not expected else "all" if len(expected) == len(documents) else "some"))
 
 

@@ -31,11 +31,14 @@ def _meta(resource_type: str, location: str, created: datetime, modified: dateti
 
 
 def render_users(
-    organisation: Organisation, users: Sequence[ScimUser], *, base_url: str, projection: Projection
+    organisation: Organisation, users: Sequence[ScimUser], *, base_url: str, projection: Projection, in_no_group: bool = False
 ) -> list[dict[str, Any]]:
-    """Render a page of users with two extra queries at most (groups, manager names), never one per user."""
+    """Render a page of users with two extra queries at most (groups, manager names), never one per user.
+
+    ``in_no_group``: the caller knows that none of them is a member of a group (a user created just now).
+    """
     ids = [user.id for user in users]
-    groups = repo.groups_of_users(organisation.id, ids) if projection.wants("groups") else {}
+    groups = repo.groups_of_users(organisation.id, ids) if projection.wants("groups") and not in_no_group else {}
     managers = {user.manager_id for user in users if user.manager_id}
     manager_names = (
         repo.display_names(organisation.id, managers) if managers and projection.wants("manager", ENTERPRISE_URN) else {}
@@ -43,8 +46,10 @@ def render_users(
     return [projection.apply(_user_body(user, base_url, groups.get(user.id, []), manager_names)) for user in users]
 
 
-def render_user(organisation: Organisation, user: ScimUser, *, base_url: str, projection: Projection) -> dict[str, Any]:
-    return render_users(organisation, [user], base_url=base_url, projection=projection)[0]
+def render_user(
+    organisation: Organisation, user: ScimUser, *, base_url: str, projection: Projection, in_no_group: bool = False
+) -> dict[str, Any]:
+    return render_users(organisation, [user], base_url=base_url, projection=projection, in_no_group=in_no_group)[0]
 
 
 def _user_body(

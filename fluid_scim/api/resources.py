@@ -87,7 +87,9 @@ def _page_body(query: ListQuery, total: int, resources: list[dict[str, Any]]) ->
 
 
 def _user_response(user: ScimUser, status: int, view: Projection, *, created: bool = False) -> Response:
-    body = render_user(_organisation(), user, base_url=base_url(), projection=view)
+    # A user created just now is in no group; one adopted from an import (the service notes it) may be.
+    in_no_group = created and "adopted-by-email" not in _quirks()
+    body = render_user(_organisation(), user, base_url=base_url(), projection=view, in_no_group=in_no_group)
     return _resource(body, status, user.version, location=f"{base_url()}/Users/{user.id}" if created else None)
 
 

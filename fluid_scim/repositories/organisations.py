@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimToken
@@ -16,13 +16,17 @@ def find_by_slug(slug: str) -> Organisation | None:
     return db.session.execute(select(Organisation).where(Organisation.slug == slug)).scalar_one_or_none()
 
 
+# Built once (the per-request auth lookup): see repositories.scim.
+_WITH_TOKEN = (
+    select(Organisation, ScimToken)
+    .outerjoin(ScimToken, ScimToken.organisation_id == Organisation.id)
+    .where(Organisation.slug == bindparam("slug"))
+)
+
+
 def find_with_token(slug: str) -> tuple[Organisation, ScimToken | None] | None:
     """The organisation and its current token in one round trip (the per-request auth lookup)."""
-    row = db.session.execute(
-        select(Organisation, ScimToken)
-        .outerjoin(ScimToken, ScimToken.organisation_id == Organisation.id)
-        .where(Organisation.slug == slug)
-    ).one_or_none()
+    row = db.session.execute(_WITH_TOKEN, {"slug": slug}).one_or_none()
     return None if row is None else (row[0], row[1])
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -18,13 +18,33 @@ from fluid_scim.models.types import utcnow
 MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
 
 
+# The statements of the hottest paths are built once, with bound parameters: building a SELECT and
+# its cache key costs more than SQLite takes to run it (about 0.13 ms per statement, measured).
+_ORGANISATION, _ID, _IDS, _KEY = bindparam("organisation_id"), bindparam("id"), bindparam("ids", expanding=True), bindparam("key")
+_USER_BY_ID = select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id == _ID)
+_USER_BY_ID_FOR_UPDATE = _USER_BY_ID.with_for_update()
+_GROUPS_OF_USERS = (
+    select(ScimGroupMember.member_id, ScimGroup.id, ScimGroup.display_name)
+    .join(ScimGroup, (ScimGroup.organisation_id == ScimGroupMember.organisation_id) & (ScimGroup.id == ScimGroupMember.group_id))
+    .where(ScimGroupMember.organisation_id == _ORGANISATION, ScimGroupMember.member_id.in_(_IDS))
+    .order_by(ScimGroup.display_name, ScimGroup.id)
+)
+_BY_KEY = {
+    ScimUser: select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.user_name_key == _KEY),
+    ScimGroup: select(ScimGroup).where(ScimGroup.organisation_id == _ORGANISATION, ScimGroup.display_name_key == _KEY),
+}
+
+
 def get_user(organisation_id: object, user_id: str, *, for_update: bool = False) -> ScimUser | None:
     if not is_resource_id(user_id):
         return None
-    query = select(ScimUser).where(ScimUser.organisation_id == organisation_id, ScimUser.id == user_id)
-    if for_update:
-        query = query.with_for_update()
-    return db.session.execute(query).scalar_one_or_none()
+    query = _USER_BY_ID_FOR_UPDATE if for_update else _USER_BY_ID
+    return db.session.execute(query, {"organisation_id": organisation_id, "id": user_id}).scalar_one_or_none()
+
+
+def find_by_key(model: type[ScimUser] | type[ScimGroup], organisation_id: object, key: str) -> ScimUser | ScimGroup | None:
+    """The user with this folded userName, or the group with this folded displayName (unique keys)."""
+    return db.session.execute(_BY_KEY[model], {"organisation_id": organisation_id, "key": key}).scalar_one_or_none()
 
 
 def get_group(organisation_id: object, group_id: str, *, for_update: bool = False) -> ScimGroup | None:
@@ -76,14 +96,7 @@ def groups_of_users(organisation_id: object, user_ids: Sequence[str]) -> dict[st
     """The direct groups (id, displayName) of each user, one query for a whole page."""
     if not user_ids:
         return {}
-    rows = db.session.execute(
-        select(ScimGroupMember.member_id, ScimGroup.id, ScimGroup.display_name)
-        .join(
-            ScimGroup, (ScimGroup.organisation_id == ScimGroupMember.organisation_id) & (ScimGroup.id == ScimGroupMember.group_id)
-        )
-        .where(ScimGroupMember.organisation_id == organisation_id, ScimGroupMember.member_id.in_(list(user_ids)))
-        .order_by(ScimGroup.display_name, ScimGroup.id)
-    )
+    rows = db.session.execute(_GROUPS_OF_USERS, {"organisation_id": organisation_id, "ids": list(user_ids)})
     result: dict[str, list[tuple[str, str]]] = {user_id: [] for user_id in user_ids}
     for member_id, group_id, name in rows:
         result[member_id].append((group_id, name))
@@ -221,15 +234,19 @@ def imported_users_with_email(organisation_id: object, addresses: Sequence[str])
     """
     if not addresses:
         return []
-    user_ids = db.session.execute(
-        select(ScimUserValue.user_id)
-        .where(
-            ScimUserValue.organisation_id == organisation_id,
-            ScimUserValue.attribute == "emails",
-            func.lower(ScimUserValue.value).in_(list(addresses)),
+    user_ids = (
+        db.session.execute(
+            select(ScimUserValue.user_id)
+            .where(
+                ScimUserValue.organisation_id == organisation_id,
+                ScimUserValue.attribute == "emails",
+                func.lower(ScimUserValue.value).in_(list(addresses)),
+            )
+            .limit(50)
         )
-        .limit(50)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not user_ids:
         return []
     return list(

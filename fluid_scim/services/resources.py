@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from fluid_scim.errors import InvalidFilter, PreconditionFailed, Uniqueness
 from fluid_scim.extensions import db
-from fluid_scim.filters import FilterError, FilterTooComplex, parse_filter
+from fluid_scim.filters import AttrPath, Compare, FilterError, FilterTooComplex, parse_filter
 from fluid_scim.schema import ResourceType
 from fluid_scim.services import transaction
 
@@ -114,7 +114,13 @@ def list_resources(model: Any, resource_type: ResourceType, *, organisation_id: 
     from fluid_scim.repositories import filtering
     from fluid_scim.repositories import scim as repo
 
-    clause = filtering.filter_clause(resource_type, parse_scim_filter(query.filter)) if query.filter else None
+    node = parse_scim_filter(query.filter) if query.filter else None
+    key = _unique_key_wanted(resource_type, node) if query.sort_by is None else None
+    if key is not None:  # Entra's `userName eq` / `displayName eq` lookups: one row at most, by its unique index
+        found = repo.find_by_key(model, organisation_id, key)
+        items = [found] if found is not None and query.start_index == 1 and query.count > 0 else []
+        return Page(total=int(found is not None), start_index=query.start_index, items=items)
+    clause = filtering.filter_clause(resource_type, node) if node is not None else None
     if query.count == 0:
         return Page(total=repo.count(model, organisation_id, clause), start_index=query.start_index)
     statement = select(model).where(model.organisation_id == organisation_id)
@@ -127,3 +133,22 @@ def list_resources(model: Any, resource_type: ResourceType, *, organisation_id: 
         return Page(total=query.start_index - 1 + len(items), start_index=query.start_index, items=items)
     total = repo.count(model, organisation_id, clause)
     return Page(total=total, start_index=query.start_index, items=items if total >= query.start_index else [])
+
+
+def _unique_key_wanted(resource_type: ResourceType, node: object) -> str | None:
+    """The folded value of ``userName eq "…"`` (users) or ``displayName eq "…"`` (groups), else None.
+
+    Both are unique per organisation (case-insensitive, NFKC): such a filter matches one row at
+    most, looked up by its key exactly as the filter translator would compare it.
+    """
+    from fluid_scim.repositories.mapping import fold
+
+    if not (isinstance(node, Compare) and node.op == "eq" and isinstance(node.path, AttrPath)):
+        return None
+    path, value = node.path, node.value
+    if path.sub_attr is not None or not isinstance(value, str) or "\x00" in value:
+        return None
+    if path.schema is not None and path.schema.lower() != resource_type.schema.id.lower():
+        return None
+    unique = "username" if resource_type.name == "User" else "displayname"
+    return fold(value) if path.attr.lower() == unique else None
