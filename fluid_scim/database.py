@@ -20,7 +20,9 @@ def prepare_database_url(url: str) -> str:
 def engine_options(url: str) -> dict[str, Any]:
     if make_url(url).get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": 15}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
+    # No pre-ping (a round trip before every request): after a database restart, the first request on
+    # each stale connection fails, is answered 503 with Retry-After, and the pool is renewed at once.
+    return {"pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
 
 
 @event.listens_for(Engine, "connect")

@@ -45,6 +45,8 @@ class Projection:
         return (schema, attr, None) not in self.exclude
 
     def apply(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self.include is None and not self.exclude:
+            return _default_view(self.resource_type, body)
         result: dict[str, Any] = {}
         for key, value in body.items():
             if key in ALWAYS:
@@ -82,14 +84,58 @@ class Projection:
     def _sub(self, schema: str | None, attr: str, value: Any) -> Any:
         """Project the sub-attributes of a complex value when only some were asked for (or excluded)."""
 
-        def pick(item: dict[str, Any]) -> dict[str, Any]:
-            return {k: v for k, v in item.items() if self._keep_sub(schema, attr, k)}
+        if self.include is None and not self.exclude:
+            # The default view (nothing asked for or excluded): only `returned: request` sub-attributes go.
+            hidden = _requested_only(self.resource_type, schema, attr)
+
+            def pick(item: dict[str, Any]) -> dict[str, Any]:
+                return {k: v for k, v in item.items() if k not in hidden} if hidden else item
+
+        else:
+
+            def pick(item: dict[str, Any]) -> dict[str, Any]:
+                return {k: v for k, v in item.items() if self._keep_sub(schema, attr, k)}
 
         if isinstance(value, dict):
             return pick(value)
         if isinstance(value, list) and value and isinstance(value[0], dict):
             return [picked for picked in (pick(item) for item in value) if picked]
         return value
+
+
+def _default_view(resource_type: ResourceType, body: dict[str, Any]) -> dict[str, Any]:
+    """What :meth:`Projection.apply` gives when nothing is asked for or excluded: the body without its
+    ``returned: request`` sub-attributes (a page of 100 users is rendered often; this is its short way)."""
+    result = dict(body)
+    for schema, attr, hidden in _hidden_subs(resource_type):
+        container = result if schema is None else result.get(schema)
+        if not isinstance(container, dict) or attr not in container:
+            continue
+        if schema is not None:
+            container = result[schema] = dict(container)
+        value = container[attr]
+        if isinstance(value, dict):
+            container[attr] = {k: v for k, v in value.items() if k not in hidden}
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            picked = ({k: v for k, v in item.items() if k not in hidden} for item in value)
+            container[attr] = [item for item in picked if item]
+    return result
+
+
+_HIDDEN_SUBS: dict[str, tuple[tuple[str | None, str, frozenset[str]], ...]] = {}
+
+
+def _hidden_subs(resource_type: ResourceType) -> tuple[tuple[str | None, str, frozenset[str]], ...]:
+    """(extension URN or None, attribute, its ``returned: request`` sub-attributes) of a resource type."""
+    if resource_type.id not in _HIDDEN_SUBS:
+        schemas = [(None, resource_type.schema), *((ext.schema.id, ext.schema) for ext in resource_type.extensions)]
+        _HIDDEN_SUBS[resource_type.id] = tuple(
+            (urn, attribute.name, hidden)
+            for urn, schema in schemas
+            for attribute in schema.attributes
+            if (hidden := frozenset(sub.name for sub in attribute.sub_attributes if sub.returned == "request"))
+        )
+    return _HIDDEN_SUBS[resource_type.id]
 
 
 _REQUESTED_ONLY: dict[tuple[str, str | None, str], frozenset[str]] = {}
