@@ -62,3 +62,12 @@ def test_redis_storage_is_shared_by_every_worker(app_factory, app, storage):
     assert statuses == [200] * 4
     _assert_429(_get(worker_a, tenant))
     _assert_429(_get(worker_b, tenant))
+
+
+def test_an_unreachable_storage_lets_provisioning_through(app_factory, app, caplog):
+    from tests.support.services import free_port
+
+    tenant = make_tenant(app)
+    client = app_factory(ratelimit_storage_url=f"redis://127.0.0.1:{free_port()}/0", ratelimit_default="1/minute").test_client()
+    assert [_get(client, tenant).status_code for _ in range(3)] == [200, 200, 200]
+    assert "rate-limit storage unavailable" in caplog.text

@@ -8,12 +8,12 @@ from flask import Blueprint, Flask, Response, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from fluid_scim import ratelimit
 from fluid_scim.api import bulk, discovery, openapi, recording, resources
 from fluid_scim.api.auth import authenticate_scim_request
 from fluid_scim.api.responses import scim_error
 from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
 from fluid_scim.extensions import db
-from fluid_scim.ratelimit import TooManyRequests, register_rate_limits, retry_after
 
 log = logging.getLogger(__name__)
 SCIM_PREFIX = "/scim/v2"
@@ -21,6 +21,7 @@ SCIM_PREFIX = "/scim/v2"
 
 def create_scim_blueprint() -> Blueprint:
     blueprint = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
+    blueprint.before_request(ratelimit.check_scim_request)
     blueprint.before_request(recording.start_request)
     blueprint.before_request(authenticate_scim_request)
     blueprint.after_request(recording.finish_request)
@@ -37,9 +38,8 @@ def register_scim(app: Flask) -> None:
     Routing errors (404, 405) never reach a blueprint's handlers, so the handlers are app-wide and
     answer SCIM JSON only for paths under the SCIM prefix.
     """
-    blueprint = create_scim_blueprint()
-    register_rate_limits(app, blueprint)
-    app.register_blueprint(blueprint)
+    ratelimit.register_rate_limits(app)
+    app.register_blueprint(create_scim_blueprint())
 
     @app.errorhandler(ScimError)
     def handle_scim_error(error: ScimError) -> Response:
@@ -64,8 +64,6 @@ def register_scim(app: Flask) -> None:
             if allowed:
                 scim.headers["Allow"] = allowed
             return scim_error(scim)
-        if error.code == 429:
-            return scim_error(TooManyRequests(str(error.description or error.name), retry_after=retry_after()))
         scim = ScimError(error.description or error.name)
         scim.status = error.code or 500  # type: ignore[misc]  # per-instance status for Werkzeug codes
         return scim_error(scim)
