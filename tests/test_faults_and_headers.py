@@ -28,3 +28,30 @@ def test_security_headers_on_every_response(client, tenant, path):
 def test_hsts_when_served_over_https(app_factory):
     response = app_factory(public_scheme="https").test_client().get("/healthz")
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_a_connection_lost_to_a_database_restart_is_one_503_then_service_resumes(app, tenant, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a database server restart needs PostgreSQL (FLUID_TEST_POSTGRES_URL)")
+    import psycopg
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from fluid_scim.extensions import db
+
+    client = app.test_client()
+    headers = {"Host": tenant.host, "Authorization": f"Bearer {tenant.token}"}
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 200
+    with app.app_context():
+        # The pool now holds one connection; the server ends its backend, as a restart would.
+        pid = db.session.execute(text("select pg_backend_pid()")).scalar_one()
+        db.session.remove()
+        assert db.engine.pool.checkedin() == 1
+    parsed = make_url(database_url)
+    with psycopg.connect(
+        host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database, autocommit=True
+    ) as admin:
+        admin.execute("select pg_terminate_backend(%s)", (pid,))
+    lost = client.get("/scim/v2/Users", headers=headers)
+    assert lost.status_code == 503 and lost.headers["Retry-After"] == "30"
+    assert client.get("/scim/v2/Users", headers=headers).status_code == 200, "the pool renews itself"
