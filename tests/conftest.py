@@ -7,6 +7,7 @@ is set (CI sets it; with ``CI=true`` and no URL the run fails instead of silentl
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy.exc import OperationalError
 
 # The suite controls its own configuration: nothing from the developer's shell or .env leaks in.
 for _name in list(os.environ):
@@ -103,10 +105,23 @@ def app(settings: dict[str, Any]) -> Iterator[Flask]:
     application.extensions["fluid_recorder"].close()
     with application.app_context():
         db.session.remove()
-        with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+        _wipe()
         db.engine.dispose()
+
+
+def _wipe() -> None:
+    """Empty every table. A live server's recorder may be writing its last batch at the same moment:
+    on PostgreSQL one of the two can be chosen as a deadlock victim, so the wipe tries again."""
+    for attempt in range(5):
+        try:
+            with db.engine.begin() as connection:
+                for table in reversed(db.metadata.sorted_tables):
+                    connection.execute(table.delete())
+            return
+        except OperationalError:
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.fixture
