@@ -14,6 +14,7 @@ from fluid_scim.api.auth import authenticate_scim_request
 from fluid_scim.api.responses import scim_error
 from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
 from fluid_scim.extensions import db
+from fluid_scim.services import transaction
 
 log = logging.getLogger(__name__)
 SCIM_PREFIX = "/scim/v2"
@@ -88,13 +89,9 @@ def register_scim(app: Flask) -> None:
 
 
 def _reads_without_transaction() -> None:
-    """GET and HEAD on PostgreSQL run their statements in autocommit: no BEGIN and ROLLBACK round trips.
-
-    Nothing is lost: under READ COMMITTED each statement takes its own snapshot inside a transaction
-    too, and a read writes nothing but, once a minute, the token's last use (one statement).
-    """
-    if request.method in ("GET", "HEAD") and db.session.get_bind().dialect.name == "postgresql":
-        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    """GET and HEAD write nothing (but, once a minute, a token's last use: one statement)."""
+    if request.method in ("GET", "HEAD"):
+        transaction.reads_only_from_here()
 
 
 def _is_scim_request() -> bool:

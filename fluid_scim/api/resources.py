@@ -16,7 +16,7 @@ from fluid_scim.messages import parse_patch_operations, parse_search_request
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.projection import Projection
 from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceType
-from fluid_scim.services import audit, groups, users
+from fluid_scim.services import audit, groups, transaction, users
 from fluid_scim.services.resources import ListQuery, etag
 
 
@@ -89,6 +89,7 @@ def _page_body(query: ListQuery, total: int, resources: list[dict[str, Any]]) ->
 def _user_response(user: ScimUser, status: int, view: Projection, *, created: bool = False) -> Response:
     # A user created just now is in no group; one adopted from an import (the service notes it) may be.
     in_no_group = created and "adopted-by-email" not in _quirks()
+    transaction.reads_only_from_here()
     body = render_user(_organisation(), user, base_url=base_url(), projection=view, in_no_group=in_no_group)
     return _resource(body, status, user.version, location=f"{base_url()}/Users/{user.id}" if created else None)
 
@@ -148,6 +149,7 @@ def delete_user(user_id: str) -> Response:
 
 
 def _group_response(group: ScimGroup, status: int, view: Projection, *, created: bool = False) -> Response:
+    transaction.reads_only_from_here()
     body = render_group(_organisation(), group, base_url=base_url(), projection=view)
     return _resource(body, status, group.version, location=f"{base_url()}/Groups/{group.id}" if created else None)
 

@@ -23,7 +23,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, inspect, select
+from sqlalchemy.orm.util import identity_key
 
 from fluid_scim.extensions import db
 from fluid_scim.models import (
@@ -112,11 +113,7 @@ def recompute(
     events: list[AccessEvent] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        users = (
-            db.session.execute(select(ScimUser).where(ScimUser.organisation_id == organisation.id, ScimUser.id.in_(chunk)))
-            .scalars()
-            .all()
-        )
+        users = _users(organisation, chunk)
         memberships = _memberships(organisation, chunk, relevant_group_ids(organisation, rules))
         position = {user_id: index for index, user_id in enumerate(chunk)}
         # In the order the request named them, so that which removals the brake holds is predictable.
@@ -136,6 +133,23 @@ def grant_on_creation(organisation: Organisation, user: ScimUser, *, reason: str
         return None
     granted, roles = _decide(organisation, role_rules(organisation), user, set())
     return _apply(organisation, user, granted, roles, reason=reason, bypass_brake=False)
+
+
+def _users(organisation: Organisation, user_ids: Sequence[str]) -> list[ScimUser]:
+    """These users: those this transaction has loaded already from the session, the rest in one query."""
+    found: list[ScimUser] = []
+    missing: list[str] = []
+    for user_id in user_ids:
+        loaded = db.session.identity_map.get(identity_key(ScimUser, (organisation.id, user_id)))
+        state = inspect(loaded) if isinstance(loaded, ScimUser) else None
+        if state is not None and state.persistent and not state.expired_attributes and loaded not in db.session.deleted:
+            found.append(loaded)  # type: ignore[arg-type]
+        else:
+            missing.append(user_id)
+    if missing:
+        query = select(ScimUser).where(ScimUser.organisation_id == organisation.id, ScimUser.id.in_(missing))
+        found.extend(db.session.execute(query).scalars())
+    return found
 
 
 def revoke_for_deletion(organisation: Organisation, user: ScimUser, *, reason: str) -> AccessEvent | None:
