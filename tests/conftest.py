@@ -160,8 +160,12 @@ def tenant(app: Flask) -> Tenant:
 
 @pytest.fixture(scope="session")
 def live_server(database_url: str, vault: Vault, artifacts_dir: Path) -> Iterator[LiveServer]:
-    """gunicorn with two workers on the session's database and Vault."""
+    """gunicorn with two workers on the session's database and Vault.
+
+    Its rate limit is raised: scim2-tester and schemathesis send well over the default 100 requests
+    a second and do not wait for Retry-After (test_rate_limits.py covers the limits themselves)."""
     env = {
+        "FLUID_RATELIMIT_DEFAULT": "2000/second",
         "FLUID_DATABASE_URL": database_url,
         "VAULT_ADDR": vault.addr,
         "VAULT_TOKEN": vault.token,
