@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
@@ -18,11 +20,21 @@ def prepare_database_url(url: str) -> str:
 
 
 def engine_options(url: str) -> dict[str, Any]:
+    # JSON columns (a user's multi-valued attributes, event changes) through orjson: a page of 100
+    # users decodes 200 documents.
+    codec = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
     if make_url(url).get_backend_name() == "sqlite":
-        return {"connect_args": {"timeout": 15}}
+        return {"connect_args": {"timeout": 15}, **codec}
     # No pre-ping (a round trip before every request): after a database restart, the first request on
     # each stale connection fails, is answered 503 with Retry-After, and the pool is renewed at once.
-    return {"pool_size": 5, "max_overflow": 5, "pool_recycle": 1800}
+    return {"pool_size": 5, "max_overflow": 5, "pool_recycle": 1800, **codec}
+
+
+def _json_text(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # beyond orjson (an integer over 64 bits): the standard library
+        return json.dumps(value, ensure_ascii=False)
 
 
 @event.listens_for(Engine, "connect")

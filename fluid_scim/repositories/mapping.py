@@ -112,26 +112,39 @@ def write_user(user: ScimUser, document: dict[str, Any]) -> list[ScimUserValue]:
     return rows
 
 
+def _read_plan() -> tuple[tuple[str, bool, str, str], ...]:
+    """(column, in the enterprise extension, attribute, sub-attribute or "") per mapped path, worked out once."""
+    plan = []
+    for path, column in USER_COLUMNS.items():
+        enterprise = path.startswith(ENTERPRISE_URN + ":")
+        head, _, sub = (path[len(ENTERPRISE_URN) + 1 :] if enterprise else path).partition(".")
+        plan.append((column, enterprise, head, sub))
+    return tuple(plan)
+
+
+_READ_PLAN = _read_plan()
+_ABSENT = object()
+
+
 def read_user(user: ScimUser) -> dict[str, Any]:
     """The canonical document of a stored user (no id, meta, groups or password)."""
     document: dict[str, Any] = {}
-    for path, column in USER_COLUMNS.items():
-        value = getattr(user, column)
+    loaded = user.__dict__  # loaded column values, read without the attribute machinery (a page has 100 users)
+    for column, enterprise, head, sub in _READ_PLAN:
+        value = loaded.get(column, _ABSENT)
+        if value is _ABSENT:
+            value = getattr(user, column)  # expired or deferred: let the ORM load it
         if value is None:
             continue
-        if path.startswith(ENTERPRISE_URN + ":"):
-            target = document.setdefault(ENTERPRISE_URN, {})
-            rest = path[len(ENTERPRISE_URN) + 1 :]
-        else:
-            target, rest = document, path
-        head, _, sub = rest.partition(".")
+        target = document.setdefault(ENTERPRISE_URN, {}) if enterprise else document
         if sub:
             target.setdefault(head, {})[sub] = value
         else:
             target[head] = value
+    multi_valued = user.multi_valued
     for name in MULTI_VALUED:
-        if user.multi_valued.get(name):
-            document[name] = [dict(entry) for entry in user.multi_valued[name]]
+        if multi_valued.get(name):
+            document[name] = [dict(entry) for entry in multi_valued[name]]
     return document
 
 
