@@ -29,6 +29,15 @@ _GROUPS_OF_USERS = (
     .where(ScimGroupMember.organisation_id == _ORGANISATION, ScimGroupMember.member_id.in_(_IDS))
     .order_by(ScimGroup.display_name, ScimGroup.id)
 )
+_WITH_EMAIL = (
+    select(ScimUserValue.user_id)
+    .where(
+        ScimUserValue.organisation_id == _ORGANISATION,
+        ScimUserValue.attribute == "emails",
+        func.lower(ScimUserValue.value).in_(bindparam("addresses", expanding=True)),
+    )
+    .limit(50)
+)
 _BY_KEY = {
     ScimUser: select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.user_name_key == _KEY),
     ScimGroup: select(ScimGroup).where(ScimGroup.organisation_id == _ORGANISATION, ScimGroup.display_name_key == _KEY),
@@ -234,19 +243,7 @@ def imported_users_with_email(organisation_id: object, addresses: Sequence[str])
     """
     if not addresses:
         return []
-    user_ids = (
-        db.session.execute(
-            select(ScimUserValue.user_id)
-            .where(
-                ScimUserValue.organisation_id == organisation_id,
-                ScimUserValue.attribute == "emails",
-                func.lower(ScimUserValue.value).in_(list(addresses)),
-            )
-            .limit(50)
-        )
-        .scalars()
-        .all()
-    )
+    user_ids = db.session.execute(_WITH_EMAIL, {"organisation_id": organisation_id, "addresses": list(addresses)}).scalars().all()
     if not user_ids:
         return []
     return list(

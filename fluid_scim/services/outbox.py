@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import Integer, bindparam, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -51,17 +51,27 @@ def emit(organisation: Organisation, type: str, subject: str, data: dict[str, An
     db.session().info.setdefault(_PENDING, []).append(_Pending(organisation.id, type, subject, dict(data)))
 
 
-def _allocate(session: Session, organisation_id: uuid.UUID, count: int) -> int:
-    """Reserve ``count`` numbers for an organisation; return the first. Locks its counter row until commit."""
-    dialect = session.get_bind().dialect.name
+_ALLOCATE: dict[str, Any] = {}
+
+
+def _allocate_statement(dialect: str) -> Any:
+    """The counter upsert, built once per dialect (it runs in every change's commit)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
+    count = bindparam("count", type_=Integer)
+    _ALLOCATE[dialect] = (
         insert(OutboxSequence)
-        .values(organisation_id=organisation_id, last_seq=count)
+        .values(organisation_id=bindparam("organisation_id"), last_seq=count)
         .on_conflict_do_update(index_elements=["organisation_id"], set_={"last_seq": OutboxSequence.last_seq + count})
         .returning(OutboxSequence.last_seq)
     )
-    last = session.execute(statement).scalar_one()
+    return _ALLOCATE[dialect]
+
+
+def _allocate(session: Session, organisation_id: uuid.UUID, count: int) -> int:
+    """Reserve ``count`` numbers for an organisation; return the first. Locks its counter row until commit."""
+    dialect = session.get_bind().dialect.name
+    statement = _ALLOCATE[dialect] if dialect in _ALLOCATE else _allocate_statement(dialect)
+    last = session.execute(statement, {"organisation_id": organisation_id, "count": count}).scalar_one()
     return int(last) - count + 1
 
 
