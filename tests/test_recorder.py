@@ -133,3 +133,30 @@ def test_a_worker_stopping_writes_its_pending_events(app, database_url, vault, a
         server.stop()  # SIGTERM: gunicorn's worker_exit writes what each worker holds
     assert _stored_reads(app, tenant.slug) == 10
     assert wait_until_recorded(app, tenant, within=1) == 11
+
+
+def test_pending_rows_wait_out_a_database_outage_within_a_bound(app_factory, monkeypatch, caplog):
+    from sqlalchemy.exc import OperationalError
+
+    from fluid_scim.services import recorder as recorder_module
+
+    app, tenant, client = _reading(app_factory, 60, reads=3)
+    recorder = recorder_of(app)
+    real_write = recorder._write
+
+    def outage(*_args, **_kwargs):
+        raise OperationalError("INSERT …", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(recorder, "_write", outage)
+    monkeypatch.setattr(recorder_module, "KEEP_AT_MOST", 4)
+    assert recorder.flush() == 0  # nothing written, nothing lost yet
+    for _ in range(3):
+        client.get("/scim/v2/Users/" + str(uuid.uuid4()), headers=_headers(tenant))
+    assert recorder.flush() == 0
+    assert "dropped provisioning events" in caplog.text  # 6 pending, 4 kept: the oldest two go
+    monkeypatch.setattr(recorder, "_write", real_write)
+    assert recorder.flush() == 4
+    assert _stored_reads(app, tenant.slug) == 4
+    with app.app_context():
+        status = provisioning_status.status_of(organisation=organisations.get_organisation(slug=tenant.slug))
+    assert status.last_hour.requests == 6, "the counts survive whole (they are a few numbers per organisation)"
