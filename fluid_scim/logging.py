@@ -80,7 +80,6 @@ def register_request_logging(app: Flask) -> None:
     def finish_request(response: Response) -> Response:
         request_id = getattr(g, "request_id", None) or uuid.uuid4().hex
         response.headers[REQUEST_ID_HEADER] = request_id
-        organisation = getattr(g, "organisation", None)
         started = getattr(g, "request_started", None)
         access.info(
             "request",
@@ -89,7 +88,8 @@ def register_request_logging(app: Flask) -> None:
                 "path": request.path,  # never the query string: filters carry personal data
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
-                "organisation": organisation.slug if organisation is not None else None,
+                # A plain value set by authentication: the ORM object may be expired by now.
+                "organisation": getattr(g, "organisation_slug", None),
                 "user_agent": request.user_agent.string[:200] or None,
             },
         )

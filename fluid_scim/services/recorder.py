@@ -35,7 +35,8 @@ from fluid_scim.models import Organisation, ProvisioningEvent, ProvisioningStatu
 log = logging.getLogger(__name__)
 
 FLUSH_AT = 1000  # pending events that make a request flush (bounds memory when the thread lags)
-KEEP_AT_MOST = 10_000  # pending events kept across failed flushes (database down: about 15 MB); older ones are dropped, and logged
+# Pending events kept across failed flushes (database down: about 15 MB); older ones are dropped, and logged.
+KEEP_AT_MOST = 10_000
 BUCKET_SECONDS = 300  # provisioning_status.BUCKET
 
 
