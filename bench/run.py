@@ -447,6 +447,8 @@ class BackendResult:
     targets: list[Target] = field(default_factory=list)
     stats: dict[str, Stat] = field(default_factory=dict)
     concurrency: Stat | None = None
+    # The floor's lookup/create/get/find measured request by request alternately with ours (see _create_read_phases).
+    floor_twin: dict[str, Stat] = field(default_factory=dict)
 
 
 class Bench:
@@ -474,7 +476,7 @@ class Bench:
         with serving(lambda: start_floor(database, self.log_dir, args.workers)) as server:
             client = BenchClient(server.url, tenant)
             warm_up(client, server, args.workers)
-            self.floor = self._create_read_phases(client, server, "floor", args.users)
+            self.floor, _ = self._create_read_phases(client, server, "floor", args.users)
             self.floor["healthz"] = self._healthz(server)
             self.floor_memory = peak_memory_mb(server)
         log(f"floor: mixed load, {args.concurrency_workers} workers, {args.concurrency_clients} clients")
@@ -483,22 +485,41 @@ class Bench:
             warm_up(client, server, args.concurrency_workers)
             self.floor_concurrency = self._mixed_load(client, server, "floor-mix")
 
-    def _create_read_phases(self, client: BenchClient, server: LiveServer, prefix: str, count: int) -> dict[str, Stat]:
-        """Entra's create (lookup, then POST), then GET by id and ``userName eq``: shared by floor and ours."""
-        stats = {
-            "lookup": Stat("GET ?filter=userName eq (miss)", "lookup"),
-            "create": Stat("POST /Users", "create"),
-            "get": Stat("GET /Users/{id}", "get"),
-            "find": Stat("GET ?filter=userName eq (hit)", "find"),
-        }
+    def _create_read_phases(
+        self, client: BenchClient, server: LiveServer, prefix: str, count: int, twin: BenchClient | None = None
+    ) -> tuple[dict[str, Stat], dict[str, Stat]]:
+        """Entra's create (lookup, then POST), then GET by id and ``userName eq``: shared by floor and ours.
+
+        With ``twin`` (a client of a floor server running beside ours), each of our requests is
+        followed by the same request to the floor, so that both are measured under the same
+        conditions, request by request; the second dict holds the floor's figures (else empty).
+        """
+
+        def phases(label: str = "") -> dict[str, Stat]:
+            return {
+                "lookup": Stat(f"{label}GET ?filter=userName eq (miss)", "lookup"),
+                "create": Stat(f"{label}POST /Users", "create"),
+                "get": Stat(f"{label}GET /Users/{{id}}", "get"),
+                "find": Stat(f"{label}GET ?filter=userName eq (hit)", "find"),
+            }
+
+        stats, twin_stats = phases(), phases("floor, interleaved: ") if twin is not None else {}
         prefix = f"{prefix}-{self.run_id}"
         created: list[tuple[str, dict[str, Any]]] = []
+        twin_ids: list[str] = []
         for index in range(count):
             body = entra_user(prefix, index)
-            timed(stats["lookup"], lambda body=body: client.get("/Users", params=user_name_eq(body["userName"])), (200,))
-            response = timed(stats["create"], lambda body=body: client.post("/Users", body), (201,))
-            if response is not None and response.status_code == 201:
-                created.append((response.json()["id"], body))
+            for target, measured, made in ((client, stats, True), (twin, twin_stats, False)):
+                if target is None:
+                    continue
+                lookup = user_name_eq(body["userName"])
+                timed(measured["lookup"], lambda lookup=lookup, c=target: c.get("/Users", params=lookup), (200,))
+                response = timed(measured["create"], lambda body=body, c=target: c.post("/Users", body), (201,))
+                if response is not None and response.status_code == 201:
+                    if made:
+                        created.append((response.json()["id"], body))
+                    else:
+                        twin_ids.append(response.json()["id"])
         ids = [user_id for user_id, _ in created]
         names = [body["userName"] for _, body in created]
         stats["lookup"].memory_mb = stats["create"].memory_mb = peak_memory_mb(server)
@@ -507,12 +528,18 @@ class Bench:
         order = order[: self.args.reads]
         for position in order:
             timed(stats["get"], lambda position=position: client.get(f"/Users/{ids[position]}"), (200,))
+            if twin is not None and position < len(twin_ids):
+                timed(twin_stats["get"], lambda position=position: twin.get(f"/Users/{twin_ids[position]}"), (200,))
         stats["get"].memory_mb = peak_memory_mb(server)
         for position in order:
             timed(stats["find"], lambda position=position: client.get("/Users", params=user_name_eq(names[position])), (200,))
+            if twin is not None:
+                # The floor's users have the same userNames (same prefix and numbers) in their own database.
+                find = user_name_eq(names[position])
+                timed(twin_stats["find"], lambda find=find: twin.get("/Users", params=find), (200,))
         stats["find"].memory_mb = peak_memory_mb(server)
         self.created = created
-        return stats
+        return stats, twin_stats
 
     def _healthz(self, server: LiveServer) -> Stat:
         stat = Stat("GET /healthz (no database)", "get")
@@ -610,7 +637,11 @@ class Bench:
         args = self.args
         section = Section(f"{result.name}: {args.workers} workers, 1 client (one request at a time)")
         result.sections.append(section)
-        stats = self._create_read_phases(client, server, "user", args.users)
+        twin_database = self.log_dir / f"floor-twin-{result.name.lower()}-{self.run_id}.db"
+        with serving(lambda: start_floor(twin_database, self.log_dir, args.workers)) as floor_server:
+            twin = BenchClient(floor_server.url, Tenant(slug="floor", token="unused"))  # noqa: S106 - the floor checks no token
+            warm_up(twin, floor_server, args.workers)
+            stats, result.floor_twin = self._create_read_phases(client, server, "user", args.users, twin=twin)
         ids = [user_id for user_id, _ in self.created]
         order = list(range(len(ids)))
         self.rng.shuffle(order)
@@ -863,8 +894,12 @@ class Bench:
 
     # -- targets and report --
 
+    def floor_for(self, result: BackendResult) -> dict[str, Stat]:
+        """The floor figures a backend is compared with: those measured interleaved with it, where there are."""
+        return {**self.floor, **result.floor_twin}
+
     def targets(self, result: BackendResult) -> None:
-        stats, floor, members = result.stats, self.floor, self.args.members
+        stats, floor, members = result.stats, self.floor_for(result), self.args.members
         small, big = min(members), max(members)
 
         def ratio_to_floor(key: str, floor_key: str, minimum: float, label: str) -> None:
@@ -960,14 +995,22 @@ class Bench:
         if self.floor_concurrency is not None:
             out += render_section(Section(f"floor: {args.concurrency_workers} workers, mixed load", [self.floor_concurrency]), {})
         for result in self.results:
+            floor = self.floor_for(result)
+            if result.floor_twin:
+                twin = Section(
+                    f"floor, interleaved request by request with {result.name} ({args.workers} workers each, 1 client):"
+                    " the ratios below use these",
+                    list(result.floor_twin.values()),
+                )
+                out += render_section(twin, {})
             for section in result.sections:
-                out += render_section(section, self.floor)
+                out += render_section(section, floor)
             if result.concurrency is not None:
                 mix = Section(f"{result.name}: {args.concurrency_workers} workers, mixed load", [result.concurrency])
                 out += render_section(mix, {"mix": self.floor_concurrency} if self.floor_concurrency else {})
             out += [f"{result.name}: {note}" for note in result.notes]
             out.append(f"{result.name}: every SCIM request is audited: {result.stats['events'].note}")
-            get, floor_get = result.stats["get"].pct_ms(50), self.floor["get"].pct_ms(50)
+            get, floor_get = result.stats["get"].pct_ms(50), floor["get"].pct_ms(50)
             out.append(
                 f"{result.name}: GET /Users/{{id}} p50 {get:.2f} ms vs the floor's {floor_get:.2f} ms: {get - floor_get:+.2f} ms;"
                 f" /healthz (Flask + JSON access log, no database) {result.stats['healthz'].pct_ms(50):.2f} ms vs the"
