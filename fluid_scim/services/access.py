@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.orm.util import identity_key
@@ -83,16 +83,12 @@ def role_rules(organisation: Organisation) -> RoleRules:
     return RoleRules(by_group, by_app_role)
 
 
-def protected_group_ids(organisation: Organisation) -> set[str]:
-    """The access group and every group mapped to a role: SCIM may change their members, not delete them."""
-    ids = set(role_rules(organisation).by_group)
-    if organisation.access_group_id:
-        ids.add(organisation.access_group_id)
-    return ids
+def protected_group_ids(organisation: Organisation, rules: RoleRules | None = None) -> set[str]:
+    """The access group and every group mapped to a role: the groups whose members access depends on.
 
-
-def relevant_group_ids(organisation: Organisation, rules: RoleRules) -> set[str]:
-    ids = set(rules.by_group)
+    SCIM may change their members, not delete them. ``rules``: the role rules already read, if any.
+    """
+    ids = set((role_rules(organisation) if rules is None else rules).by_group)
     if organisation.access_group_id:
         ids.add(organisation.access_group_id)
     return ids
@@ -104,17 +100,21 @@ def recompute(
     *,
     reason: str,
     bypass_brake: bool = False,
+    rules: RoleRules | None = None,
 ) -> list[AccessEvent]:
-    """Bring the stored access of these users in line with the rule; return the events written."""
+    """Bring the stored access of these users in line with the rule; return the events written.
+
+    ``rules``: the organisation's role rules when the caller has read them already.
+    """
     ids = list(dict.fromkeys(user_ids))
     if not ids:
         return []
-    rules = role_rules(organisation)
+    rules = role_rules(organisation) if rules is None else rules
     events: list[AccessEvent] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         users = _users(organisation, chunk)
-        memberships = _memberships(organisation, chunk, relevant_group_ids(organisation, rules))
+        memberships = _memberships(organisation, chunk, protected_group_ids(organisation, rules))
         position = {user_id: index for index, user_id in enumerate(chunk)}
         # In the order the request named them, so that which removals the brake holds is predictable.
         for user in sorted(users, key=lambda item: position[item.id]):
@@ -212,17 +212,7 @@ def _record(
         _write_role_rows(user, after)
     user.fluid_roles = after
     user.access_changed_at = now
-    event = AccessEvent(
-        organisation_id=organisation.id,
-        user_id=user.id,
-        user_name=user.user_name,
-        kind=kind,
-        reason=reason,
-        roles_before=before,
-        roles_after=after,
-        created_at=now,
-    )
-    db.session.add(event)
+    event = _access_event(organisation, user, kind, reason, before, after, now)
     outbox.emit(
         organisation,
         f"access.{kind}",
@@ -235,15 +225,21 @@ def _record(
 def note(organisation: Organisation, user: ScimUser, kind: str, reason: str) -> AccessEvent:
     """An event about the user's access that changes nothing by itself (released, discarded)."""
     roles = list(user.fluid_roles or [])
+    return _access_event(organisation, user, kind, reason, roles, roles, utcnow())
+
+
+def _access_event(
+    organisation: Organisation, user: ScimUser, kind: str, reason: str, before: list[str], after: list[str], now: datetime
+) -> AccessEvent:
     event = AccessEvent(
         organisation_id=organisation.id,
         user_id=user.id,
         user_name=user.user_name,
         kind=kind,
         reason=reason,
-        roles_before=roles,
-        roles_after=roles,
-        created_at=utcnow(),
+        roles_before=before,
+        roles_after=after,
+        created_at=now,
     )
     db.session.add(event)
     return event

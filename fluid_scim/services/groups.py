@@ -195,9 +195,12 @@ def _emit_membership(organisation: Organisation, group: ScimGroup, added: list[s
 
 
 def _recompute_access(organisation: Organisation, group: ScimGroup, member_ids: set[str]) -> None:
-    if member_ids and group.id in access.protected_group_ids(organisation):
+    if not member_ids:
+        return
+    rules = access.role_rules(organisation)  # read once for both questions
+    if group.id in access.protected_group_ids(organisation, rules):
         # Sorted: a membership delta carries no order, and the brake's choice must be reproducible.
-        access.recompute(organisation, sorted(member_ids), reason=f"group.members:{group.display_name}")
+        access.recompute(organisation, sorted(member_ids), reason=f"group.members:{group.display_name}", rules=rules)
 
 
 def _checked(organisation: Organisation, members: Sequence[MemberRef], *, group_id: str) -> list[tuple[str, str]]:
