@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 
 
@@ -28,6 +29,11 @@ def engine_options(url: str) -> dict[str, Any]:
     # No pre-ping (a round trip before every request): after a database restart, the first request on
     # each stale connection fails, is answered 503 with Retry-After, and the pool is renewed at once.
     return {"pool_size": 5, "max_overflow": 5, "pool_recycle": 1800, **codec}
+
+
+def upsert_insert(dialect_name: str) -> Any:
+    """The ``insert`` with ON CONFLICT of the backend (``postgresql`` or ``sqlite``): both spell upserts alike."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 def _json_text(value: Any) -> str:

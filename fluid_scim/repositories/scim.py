@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
+from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
 from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 from fluid_scim.models.scim import is_resource_id
@@ -170,8 +170,7 @@ def add_members(organisation_id: object, group_id: str, members: Sequence[tuple[
         }
         for member_id, member_type in members
     ]
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(db.session.get_bind().dialect.name)
     db.session.execute(insert(ScimGroupMember).values(values).on_conflict_do_nothing())
 
 

@@ -84,7 +84,7 @@ class VaultSecretStore:
 
     def token_digest_key(self) -> bytes:
         if self._digest_key is None:
-            self._digest_key = self._load_or_create_digest_key()
+            self._digest_key = self._load_or_create_key(f"{self.path_prefix}/token-digest-key", "SCIM token digest key")
         return self._digest_key
 
     def admin_jwt_key(self) -> bytes:
@@ -154,25 +154,6 @@ class VaultSecretStore:
 
     def _token_path(self, organisation_id: uuid.UUID) -> str:
         return f"{self.path_prefix}/organisations/{organisation_id}/scim-token"
-
-    def _load_or_create_digest_key(self) -> bytes:
-        path = f"{self.path_prefix}/token-digest-key"
-        try:
-            return base64.b64decode(self._read(path)["data"]["data"]["key"])
-        except SecretNotFound:
-            pass
-        candidate = base64.b64encode(secrets.token_bytes(32)).decode()
-        try:
-            # cas=0: only the first process to get here creates the key; every other one reads it.
-            self._call(
-                lambda c: c.secrets.kv.v2.create_or_update_secret(
-                    path=path, secret={"key": candidate}, cas=0, mount_point=self.mount
-                )
-            )
-            log.info("created the SCIM token digest key in Vault", extra={"vault_path": path})
-        except hvac.exceptions.InvalidRequest:
-            log.info("another process created the digest key first; reading it")
-        return base64.b64decode(self._read(path)["data"]["data"]["key"])
 
     def _load_or_create_key(self, path: str, what: str) -> bytes:
         """Read a random 256-bit key, creating it first (``cas=0``: the first process wins)."""

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, event, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, SessionTransaction
 
+from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, OutboxEvent, OutboxSequence
 from fluid_scim.models.types import utcnow
@@ -56,7 +56,7 @@ _ALLOCATE: dict[str, Any] = {}
 
 def _allocate_statement(dialect: str) -> Any:
     """The counter upsert, built once per dialect (it runs in every change's commit)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(dialect)
     count = bindparam("count", type_=Integer)
     _ALLOCATE[dialect] = (
         insert(OutboxSequence)

@@ -26,9 +26,9 @@ from typing import Any
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ProvisioningEvent, ProvisioningStatus, StatusBucket
 
@@ -232,13 +232,9 @@ def _later(older: _Counts, newer: _Counts) -> _Counts:
     return merged
 
 
-def _dialect_insert(connection: Connection) -> Any:
-    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-
-
 def _upsert_bucket(connection: Connection, organisation_id: uuid.UUID, starts_at: datetime, numbers: list[int]) -> None:
     increments = dict(zip(("requests", "errors", "unauthorized", "query_not_found"), numbers, strict=True))
-    statement = _dialect_insert(connection)(StatusBucket).values(
+    statement = upsert_insert(connection.dialect.name)(StatusBucket).values(
         organisation_id=organisation_id, starts_at=starts_at, **increments
     )
     connection.execute(
@@ -263,7 +259,7 @@ def _upsert_status(connection: Connection, organisation_id: uuid.UUID, counts: _
     update["consecutive_failures"] = (
         counts.trailing_failures if counts.had_success else ProvisioningStatus.consecutive_failures + counts.trailing_failures
     )
-    statement = _dialect_insert(connection)(ProvisioningStatus).values(
+    statement = upsert_insert(connection.dialect.name)(ProvisioningStatus).values(
         organisation_id=organisation_id, consecutive_failures=counts.trailing_failures, **values
     )
     connection.execute(statement.on_conflict_do_update(index_elements=["organisation_id"], set_=update))
