@@ -303,34 +303,27 @@ def _hold(organisation: Organisation, user: ScimUser, reason: str) -> AccessEven
         db.session.add(
             HeldAccessChange(organisation_id=organisation.id, user_id=user.id, user_name=user.user_name, reason=reason)
         )
-    event = AccessEvent(
-        organisation_id=organisation.id,
-        user_id=user.id,
-        user_name=user.user_name,
-        kind="held",
-        reason=reason,
-        roles_before=list(user.fluid_roles or []),
-        roles_after=list(user.fluid_roles or []),
-        created_at=utcnow(),
-    )
-    db.session.add(event)
-    return event
+    return note(organisation, user, "held", reason)
 
 
 def ensure_access_group(organisation: Organisation, name: str = DEFAULT_ACCESS_GROUP) -> ScimGroup:
     """Create (or adopt, by name) the organisation's access group; no commit."""
+    group = group_named(organisation, name)
+    organisation.access_group_id = group.id
+    return group
+
+
+def group_named(organisation: Organisation, name: str) -> ScimGroup:
+    """The organisation's group with this displayName (case-insensitively), created if there is none; no commit."""
+    from fluid_scim.models.scim import new_id
+    from fluid_scim.repositories import scim as repo
     from fluid_scim.repositories.mapping import fold, write_group
 
-    existing = db.session.execute(
-        select(ScimGroup).where(ScimGroup.organisation_id == organisation.id, ScimGroup.display_name_key == fold(name))
-    ).scalar_one_or_none()
-    if existing is None:
+    group = repo.find_by_key(ScimGroup, organisation.id, fold(name))
+    if group is None:
         now = utcnow()
-        from fluid_scim.models.scim import new_id
-
-        existing = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)
-        write_group(existing, {"displayName": name})
-        db.session.add(existing)
+        group = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)
+        write_group(group, {"displayName": name})
+        db.session.add(group)
         db.session.flush()
-    organisation.access_group_id = existing.id
-    return existing
+    return group  # type: ignore[return-value]

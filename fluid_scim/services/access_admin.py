@@ -16,6 +16,7 @@ from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, RoleMapping, ScimGroup, ScimUser, UserTombstone
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import mapping
+from fluid_scim.repositories import scim as repo
 from fluid_scim.services import access, audit
 
 ACCESS_MODES = ("group", "all_active")
@@ -48,14 +49,7 @@ def set_access_group_name(*, organisation: Organisation, name: str) -> ScimGroup
     if not name or len(name) > 255:
         raise InvalidValue("the access group name must be 1 to 255 characters")
     group = access_group(organisation=organisation)
-    clash = db.session.execute(
-        select(ScimGroup.id).where(
-            ScimGroup.organisation_id == organisation.id,
-            ScimGroup.display_name_key == mapping.fold(name),
-            ScimGroup.id != group.id,
-        )
-    ).first()
-    if clash is not None:
+    if repo.group_exists_with_key(organisation.id, mapping.fold(name), except_id=group.id):
         raise Uniqueness(f"another group is already named '{name}'")
     before = group.display_name
     mapping.write_group(group, {**mapping.read_group(group), "displayName": name})
@@ -87,7 +81,7 @@ def set_role_mappings(
         raise InvalidValue("group names and app role values must not be empty")
     db.session.execute(delete(RoleMapping).where(RoleMapping.organisation_id == organisation.id))
     for name, role in cleaned_groups.items():
-        group = _group_named(organisation, name)
+        group = access.group_named(organisation, name)
         db.session.add(RoleMapping(organisation_id=organisation.id, kind="group", source=group.id, role=role))
     for value, role in cleaned_apps.items():
         db.session.add(RoleMapping(organisation_id=organisation.id, kind="app_role", source=value, role=role))
@@ -156,12 +150,13 @@ def held_changes(*, organisation: Organisation, status: str = "held") -> Sequenc
 def release_held(*, organisation: Organisation, ids: Sequence[str] | None, actor: str) -> list[AccessEvent]:
     """Apply the held removals (all, or the given ones): the directory's word now counts."""
     events: list[AccessEvent] = []
+    rules = access.role_rules(organisation)
     for held in _pending(organisation, ids):
         held.status, held.decided_at, held.decided_by = "released", utcnow(), actor
         user = db.session.get(ScimUser, (organisation.id, held.user_id))
         if user is None:
             continue
-        events += access.recompute(organisation, [user.id], reason=f"brake.released by {actor}", bypass_brake=True)
+        events += access.recompute(organisation, [user.id], reason=f"brake.released by {actor}", bypass_brake=True, rules=rules)
         events.append(access.note(organisation, user, "released", f"brake.released by {actor}"))
         _admin_event(organisation, "brake.released", "heldChange", held.id, "released", resource_id=user.id)
     db.session.commit()
@@ -240,22 +235,6 @@ def _role(role: str) -> str:
     return cleaned
 
 
-def _group_named(organisation: Organisation, name: str) -> ScimGroup:
-    group = db.session.execute(
-        select(ScimGroup).where(ScimGroup.organisation_id == organisation.id, ScimGroup.display_name_key == mapping.fold(name))
-    ).scalar_one_or_none()
-    if group is not None:
-        return group
-    from fluid_scim.models.scim import new_id
-
-    now = utcnow()
-    group = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)
-    mapping.write_group(group, {"displayName": name})
-    db.session.add(group)
-    db.session.flush()
-    return group
-
-
 def _pending(organisation: Organisation, ids: Sequence[str] | None) -> Iterator[HeldAccessChange]:
     query = select(HeldAccessChange).where(HeldAccessChange.organisation_id == organisation.id, HeldAccessChange.status == "held")
     if ids is not None:
@@ -268,6 +247,7 @@ def _pending(organisation: Organisation, ids: Sequence[str] | None) -> Iterator[
 
 def _recompute_everyone(organisation: Organisation, *, reason: str) -> list[AccessEvent]:
     events: list[AccessEvent] = []
+    rules = access.role_rules(organisation)
     after = ""
     while True:
         ids = (
@@ -282,7 +262,7 @@ def _recompute_everyone(organisation: Organisation, *, reason: str) -> list[Acce
         )
         if not ids:
             return events
-        events += access.recompute(organisation, ids, reason=reason)
+        events += access.recompute(organisation, ids, reason=reason, rules=rules)
         after = ids[-1]
 
 
