@@ -126,21 +126,22 @@ def _int_range(low: int, high: int) -> Callable[[str, str], int]:
     return parse
 
 
-def _seconds(name: str, raw: str) -> float:
+def _number_of_seconds(name: str, raw: str) -> float:
     try:
-        value = float(raw.strip())
+        return float(raw.strip())
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds; got {raw.strip()!r}") from None
+
+
+def _seconds(name: str, raw: str) -> float:
+    value = _number_of_seconds(name, raw)
     if not 0 < value <= 120:
         raise ConfigError(f"{name} must be more than 0 and at most 120 seconds; got {value}")
     return value
 
 
 def _flush_seconds(name: str, raw: str) -> float:
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds; got {raw.strip()!r}") from None
+    value = _number_of_seconds(name, raw)
     if not 0 <= value <= 60:
         raise ConfigError(f"{name} must be between 0 (write in the request) and 60 seconds; got {value}")
     return value

@@ -36,11 +36,16 @@ def upsert_insert(dialect_name: str) -> Any:
     return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
-def _json_text(value: Any) -> str:
+def json_bytes(value: Any) -> bytes:
+    """Compact UTF-8 JSON: orjson, or the standard library for what orjson refuses (an integer beyond 64 bits)."""
     try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # beyond orjson (an integer over 64 bits): the standard library
-        return json.dumps(value, ensure_ascii=False)
+        return orjson.dumps(value)
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _json_text(value: Any) -> str:
+    return json_bytes(value).decode()
 
 
 @event.listens_for(Engine, "connect")

@@ -84,17 +84,8 @@ class Projection:
     def _sub(self, schema: str | None, attr: str, value: Any) -> Any:
         """Project the sub-attributes of a complex value when only some were asked for (or excluded)."""
 
-        if self.include is None and not self.exclude:
-            # The default view (nothing asked for or excluded): only `returned: request` sub-attributes go.
-            hidden = _requested_only(self.resource_type, schema, attr)
-
-            def pick(item: dict[str, Any]) -> dict[str, Any]:
-                return {k: v for k, v in item.items() if k not in hidden} if hidden else item
-
-        else:
-
-            def pick(item: dict[str, Any]) -> dict[str, Any]:
-                return {k: v for k, v in item.items() if self._keep_sub(schema, attr, k)}
+        def pick(item: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in item.items() if self._keep_sub(schema, attr, k)}
 
         if isinstance(value, dict):
             return pick(value)
@@ -133,7 +124,7 @@ def _hidden_subs(resource_type: ResourceType) -> tuple[tuple[str | None, str, fr
             (urn, attribute.name, hidden)
             for urn, schema in schemas
             for attribute in schema.attributes
-            if (hidden := frozenset(sub.name for sub in attribute.sub_attributes if sub.returned == "request"))
+            if (hidden := _requested_only(resource_type, urn, attribute.name))
         )
     return _HIDDEN_SUBS[resource_type.id]
 

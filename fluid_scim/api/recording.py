@@ -77,8 +77,6 @@ def finish_request(response: Response) -> Response:
     try:
         if organisation_id is None:
             return response
-        client = g.get("scim_client")
-        context.token_fingerprint = client.token_fingerprint if client is not None else None
         status = response.status_code
         scim_type, detail = _error(response) if status >= 400 else (None, g.get("audit_detail"))
         event = None

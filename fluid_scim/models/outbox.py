@@ -29,8 +29,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from fluid_scim.extensions import db
 from fluid_scim.models.types import UTCDateTime, utcnow
 
-DELIVERY_STATUSES = ("pending", "delivered", "dead")
-
 
 class OutboxSequence(db.Model):
     """The last ``seq`` handed out in an organisation (locked by the committing transaction)."""

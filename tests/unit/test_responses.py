@@ -2,12 +2,13 @@
 
 import json
 
-from fluid_scim.api.responses import dumps, scim_json
+from fluid_scim.api.responses import scim_json
+from fluid_scim.database import json_bytes
 
 
 def test_bodies_are_compact_utf8_in_key_order():
     body = {"schemas": ["urn:x"], "displayName": "Zoë Ω", "id": "1", "active": True, "n": None}
-    assert dumps(body) == '{"schemas":["urn:x"],"displayName":"Zoë Ω","id":"1","active":true,"n":null}'.encode()
+    assert json_bytes(body) == '{"schemas":["urn:x"],"displayName":"Zoë Ω","id":"1","active":true,"n":null}'.encode()
 
 
 def test_an_integer_beyond_64_bits_falls_back_to_the_standard_library():
