@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from fluid_scim.tenancy import LABEL
+
 T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "fluid-scim.db"
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -172,7 +173,7 @@ def _database_url(name: str, raw: str) -> str:
 
 def _domain(name: str, raw: str) -> str:
     value = raw.strip().lower().rstrip(".")
-    if not value or not all(_LABEL.match(label) for label in value.split(".")):
+    if not value or not all(LABEL.match(label) for label in value.split(".")):
         raise ConfigError(f"{name} must be a DNS name such as fluid.wlork or localhost; got {raw.strip()!r}")
     return value
 
@@ -225,7 +226,7 @@ def _rate_overrides(name: str, raw: str) -> tuple[tuple[str, str], ...]:
     overrides: dict[str, str] = {}
     for part in filter(None, (item.strip() for item in raw.split(","))):
         slug, sep, rate = part.partition("=")
-        if not sep or not _LABEL.match(slug.strip()):
+        if not sep or not LABEL.match(slug.strip()):
             raise ConfigError(f"{name} must be SLUG=LIMITS pairs separated by commas; got {part!r}")
         overrides[slug.strip()] = _rate(name, rate)
     return tuple(sorted(overrides.items()))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def slug_from_host(host: str | None, base_domain: str) -> str | None:
@@ -24,4 +24,4 @@ def slug_from_host(host: str | None, base_domain: str) -> str | None:
     if not name.endswith(suffix):
         return None
     label = name[: -len(suffix)]
-    return label if _LABEL.match(label) else None
+    return label if LABEL.match(label) else None

@@ -10,7 +10,6 @@ of the contract: every claim present and well-typed, and at most an hour between
 from __future__ import annotations
 
 import functools
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +18,13 @@ import jwt
 
 from fluid_scim.config import ConfigError, Settings
 from fluid_scim.secrets import SecretStore
-from fluid_scim.tenancy import slug_from_host
+from fluid_scim.tenancy import LABEL, slug_from_host
 
 ADMIN_ROLE = "fluid_admin"
 MAX_LIFETIME_SECONDS = 3600
 # Clock skew tolerated between Fluid (the issuer) and this service, for exp and iat.
 LEEWAY_SECONDS = 5
 REQUIRED_CLAIMS = ("sub", "org", "roles", "iat", "exp", "iss", "aud")
-_SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class InvalidAdminToken(Exception):
@@ -114,7 +112,7 @@ def _claims(payload: dict[str, Any]) -> AdminClaims:
     issued_at, expires_at = payload["iat"], payload["exp"]
     if not isinstance(subject, str) or not 0 < len(subject) <= 200:
         raise InvalidAdminToken("the admin credential's 'sub' must be a non-empty string")
-    if not isinstance(organisation, str) or not _SLUG.match(organisation):
+    if not isinstance(organisation, str) or not LABEL.match(organisation):
         raise InvalidAdminToken("the admin credential's 'org' must be an organisation slug")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise InvalidAdminToken("the admin credential's 'roles' must be a list of strings")

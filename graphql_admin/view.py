@@ -56,11 +56,6 @@ class AdminGraphQLView(GraphQLView[AdminContext, None]):
         g.admin_claims = claims
         return super().dispatch_request()
 
-    def get_sub_response(self, request: Any) -> Response:
-        response = super().get_sub_response(request)
-        response.headers["Cache-Control"] = "no-store"  # answers may carry a SCIM token, shown once
-        return response
-
     def get_context(self, request: Any, response: Any) -> AdminContext:
         return AdminContext(
             claims=g.admin_claims,
@@ -75,8 +70,7 @@ def _refusal(status: int, code: str, message: str) -> Response:
     response = Response(json.dumps(body), status=status, content_type="application/json")
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="fluid-scim-admin", error="invalid_token"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return response  # Cache-Control: no-store, like every /graphql answer (fluid_scim.security)
 
 
 def register_graphql(app: Flask) -> None:

@@ -22,10 +22,8 @@ ASSETS = frozenset({"admin.css", "admin.js", "admin-render.js"})
 
 
 def _secure(response: Response, *, cache: str) -> Response:
+    # The page's own CSP and caching; nosniff, no-referrer and DENY come with every answer (fluid_scim.security).
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["X-Frame-Options"] = "DENY"
     response.headers["Cache-Control"] = cache
     return response
 

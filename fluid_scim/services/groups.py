@@ -100,8 +100,9 @@ def patch_group(
     check_if_match(if_match, group.version)
     result = apply_patch(GROUP_RESOURCE, mapping.read_group(group), operations, resource_id=group.id, quirks=quirks)
     document = result.document
-    changes = audit.diff(mapping.read_group(group), document)
-    if mapping.read_group(group) != document:
+    before = mapping.read_group(group)
+    changes = audit.diff(before, document)
+    if before != document:
         mapping.write_group(group, document)
         group.updated_at = utcnow()
         flush_unique(_taken(document))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
@@ -11,8 +10,8 @@ from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
 from fluid_scim.services import access, audit
+from fluid_scim.tenancy import LABEL
 
-_SLUG = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 # Labels of Fluid's own hosts under the base domain; no customer may take them.
 RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "static", "scim", "mail"})
 
@@ -35,7 +34,7 @@ class OrganisationNotFound(OrganisationError):
 
 def validate_slug(slug: str) -> str:
     """Return the slug if it is one DNS label Fluid can serve, else raise :class:`InvalidSlug`."""
-    if not _SLUG.match(slug):
+    if not LABEL.match(slug):
         raise InvalidSlug(
             f"{slug!r} is not a valid organisation slug: use 1-63 lower-case letters, digits and"
             " hyphens, starting and ending with a letter or digit"

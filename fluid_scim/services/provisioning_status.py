@@ -20,9 +20,9 @@ from sqlalchemy import case, func, select
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ProvisioningStatus, ScimGroup, ScimToken, ScimUser, StatusBucket
 from fluid_scim.models.types import utcnow
-from fluid_scim.services.recorder import flush_pending
+from fluid_scim.services.recorder import BUCKET_SECONDS, flush_pending
 
-BUCKET = timedelta(minutes=5)
+BUCKET = timedelta(seconds=BUCKET_SECONDS)
 FAILURE_SHARE = 0.4  # Entra's escrow threshold
 MIN_REQUESTS_FOR_SHARE = 20
 

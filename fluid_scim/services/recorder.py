@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 FLUSH_AT = 1000  # pending events that make a request flush (bounds memory when the thread lags)
 # Pending events kept across failed flushes (database down: about 15 MB); older ones are dropped, and logged.
 KEEP_AT_MOST = 10_000
-BUCKET_SECONDS = 300  # provisioning_status.BUCKET
+BUCKET_SECONDS = 300  # the status counters' five-minute buckets (provisioning_status.BUCKET)
 
 
 @dataclass(slots=True)
