@@ -66,17 +66,7 @@ class VaultSecretStore:
     # -- SecretStore ---------------------------------------------------------------------------
 
     def write_scim_token(self, organisation_id: uuid.UUID, token: Secret) -> int:
-        # No check-and-set: the database row written after this names the version it describes,
-        # so a concurrent writer cannot make the database and Vault disagree on the live token.
-        response = self._call(
-            lambda c: c.secrets.kv.v2.create_or_update_secret(
-                path=self._token_path(organisation_id),
-                secret={"token": token.reveal()},
-                cas=None,
-                mount_point=self.mount,
-            )
-        )
-        return int(response["data"]["version"])
+        return self._write(self._token_path(organisation_id), {"token": token.reveal()})
 
     def read_scim_token(self, organisation_id: uuid.UUID, version: int) -> Secret:
         response = self._read(self._token_path(organisation_id), version=version)
@@ -93,15 +83,7 @@ class VaultSecretStore:
         return self._admin_jwt_key
 
     def destroy_scim_token(self, organisation_id: uuid.UUID) -> None:
-        # Metadata and every version go: nothing of a revoked token stays readable in Vault.
-        try:
-            self._call(
-                lambda c: c.secrets.kv.v2.delete_metadata_and_all_versions(
-                    path=self._token_path(organisation_id), mount_point=self.mount
-                )
-            )
-        except hvac.exceptions.InvalidPath:
-            return
+        self._destroy(self._token_path(organisation_id))
 
     def check_health(self) -> None:
         response = self._call(lambda c: c.sys.read_health_status(method="GET", standby_ok=True))
@@ -123,31 +105,34 @@ class VaultSecretStore:
         self._client.adapter.close()
 
     def write_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str, secret: Secret) -> int:
-        response = self._call(
-            lambda c: c.secrets.kv.v2.create_or_update_secret(
-                path=self._webhook_path(organisation_id, endpoint_id),
-                secret={"secret": secret.reveal()},
-                cas=None,
-                mount_point=self.mount,
-            )
-        )
-        return int(response["data"]["version"])
+        return self._write(self._webhook_path(organisation_id, endpoint_id), {"secret": secret.reveal()})
 
     def read_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str, version: int) -> Secret:
         response = self._read(self._webhook_path(organisation_id, endpoint_id), version=version)
         return Secret(response["data"]["data"]["secret"])
 
     def destroy_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str) -> None:
-        try:
-            self._call(
-                lambda c: c.secrets.kv.v2.delete_metadata_and_all_versions(
-                    path=self._webhook_path(organisation_id, endpoint_id), mount_point=self.mount
-                )
-            )
-        except hvac.exceptions.InvalidPath:
-            return
+        self._destroy(self._webhook_path(organisation_id, endpoint_id))
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _write(self, path: str, data: dict[str, str]) -> int:
+        """A new version of a secret; returns its version number.
+
+        No check-and-set: the database row written afterwards names the version it describes, so a
+        concurrent writer cannot make the database and Vault disagree on the live secret.
+        """
+        response = self._call(
+            lambda c: c.secrets.kv.v2.create_or_update_secret(path=path, secret=data, cas=None, mount_point=self.mount)
+        )
+        return int(response["data"]["version"])
+
+    def _destroy(self, path: str) -> None:
+        """Metadata and every version go: nothing of a revoked secret stays readable in Vault."""
+        try:
+            self._call(lambda c: c.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=self.mount))
+        except hvac.exceptions.InvalidPath:
+            return
 
     def _webhook_path(self, organisation_id: uuid.UUID, endpoint_id: str) -> str:
         return f"{self.path_prefix}/organisations/{organisation_id}/webhooks/{endpoint_id}"
