@@ -10,17 +10,18 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from fluid_scim.admin_console import register_admin_console
-from fluid_scim.api import register_scim
 from fluid_scim.cli import register_cli
 from fluid_scim.config import load_settings, read_dotenv_if_development
 from fluid_scim.database import engine_options, prepare_database_url
 from fluid_scim.extensions import db, migrate
-from fluid_scim.health import register_health
-from fluid_scim.logging import configure_logging, register_request_logging
-from fluid_scim.metrics import register_metrics
+from fluid_scim.logs import configure_logging
+from fluid_scim.scim_http import register_scim
 from fluid_scim.secrets.factory import build_secret_store, warm_secret_store
-from fluid_scim.security import register_security_headers
 from fluid_scim.services.recorder import Recorder
+from fluid_scim.web.health import register_health
+from fluid_scim.web.metrics import register_metrics
+from fluid_scim.web.request_log import register_request_logging
+from fluid_scim.web.security_headers import register_security_headers
 from graphql_admin.view import register_graphql
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"

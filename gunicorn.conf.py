@@ -21,7 +21,7 @@ limit_request_line = 8190
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "fluid_scim.logging.JsonFormatter"}},
+    "formatters": {"json": {"()": "fluid_scim.logs.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
     "root": {"level": "INFO", "handlers": ["stderr"]},
     "loggers": {

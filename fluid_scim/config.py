@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from fluid_scim.tenancy import LABEL
+from fluid_scim.dns_label import LABEL
 
 T = TypeVar("T")
 

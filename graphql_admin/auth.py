@@ -17,8 +17,9 @@ from typing import Any
 import jwt
 
 from fluid_scim.config import ConfigError, Settings
+from fluid_scim.dns_label import LABEL
 from fluid_scim.secrets import SecretStore
-from fluid_scim.tenancy import LABEL, slug_from_host
+from fluid_scim.web.tenancy import slug_from_host
 
 ADMIN_ROLE = "fluid_admin"
 MAX_LIFETIME_SECONDS = 3600

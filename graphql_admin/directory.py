@@ -93,10 +93,10 @@ class User:
 
     @strawberry.field(description="Why this person has (or lost) access: their history, oldest first.")
     def access_trail(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[TrailEntry]:
-        from fluid_scim.services import events
+        from fluid_scim.services import history
 
         size = page_size(first, info.context.settings)
-        entries = events.access_trail(organisation=own_organisation(info), user_id=self.id)
+        entries = history.access_trail(organisation=own_organisation(info), user_id=self.id)
         nodes = [
             TrailEntry(
                 id=strawberry.ID(entry.id),

@@ -12,7 +12,7 @@ from fluid_scim.errors import InvalidFilter, InvalidValue, NotFound
 from fluid_scim.services import access_admin, organisations, provisioning_status
 from fluid_scim.services import groups as group_service
 from fluid_scim.services import users as user_service
-from fluid_scim.services.resources import ListQuery
+from fluid_scim.services.resource_support import ListQuery
 from graphql_admin.context import Info
 from graphql_admin.directory import (
     EventKind,
@@ -109,11 +109,11 @@ class Query(WebhookQueries):
         user_id: str | None = None,
         kind: EventKind | None = None,
     ) -> Connection[ProvisioningEvent]:
-        from fluid_scim.services import events
+        from fluid_scim.services import history
 
         organisation = own_organisation(info)
         page = _listing(
-            lambda: events.list_events(
+            lambda: history.list_events(
                 organisation=organisation,
                 since=since,
                 until=until,
@@ -126,7 +126,7 @@ class Query(WebhookQueries):
                 limit=page_size(first, info.context.settings),
             )
         )
-        cursors = [events.encode_cursor(event.created_at, event.id) for event in page.events]
+        cursors = [history.encode_cursor(event.created_at, event.id) for event in page.events]
         nodes = [ProvisioningEvent.of(event) for event in page.events]
         return connection(nodes, cursors, has_next=page.next_cursor is not None, has_previous=after is not None)
 

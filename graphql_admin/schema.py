@@ -30,9 +30,9 @@ from strawberry.schema.config import StrawberryConfig
 
 from fluid_scim.config import Settings
 from graphql_admin.errors import UNEXPECTED, should_mask_error
-from graphql_admin.extensions import CostLimit
 from graphql_admin.mutations import Mutation
 from graphql_admin.queries import Query
+from graphql_admin.query_limits import CostLimit
 
 # Far beyond any real query; stops a huge document before it is even parsed into an AST.
 MAX_TOKENS = 20_000

@@ -70,7 +70,7 @@ def _refusal(status: int, code: str, message: str) -> Response:
     response = Response(json.dumps(body), status=status, content_type="application/json")
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="fluid-scim-admin", error="invalid_token"'
-    return response  # Cache-Control: no-store, like every /graphql answer (fluid_scim.security)
+    return response  # Cache-Control: no-store, like every /graphql answer (fluid_scim.web.security_headers)
 
 
 def register_graphql(app: Flask) -> None:

@@ -17,7 +17,7 @@ from fluid_scim.errors import InvalidValue
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, ProvisioningEvent
 from fluid_scim.models.types import utcnow
-from fluid_scim.services import events, organisations
+from fluid_scim.services import history, organisations
 from tests.support.tenants import ScimClient, wait_until_recorded
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"
@@ -83,7 +83,7 @@ def _organisation(tenant):
 
 
 def _everything(organisation, **filters) -> list[ProvisioningEvent]:
-    page = events.list_events(organisation=organisation, limit=500, **filters)
+    page = history.list_events(organisation=organisation, limit=500, **filters)
     assert page.next_cursor is None
     return list(page.events)
 
@@ -153,7 +153,7 @@ def test_filters(app, tenant, story):
 
         for bad in ({"outcome": "maybe"}, {"kind": "robot"}, {"operation": ""}, {"since": datetime(2026, 1, 1)}):
             with pytest.raises(InvalidValue):
-                events.list_events(organisation=organisation, **bad)
+                history.list_events(organisation=organisation, **bad)
 
 
 @pytest.mark.live
@@ -164,7 +164,7 @@ def test_keyset_pages_visit_every_event_once_newest_first(app, tenant, story):
             every = [e.id for e in _everything(organisation, **filters)]
             seen, pages, cursor = [], 0, None
             while True:
-                page = events.list_events(organisation=organisation, limit=3, after=cursor, **filters)
+                page = history.list_events(organisation=organisation, limit=3, after=cursor, **filters)
                 assert len(page.events) <= 3
                 seen += page.events
                 pages += 1
@@ -176,13 +176,13 @@ def test_keyset_pages_visit_every_event_once_newest_first(app, tenant, story):
             stamps = [(e.created_at, e.id) for e in seen]
             assert stamps == sorted(stamps, reverse=True)
 
-        first = events.list_events(organisation=organisation, limit=1)
+        first = history.list_events(organisation=organisation, limit=1)
         assert len(first.events) == 1 and first.next_cursor
         naive = base64.urlsafe_b64encode(b'["2026-01-01T00:00:00","x"]').decode()
         for bad in ("not a cursor!", "e30", first.next_cursor[:-3], "W10", naive, "", "=" * 8):
             with pytest.raises(InvalidValue):
-                events.list_events(organisation=organisation, after=bad)
-        assert len(events.list_events(organisation=organisation, limit=10_000).events) <= events.MAX_PAGE
+                history.list_events(organisation=organisation, after=bad)
+        assert len(history.list_events(organisation=organisation, limit=10_000).events) <= history.MAX_PAGE
 
 
 @pytest.mark.live
@@ -194,7 +194,7 @@ def test_the_trail_says_why_a_user_was_deactivated(app, tenant, entra, story):
     wait_until_recorded(app, tenant)
     with app.app_context():
         organisation = _organisation(tenant)
-        trail = events.access_trail(organisation=organisation, user_id=carol)
+        trail = history.access_trail(organisation=organisation, user_id=carol)
         assert [(entry.source, entry.what) for entry in trail] == [
             ("provisioning", "user.created"),
             ("provisioning", "group.members.added"),
@@ -211,10 +211,10 @@ def test_the_trail_says_why_a_user_was_deactivated(app, tenant, entra, story):
         assert all(entry.time.tzinfo is not None for entry in trail)
         assert created.time <= added.time <= deactivated.time
 
-        with_reads = events.access_trail(organisation=organisation, user_id=carol, include_reads=True)
+        with_reads = history.access_trail(organisation=organisation, user_id=carol, include_reads=True)
         assert [entry.what for entry in with_reads][:2] == ["user.created", "user.read"]
 
-        bob = [(entry.source, entry.what) for entry in events.access_trail(organisation=organisation, user_id=story.bob)]
+        bob = [(entry.source, entry.what) for entry in history.access_trail(organisation=organisation, user_id=story.bob)]
         assert bob == [
             ("provisioning", "user.created"),
             ("provisioning", "group.members.added"),
@@ -222,9 +222,9 @@ def test_the_trail_says_why_a_user_was_deactivated(app, tenant, entra, story):
             ("provisioning", "group.members.removed"),
             ("access", "revoked"),
         ]
-        missing = events.access_trail(organisation=organisation, user_id=story.missing, include_reads=True)
+        missing = history.access_trail(organisation=organisation, user_id=story.missing, include_reads=True)
         assert [(entry.what, entry.status) for entry in missing] == [("user.read", 404)]
-        assert events.access_trail(organisation=organisation, user_id="%") == []
+        assert history.access_trail(organisation=organisation, user_id="%") == []
 
 
 def _age(app, *, resource_id: str, days: int) -> int:
@@ -260,18 +260,18 @@ def test_purge_deletes_only_old_events(app, runner, tenant, story):
     assert _counts(app) == (before[0] - 4, before[1] - 2)
     with app.app_context():
         organisation = _organisation(tenant)
-        assert events.list_events(organisation=organisation, user_id=story.alice).events == ()
-        left = events.access_trail(organisation=organisation, user_id=story.alice)
+        assert history.list_events(organisation=organisation, user_id=story.alice).events == ()
+        left = history.access_trail(organisation=organisation, user_id=story.alice)
         assert [entry.what for entry in left] == ["group.members.added"], "the group's event is not about alice alone"
-        assert len(events.access_trail(organisation=organisation, user_id=story.bob)) == 5
+        assert len(history.access_trail(organisation=organisation, user_id=story.bob)) == 5
 
     # Small batches: the count is the same whatever the batch size.
     aged = _age(app, resource_id=story.bob, days=40) + _age(app, resource_id=story.access_group, days=40)
     with app.app_context():
-        assert events.purge_events(older_than_days=30, batch_size=2) == aged
-        assert events.purge_events(older_than_days=1) == 0
+        assert history.purge_events(older_than_days=30, batch_size=2) == aged
+        assert history.purge_events(older_than_days=1) == 0
         with pytest.raises(InvalidValue):
-            events.purge_events(older_than_days=0)
+            history.purge_events(older_than_days=0)
     assert runner.invoke(args=["audit", "purge", "--days", "0"]).exit_code == 2
 
 
@@ -294,7 +294,7 @@ def test_export_as_csv_and_json_lines(app, runner, tenant, story):
     as_csv = runner.invoke(args=["audit", "export", tenant.slug, "--since", since, "--format", "csv"])
     assert as_csv.exit_code == 0, as_csv.output
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    assert list(rows[0]) == list(events.EXPORT_COLUMNS)
+    assert list(rows[0]) == list(history.EXPORT_COLUMNS)
     assert [row["id"] for row in rows] == [event.id for event in expected]
     deactivated = next(row for row in rows if row["operation"] == "user.deactivated")
     assert deactivated["resource_id"] == story.alice and deactivated["status"] == "200"
@@ -307,7 +307,7 @@ def test_export_as_csv_and_json_lines(app, runner, tenant, story):
     assert as_jsonl.exit_code == 0, as_jsonl.output
     lines = [json.loads(line) for line in as_jsonl.stdout.splitlines()]
     assert [line["id"] for line in lines] == [event.id for event in expected]
-    assert all(set(line) == set(events.EXPORT_COLUMNS) for line in lines)
+    assert all(set(line) == set(history.EXPORT_COLUMNS) for line in lines)
     first = lines[0]
     assert first["organisation_id"] == str(expected[0].organisation_id)
     assert datetime.fromisoformat(first["created_at"]) == expected[0].created_at
@@ -323,7 +323,7 @@ def test_export_as_csv_and_json_lines(app, runner, tenant, story):
     ]
     later = (utcnow() + timedelta(days=1)).date().isoformat()
     empty = runner.invoke(args=["audit", "export", tenant.slug, "--since", later, "--format", "csv"])
-    assert empty.exit_code == 0 and empty.stdout.splitlines() == [",".join(events.EXPORT_COLUMNS)]
+    assert empty.exit_code == 0 and empty.stdout.splitlines() == [",".join(history.EXPORT_COLUMNS)]
 
 
 def test_export_refuses_bad_input(app, runner, tenant):

@@ -1,7 +1,7 @@
 """SCIM filters and sortBy translated to SQL (fluid_scim.repositories.filtering), on every backend.
 
 Hand-written cases pin each operator and attribute kind; property tests check that the SQL selects
-exactly the resources the reference evaluator (fluid_scim.filters.reference) accepts, and raises
+exactly the resources the in-memory evaluator (fluid_scim.filters.evaluate) accepts, and raises
 InvalidFilter exactly where the reference raises FilterError.
 """
 
@@ -35,7 +35,7 @@ from fluid_scim.filters import (
 from fluid_scim.models import ScimGroup, ScimUser
 from fluid_scim.repositories.filtering import filter_clause, sort_clause
 from fluid_scim.schema import ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE, USER_URN, UnknownAttribute, resolve
-from fluid_scim.services.resources import ListQuery, list_resources
+from fluid_scim.services.resource_support import ListQuery, list_resources
 from tests.support.users import (
     add_group,
     add_members,
@@ -285,7 +285,7 @@ def test_user_filters(app, text, expected):
     with app.app_context():
         org = _people()
         assert _select(org, USER_RESOURCE, text) == expected
-        # The reference evaluator agrees on the same rows.
+        # The in-memory evaluator agrees on the same rows.
         predicate = compile_predicate(parse_filter(text), attribute=attribute_lookup(USER_RESOURCE))
         by_reference = {NAMES[user_id] for user_id, document in user_documents(org.id).items() if predicate(document)}
         if not any(word in text for word in ("password", "meta.location", "meta.version", "$ref")):

@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from fluid_scim.extensions import db
-from fluid_scim.logging import redact
+from fluid_scim.logs import redact
 from fluid_scim.models import ScimToken
 from fluid_scim.services import organisations
 from tests.support.tenants import make_tenant, scim_request

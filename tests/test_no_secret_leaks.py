@@ -12,7 +12,7 @@ from sqlalchemy import select
 from fluid_scim.errors import ScimError
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, ProvisioningEvent
-from fluid_scim.services.resources import parse_scim_filter
+from fluid_scim.services.resource_support import parse_scim_filter
 from tests.support.tenants import ScimClient, make_tenant, wait_until_recorded
 
 USER = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -23,7 +23,7 @@ from schemathesis.checks import (
 )
 from schemathesis.config import SchemathesisConfig
 
-from fluid_scim.api.openapi import build_openapi
+from fluid_scim.scim_http.openapi import build_openapi
 from tests.support.tenants import ScimClient
 
 CHECKED_IN = Path(__file__).resolve().parents[1] / "fluid_scim" / "api" / "openapi.json"
@@ -52,8 +52,8 @@ def _report_case_counts():
 
 def test_checked_in_document_matches_build_openapi():
     assert json.loads(CHECKED_IN.read_text(encoding="utf-8")) == build_openapi(), (
-        "fluid_scim/api/openapi.json is stale: run"
-        " `.venv/bin/python -m fluid_scim.api.openapi > fluid_scim/api/openapi.json`"
+        "fluid_scim/scim_http/openapi.json is stale: run"
+        " `.venv/bin/python -m fluid_scim.scim_http.openapi > fluid_scim/scim_http/openapi.json`"
     )
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from fluid_scim.extensions import db
 from fluid_scim.models import ProvisioningEvent
-from fluid_scim.services import events, organisations, provisioning_status
+from fluid_scim.services import history, organisations, provisioning_status
 from fluid_scim.services.recorder import recorder_of
 from tests.support.services import LiveServer
 from tests.support.tenants import ScimClient, make_tenant, wait_until_recorded
@@ -57,7 +57,7 @@ def test_reads_wait_in_memory_and_are_written_together(app_factory):
         status = provisioning_status.status_of(organisation=organisation)
         assert status.last_hour.requests == 8 and status.last_hour.errors == 2 and status.last_hour.unauthorized == 1
         assert status.consecutive_failures == 2 and status.last_error_status == 401 and status.last_success_at is not None
-        page = events.list_events(organisation=organisation, limit=50, kind="scim")
+        page = history.list_events(organisation=organisation, limit=50, kind="scim")
         assert sorted(event.operation for event in page.events) == sorted(["user.created", *["user.read"] * 6, "users.list"])
         refused = [event for event in page.events if event.status == 401]
         assert len(refused) == 1 and refused[0].token_fingerprint is None

@@ -22,7 +22,7 @@ ASSETS = frozenset({"admin.css", "admin.js", "admin-render.js"})
 
 
 def _secure(response: Response, *, cache: str) -> Response:
-    # The page's own CSP and caching; nosniff, no-referrer and DENY come with every answer (fluid_scim.security).
+    # The page's own CSP and caching; nosniff, no-referrer and DENY come with every answer (fluid_scim.web.security_headers).
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     response.headers["Cache-Control"] = cache
     return response

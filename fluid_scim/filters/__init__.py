@@ -8,8 +8,9 @@ Pure Python, no database or web framework:
   and :class:`FilterTooComplex` when a length, depth or node limit is hit.
 * :func:`render` turns an AST back into canonical text that parses to an
   equal AST.
-* :func:`matches` is a slow reference evaluator over SCIM JSON dicts whose
-  documented semantics the SQL translation must mirror.
+* :func:`matches` / :func:`compile_predicate` evaluate a filter over SCIM JSON
+  dicts in memory: the PATCH engine uses them for value paths, and the
+  property tests hold the SQL translation to the same documented semantics.
 """
 
 from fluid_scim.filters.ast import (
@@ -27,9 +28,9 @@ from fluid_scim.filters.ast import (
     Present,
     ValuePath,
 )
+from fluid_scim.filters.canonical import render
+from fluid_scim.filters.evaluate import AttributeInfo, AttributeLookup, compile_predicate, matches
 from fluid_scim.filters.parser import parse_filter, parse_path
-from fluid_scim.filters.reference import AttributeInfo, AttributeLookup, compile_predicate, matches
-from fluid_scim.filters.render import render
 
 __all__ = [
     "COMPARE_OPS",

@@ -2,7 +2,7 @@
 
 :func:`filter_clause` turns a parsed filter into a WHERE condition on the :class:`ScimUser` or
 :class:`ScimGroup` entity itself (not an alias); the caller adds ``organisation_id == X``. It
-reproduces :mod:`fluid_scim.filters.reference` exactly, with these documented differences:
+reproduces :mod:`fluid_scim.filters.evaluate` exactly, with these documented differences:
 
 * ``userName eq`` (and a Group's ``displayName eq``) compares the NFKC-folded uniqueness key, so
   it finds the resource a create with that name would collide with even when the two differ by

@@ -1,8 +1,8 @@
 """One stored SCIM value against one filter literal, as a SQL condition (used by :mod:`.filtering`).
 
 Every condition built here is two-valued: it is FALSE, never NULL, when the stored value is NULL,
-so that ``NOT`` (and ``ne``, which is ``NOT eq``) keep the meaning the reference evaluator
-(:mod:`fluid_scim.filters.reference`) gives them. The type rules and error cases are the
+so that ``NOT`` (and ``ne``, which is ``NOT eq``) keep the meaning the in-memory evaluator
+(:mod:`fluid_scim.filters.evaluate`) gives them. The type rules and error cases are the
 reference's, raised as :class:`InvalidFilter` before any row is read.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from fluid_scim.errors import InvalidFilter
 from fluid_scim.filters import CompValue
-from fluid_scim.filters.render import render_value
+from fluid_scim.filters.canonical import render_value
 from fluid_scim.repositories.mapping import fold
 from fluid_scim.schema import Attribute
 

@@ -16,7 +16,7 @@ from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import GROUP_RESOURCE
 from fluid_scim.schema.coerce import MemberRef, coerce_resource, extract_members
 from fluid_scim.services import access, audit, outbox, transaction
-from fluid_scim.services.resources import (
+from fluid_scim.services.resource_support import (
     ListQuery,
     Page,
     check_if_match,

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 from sqlalchemy.exc import IntegrityError
 
+from fluid_scim.dns_label import LABEL
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
 from fluid_scim.services import access, audit
-from fluid_scim.tenancy import LABEL
 
 # Labels of Fluid's own hosts under the base domain; no customer may take them.
 RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "static", "scim", "mail"})

@@ -17,7 +17,7 @@ from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
 from fluid_scim.services import access, audit, outbox, transaction
 from fluid_scim.services.passwords import hash_password
-from fluid_scim.services.resources import (
+from fluid_scim.services.resource_support import (
     ListQuery,
     Page,
     check_if_match,

@@ -1,7 +1,7 @@
 """Organisations, users and groups written straight to the database, and their SCIM documents.
 
 For repository tests: call inside ``app.app_context()``. ``user_documents`` / ``group_documents``
-rebuild what the reference evaluator needs (the canonical document plus id, meta, groups,
+rebuild what the in-memory evaluator needs (the canonical document plus id, meta, groups,
 manager.displayName, members) from the rows, independently of the filter translator.
 """
 
@@ -88,7 +88,7 @@ def _meta(resource_type: str, row: ScimUser | ScimGroup) -> dict[str, Any]:
 
 
 def user_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
-    """id -> the SCIM document of every user of the organisation, as the reference evaluator reads it."""
+    """id -> the SCIM document of every user of the organisation, as the in-memory evaluator reads it."""
     users, groups = _by_id(ScimUser, organisation_id), _by_id(ScimGroup, organisation_id)
     memberships = db.session.scalars(
         select(ScimGroupMember).where(ScimGroupMember.organisation_id == organisation_id, ScimGroupMember.member_type == "User")
@@ -113,7 +113,7 @@ def user_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
 
 
 def group_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
-    """id -> the SCIM document of every group of the organisation, as the reference evaluator reads it."""
+    """id -> the SCIM document of every group of the organisation, as the in-memory evaluator reads it."""
     users, groups = _by_id(ScimUser, organisation_id), _by_id(ScimGroup, organisation_id)
     memberships = db.session.scalars(select(ScimGroupMember).where(ScimGroupMember.organisation_id == organisation_id)).all()
     documents: dict[str, dict[str, Any]] = {}
@@ -138,7 +138,7 @@ def group_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
 
 
 def attribute_lookup(resource_type: ResourceType) -> Any:
-    """The reference evaluator's schema callback, answered by the attribute registry."""
+    """The in-memory evaluator's schema callback, answered by the attribute registry."""
 
     def lookup(path: AttrPath) -> AttributeInfo:
         try:

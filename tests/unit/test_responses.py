@@ -2,8 +2,8 @@
 
 import json
 
-from fluid_scim.api.responses import scim_json
 from fluid_scim.database import json_bytes
+from fluid_scim.scim_http.responses import scim_json
 
 
 def test_bodies_are_compact_utf8_in_key_order():

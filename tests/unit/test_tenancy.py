@@ -2,7 +2,7 @@
 
 import pytest
 
-from fluid_scim.tenancy import slug_from_host
+from fluid_scim.web.tenancy import slug_from_host
 
 
 @pytest.mark.parametrize(

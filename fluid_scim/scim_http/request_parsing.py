@@ -9,11 +9,11 @@ from typing import Any
 
 from flask import current_app, request
 
-from fluid_scim.api import cursors
 from fluid_scim.errors import InvalidSyntax, InvalidValue, ScimError
 from fluid_scim.projection import Projection
 from fluid_scim.schema import ResourceType
-from fluid_scim.services.resources import ListQuery
+from fluid_scim.scim_http import cursors
+from fluid_scim.services.resource_support import ListQuery
 
 ACCEPTED_MEDIA_TYPES = ("application/scim+json", "application/json")
 

@@ -24,7 +24,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from fluid_scim.config import Settings
 from fluid_scim.errors import ScimError
-from fluid_scim.tenancy import slug_from_host
+from fluid_scim.web.tenancy import slug_from_host
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+from fluid_scim.dns_label import LABEL
 
 
 def slug_from_host(host: str | None, base_domain: str) -> str | None:

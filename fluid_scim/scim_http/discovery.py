@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from fluid_scim.api.render import list_response
-from fluid_scim.api.responses import scim_json
 from fluid_scim.config import Settings
 from fluid_scim.errors import NotFound
 from fluid_scim.schema import RESOURCE_TYPES, SCHEMAS
+from fluid_scim.scim_http.representation import list_response
+from fluid_scim.scim_http.responses import scim_json
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 DOCUMENTATION_URI = "https://fluid.wlork/docs/scim"

@@ -14,14 +14,14 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g
 
-from fluid_scim.api.request_parsing import json_body
-from fluid_scim.api.resources import base_url
-from fluid_scim.api.responses import scim_json
 from fluid_scim.config import Settings
 from fluid_scim.errors import Conflict, InvalidValue, ScimError, TooMany
 from fluid_scim.messages import parse_bulk_request, parse_patch_operations
+from fluid_scim.scim_http.request_parsing import json_body
+from fluid_scim.scim_http.resource_views import base_url
+from fluid_scim.scim_http.responses import scim_json
 from fluid_scim.services import audit, groups, transaction, users
-from fluid_scim.services.resources import etag
+from fluid_scim.services.resource_support import etag
 
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 _PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")

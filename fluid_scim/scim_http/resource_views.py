@@ -7,17 +7,17 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 
-from fluid_scim.api import cursors
-from fluid_scim.api.render import list_response, render_group, render_user, render_users
-from fluid_scim.api.request_parsing import if_match, json_body, list_query, projection
-from fluid_scim.api.responses import scim_json
 from fluid_scim.errors import InvalidFilter, NotImplementedScim
 from fluid_scim.messages import parse_patch_operations, parse_search_request
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.projection import Projection
 from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceType
+from fluid_scim.scim_http import cursors
+from fluid_scim.scim_http.representation import list_response, render_group, render_user, render_users
+from fluid_scim.scim_http.request_parsing import if_match, json_body, list_query, projection
+from fluid_scim.scim_http.responses import scim_json
 from fluid_scim.services import audit, groups, transaction, users
-from fluid_scim.services.resources import ListQuery, etag
+from fluid_scim.services.resource_support import ListQuery, etag
 
 
 def register(blueprint: Blueprint) -> None:

@@ -11,7 +11,7 @@ from fluid_scim.projection import Projection
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, GROUP_URN, USER_URN
-from fluid_scim.services.resources import etag
+from fluid_scim.services.resource_support import etag
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 

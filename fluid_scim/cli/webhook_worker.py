@@ -15,7 +15,7 @@ from types import FrameType
 import click
 from flask.cli import AppGroup
 
-from fluid_scim.cli import _settings, _store
+from fluid_scim.cli.common import settings, store
 from fluid_scim.extensions import db
 from fluid_scim.services import webhooks
 
@@ -40,12 +40,12 @@ def worker(once: bool, poll_interval: float) -> None:
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, request_stop)
-    settings, store = _settings(), _store()
+    config, secrets = settings(), store()
     click.echo(f"events worker started (poll every {poll_interval}s)", err=True)
     try:
         while not stop.is_set():
             try:
-                result = webhooks.run_once(settings, store)
+                result = webhooks.run_once(config, secrets)
             except Exception:
                 db.session.rollback()
                 log.exception("events worker pass failed; retrying after the poll interval")

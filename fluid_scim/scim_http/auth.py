@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from flask import current_app, g, request
 
-from fluid_scim import ratelimit
 from fluid_scim.config import Settings
 from fluid_scim.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
+from fluid_scim.scim_http import rate_limits
 from fluid_scim.secrets import SecretStore, SecretStoreUnavailable
 from fluid_scim.services import audit, scim_tokens
-from fluid_scim.tenancy import slug_from_host
+from fluid_scim.web.tenancy import slug_from_host
 
 log = logging.getLogger(__name__)
 MAX_TOKEN_LENGTH = 1024
@@ -51,7 +51,7 @@ def authenticate_scim_request() -> None:
         log.error("cannot check SCIM tokens: the digest key could not be loaded from Vault")
         raise ServiceUnavailable("authentication is temporarily unavailable; retry later") from None
     if not scim_tokens.verify_scim_token(row=token_row, presented=presented, key=key):
-        ratelimit.failed_attempt(organisation.slug)
+        rate_limits.failed_attempt(organisation.slug)
         raise Unauthorized("the bearer token is not valid for this organisation", error="invalid_token")
     assert token_row is not None  # verify_scim_token is False without a row
     g.scim_client = ScimClient(organisation, token_row.fingerprint)

@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime
 import click
 from flask.cli import AppGroup
 
-from fluid_scim.cli import _failures, _settings
+from fluid_scim.cli.common import failures, settings
 from fluid_scim.errors import ScimError
-from fluid_scim.services import events, organisations, provisioning_status
+from fluid_scim.services import history, organisations, provisioning_status
 
 
 @click.group(cls=AppGroup)
@@ -25,7 +25,7 @@ def audit() -> None:
 )
 def audit_purge(days: int | None) -> None:
     """Delete provisioning and access events older than the retention period (all organisations)."""
-    removed = events.purge_events(older_than_days=days if days is not None else _settings().audit_retention_days)
+    removed = history.purge_events(older_than_days=days if days is not None else settings().audit_retention_days)
     buckets = provisioning_status.purge_buckets()
     click.echo(f"purged {removed} event(s) and {buckets} expired status counter(s)", err=True)
 
@@ -34,15 +34,15 @@ def audit_purge(days: int | None) -> None:
 @click.argument("slug")
 @click.option("--since", required=True, help="First instant, inclusive: 2026-01-01 (UTC midnight) or 2026-01-01T08:00:00Z.")
 @click.option("--until", help="End, exclusive (same forms); default: no end.")
-@click.option("--format", "fmt", type=click.Choice(events.EXPORT_FORMATS), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(history.EXPORT_FORMATS), default="jsonl", show_default=True)
 def audit_export(slug: str, since: str, until: str | None, fmt: str) -> None:
     """Write organisation SLUG's events on stdout, oldest first: JSON lines or CSV."""
     start = _instant(since, "--since")
     end = _instant(until, "--until") if until is not None else None
-    with _failures("nothing was exported"):
+    with failures("nothing was exported"):
         organisation = organisations.get_organisation(slug=slug)
         try:
-            chunks = events.export_events(organisation=organisation, since=start, until=end, fmt=fmt)
+            chunks = history.export_events(organisation=organisation, since=start, until=end, fmt=fmt)
         except ScimError as exc:
             raise click.ClickException(f"{exc.detail}; nothing was exported") from None
     for chunk in chunks:

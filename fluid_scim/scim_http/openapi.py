@@ -2,7 +2,7 @@
 
 User and Group schemas are generated from the attribute registry (:mod:`fluid_scim.schema.definitions`),
 so ``/Schemas`` and this document cannot disagree. The checked-in copy, ``openapi.json`` next to this
-module, is written by ``python -m fluid_scim.api.openapi > fluid_scim/api/openapi.json``; a test fails
+module, is written by ``python -m fluid_scim.scim_http.openapi > fluid_scim/scim_http/openapi.json``; a test fails
 when it drifts from :func:`build_openapi`.
 """
 
@@ -16,12 +16,12 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from fluid_scim.api.bulk import BULK_RESPONSE
-from fluid_scim.api.render import LIST_RESPONSE
 from fluid_scim.errors import ERROR_SCHEMA, SCIM_MEDIA_TYPE
 from fluid_scim.messages import BULK_REQUEST_URN, MAX_PATCH_OPERATIONS, PATCH_OP_URN, SEARCH_REQUEST_URN
 from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, Attribute, ResourceType
 from fluid_scim.schema.definitions import COMMON_ATTRIBUTES
+from fluid_scim.scim_http.bulk import BULK_RESPONSE
+from fluid_scim.scim_http.representation import LIST_RESPONSE
 
 REQUEST_MEDIA_TYPES = (SCIM_MEDIA_TYPE, "application/json")
 SCIM_TYPES = (

@@ -8,12 +8,11 @@ from flask import Blueprint, Flask, Response, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from fluid_scim import ratelimit
-from fluid_scim.api import bulk, discovery, openapi, recording, resources
-from fluid_scim.api.auth import authenticate_scim_request
-from fluid_scim.api.responses import scim_error
 from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
 from fluid_scim.extensions import db
+from fluid_scim.scim_http import bulk, discovery, openapi, rate_limits, recording, resource_views
+from fluid_scim.scim_http.auth import authenticate_scim_request
+from fluid_scim.scim_http.responses import scim_error
 from fluid_scim.services import transaction
 
 log = logging.getLogger(__name__)
@@ -22,14 +21,14 @@ SCIM_PREFIX = "/scim/v2"
 
 def create_scim_blueprint() -> Blueprint:
     blueprint = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
-    blueprint.before_request(ratelimit.check_scim_request)
+    blueprint.before_request(rate_limits.check_scim_request)
     blueprint.before_request(_reads_without_transaction)
     blueprint.before_request(recording.start_request)
     blueprint.before_request(authenticate_scim_request)
     blueprint.after_request(recording.finish_request)
     discovery.register(blueprint)
     openapi.register(blueprint)
-    resources.register(blueprint)
+    resource_views.register(blueprint)
     bulk.register(blueprint)
     return blueprint
 
@@ -40,7 +39,7 @@ def register_scim(app: Flask) -> None:
     Routing errors (404, 405) never reach a blueprint's handlers, so the handlers are app-wide and
     answer SCIM JSON only for paths under the SCIM prefix.
     """
-    ratelimit.register_rate_limits(app)
+    rate_limits.register_rate_limits(app)
     app.register_blueprint(create_scim_blueprint())
 
     @app.errorhandler(ScimError)

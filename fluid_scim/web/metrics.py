@@ -14,7 +14,7 @@ from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
 from fluid_scim.config import Settings
-from fluid_scim.health import check_database, check_vault
+from fluid_scim.web.health import check_database, check_vault
 
 REQUESTS = Counter(
     "fluid_scim_requests_total", "SCIM requests by organisation, operation and status", ["organisation", "operation", "status"]

@@ -1,4 +1,4 @@
-"""The reference evaluator of fluid_scim.filters on hand-made SCIM users."""
+"""The in-memory evaluator of fluid_scim.filters on hand-made SCIM users."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""Slow, obviously-correct evaluation of filter ASTs over SCIM JSON dicts.
+"""Evaluation of filter ASTs over SCIM JSON dicts, in memory and obviously correct.
 
-This is the oracle that property tests compare the SQL translation with, so
-every rule below is one the translator must mirror:
+The PATCH engine evaluates value-path filters (``emails[type eq "work"]``) with
+it, and the property tests compare the SQL translation with it, so every rule
+below is one the translator must mirror:
 
 * Resources are shaped like SCIM JSON. Unqualified paths and paths qualified
   with a core schema (``urn:ietf:params:scim:schemas:core:...``) read
@@ -54,7 +55,7 @@ from fluid_scim.filters.ast import (
     Present,
     ValuePath,
 )
-from fluid_scim.filters.render import render, render_value
+from fluid_scim.filters.canonical import render, render_value
 
 AttrType: TypeAlias = Literal["string", "boolean", "integer", "decimal", "dateTime", "reference", "binary", "complex"]
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
-from fluid_scim.cli import _failures, org
+from fluid_scim.cli.common import failures
 from fluid_scim.errors import ScimError
 from fluid_scim.services import access_admin, organisations
 
@@ -19,7 +20,8 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
     return pairs
 
 
-@org.command("access")
+@click.command("access")
+@with_appcontext
 @click.argument("slug")
 @click.option("--group-name", help="Rename the access group (its id and members stay).")
 @click.option(
@@ -29,7 +31,7 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 )
 def org_access(slug: str, group_name: str | None, mode: str | None) -> None:
     """Show or change who may use Fluid."""
-    with _failures("nothing was changed"):
+    with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
         try:
             if group_name:
@@ -48,13 +50,14 @@ def org_access(slug: str, group_name: str | None, mode: str | None) -> None:
         click.echo(f"role: app role {value!r} -> {role}")
 
 
-@org.command("roles")
+@click.command("roles")
+@with_appcontext
 @click.argument("slug")
 @click.option("--group", "groups", multiple=True, help='"GROUP NAME=role" (repeatable); the group is created if missing.')
 @click.option("--app-role", "app_roles", multiple=True, help='"APP ROLE VALUE=role" (repeatable).')
 def org_roles(slug: str, groups: tuple[str, ...], app_roles: tuple[str, ...]) -> None:
     """Replace the role mappings with the given ones."""
-    with _failures("nothing was changed"):
+    with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
         try:
             events = access_admin.set_role_mappings(
@@ -65,7 +68,8 @@ def org_roles(slug: str, groups: tuple[str, ...], app_roles: tuple[str, ...]) ->
     click.echo(f"role mappings set; {len(events)} access change(s)", err=True)
 
 
-@org.command("brake")
+@click.command("brake")
+@with_appcontext
 @click.argument("slug")
 @click.option("--enable/--disable", default=None, help="Switch the deprovisioning brake on or off.")
 @click.option("--percent", type=int, help="Share of the users with access that may lose it in a window.")
@@ -73,7 +77,7 @@ def org_roles(slug: str, groups: tuple[str, ...], app_roles: tuple[str, ...]) ->
 @click.option("--window", "window_minutes", type=int, help="Window length in minutes.")
 def org_brake(slug: str, enable: bool | None, percent: int | None, min_removals: int | None, window_minutes: int | None) -> None:
     """Show or change the deprovisioning brake."""
-    with _failures("nothing was changed"):
+    with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
         try:
             access_admin.set_brake(
@@ -92,13 +96,14 @@ def org_brake(slug: str, enable: bool | None, percent: int | None, min_removals:
     )
 
 
-@org.command("held")
+@click.command("held")
+@with_appcontext
 @click.argument("slug")
 @click.option("--release", "decision", flag_value="release", help="Apply every held removal.")
 @click.option("--discard", "decision", flag_value="discard", help="Drop every held removal (access stays).")
 def org_held(slug: str, decision: str | None) -> None:
     """List access removals the brake holds, or decide them all."""
-    with _failures("nothing was changed"):
+    with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
         if decision == "release":
             access_admin.release_held(organisation=organisation, ids=None, actor="cli")
@@ -110,8 +115,13 @@ def org_held(slug: str, decision: str | None) -> None:
     click.echo(f"{len(pending)} held change(s)", err=True)
 
 
-@org.command("purge-tombstones")
+@click.command("purge-tombstones")
+@with_appcontext
 def org_purge_tombstones() -> None:
     """Delete the tombstones of deleted users whose retention period has ended (all organisations)."""
     removed = access_admin.purge_tombstones()
     click.echo(f"purged {removed} tombstone(s)", err=True)
+
+
+# Attached to the ``org`` group by :func:`fluid_scim.cli.register_cli`.
+COMMANDS = (org_access, org_roles, org_brake, org_held, org_purge_tombstones)

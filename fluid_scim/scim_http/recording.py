@@ -12,11 +12,11 @@ import time
 
 from flask import Response, current_app, g, request
 
-from fluid_scim import metrics
 from fluid_scim.extensions import db
 from fluid_scim.models.types import utcnow
 from fluid_scim.services import audit
 from fluid_scim.services.recorder import recorder_of
+from fluid_scim.web import metrics
 
 log = logging.getLogger(__name__)
 

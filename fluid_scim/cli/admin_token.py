@@ -1,0 +1,51 @@
+"""``flask --app app admin-token SLUG``: a short-lived credential for the GraphQL admin API (development)."""
+
+from __future__ import annotations
+
+import getpass
+
+import click
+from flask.cli import with_appcontext
+
+from fluid_scim.cli.common import failures, settings, store
+from fluid_scim.services import organisations
+
+
+@click.command("admin-token")
+@click.argument("slug")
+@click.option("--url", "show_url", is_flag=True, help="Also print the admin console URL that carries the credential.")
+@click.option("--operator", is_flag=True, help="Also a platform operator (may create and list organisations).")
+@click.option("--ttl", type=click.IntRange(1, 3600), default=900, show_default=True, help="Lifetime in seconds (at most 3600).")
+@click.option("--subject", help="Who the credential names (default cli:<login>); the history records admin:<subject>.")
+@with_appcontext
+def admin_token(slug: str, show_url: bool, operator: bool, ttl: int, subject: str | None) -> None:
+    """Print a short-lived credential for the GraphQL admin API as a Fluid admin of SLUG (development).
+
+    The credential alone goes to stdout (then the URL with --url); Fluid issues the real ones.
+    """
+    from graphql_admin.auth import mint_admin_token
+
+    config = settings()
+    if config.admin_jwt_algorithm != "HS256":
+        raise click.ClickException(
+            "with FLUID_ADMIN_JWT_ALGORITHM=RS256 only Fluid (which holds the private key) issues credentials"
+        )
+    with failures("no credential was made"):
+        if operator:
+            organisations.validate_slug(slug)
+        else:
+            organisations.get_organisation(slug=slug)
+        key = store().admin_jwt_key()
+    credential = mint_admin_token(
+        key=key,
+        settings=config,
+        subject=subject or f"cli:{getpass.getuser()}",
+        organisation=slug,
+        platform_operator=operator,
+        ttl_seconds=ttl,
+    )
+    click.echo(credential)
+    if show_url:
+        port = f":{config.public_port}" if config.public_port else ""
+        click.echo(f"{config.public_scheme}://{slug}.{config.base_domain}{port}/admin#token={credential}")
+    click.echo(f"admin credential for {slug}, valid for {ttl} seconds", err=True)

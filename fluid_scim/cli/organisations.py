@@ -1,0 +1,104 @@
+"""``flask --app app org …``: create and list organisations, their SCIM token and sync switch."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+from flask.cli import AppGroup
+
+from fluid_scim.cli.common import failures, settings, store
+from fluid_scim.secrets import Secret
+from fluid_scim.services import audit, organisations, scim_tokens
+
+T = TypeVar("T")
+
+
+@click.group(cls=AppGroup)
+def org() -> None:
+    """Organisations: create, list, SCIM token, sync switch, access."""
+    # Every change made from here is an admin event, with the operator's login as the actor.
+    audit.begin(audit.AuditContext(kind="admin", actor=f"cli:{getpass.getuser()}"))
+
+
+@org.command("create")
+@click.argument("slug")
+@click.option("--name", help="Display name (defaults to the slug).")
+@click.option("--access-group", help='Name of the access group (default "Fluid User").')
+def org_create(slug: str, name: str | None, access_group: str | None) -> None:
+    """Create organisation SLUG ({SLUG}.{FLUID_BASE_DOMAIN}) with its access group."""
+    with failures("nothing was created"):
+        created = organisations.create_organisation(slug=slug, name=name, access_group=access_group)
+    click.echo(f"created organisation {created.slug} ({created.name})", err=True)
+    click.echo(f"Tenant URL: {settings().tenant_url(created.slug)}", err=True)
+
+
+@org.command("list")
+def org_list() -> None:
+    """List organisations with their sync switch and token fingerprint."""
+    rows = [("SLUG", "NAME", "SYNC", "TOKEN", "TENANT URL")]
+    for item in organisations.list_organisations():
+        meta = scim_tokens.token_metadata(organisation=item)
+        rows.append(
+            (
+                item.slug,
+                item.name,
+                "enabled" if item.scim_sync_enabled else "disabled",
+                meta.fingerprint if meta else "(none)",
+                settings().tenant_url(item.slug),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+
+
+@org.group("token")
+def token() -> None:
+    """The organisation's SCIM secret token (kept in Vault)."""
+
+
+@token.command("generate")
+@click.argument("slug")
+def token_generate(slug: str) -> None:
+    """Generate a new token, replacing the old one, and print it alone on stdout."""
+    with failures("the token was not changed"):
+        organisation = organisations.get_organisation(slug=slug)
+        value = scim_tokens.generate_scim_token(organisation=organisation, store=store())
+    click.echo(value.reveal())
+
+
+@token.command("set")
+@click.argument("slug")
+def token_set(slug: str) -> None:
+    """Set the token to the value read from stdin (one trailing newline is stripped)."""
+    raw = sys.stdin.read()
+    if raw.endswith("\n"):
+        raw = raw[:-2] if raw.endswith("\r\n") else raw[:-1]
+    with failures("the token was not changed"):
+        organisation = organisations.get_organisation(slug=slug)
+        meta = scim_tokens.set_scim_token(organisation=organisation, token=Secret(raw), store=store())
+    click.echo(f"token set for {slug} (fingerprint {meta.fingerprint})", err=True)
+
+
+@org.group("sync")
+def sync() -> None:
+    """The "Disable SCIM User Sync" switch."""
+
+
+def _sync_command(enabled: bool) -> Callable[[str], None]:
+    def command(slug: str) -> None:
+        with failures("nothing was changed"):
+            organisations.set_scim_sync_enabled(slug=slug, enabled=enabled)
+        click.echo(f"SCIM sync {'enabled' if enabled else 'disabled'} for {slug}", err=True)
+
+    return command
+
+
+_enable = _sync_command(True)
+_disable = _sync_command(False)
+sync.command("enable", help="Accept SCIM requests again.")(click.argument("slug")(_enable))
+sync.command("disable", help="Refuse SCIM requests (403) and change nothing.")(click.argument("slug")(_disable))
