@@ -15,6 +15,7 @@ from fluid_scim.config import load_settings, read_dotenv_if_development
 from fluid_scim.database import engine_options, prepare_database_url
 from fluid_scim.extensions import db, migrate
 from fluid_scim.logs import configure_logging
+from fluid_scim.repositories.scoping import install_tenant_guard
 from fluid_scim.scim_http import register_scim
 from fluid_scim.secrets.factory import build_secret_store, warm_secret_store
 from fluid_scim.services.recorder import Recorder
@@ -51,6 +52,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
+    install_tenant_guard(db.session)
     migrate.init_app(app, db, directory=str(_MIGRATIONS))
     store = build_secret_store(settings)
     app.extensions["fluid_secret_store"] = store

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, UserTombstone
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import access_admin, organisations
 from tests.support.tenants import ScimClient
 
@@ -129,7 +130,9 @@ def test_delete_revokes_keeps_a_tombstone_and_the_name_can_come_back(app, tenant
     assert entra.get(f"/Users/{user['id']}").status_code == 404
     assert _trail(app, tenant, user["id"]) == ["granted", "revoked"]
     with app.app_context():
-        tombstone = db.session.execute(select(UserTombstone).where(UserTombstone.user_id == user["id"])).scalar_one()
+        tombstone = db.session.execute(
+            across_organisations(select(UserTombstone).where(UserTombstone.user_id == user["id"]))
+        ).scalar_one()
         assert tombstone.user_name == user["userName"] and tombstone.purge_after > tombstone.deleted_at
     again = entra.post("/Users", {"schemas": [USER], "userName": user["userName"]})
     assert again.status_code == 201 and again.json()["id"] != user["id"]
@@ -201,5 +204,7 @@ def test_discarding_held_changes_keeps_access(app, tenant, entra):
         assert access_admin.discard_held(organisation=_organisation(app, tenant), ids=None, actor="admin@acme") == 2
     assert [_access(entra, i)[0] for i in ids] == [False, True, True]
     with app.app_context():
-        kinds = db.session.execute(select(AccessEvent.kind).where(AccessEvent.user_id == ids[2])).scalars().all()
+        kinds = db.session.execute(
+            across_organisations(select(AccessEvent.kind).where(AccessEvent.user_id == ids[2]))
+        ).scalars().all()
     assert sorted(kinds) == ["discarded", "granted", "held"]

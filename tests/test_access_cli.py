@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 from fluid_scim.extensions import db
 from fluid_scim.models import ScimGroup, UserTombstone
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import organisations, users
 
 
@@ -17,7 +18,7 @@ def test_create_with_a_custom_access_group_then_rename_and_switch_mode(app, runn
     renamed = runner.invoke(args=["org", "access", "globex", "--group-name", "Everyone", "--mode", "all_active"])
     assert "access group: Everyone" in renamed.stdout and "access mode: all_active" in renamed.stdout
     with app.app_context():
-        names = db.session.execute(select(ScimGroup.display_name)).scalars().all()
+        names = db.session.execute(across_organisations(select(ScimGroup.display_name))).scalars().all()
     assert names == ["Everyone"], "renamed in place, not a second group"
 
 
@@ -48,10 +49,12 @@ def test_tombstones_are_purged_after_their_retention(app, runner, tenant):
             user = users.create_user(organisation=organisation, body={"userName": name}, quirks=set())
             users.delete_user(organisation=organisation, user_id=user.id, if_match=None)
         db.session.execute(
-            update(UserTombstone).where(UserTombstone.user_name == "old").values(purge_after=utcnow() - timedelta(days=1))
+            across_organisations(
+                update(UserTombstone).where(UserTombstone.user_name == "old").values(purge_after=utcnow() - timedelta(days=1))
+            )
         )
         db.session.commit()
     result = runner.invoke(args=["org", "purge-tombstones"])
     assert result.exit_code == 0 and "purged 1 tombstone(s)" in result.stderr
     with app.app_context():
-        assert db.session.execute(select(UserTombstone.user_name)).scalars().all() == ["recent"]
+        assert db.session.execute(across_organisations(select(UserTombstone.user_name))).scalars().all() == ["recent"]

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from fluid_scim.extensions import db
 from fluid_scim.models import ProvisioningEvent, ScimUser
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import audit, organisations, provisioning_status, scim_tokens
 from tests.support.tenants import ScimClient, scim_request, wait_until_recorded
 
@@ -112,7 +113,7 @@ def test_a_change_whose_event_cannot_be_written_is_rolled_back(app, client, tena
     assert response.status_code == 500
     assert "audit store" not in response.get_data(as_text=True)
     with app.app_context():
-        assert db.session.execute(select(ScimUser).where(ScimUser.user_name == "no-event")).first() is None
+        assert db.session.execute(across_organisations(select(ScimUser).where(ScimUser.user_name == "no-event"))).first() is None
 
 
 @pytest.mark.live
@@ -139,7 +140,7 @@ def test_no_token_or_password_is_ever_stored_in_an_event(app, tenant, live_serve
     rotated = runner.invoke(args=["org", "token", "generate", tenant.slug]).stdout.strip()
     wait_until_recorded(app, tenant)
     with app.app_context():
-        rows = db.session.execute(select(ProvisioningEvent)).scalars().all()
+        rows = db.session.execute(across_organisations(select(ProvisioningEvent))).scalars().all()
         text = repr([(r.changes, r.detail, r.path, r.quirks, r.actor, r.user_agent) for r in rows])
     for secret in (password, password + "2", password + "3", tenant.token, rotated):
         assert secret not in text

@@ -17,6 +17,7 @@ from fluid_scim.errors import InvalidValue
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, ProvisioningEvent
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import history, organisations
 from tests.support.tenants import ScimClient, wait_until_recorded
 
@@ -232,9 +233,13 @@ def _age(app, *, resource_id: str, days: int) -> int:
     then = utcnow() - timedelta(days=days)
     with app.app_context():
         aged = db.session.execute(
-            update(ProvisioningEvent).where(ProvisioningEvent.resource_id == resource_id).values(created_at=then)
+            across_organisations(
+                update(ProvisioningEvent).where(ProvisioningEvent.resource_id == resource_id).values(created_at=then)
+            )
         ).rowcount
-        aged += db.session.execute(update(AccessEvent).where(AccessEvent.user_id == resource_id).values(created_at=then)).rowcount
+        aged += db.session.execute(
+            across_organisations(update(AccessEvent).where(AccessEvent.user_id == resource_id).values(created_at=then))
+        ).rowcount
         db.session.commit()
     return aged
 

@@ -17,6 +17,7 @@ from fluid_scim.models import ScimGroupMember, ScimUser
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import mapping
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import organisations
 from tests.support.services import wait_until
 from tests.support.tenants import ScimClient
@@ -45,7 +46,7 @@ def _users(app, tenant, count: int) -> list[str]:
 def _member_count(app, group_id: str) -> int:
     with app.app_context():
         return db.session.execute(
-            select(func.count()).select_from(ScimGroupMember).where(ScimGroupMember.group_id == group_id)
+            across_organisations(select(func.count()).select_from(ScimGroupMember).where(ScimGroupMember.group_id == group_id))
         ).scalar_one()
 
 

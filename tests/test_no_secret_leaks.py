@@ -12,6 +12,7 @@ from sqlalchemy import select
 from fluid_scim.errors import ScimError
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, ProvisioningEvent
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services.resource_support import parse_scim_filter
 from tests.support.tenants import ScimClient, make_tenant, wait_until_recorded
 
@@ -43,7 +44,7 @@ def test_logs_and_events_never_hold_a_token_or_password(app, live_server):
 
     wait_until_recorded(app, tenant)
     with app.app_context():
-        events = db.session.execute(select(ProvisioningEvent)).scalars().all()
+        events = db.session.execute(across_organisations(select(ProvisioningEvent))).scalars().all()
         access = db.session.execute(select(AccessEvent)).scalars().all()
         stored = repr([vars(e) for e in events]) + repr([vars(e) for e in access])
     logs = live_server.log_text()

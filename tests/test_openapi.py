@@ -26,7 +26,7 @@ from schemathesis.config import SchemathesisConfig
 from fluid_scim.scim_http.openapi import build_openapi
 from tests.support.tenants import ScimClient
 
-CHECKED_IN = Path(__file__).resolve().parents[1] / "fluid_scim" / "api" / "openapi.json"
+CHECKED_IN = Path(__file__).resolve().parents[1] / "fluid_scim" / "scim_http" / "openapi.json"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 MAX_EXAMPLES = 20
 

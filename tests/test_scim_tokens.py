@@ -5,6 +5,7 @@ from sqlalchemy import select, update
 
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimToken
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.secrets import Secret
 from fluid_scim.services import organisations, scim_tokens
 from tests.support.tenants import make_tenant, scim_request
@@ -21,7 +22,7 @@ def _all_database_text(app) -> str:
     chunks = []
     with app.app_context():
         for table in db.metadata.sorted_tables:
-            for row in db.session.execute(select(table)):
+            for row in db.session.execute(across_organisations(select(table))):
                 for value in row:
                     chunks.append(value.hex() if isinstance(value, bytes) else str(value))
     return "\n".join(chunks)
@@ -125,4 +126,4 @@ def test_deleting_an_organisation_removes_its_token_row(app):
         organisation = db.session.execute(select(Organisation).where(Organisation.slug == tenant.slug)).scalar_one()
         db.session.delete(organisation)
         db.session.commit()
-        assert db.session.execute(select(ScimToken)).first() is None
+        assert db.session.execute(across_organisations(select(ScimToken))).first() is None

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, ScimUser, ScimUserValue
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import imports, organisations, users
 from tests.support.tenants import ScimClient
 
@@ -129,9 +130,11 @@ def test_import_reports_each_row_and_keeps_the_good_ones(app, runner, tenant, tm
         )
         assert (
             db.session.execute(
-                select(func.count())
-                .select_from(ScimUserValue)
-                .where(ScimUserValue.user_id == frank.id, ScimUserValue.attribute == FLUID_ROLES_ROWS)
+                across_organisations(
+                    select(func.count())
+                    .select_from(ScimUserValue)
+                    .where(ScimUserValue.user_id == frank.id, ScimUserValue.attribute == FLUID_ROLES_ROWS)
+                )
             ).scalar_one()
             == 0
         )

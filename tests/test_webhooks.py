@@ -24,6 +24,7 @@ from fluid_scim.config import Settings
 from fluid_scim.extensions import db
 from fluid_scim.models import WebhookDelivery
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.secrets import Secret
 from fluid_scim.services import organisations, webhooks
 from tests.support.services import ROOT, Vault, wait_until
@@ -359,4 +360,4 @@ def test_settings_parse_the_allow_list() -> None:
 
 def test_deliveries_are_per_organisation(app: Flask, tenant: Tenant) -> None:
     with app.app_context():
-        assert db.session.execute(select(WebhookDelivery)).scalars().all() == []
+        assert db.session.execute(across_organisations(select(WebhookDelivery))).scalars().all() == []

@@ -45,6 +45,7 @@ from fluid_scim.errors import InvalidValue, NotFound
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, OutboxEvent, OutboxSequence, WebhookDelivery, WebhookEndpoint
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.secrets import Secret, SecretStore, SecretStoreError
 from fluid_scim.services import audit, outbox
 
@@ -274,7 +275,7 @@ def dispatch(now: Callable[[], datetime] = utcnow) -> int:
     """Fan new outbox events out into deliveries, endpoint by endpoint; return how many were created."""
     created = 0
     keys = db.session.execute(
-        select(WebhookEndpoint.organisation_id, WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True))
+        across_organisations(select(WebhookEndpoint.organisation_id, WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True)))
     ).all()
     db.session.commit()
     for organisation_id, endpoint_id in keys:
@@ -329,7 +330,8 @@ def _claim(now: datetime, lease: timedelta) -> list[tuple[uuid.UUID, str, int]]:
         earlier.status == "pending",
         earlier.event_seq < WebhookDelivery.event_seq,
     )
-    organisation_ids = db.session.execute(select(WebhookEndpoint.organisation_id).distinct()).scalars().all()
+    every_organisation = across_organisations(select(WebhookEndpoint.organisation_id).distinct())
+    organisation_ids = db.session.execute(every_organisation).scalars().all()
     claimed: list[tuple[uuid.UUID, str, int]] = []
     for organisation_id in organisation_ids:  # per organisation: every query stays on one shard key
         statement = (
