@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -28,3 +30,10 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 # indexes (Alembic cannot reflect them): review every generated migration, and prefer plain
 # op.add_column / op.create_index on tables that carry such indexes (scim_user, scim_user_value).
 migrate = Migrate(compare_type=True, render_as_batch=True)
+
+# The base class of every model. Flask-SQLAlchemy builds ``db.Model`` at run time as a subclass of
+# ``Base`` (adding its bind and name mixins), which a type checker cannot follow: it reads ``Base``.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model

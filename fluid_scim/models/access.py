@@ -8,14 +8,14 @@ from datetime import datetime
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fluid_scim.extensions import db
+from fluid_scim.extensions import Model
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import UTCDateTime, utcnow
 
 ACCESS_EVENT_KINDS = ("granted", "suspended", "revoked", "roles_changed", "held", "released", "discarded")
 
 
-class RoleMapping(db.Model):
+class RoleMapping(Model):
     """A directory group (by id, so renames keep it) or an app role value -> a Fluid role."""
 
     __tablename__ = "role_mapping"
@@ -29,7 +29,7 @@ class RoleMapping(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class AccessEvent(db.Model):
+class AccessEvent(Model):
     """One change of a user's Fluid access or roles, in the order it happened."""
 
     __tablename__ = "access_event"
@@ -49,7 +49,7 @@ class AccessEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class HeldAccessChange(db.Model):
+class HeldAccessChange(Model):
     """An access removal the brake held back: the user keeps access until an admin decides."""
 
     __tablename__ = "held_access_change"
@@ -69,7 +69,7 @@ class HeldAccessChange(db.Model):
     decided_by: Mapped[str | None] = mapped_column(String(255))
 
 
-class UserTombstone(db.Model):
+class UserTombstone(Model):
     """What remains of a deleted user for the audit trail, until its retention ends."""
 
     __tablename__ = "user_tombstone"

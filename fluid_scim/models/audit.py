@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fluid_scim.extensions import db
+from fluid_scim.extensions import Model
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import UTCDateTime, utcnow
 
 
-class ProvisioningEvent(db.Model):
+class ProvisioningEvent(Model):
     """What happened, who asked, what changed (attribute by attribute, secrets redacted), how it ended."""
 
     __tablename__ = "provisioning_event"
@@ -53,7 +53,7 @@ class ProvisioningEvent(db.Model):
         return self.status < 400
 
 
-class ProvisioningStatus(db.Model):
+class ProvisioningStatus(Model):
     """The latest of an organisation's SCIM traffic, kept current per request (cheap to read)."""
 
     __tablename__ = "provisioning_status"
@@ -67,7 +67,7 @@ class ProvisioningStatus(db.Model):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
-class StatusBucket(db.Model):
+class StatusBucket(Model):
     """Request counters of one organisation over five minutes; a day is 288 small rows."""
 
     __tablename__ = "status_bucket"

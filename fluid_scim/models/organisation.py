@@ -8,11 +8,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Uuid, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fluid_scim.extensions import db
+from fluid_scim.extensions import Model
 from fluid_scim.models.types import UTCDateTime, utcnow
 
 
-class Organisation(db.Model):
+class Organisation(Model):
     """A Fluid customer: ``{slug}.{FLUID_BASE_DOMAIN}`` is its instance and SCIM tenant."""
 
     __tablename__ = "organisation"
@@ -40,7 +40,7 @@ class Organisation(db.Model):
         return f"<Organisation {self.slug}>"
 
 
-class ScimToken(db.Model):
+class ScimToken(Model):
     """The current SCIM bearer token of an organisation: a keyed digest and metadata, never the value.
 
     The value itself lives in Vault (``vault_version`` names the version this row describes). At

@@ -26,11 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fluid_scim.extensions import db
+from fluid_scim.extensions import Model
 from fluid_scim.models.types import UTCDateTime, utcnow
 
 
-class OutboxSequence(db.Model):
+class OutboxSequence(Model):
     """The last ``seq`` handed out in an organisation (locked by the committing transaction)."""
 
     __tablename__ = "outbox_sequence"
@@ -39,7 +39,7 @@ class OutboxSequence(db.Model):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class OutboxEvent(db.Model):
+class OutboxEvent(Model):
     """One access-relevant change, in commit order within its organisation."""
 
     __tablename__ = "outbox_event"
@@ -53,7 +53,7 @@ class OutboxEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class WebhookEndpoint(db.Model):
+class WebhookEndpoint(Model):
     """Where an organisation wants its events posted; the signing secret is in Vault (``secret_version``)."""
 
     __tablename__ = "webhook_endpoint"
@@ -69,7 +69,7 @@ class WebhookEndpoint(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class WebhookDelivery(db.Model):
+class WebhookDelivery(Model):
     """One event for one endpoint: attempts, back-off, outcome (the delivery log)."""
 
     __tablename__ = "webhook_delivery"

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from fluid_scim.extensions import db
+from fluid_scim.extensions import Model
 from fluid_scim.models.types import UTCDateTime, utcnow
 
 _ID = re.compile(r"^[0-9a-fA-F-]{1,36}$")
@@ -52,7 +52,7 @@ def new_id() -> str:
 # Index names are spelled out: expression indexes have no column name for the naming convention.
 
 
-class ScimUser(db.Model):
+class ScimUser(Model):
     __tablename__ = "scim_user"
     __table_args__ = (
         Index("uq_scim_user_user_name_key", "organisation_id", "user_name_key", unique=True),
@@ -111,7 +111,7 @@ class ScimUser(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class ScimUserValue(db.Model):
+class ScimUserValue(Model):
     """One entry of a multi-valued user attribute (emails, phoneNumbers, addresses, roles, …), for filters."""
 
     __tablename__ = "scim_user_value"
@@ -136,7 +136,7 @@ class ScimUserValue(db.Model):
     country: Mapped[str | None] = mapped_column(String(1024))
 
 
-class ScimGroup(db.Model):
+class ScimGroup(Model):
     __tablename__ = "scim_group"
     __table_args__ = (
         Index("uq_scim_group_display_name_key", "organisation_id", "display_name_key", unique=True),
@@ -157,7 +157,7 @@ class ScimGroup(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
 
-class ScimGroupMember(db.Model):
+class ScimGroupMember(Model):
     """One membership. The member is a user or a group of the same organisation."""
 
     __tablename__ = "scim_group_member"

@@ -17,7 +17,7 @@ so the prebuilt statements of the hot paths are inspected once per process.
 from __future__ import annotations
 
 import weakref
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState
@@ -52,7 +52,7 @@ def _check(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get(ACROSS_ORGANISATIONS):
         return
-    statement = state.statement
+    statement = cast(ClauseElement, state.statement)  # every statement a session runs is a clause element
     verdict = _verdicts.get(statement)
     if verdict is None:
         verdict = is_scoped(statement)

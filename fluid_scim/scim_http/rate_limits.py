@@ -64,7 +64,8 @@ def register_rate_limits(app: Flask) -> None:
 
 
 def _limits() -> RateLimits:
-    return current_app.extensions["fluid_rate_limits"]  # type: ignore[no-any-return]
+    limits: RateLimits = current_app.extensions["fluid_rate_limits"]
+    return limits
 
 
 def _organisation_key() -> str:
