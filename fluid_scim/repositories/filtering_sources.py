@@ -13,7 +13,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, case, func, literal, literal_column, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    String,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 
 from fluid_scim.errors import InvalidFilter, InvalidValue
@@ -39,7 +52,7 @@ class ElementScope:
 
     attribute: Attribute
     label: str
-    values: Mapping[str, ColumnElement[Any]]
+    values: Mapping[str, SQLColumnExpression[Any]]
     exists: ColumnElement[bool]
     not_filterable: frozenset[str] = frozenset()
     ids: frozenset[str] = frozenset()  # sub-attributes holding server-assigned (lower-case) ids
@@ -62,11 +75,11 @@ class RowScope:
     table: Any  # an aliased entity
     correlation: tuple[ColumnElement[bool], ...]
     outer: Entity
-    values: Mapping[str, ColumnElement[Any]]
+    values: Mapping[str, SQLColumnExpression[Any]]
     not_filterable: frozenset[str] = frozenset()
     ids: frozenset[str] = frozenset()  # sub-attributes holding server-assigned (lower-case) ids
     # ORDER BY that puts the entry a sortBy reads first (primary, else first); None: no such entry.
-    order: tuple[ColumnElement[Any], ...] | None = None
+    order: tuple[SQLColumnExpression[Any], ...] | None = None
     multi_valued: bool = field(default=True, init=False)
 
     def operand(self, sub: Attribute) -> Operand:
@@ -74,12 +87,12 @@ class RowScope:
 
     def any(self, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
         """Some value exists (and satisfies ``condition``, evaluated on that one row)."""
-        query = select(literal_column("1")).select_from(self.table).where(*self.correlation)
+        query: Select[Any] = select(literal_column("1")).select_from(self.table).where(*self.correlation)
         if condition is not None:
             query = query.where(condition)
         return query.correlate(self.outer).exists()
 
-    def first(self, expr: ColumnElement[Any]) -> ColumnElement[Any]:
+    def first(self, expr: SQLColumnExpression[Any]) -> ColumnElement[Any]:
         """``expr`` read from the primary value, else the first one (RFC 7644 §3.4.2.3 sortBy)."""
         if self.order is None:
             raise InvalidValue(f"cannot sort by '{self.label}': its values have no primary or first value")
@@ -119,7 +132,7 @@ class ResourceColumns:
 
     def _meta(self, resolved: Resolved) -> ElementScope:
         entity = self.entity
-        values: dict[str, ColumnElement[Any]] = {
+        values: dict[str, SQLColumnExpression[Any]] = {
             "created": entity.created_at,
             "lastModified": entity.updated_at,
             "resourceType": literal(self.resource_type.name, String),

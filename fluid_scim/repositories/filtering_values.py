@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import MAXYEAR, UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, and_, false, func
+from sqlalchemy import ColumnElement, SQLColumnExpression, String, and_, false, func
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -68,10 +68,10 @@ class Operand:
     $ref, binaries).
     """
 
-    expr: ColumnElement[Any]
+    expr: SQLColumnExpression[Any]  # a column, an ORM attribute or an expression
     attribute: Attribute
     label: str
-    key: ColumnElement[str] | None = None
+    key: SQLColumnExpression[str] | None = None
     lowercase: bool = False
     filterable: bool = True
 
@@ -167,6 +167,7 @@ def _string(operand: Operand, op: str, literal: CompValue) -> ColumnElement[bool
         return operand.key == fold(literal)
     wanted = literal if attribute.case_exact else literal.lower()
     column = expr if attribute.case_exact or operand.lowercase else func.lower(expr)
+    test: ColumnElement[bool]
     if op in SUBSTRING_OPS:
         test = column.like(like_pattern(op, wanted), escape=LIKE_ESCAPE)
     elif op == "eq":
