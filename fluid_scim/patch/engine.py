@@ -238,7 +238,7 @@ class _Patcher:
         return coerce_attribute(None, attribute, value, quirks=self.quirks, label=label) or []
 
     def template(self, target: Target) -> Entry:
-        """The entry a filter that matched nothing describes (ENTRA.md §6 rule 5), or NoTarget."""
+        """The entry a filter that matched nothing describes (docs/scim.md; RFC 7644 §3.5.2.3 says noTarget), or NoTarget."""
         if target.value_filter is None:
             return {}
         constraints = eq_constraints(target, quirks=self.quirks)

@@ -55,7 +55,7 @@ class MemberAccumulator:
 
 
 def apply_member_operation(members: MemberAccumulator, op: str, target: Target, value: Any, *, quirks: set[str]) -> None:
-    """add / replace / remove on ``members`` (ENTRA.md §4, §6 rule 4; OKTA.md §1)."""
+    """add / replace / remove on ``members`` (RFC 7644 §3.5.2; Entra's remove-by-value and Okta's member forms: docs/scim.md)."""
     if target.sub is not None:
         raise InvalidPath(f"path '{target.label}': members can only be added or removed as whole entries")
     if op == "remove":

@@ -6,7 +6,9 @@ holds ``id``, ``meta``, ``schemas``, ``groups`` or (for Groups) ``members``, and
 unassigned value (``null``, ``""``, ``[]``, ``{}``). Names match case-insensitively and are written
 with their canonical case; values are stored exactly as sent once they pass the type checks.
 
-Client tolerances (ENTRA.md §5-§6, OKTA.md §5) add a name to ``quirks`` when they fire:
+Client tolerances add a name to ``quirks`` when they fire (docs/scim.md, "Identity-provider dialects"; sources:
+https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility
+and https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/):
 ``string-boolean``, ``single-value-wrapped``, ``role-json-value``, ``manager-string``.
 """
 
@@ -206,7 +208,7 @@ def coerce_complex(attribute: Attribute, value: Any, *, quirks: set[str], label:
     for key, item in value.items():
         sub = attribute.sub(key)
         if sub is None and key == "$ref" and item is None:
-            continue  # ENTRA.md §6 rule 7: Entra sends "$ref": null
+            continue  # Entra sends "$ref": null, as in the member examples of Microsoft Learn's SCIM tutorial
         if sub is None:
             raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
         _once(seen, sub.name, f"{label}.{key}")

@@ -1,6 +1,6 @@
 """Tenant resolution and bearer authentication for everything under ``/scim/v2``.
 
-Order (PRODUCT.md): unknown organisation -> 404; missing or wrong token -> 401; sync disabled
+Order (docs/scim.md "Tenancy and authentication"): unknown organisation -> 404; missing or wrong token -> 401; sync disabled
 -> 403. Nothing here calls Vault on the request path: the digest key is cached per process.
 """
 

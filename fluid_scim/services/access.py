@@ -1,6 +1,6 @@
 """Who may use Fluid, and with which roles, as the directory says — with a brake on mass removals.
 
-The rule (README "Access and roles"):
+The rule (docs/access-and-audit.md "Access and roles"):
 
 * In ``group`` mode (the default) a user has access while ``active`` is not false and they are a
   direct member of the organisation's access group ("Fluid User" unless configured otherwise).
