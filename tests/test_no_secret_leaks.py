@@ -45,7 +45,7 @@ def test_logs_and_events_never_hold_a_token_or_password(app, live_server):
     wait_until_recorded(app, tenant)
     with app.app_context():
         events = db.session.execute(across_organisations(select(ProvisioningEvent))).scalars().all()
-        access = db.session.execute(select(AccessEvent)).scalars().all()
+        access = db.session.execute(across_organisations(select(AccessEvent))).scalars().all()
         stored = repr([vars(e) for e in events]) + repr([vars(e) for e in access])
     logs = live_server.log_text()
     assert len(events) >= 10 and "user.deactivated" in stored
