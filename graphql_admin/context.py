@@ -9,7 +9,8 @@ import strawberry
 from fluid_scim.config import Settings
 from fluid_scim.models import Organisation
 from fluid_scim.secrets import SecretStore
-from fluid_scim.services import audit, organisations
+from fluid_scim.services import organisations
+from fluid_scim.services.request_context import RequestContext
 from graphql_admin.auth import AdminClaims
 
 
@@ -47,10 +48,10 @@ class AdminContext:
             self._organisation = organisations.get_organisation(slug=self.claims.organisation)
         return self._organisation
 
-    def audit_context(self) -> audit.AuditContext:
-        """Who the provisioning history names for a change made in this request."""
+    def audit_context(self) -> RequestContext:
+        """The context a change of this request runs in: who the provisioning history names for it."""
         actor = self.claims.actor if self.claims is not None else None
-        return audit.AuditContext(kind="admin", actor=actor, request_id=self.request_id, method="POST", path="/graphql")
+        return RequestContext(kind="admin", actor=actor, request_id=self.request_id, method="POST", path="/graphql")
 
 
 Info = strawberry.Info[AdminContext, None]

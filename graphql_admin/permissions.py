@@ -16,7 +16,7 @@ from strawberry.permission import BasePermission
 
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
-from fluid_scim.services import audit, organisations
+from fluid_scim.services import organisations, request_context
 from graphql_admin.context import AdminContext, Info
 from graphql_admin.errors import Failure, ForbiddenError, NotAllowed, failure_for
 
@@ -79,7 +79,7 @@ def as_operator(info: Info, change: Callable[[], R]) -> R | Failure:
 
 @contextmanager
 def _acting(context: AdminContext) -> Iterator[None]:
-    with audit.acting(context.audit_context()):
+    with request_context.acting(context.audit_context()):
         yield
 
 

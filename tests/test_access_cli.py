@@ -46,7 +46,7 @@ def test_tombstones_are_purged_after_their_retention(app, runner, tenant):
     with app.app_context():
         organisation = organisations.get_organisation(slug=tenant.slug)
         for name in ("old", "recent"):
-            user = users.create_user(organisation=organisation, body={"userName": name}, quirks=set())
+            user = users.create_user(organisation=organisation, body={"userName": name})
             users.delete_user(organisation=organisation, user_id=user.id, if_match=None)
         db.session.execute(
             across_organisations(

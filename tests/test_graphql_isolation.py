@@ -16,7 +16,8 @@ import pytest
 from flask import Flask
 
 from fluid_scim.patch import Operation
-from fluid_scim.services import access_admin, audit, organisations, users, webhooks
+from fluid_scim.services import access_admin, organisations, request_context, users, webhooks
+from fluid_scim.services.request_context import RequestContext
 from graphql_admin.schema import schema
 from tests.support.tenants import Tenant, make_tenant
 from tests.test_graphql_support import claims_for, credential, data, execute
@@ -28,14 +29,14 @@ def populate(app: Flask, tenant: Tenant) -> dict[str, str]:
     """B's own things: a user whose removal the brake holds, a mapped group, events."""
     user_name = f"b-person-{tenant.slug}@example.com"
     group_name = f"B Admins {tenant.slug}"
-    with app.app_context(), audit.acting(audit.AuditContext(kind="scim", actor="test-idp")):
+    with app.app_context(), request_context.acting(RequestContext(kind="scim", actor="test-idp")):
         organisation = organisations.get_organisation(slug=tenant.slug)
         access_admin.set_access_mode(organisation=organisation, mode="all_active")
         access_admin.set_role_mappings(organisation=organisation, groups={group_name: "admin"})
-        user = users.create_user(organisation=organisation, body={"userName": user_name, "active": True}, quirks=set())
+        user = users.create_user(organisation=organisation, body={"userName": user_name, "active": True})
         user_id = user.id
         access_admin.set_brake(organisation=organisation, enabled=True, percent=1, min_removals=0)
-        users.patch_user(organisation=organisation, user_id=user_id, if_match=None, quirks=set(),
+        users.patch_user(organisation=organisation, user_id=user_id, if_match=None,
                          operations=[Operation(op="replace", path="active", value=False)])
         held_id = access_admin.held_changes(organisation=organisation)[0].id
         settings = dataclasses.replace(app.extensions["fluid_settings"], webhook_allowed_hosts=("127.0.0.1",))

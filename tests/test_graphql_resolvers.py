@@ -10,7 +10,8 @@ import requests
 from flask import Flask
 
 from fluid_scim.patch import Operation
-from fluid_scim.services import access_admin, audit, organisations, users
+from fluid_scim.services import access_admin, organisations, request_context, users
+from fluid_scim.services.request_context import RequestContext
 from tests.support.tenants import Tenant
 from tests.test_graphql_support import claims_for, data, execute
 
@@ -35,11 +36,11 @@ def latest_event(app: Flask, tenant: Tenant) -> dict[str, Any]:
 def add_users(app: Flask, tenant: Tenant, *people: tuple[str, str, bool]) -> list[str]:
     """Users as an IdP would create them: (userName, e-mail, active)."""
     ids = []
-    with app.app_context(), audit.acting(audit.AuditContext(kind="scim", actor="test-idp")):
+    with app.app_context(), request_context.acting(RequestContext(kind="scim", actor="test-idp")):
         organisation = organisations.get_organisation(slug=tenant.slug)
         for user_name, email, active in people:
             body = {"userName": user_name, "active": active, "emails": [{"value": email, "primary": True}]}
-            ids.append(users.create_user(organisation=organisation, body=body, quirks=set()).id)
+            ids.append(users.create_user(organisation=organisation, body=body).id)
     return ids
 
 
@@ -196,11 +197,11 @@ def test_held_deprovisionings_release_and_discard(app: Flask, tenant: Tenant) ->
         access_admin.set_access_mode(organisation=organisation, mode="all_active")
     ids = add_users(app, tenant, ("a1", "a1@example.com", True), ("a2", "a2@example.com", True), ("a3", "a3@example.com", True))
     mutate(app, tenant, "setDeprovisioningBrake(enabled: true, percent: 1, minRemovals: 0)")
-    with app.app_context(), audit.acting(audit.AuditContext(kind="scim", actor="test-idp")):
+    with app.app_context(), request_context.acting(RequestContext(kind="scim", actor="test-idp")):
         organisation = organisations.get_organisation(slug=tenant.slug)
         for user_id in ids[:2]:
             operation = Operation(op="replace", path="active", value=False)
-            users.patch_user(organisation=organisation, user_id=user_id, operations=[operation], if_match=None, quirks=set())
+            users.patch_user(organisation=organisation, user_id=user_id, operations=[operation], if_match=None)
     query = "{ heldDeprovisionings { edges { node { id userId userName status } } } }"
     held = [edge["node"] for edge in data(execute(app, query, claims_for(tenant.slug)))["heldDeprovisionings"]["edges"]]
     assert [item["userName"] for item in held] == ["a1", "a2"]

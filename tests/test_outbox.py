@@ -14,7 +14,8 @@ from sqlalchemy import select
 from fluid_scim.extensions import db
 from fluid_scim.models import OutboxEvent
 from fluid_scim.patch import Operation
-from fluid_scim.services import audit, organisations, outbox, users
+from fluid_scim.services import organisations, outbox, request_context, users
+from fluid_scim.services.request_context import RequestContext
 from tests.support.tenants import Tenant
 from tests.test_graphql_support import claims_for, data, execute
 from tests.test_webhooks import PATCH, USER, access_group_id, add_to_group, new_user, set_active
@@ -64,7 +65,7 @@ def test_every_access_relevant_change_writes_an_event(app: Flask, client: FlaskC
 def test_roles_changed_carries_roles_before_and_after(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
     from fluid_scim.services import access_admin
 
-    with app.app_context(), audit.acting(audit.AuditContext(kind="admin", actor="test")):
+    with app.app_context(), request_context.acting(RequestContext(kind="admin", actor="test")):
         organisation = organisations.get_organisation(slug=tenant.slug)
         access_admin.set_access_mode(organisation=organisation, mode="all_active")
         access_admin.set_role_mappings(organisation=organisation, groups={}, app_roles={"Editor": "editor"})
@@ -106,12 +107,11 @@ def test_concurrent_changes_get_distinct_gapless_sequence_numbers(app: Flask, te
     created: list[str] = []
 
     def provision(index: int) -> None:
-        with app.app_context(), audit.acting(audit.AuditContext(kind="scim", actor="test")):
+        with app.app_context(), request_context.acting(RequestContext(kind="scim", actor="test")):
             organisation = organisations.get_organisation(slug=tenant.slug)
             for step in range(3):
                 try:
-                    user = users.create_user(organisation=organisation, body={"userName": f"p{index}-{step}@contoso.com"},
-                                             quirks=set())
+                    user = users.create_user(organisation=organisation, body={"userName": f"p{index}-{step}@contoso.com"})
                     created.append(user.id)
                 except Exception as exc:  # reported below
                     db.session.rollback()
@@ -169,11 +169,11 @@ def test_events_of_one_organisation_never_appear_in_anothers_feed(app: Flask, cl
 
 
 def test_service_level_update_emits_once_per_change(app: Flask, tenant: Tenant) -> None:
-    with app.app_context(), audit.acting(audit.AuditContext(kind="scim", actor="test")):
+    with app.app_context(), request_context.acting(RequestContext(kind="scim", actor="test")):
         organisation = organisations.get_organisation(slug=tenant.slug)
-        user = users.create_user(organisation=organisation, body={"userName": "svc@contoso.com"}, quirks=set())
-        users.patch_user(organisation=organisation, user_id=user.id, if_match=None, quirks=set(),
+        user = users.create_user(organisation=organisation, body={"userName": "svc@contoso.com"})
+        users.patch_user(organisation=organisation, user_id=user.id, if_match=None,
                          operations=[Operation(op="replace", path="displayName", value="Svc")])
-        users.patch_user(organisation=organisation, user_id=user.id, if_match=None, quirks=set(),
+        users.patch_user(organisation=organisation, user_id=user.id, if_match=None,
                          operations=[Operation(op="replace", path="displayName", value="Svc")])  # no change, no event
     assert [kind for kind, _ in kinds(app, tenant)] == ["user.provisioned", "user.updated"]

@@ -76,7 +76,7 @@ def _assert_lines(output: str, expected: list[str]) -> None:
 def test_import_reports_each_row_and_keeps_the_good_ones(app, runner, tenant, tmp_path):
     with app.app_context():
         organisation = organisations.get_organisation(slug=tenant.slug)
-        users.create_user(organisation=organisation, body={"userName": "existing"}, quirks=set())
+        users.create_user(organisation=organisation, body={"userName": "existing"})
 
     result = _import(runner, tenant.slug, MIXED, path=tmp_path / "people.csv")
 

@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 from fluid_scim.cli.common import failures, settings, store
 from fluid_scim.secrets import Secret
-from fluid_scim.services import audit, organisations, scim_tokens
+from fluid_scim.services import organisations, request_context, scim_tokens
 
 T = TypeVar("T")
 
@@ -20,8 +20,10 @@ T = TypeVar("T")
 @click.group(cls=AppGroup)
 def org() -> None:
     """Organisations: create, list, SCIM token, sync switch, access."""
-    # Every change made from here is an admin event, with the operator's login as the actor.
-    audit.begin(audit.AuditContext(kind="admin", actor=f"cli:{getpass.getuser()}"))
+    # Every change made from here is an admin event, with the operator's login as the actor;
+    # the context ends with the command.
+    context = request_context.RequestContext(kind="admin", actor=f"cli:{getpass.getuser()}")
+    click.get_current_context().with_resource(request_context.acting(context))
 
 
 @org.command("create")

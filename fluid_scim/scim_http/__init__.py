@@ -13,7 +13,7 @@ from fluid_scim.extensions import db
 from fluid_scim.scim_http import bulk, discovery, openapi, rate_limits, recording, resource_views
 from fluid_scim.scim_http.auth import authenticate_scim_request
 from fluid_scim.scim_http.responses import scim_error
-from fluid_scim.services import transaction
+from fluid_scim.services import request_context, transaction
 
 log = logging.getLogger(__name__)
 SCIM_PREFIX = "/scim/v2"
@@ -21,9 +21,11 @@ SCIM_PREFIX = "/scim/v2"
 
 def create_scim_blueprint() -> Blueprint:
     blueprint = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
+    # The request's context first: recording.finish_request (an after_request hook, which runs
+    # whichever before_request hook refused the request) ends exactly the context begun here.
+    blueprint.before_request(recording.start_request)
     blueprint.before_request(rate_limits.check_scim_request)
     blueprint.before_request(_reads_without_transaction)
-    blueprint.before_request(recording.start_request)
     blueprint.before_request(authenticate_scim_request)
     blueprint.after_request(recording.finish_request)
     discovery.register(blueprint)
@@ -52,9 +54,11 @@ def register_scim(app: Flask) -> None:
             return error
         if error.code in (404, 405):
             # Routing failed before the blueprint's hooks ran: a caller still learns nothing
-            # about the surface without the organisation's token.
+            # about the surface without the organisation's token. Nothing is recorded for such a
+            # request, but authentication runs in a context of its own, ended here.
             try:
-                authenticate_scim_request()
+                with request_context.acting(recording.context_of_request()):
+                    authenticate_scim_request()
             except ScimError as refused:
                 return scim_error(refused)
         if error.code == 404:

@@ -17,7 +17,7 @@ from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
 from fluid_scim.scim_http import rate_limits
 from fluid_scim.secrets import SecretStore, SecretStoreUnavailable
-from fluid_scim.services import audit, scim_tokens
+from fluid_scim.services import request_context, scim_tokens
 from fluid_scim.web.tenancy import slug_from_host
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def authenticate_scim_request() -> None:
         raise Unauthorized("the bearer token is not valid for this organisation", error="invalid_token")
     assert token_row is not None  # verify_scim_token is False without a row
     g.scim_client = ScimClient(organisation, token_row.fingerprint)
-    audit.current().token_fingerprint = token_row.fingerprint
+    request_context.current().token_fingerprint = token_row.fingerprint
     if not organisation.scim_sync_enabled:
         raise Forbidden(
             f"SCIM sync is disabled for organisation {organisation.slug!r}: an admin has switched on"

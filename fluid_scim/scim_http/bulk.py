@@ -10,6 +10,8 @@ the request whatever its value.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g
@@ -17,10 +19,12 @@ from flask import Blueprint, Response, current_app, g
 from fluid_scim.config import Settings
 from fluid_scim.errors import Conflict, InvalidValue, ScimError, TooMany
 from fluid_scim.messages import parse_bulk_request, parse_patch_operations
+from fluid_scim.models import Organisation, ScimGroup, ScimUser
+from fluid_scim.patch import Operation
 from fluid_scim.scim_http.request_parsing import json_body
 from fluid_scim.scim_http.resource_views import base_url
 from fluid_scim.scim_http.responses import scim_json
-from fluid_scim.services import audit, groups, transaction, users
+from fluid_scim.services import groups, request_context, transaction, users
 from fluid_scim.services.resource_support import etag
 
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
@@ -55,9 +59,7 @@ def bulk() -> Response:
                     results.append(_failure(operation, error, index))
                     raise
     except ScimError:
-        # The events of the undone operations were rolled back with them: record the request itself.
-        audit.current().recorded = False
-        g.audit_detail = f"rolled back: {results[-1]['response']['detail']}"
+        request_context.current().changes_undone(f"rolled back: {results[-1]['response']['detail']}")
         for result in results[:-1]:
             result.pop("location", None)
             result.pop("version", None)
@@ -92,6 +94,54 @@ def _resolve(value: Any, created: dict[str, str]) -> Any:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """What one operation names: the resource (``bulkId:`` references resolved), its data and version."""
+
+    organisation: Organisation
+    resource_id: str | None
+    data: dict[str, Any]
+    version: str | None
+
+    @property
+    def existing_id(self) -> str:
+        # Only PUT, PATCH and DELETE use it, and _run lets them through only with an id in the path.
+        assert self.resource_id is not None
+        return self.resource_id
+
+
+def _patch_operations(target: _Target) -> list[Operation]:
+    return parse_patch_operations(target.data, quirks=request_context.current().quirks)
+
+
+# What each (resource type, method) of an operation runs: the use case a request to the same
+# endpoint runs. A group PATCH is recorded as answered 200, as its result in the Bulk response says.
+_DISPATCH: dict[tuple[str, str], Callable[[_Target], ScimUser | ScimGroup | None]] = {
+    ("Users", "POST"): lambda target: users.create_user(organisation=target.organisation, body=target.data),
+    ("Users", "PUT"): lambda target: users.replace_user(
+        organisation=target.organisation, user_id=target.existing_id, body=target.data, if_match=target.version
+    ),
+    ("Users", "PATCH"): lambda target: users.patch_user(
+        organisation=target.organisation, user_id=target.existing_id, operations=_patch_operations(target),
+        if_match=target.version,
+    ),
+    ("Users", "DELETE"): lambda target: users.delete_user(
+        organisation=target.organisation, user_id=target.existing_id, if_match=target.version
+    ),
+    ("Groups", "POST"): lambda target: groups.create_group(organisation=target.organisation, body=target.data),
+    ("Groups", "PUT"): lambda target: groups.replace_group(
+        organisation=target.organisation, group_id=target.existing_id, body=target.data, if_match=target.version
+    ),
+    ("Groups", "PATCH"): lambda target: groups.patch_group(
+        organisation=target.organisation, group_id=target.existing_id, operations=_patch_operations(target),
+        if_match=target.version, respond_with_body=True,
+    ),
+    ("Groups", "DELETE"): lambda target: groups.delete_group(
+        organisation=target.organisation, group_id=target.existing_id, if_match=target.version
+    ),
+}
+
+
 def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
     method: str = operation["method"].upper()
     match = _PATH.match(operation.get("path") or "")
@@ -99,38 +149,28 @@ def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
         raise InvalidValue(f"path must be /Users, /Groups, /Users/{{id}} or /Groups/{{id}}; got {operation.get('path')!r}")
     collection, raw_id = match.groups()
     resource_id = _resolve(raw_id, created) if raw_id else None
-    service: Any = users if collection == "Users" else groups
-    noun = "user" if collection == "Users" else "group"
-    data = _resolve(operation.get("data") or {}, created)
-    version = operation.get("version")
-    organisation = g.organisation
-    quirks: set[str] = g.setdefault("scim_quirks", set())
-    audit.current().success_status = {"POST": 201, "DELETE": 204}.get(method, 200)
-    if method == "POST" and resource_id is None:
-        if not operation.get("bulkId"):
-            raise InvalidValue("a POST operation needs a bulkId")
-        resource = getattr(service, f"create_{noun}")(organisation=organisation, body=data, quirks=quirks)
+    target = _Target(g.organisation, resource_id, _resolve(operation.get("data") or {}, created), operation.get("version"))
+    resource = _use_case(operation, collection, method, resource_id)(target)
+    if method == "DELETE":
+        return {"method": "DELETE", "status": "204", "location": f"{base_url()}/{collection}/{resource_id}"}
+    assert resource is not None  # only a DELETE returns nothing
+    if method == "POST":
         created[operation["bulkId"]] = resource.id
         return _success(operation, collection, resource, "201")
-    if resource_id is None or method not in ("PUT", "PATCH", "DELETE"):
-        raise InvalidValue(f"{method} is not allowed on {operation.get('path')}")
-    key = f"{noun}_id"
-    if method == "DELETE":
-        getattr(service, f"delete_{noun}")(organisation=organisation, if_match=version, **{key: resource_id})
-        return {"method": "DELETE", "status": "204", "location": f"{base_url()}/{collection}/{resource_id}"}
-    if method == "PUT":
-        resource = getattr(service, f"replace_{noun}")(
-            organisation=organisation, body=data, if_match=version, quirks=quirks, **{key: resource_id}
-        )
-    else:
-        resource = getattr(service, f"patch_{noun}")(
-            organisation=organisation,
-            operations=parse_patch_operations(data, quirks=quirks),
-            if_match=version,
-            quirks=quirks,
-            **{key: resource_id},
-        )
     return _success(operation, collection, resource, "200")
+
+
+def _use_case(
+    operation: dict[str, Any], collection: str, method: str, resource_id: str | None
+) -> Callable[[_Target], ScimUser | ScimGroup | None]:
+    """The entry of :data:`_DISPATCH` for the operation: a POST names a collection, every other method one resource."""
+    on_collection = resource_id is None
+    if method == "POST" and on_collection and not operation.get("bulkId"):
+        raise InvalidValue("a POST operation needs a bulkId")
+    use_case = _DISPATCH.get((collection, method))
+    if use_case is None or on_collection != (method == "POST"):
+        raise InvalidValue(f"{method} is not allowed on {operation.get('path')}")
+    return use_case
 
 
 def _success(operation: dict[str, Any], collection: str, resource: Any, status: str) -> dict[str, Any]:

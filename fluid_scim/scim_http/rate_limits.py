@@ -74,7 +74,7 @@ def _organisation_key() -> str:
 
 
 def check_scim_request() -> None:
-    """``before_request`` of the SCIM blueprint, first of all (no database work for a refused request)."""
+    """``before_request`` of the SCIM blueprint, before any database work (none for a refused request)."""
     key = _organisation_key()
     limits = _limits()
     for item in limits.for_key(key):

@@ -14,8 +14,9 @@ from flask import Response, current_app, g, request
 
 from fluid_scim.extensions import db
 from fluid_scim.models.types import utcnow
-from fluid_scim.services import audit
+from fluid_scim.services import audit, request_context
 from fluid_scim.services.recorder import recorder_of
+from fluid_scim.services.request_context import RequestContext
 from fluid_scim.web import metrics
 
 log = logging.getLogger(__name__)
@@ -48,25 +49,39 @@ _INTENT = {
 _QUERIES = {"list_users", "search_users", "list_groups", "search_groups", "search_root"}
 
 
-def start_request() -> None:
-    """``before_request`` of the SCIM blueprint, before authentication (so refusals are recorded too)."""
-    context = audit.AuditContext(
+def context_of_request() -> RequestContext:
+    """The context of the SCIM request being handled: an identity provider acting, known by its token once verified."""
+    return RequestContext(
         kind="scim",
         actor=None,
         request_id=g.get("request_id"),
         user_agent=request.user_agent.string or None,
-        dialect=audit.dialect_of(request.user_agent.string, request.query_string.decode("latin-1")),
+        dialect=request_context.dialect_of(request.user_agent.string, request.query_string.decode("latin-1")),
         method=request.method,
         path=request.path,
     )
-    audit.begin(context)
-    g.scim_quirks = context.quirks
+
+
+def start_request() -> None:
+    """``before_request`` of the SCIM blueprint, the first of its hooks: :func:`finish_request` ends what it begins.
+
+    It runs before authentication, so that refusals are recorded too.
+    """
+    request_context.begin(context_of_request())
 
 
 def finish_request(response: Response) -> Response:
     """``after_request``: record what no service recorded (reads, refusals, failures), then count it."""
+    context = request_context.current()
+    try:
+        _record(response, context)
+        return response
+    finally:
+        request_context.end(context)
+
+
+def _record(response: Response, context: RequestContext) -> None:
     organisation_id = g.get("organisation_id")
-    context = audit.current()
     view = (request.endpoint or "").rpartition(".")[2]
     metrics.observe(
         organisation=g.get("organisation_slug", "unknown"),
@@ -74,25 +89,21 @@ def finish_request(response: Response) -> Response:
         status=response.status_code,
         seconds=time.perf_counter() - g.get("request_started", time.perf_counter()),
     )
-    try:
-        if organisation_id is None:
-            return response
-        status = response.status_code
-        scim_type, detail = _error(response) if status >= 400 else (None, g.get("audit_detail"))
-        event = None
-        if not context.recorded or status >= 400 or g.get("audit_detail"):
-            resource_type, resource_id = _resource(view)
-            event = audit.event_values(
-                organisation_id, context, _INTENT.get(view, "unknown"), resource_type, resource_id, [], status, scim_type, detail
-            )
-            context.recorded = True
-        recorder = recorder_of(current_app)
-        if recorder.interval <= 0:
-            db.session.rollback()  # written in the request: end the request's own transaction first
-        recorder.add(organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=utcnow(), event=event)
-        return response
-    finally:
-        audit.end()
+    if organisation_id is None:
+        return
+    status = response.status_code
+    scim_type, detail = _error(response) if status >= 400 else (None, context.detail)
+    event = None
+    if not context.recorded or status >= 400 or context.detail:
+        resource_type, resource_id = _resource(view)
+        event = audit.event_values(
+            organisation_id, context, _INTENT.get(view, "unknown"), resource_type, resource_id, [], status, scim_type, detail
+        )
+        context.recorded = True
+    recorder = recorder_of(current_app)
+    if recorder.interval <= 0:
+        db.session.rollback()  # written in the request: end the request's own transaction first
+    recorder.add(organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=utcnow(), event=event)
 
 
 def _error(response: Response) -> tuple[str | None, str | None]:

@@ -16,7 +16,7 @@ from fluid_scim.scim_http import cursors
 from fluid_scim.scim_http.representation import list_response, render_group, render_user, render_users
 from fluid_scim.scim_http.request_parsing import if_match, json_body, list_query, projection
 from fluid_scim.scim_http.responses import scim_json
-from fluid_scim.services import audit, groups, transaction, users
+from fluid_scim.services import groups, request_context, transaction, users
 from fluid_scim.services.resource_support import ListQuery, etag
 
 
@@ -41,13 +41,6 @@ def register(blueprint: Blueprint) -> None:
 
 def _organisation() -> Organisation:
     return g.organisation
-
-
-def _quirks() -> set[str]:
-    """Compatibility rules that fired on this request (recorded with it by the audit trail)."""
-    if "scim_quirks" not in g:
-        g.scim_quirks = set()
-    return g.scim_quirks
 
 
 def base_url() -> str:
@@ -88,7 +81,7 @@ def _page_body(query: ListQuery, total: int, resources: list[dict[str, Any]]) ->
 
 def _user_response(user: ScimUser, status: int, view: Projection, *, created: bool = False) -> Response:
     # A user created just now is in no group; one adopted from an import (the service notes it) may be.
-    in_no_group = created and "adopted-by-email" not in _quirks()
+    in_no_group = created and "adopted-by-email" not in request_context.current().quirks
     transaction.reads_only_from_here()
     body = render_user(_organisation(), user, base_url=base_url(), projection=view, in_no_group=in_no_group)
     return _resource(body, status, user.version, location=f"{base_url()}/Users/{user.id}" if created else None)
@@ -111,8 +104,7 @@ def _list_users(query: ListQuery, view: Projection) -> Response:
 
 def create_user() -> Response:
     view = projection(USER_RESOURCE)
-    audit.current().success_status = 201
-    user = users.create_user(organisation=_organisation(), body=json_body(), quirks=_quirks())
+    user = users.create_user(organisation=_organisation(), body=json_body())
     return _user_response(user, 201, view, created=True)
 
 
@@ -124,23 +116,18 @@ def get_user(user_id: str) -> Response:
 
 def replace_user(user_id: str) -> Response:
     view = projection(USER_RESOURCE)
-    user = users.replace_user(
-        organisation=_organisation(), user_id=user_id, body=json_body(), if_match=if_match(), quirks=_quirks()
-    )
+    user = users.replace_user(organisation=_organisation(), user_id=user_id, body=json_body(), if_match=if_match())
     return _user_response(user, 200, view)
 
 
 def patch_user(user_id: str) -> Response:
     view = projection(USER_RESOURCE)
-    operations = parse_patch_operations(json_body(), quirks=_quirks())
-    user = users.patch_user(
-        organisation=_organisation(), user_id=user_id, operations=operations, if_match=if_match(), quirks=_quirks()
-    )
+    operations = parse_patch_operations(json_body(), quirks=request_context.current().quirks)
+    user = users.patch_user(organisation=_organisation(), user_id=user_id, operations=operations, if_match=if_match())
     return _user_response(user, 200, view)
 
 
 def delete_user(user_id: str) -> Response:
-    audit.current().success_status = 204
     users.delete_user(organisation=_organisation(), user_id=user_id, if_match=if_match())
     return Response(status=204)
 
@@ -171,8 +158,7 @@ def _list_groups(query: ListQuery, view: Projection) -> Response:
 
 def create_group() -> Response:
     view = projection(GROUP_RESOURCE)
-    audit.current().success_status = 201
-    group = groups.create_group(organisation=_organisation(), body=json_body(), quirks=_quirks())
+    group = groups.create_group(organisation=_organisation(), body=json_body())
     return _group_response(group, 201, view, created=True)
 
 
@@ -184,20 +170,17 @@ def get_group(group_id: str) -> Response:
 
 def replace_group(group_id: str) -> Response:
     view = projection(GROUP_RESOURCE)
-    group = groups.replace_group(
-        organisation=_organisation(), group_id=group_id, body=json_body(), if_match=if_match(), quirks=_quirks()
-    )
+    group = groups.replace_group(organisation=_organisation(), group_id=group_id, body=json_body(), if_match=if_match())
     return _group_response(group, 200, view)
 
 
 def patch_group(group_id: str) -> Response:
     """204 (Entra's preference, and no member list to send) unless the client asked for attributes."""
     asked = bool(request.args.get("attributes") or request.args.get("excludedAttributes"))
-    audit.current().success_status = 200 if asked else 204
     view = projection(GROUP_RESOURCE)
-    operations = parse_patch_operations(json_body(), quirks=_quirks())
+    operations = parse_patch_operations(json_body(), quirks=request_context.current().quirks)
     group = groups.patch_group(
-        organisation=_organisation(), group_id=group_id, operations=operations, if_match=if_match(), quirks=_quirks()
+        organisation=_organisation(), group_id=group_id, operations=operations, if_match=if_match(), respond_with_body=asked
     )
     if not asked:
         return Response(status=204, headers={"ETag": etag(group.version)})
@@ -205,7 +188,6 @@ def patch_group(group_id: str) -> Response:
 
 
 def delete_group(group_id: str) -> Response:
-    audit.current().success_status = 204
     groups.delete_group(organisation=_organisation(), group_id=group_id, if_match=if_match())
     return Response(status=204)
 

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from fluid_scim.extensions import db
@@ -25,72 +21,13 @@ from fluid_scim.models.audit import ProvisioningEvent
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.schema import ENTERPRISE_URN
+from fluid_scim.services import request_context
+from fluid_scim.services.request_context import RequestContext
 
 log = logging.getLogger(__name__)
 REDACTED = "[REDACTED]"
 _SECRET_KEY = re.compile(r"(?i)password|secret|token|credential")
 MAX_DETAIL = 2000
-
-
-@dataclass
-class AuditContext:
-    """Who is acting in this request or command, and what has been recorded for it so far."""
-
-    kind: str = "admin"
-    actor: str | None = "system"
-    request_id: str | None = None
-    user_agent: str | None = None
-    token_fingerprint: str | None = None
-    dialect: str | None = None
-    method: str | None = None
-    path: str | None = None
-    quirks: set[str] = field(default_factory=set)
-    started: float = field(default_factory=time.perf_counter)
-    # The status the request answers when the change succeeds (the view knows it: 201, 200, 204).
-    success_status: int = 200
-    recorded: bool = False
-
-    def latency_ms(self) -> int:
-        return int((time.perf_counter() - self.started) * 1000)
-
-
-_current: ContextVar[AuditContext | None] = ContextVar("fluid_scim_audit", default=None)
-
-
-def current() -> AuditContext:
-    context = _current.get()
-    if context is None:
-        context = AuditContext()
-        _current.set(context)
-    return context
-
-
-@contextmanager
-def acting(context: AuditContext) -> Iterator[AuditContext]:
-    """Run a request or an admin command under ``context``."""
-    token = _current.set(context)
-    try:
-        yield context
-    finally:
-        _current.reset(token)
-
-
-def begin(context: AuditContext) -> None:
-    """Start a request's context (reset by :func:`end`): Flask hooks cannot wrap a ``with`` block."""
-    _current.set(context)
-
-
-def end() -> None:
-    _current.set(None)
-
-
-def dialect_of(user_agent: str | None, query_string: str = "") -> str:
-    agent = (user_agent or "").lower()
-    if "microsoft" in agent or "azure" in agent or "aadoptscim" in query_string.lower():
-        return "entra"
-    if "okta" in agent:
-        return "okta"
-    return "other"
 
 
 def record(
@@ -100,11 +37,15 @@ def record(
     resource_type: str | None = None,
     resource_id: str | None = None,
     changes: list[dict[str, Any]] | None = None,
-    status: int | None = None,
+    status: int = 200,
     detail: str | None = None,
 ) -> ProvisioningEvent:
-    """Add the event of a change to the current transaction (the caller commits it with the change)."""
-    context = current()
+    """Add the event of a change to the current transaction (the caller commits it with the change).
+
+    ``status`` is the one the request answers when the change succeeds: SCIM use cases say theirs
+    (201 for a creation, 204 for a deletion); an admin change is a 200.
+    """
+    context = request_context.current()
     event = ProvisioningEvent(
         **event_values(organisation.id, context, operation, resource_type, resource_id, changes or [], status, None, detail)
     )
@@ -124,7 +65,7 @@ def record_outside(
     resource_id: str | None = None,
 ) -> None:
     """Record a read or a refused request in its own short transaction; a failure here is only logged."""
-    context = current()
+    context = request_context.current()
     try:
         db.session.rollback()
         db.session.add(
@@ -141,12 +82,12 @@ def record_outside(
 
 def event_values(
     organisation_id: uuid.UUID,
-    context: AuditContext,
+    context: RequestContext,
     operation: str,
     resource_type: str | None,
     resource_id: str | None,
     changes: list[dict[str, Any]],
-    status: int | None,
+    status: int,
     scim_type: str | None,
     detail: str | None,
 ) -> dict[str, Any]:
@@ -167,7 +108,7 @@ def event_values(
         "resource_type": resource_type,
         "resource_id": resource_id,
         "operation": operation,
-        "status": status if status is not None else context.success_status,
+        "status": status,
         "scim_type": scim_type,
         "detail": (detail or None) and detail[:MAX_DETAIL],
         "latency_ms": context.latency_ms() if context.kind == "scim" else None,

@@ -15,7 +15,7 @@ from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import GROUP_RESOURCE
 from fluid_scim.schema.coerce import MemberRef, coerce_resource, extract_members
-from fluid_scim.services import access, audit, outbox, transaction
+from fluid_scim.services import access, audit, outbox, request_context, transaction
 from fluid_scim.services.resource_support import (
     ListQuery,
     Page,
@@ -40,7 +40,8 @@ def get_group(*, organisation: Organisation, group_id: str) -> ScimGroup:
     return group
 
 
-def create_group(*, organisation: Organisation, body: dict[str, Any], quirks: set[str]) -> ScimGroup:
+def create_group(*, organisation: Organisation, body: dict[str, Any]) -> ScimGroup:
+    quirks = request_context.current().quirks
     document = coerce_resource(GROUP_RESOURCE, body, quirks=quirks)
     members = extract_members(body, quirks=quirks) or []
     now = utcnow()
@@ -51,7 +52,9 @@ def create_group(*, organisation: Organisation, body: dict[str, Any], quirks: se
     added = _checked(organisation, members, group_id=group.id)
     repo.add_members(organisation.id, group.id, added)
     changes = audit.diff({}, document) + audit.membership([member_id for member_id, _ in added], [])
-    audit.record(organisation, operation="group.created", resource_type="Group", resource_id=group.id, changes=changes)
+    audit.record(
+        organisation, operation="group.created", resource_type="Group", resource_id=group.id, changes=changes, status=201
+    )
     _emit_membership(organisation, group, [member_id for member_id, _ in added], [])
     commit_unique(_taken(document))
     return group
@@ -59,7 +62,7 @@ def create_group(*, organisation: Organisation, body: dict[str, Any], quirks: se
 
 @retry_on_conflict
 def replace_group(
-    *, organisation: Organisation, group_id: str, body: dict[str, Any], if_match: str | None, quirks: set[str]
+    *, organisation: Organisation, group_id: str, body: dict[str, Any], if_match: str | None
 ) -> ScimGroup:
     """PUT: displayName/externalId replaced; ``members`` replaced when present (absent keeps them).
 
@@ -68,6 +71,7 @@ def replace_group(
     """
     group = get_group(organisation=organisation, group_id=group_id)
     check_if_match(if_match, group.version)
+    quirks = request_context.current().quirks
     document = coerce_resource(GROUP_RESOURCE, body, quirks=quirks)
     before = mapping.read_group(group)
     changes = audit.diff(before, document)
@@ -94,10 +98,17 @@ def replace_group(
 
 @retry_on_conflict
 def patch_group(
-    *, organisation: Organisation, group_id: str, operations: list[Operation], if_match: str | None, quirks: set[str]
+    *,
+    organisation: Organisation,
+    group_id: str,
+    operations: list[Operation],
+    if_match: str | None,
+    respond_with_body: bool,
 ) -> ScimGroup:
+    """PATCH; ``respond_with_body`` says whether the client is answered 200 with the group or 204 (the event records which)."""
     group = get_group(organisation=organisation, group_id=group_id)
     check_if_match(if_match, group.version)
+    quirks = request_context.current().quirks
     result = apply_patch(GROUP_RESOURCE, mapping.read_group(group), operations, resource_id=group.id, quirks=quirks)
     document = result.document
     before = mapping.read_group(group)
@@ -120,6 +131,7 @@ def patch_group(
         resource_type="Group",
         resource_id=group.id,
         changes=changes + membership,
+        status=200 if respond_with_body else 204,
     )
     if membership:
         _emit_membership(organisation, group, membership[0]["added"], membership[0]["removed"])
@@ -158,6 +170,7 @@ def delete_group(*, organisation: Organisation, group_id: str, if_match: str | N
         resource_type="Group",
         resource_id=group.id,
         changes=[{"path": "displayName", "before": group.display_name, "after": None}],
+        status=204,
     )
     db.session.delete(group)
     transaction.commit()

@@ -15,7 +15,7 @@ from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
-from fluid_scim.services import access, audit, outbox, transaction
+from fluid_scim.services import access, audit, outbox, request_context, transaction
 from fluid_scim.services.passwords import hash_password
 from fluid_scim.services.resource_support import (
     ListQuery,
@@ -39,13 +39,14 @@ def get_user(*, organisation: Organisation, user_id: str) -> ScimUser:
     return user
 
 
-def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set[str]) -> ScimUser:
+def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser:
     """POST: a new user — or an imported one adopted by email, so that nobody is duplicated."""
+    quirks = request_context.current().quirks
     document = coerce_resource(USER_RESOURCE, body, quirks=quirks)
     imported = _imported_match(organisation, document)
     if imported is not None:
         quirks.add("adopted-by-email")
-        _update(organisation, imported, document, password=document.pop("password", None), reason="user.adopted")
+        _update(organisation, imported, document, password=document.pop("password", None), reason="user.adopted", status=201)
         return imported
     now = utcnow()
     user = ScimUser(
@@ -63,7 +64,7 @@ def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set
     flush_unique(_taken(document))
     db.session.add_all(rows)
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
-    audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes)
+    audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes, status=201)
     outbox.emit(organisation, "user.provisioned", user.id, _user_data(user, "user.created"))
     access.grant_on_creation(organisation, user, reason="user.created")  # its access events follow the change
     commit_unique(_taken(document))
@@ -72,7 +73,7 @@ def create_user(*, organisation: Organisation, body: dict[str, Any], quirks: set
 
 @retry_on_conflict
 def replace_user(
-    *, organisation: Organisation, user_id: str, body: dict[str, Any], if_match: str | None, quirks: set[str]
+    *, organisation: Organisation, user_id: str, body: dict[str, Any], if_match: str | None
 ) -> ScimUser:
     """PUT (RFC 7644 §3.5.1): readWrite attributes absent from the body are cleared; readOnly ones ignored.
 
@@ -81,26 +82,27 @@ def replace_user(
     """
     user = get_user(organisation=organisation, user_id=user_id)
     check_if_match(if_match, user.version)
-    document = coerce_resource(USER_RESOURCE, body, quirks=quirks)
+    document = coerce_resource(USER_RESOURCE, body, quirks=request_context.current().quirks)
     user.fluid_extension = _mentions_fluid_extension(body)
-    _update(organisation, user, document, password=document.pop("password", None), reason="user.replaced")
+    _update(organisation, user, document, password=document.pop("password", None), reason="user.replaced", status=200)
     return user
 
 
 @retry_on_conflict
 def patch_user(
-    *, organisation: Organisation, user_id: str, operations: list[Operation], if_match: str | None, quirks: set[str]
+    *, organisation: Organisation, user_id: str, operations: list[Operation], if_match: str | None
 ) -> ScimUser:
     """PATCH (RFC 7644 §3.5.2): all operations apply, or none (the engine works on a copy)."""
     user = get_user(organisation=organisation, user_id=user_id)
     check_if_match(if_match, user.version)
     shown, operations = _fluid_extension_operations(operations, user.fluid_extension)
+    quirks = request_context.current().quirks
     result = apply_patch(USER_RESOURCE, mapping.read_user(user), operations, resource_id=user.id, quirks=quirks)
     document = dict(result.document)
     password = document.pop("password", None)
     if result.changed or password is not None or _awaiting_adoption(user) or shown != user.fluid_extension:
         user.fluid_extension = shown
-        _update(organisation, user, document, password=password, reason="user.patched")
+        _update(organisation, user, document, password=password, reason="user.patched", status=200)
     return user
 
 
@@ -145,6 +147,7 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
         resource_type="User",
         resource_id=user.id,
         changes=[{"path": "userName", "before": user.user_name, "after": None}],
+        status=204,
     )
     access.revoke_for_deletion(organisation, user, reason="user.deleted")
     deleted = {"userId": user.id, "userName": user.user_name, "externalId": user.external_id}
@@ -158,7 +161,9 @@ def list_users(*, organisation: Organisation, query: ListQuery) -> Page[ScimUser
     return list_resources(ScimUser, USER_RESOURCE, organisation_id=organisation.id, query=query)
 
 
-def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None, reason: str) -> None:
+def _update(
+    organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None, reason: str, status: int
+) -> None:
     before = user.multi_valued
     before_document = mapping.read_user(user)
     rows = _store(organisation, user, document, password=password)
@@ -170,7 +175,7 @@ def _update(organisation: Organisation, user: ScimUser, document: dict[str, Any]
         repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
     changes = audit.diff(before_document, mapping.read_user(user)) + _password_change(password_set=password is not None)
     operation = _update_operation(reason, before_document, document)
-    audit.record(organisation, operation=operation, resource_type="User", resource_id=user.id, changes=changes)
+    audit.record(organisation, operation=operation, resource_type="User", resource_id=user.id, changes=changes, status=status)
     outbox.emit(organisation, "user.updated", user.id, _user_data(user, operation))
     access.recompute(organisation, [user.id], reason=reason)
     commit_unique(_taken(document))

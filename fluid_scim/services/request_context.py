@@ -1,0 +1,91 @@
+"""The one context of a request or admin command: who acts, what they asked, what to record about it.
+
+A SCIM request, a GraphQL mutation and a CLI command each begin a :class:`RequestContext`, and
+end it when they finish. Services read it through :func:`current` (the provisioning history
+names its actor, the compatibility rules that fired are added to its ``quirks``), so nothing
+about the caller is passed down through every use case, and nothing is kept a second time in
+``flask.g``. Contexts nest (a test acting as an admin around a SCIM request gets its own back
+when the request ends); outside any context :func:`current` answers a fresh admin ``system``
+context each time, so nothing accumulates between unrelated calls.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+
+@dataclass
+class RequestContext:
+    """Who is acting in this request or command, and what has been recorded for it so far."""
+
+    kind: str = "admin"  # "scim" (an identity provider), or "admin" (the GraphQL API, the CLI)
+    actor: str | None = "system"
+    token_fingerprint: str | None = None
+    request_id: str | None = None
+    user_agent: str | None = None
+    dialect: str | None = None  # "entra", "okta" or "other": which client's tolerances to expect
+    method: str | None = None
+    path: str | None = None
+    # Client tolerances that fired (recorded with the request's events); the pure packages add to it.
+    quirks: set[str] = field(default_factory=set)
+    # A note the request's own event carries when its changes' events did not survive (a Bulk rollback).
+    detail: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+    # Whether an event of this request is written already (so the request itself need not be).
+    recorded: bool = False
+
+    def latency_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
+
+    def changes_undone(self, detail: str) -> None:
+        """The events of this request's changes were rolled back with them: record the request itself."""
+        self.recorded = False
+        self.detail = detail
+
+
+# Innermost last; a tuple, so that each ``contextvars.Context`` (thread, task) sees only its own.
+_stack: ContextVar[tuple[RequestContext, ...]] = ContextVar("fluid_scim_request_context", default=())
+
+
+def current() -> RequestContext:
+    """The innermost context begun and not ended; outside any, a fresh admin ``system`` one."""
+    stack = _stack.get()
+    return stack[-1] if stack else RequestContext()
+
+
+def begin(context: RequestContext) -> RequestContext:
+    """Make ``context`` the current one until :func:`end` (Flask hooks cannot wrap a ``with`` block)."""
+    _stack.set((*_stack.get(), context))
+    return context
+
+
+def end(context: RequestContext) -> None:
+    """End ``context``, which must be the current one; the context around it is current again."""
+    stack = _stack.get()
+    if not stack or stack[-1] is not context:
+        raise RuntimeError("request contexts must end in the reverse order they began")
+    _stack.set(stack[:-1])
+
+
+@contextmanager
+def acting(context: RequestContext) -> Iterator[RequestContext]:
+    """Run a request, a mutation or a command under ``context``."""
+    begin(context)
+    try:
+        yield context
+    finally:
+        end(context)
+
+
+def dialect_of(user_agent: str | None, query_string: str = "") -> str:
+    """Which identity provider a request comes from, by its User-Agent (Entra also by its ``aadOptscim`` flag)."""
+    agent = (user_agent or "").lower()
+    if "microsoft" in agent or "azure" in agent or "aadoptscim" in query_string.lower():
+        return "entra"
+    if "okta" in agent:
+        return "okta"
+    return "other"

@@ -1,0 +1,121 @@
+"""Each SCIM request is recorded under a context of its own: what it records, and that nothing outlives it."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+
+from fluid_scim.extensions import db
+from fluid_scim.models import ProvisioningEvent
+from fluid_scim.services import organisations, request_context
+
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+
+
+def _headers(tenant) -> dict[str, str]:
+    return {"Host": tenant.host, "Authorization": f"Bearer {tenant.token}", "User-Agent": "Microsoft.Identity.Provisioning"}
+
+
+def _events(app, tenant) -> list[ProvisioningEvent]:
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        events = list(
+            db.session.execute(
+                select(ProvisioningEvent)
+                .where(ProvisioningEvent.organisation_id == organisation.id, ProvisioningEvent.kind == "scim")
+                .order_by(ProvisioningEvent.created_at, ProvisioningEvent.id)
+            ).scalars()
+        )
+        db.session.remove()
+        return events
+
+
+def _is_default(context: request_context.RequestContext) -> bool:
+    return (context.kind, context.actor, context.token_fingerprint, context.quirks) == ("admin", "system", None, set())
+
+
+def test_quirks_of_one_request_are_not_recorded_with_the_next(app, client, tenant):
+    name = f"quirky-{uuid.uuid4().hex[:8]}@contoso.com"
+    created = client.post("/scim/v2/Users", json={"schemas": [USER], "userName": name}, headers=_headers(tenant))
+    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+    assert client.patch(f"/scim/v2/Users/{created.json['id']}", json=patch, headers=_headers(tenant)).status_code == 200
+    assert client.get(f"/scim/v2/Users/{created.json['id']}", headers=_headers(tenant)).status_code == 200
+
+    events = _events(app, tenant)
+    assert [(e.operation, sorted(e.quirks)) for e in events] == [
+        ("user.created", []),
+        ("user.deactivated", ["op-case", "string-boolean"]),
+        ("user.read", []),
+    ]
+    assert _is_default(request_context.current())
+
+
+def test_a_context_around_a_request_is_current_again_after_it(app, client, tenant):
+    outer = request_context.RequestContext(kind="admin", actor="test")
+    with request_context.acting(outer):
+        assert client.get("/scim/v2/Users", headers=_headers(tenant)).status_code == 200
+        assert request_context.current() is outer
+    assert _is_default(request_context.current())
+
+
+def test_routing_errors_authenticate_in_a_context_they_end(app, client, tenant):
+    missing = client.get("/scim/v2/Nowhere", headers=_headers(tenant))
+    not_allowed = client.delete("/scim/v2/Users", headers=_headers(tenant))
+    assert (missing.status_code, not_allowed.status_code) == (404, 405)
+    assert _is_default(request_context.current())  # no context, and no token fingerprint, left behind
+    assert client.get("/scim/v2/Nowhere", headers={"Host": tenant.host}).status_code == 401
+    assert _is_default(request_context.current())
+
+
+def _bulk(client, tenant, operations: list[dict]) -> dict:
+    response = client.post("/scim/v2/Bulk", json={"schemas": [BULK], "Operations": operations}, headers=_headers(tenant))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.json
+
+
+def test_bulk_operations_record_the_status_each_one_answers(app, client, tenant):
+    name = f"bulk-{uuid.uuid4().hex[:8]}"
+    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": f"{name} renamed"}]}
+    answer = _bulk(
+        client,
+        tenant,
+        [
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER], "userName": name}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": [GROUP], "displayName": name}},
+            {"method": "PUT", "path": "/Users/bulkId:u", "data": {"schemas": [USER], "userName": name, "title": "T"}},
+            {"method": "PATCH", "path": "/Groups/bulkId:g", "data": patch},
+            {"method": "DELETE", "path": "/Groups/bulkId:g"},
+            {"method": "DELETE", "path": "/Users/bulkId:u"},
+        ],
+    )
+    assert [result["status"] for result in answer["Operations"]] == ["201", "201", "200", "200", "204", "204"]
+    assert [(e.operation, e.status, e.method, e.path) for e in _events(app, tenant)] == [
+        ("user.created", 201, "POST", "/scim/v2/Bulk"),
+        ("group.created", 201, "POST", "/scim/v2/Bulk"),
+        ("user.updated", 200, "POST", "/scim/v2/Bulk"),
+        ("group.renamed", 200, "POST", "/scim/v2/Bulk"),
+        ("group.deleted", 204, "POST", "/scim/v2/Bulk"),
+        ("user.deleted", 204, "POST", "/scim/v2/Bulk"),
+    ]
+
+
+def test_a_rolled_back_bulk_request_records_itself_with_why(app, client, tenant):
+    name = f"bulk-{uuid.uuid4().hex[:8]}"
+    answer = _bulk(
+        client,
+        tenant,
+        [
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER], "userName": name}},
+            {"method": "POST", "path": "/Users/some-id", "bulkId": "b", "data": {"schemas": [USER], "userName": name}},
+        ],
+    )
+    assert [result["status"] for result in answer["Operations"]] == ["424", "400"]
+    assert answer["Operations"][1]["response"]["detail"] == "Operations[1]: POST is not allowed on /Users/some-id"
+    assert [(e.operation, e.status, e.detail) for e in _events(app, tenant)] == [
+        ("bulk", 200, "rolled back: Operations[1]: POST is not allowed on /Users/some-id"),
+    ]
+    assert _is_default(request_context.current())
