@@ -1,155 +1,224 @@
-"""SCIM errors (RFC 7644 §3.12): one class per status / ``scimType``, rendered as an Error body."""
+"""Every expected failure of Fluid's use cases, in one vocabulary.
+
+Services and pure packages raise these; each surface translates them with one table of its own,
+keyed by class (a subclass inherits its nearest ancestor's entry, see :func:`mapping_for`):
+
+* the SCIM API: ``fluid_scim.scim_http.errors`` (HTTP status, ``scimType``, headers; RFC 7644 §3.12),
+* the GraphQL admin API: ``graphql_admin.errors`` (typed failures such as ``NotAllowed``),
+* the command line: ``fluid_scim.cli.common`` (one ``error:`` line and an exit status).
+
+A class carries what it means, a ``detail`` written for people, and the data a surface needs to
+say more (``retry_after``, the broken token rule …); it knows nothing about HTTP or GraphQL. Where
+a detail is meant for operators (the secret store's details name the Vault address), a table says
+what callers are told instead.
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Mapping
+from typing import TypeVar
 
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
-SCIM_MEDIA_TYPE = "application/scim+json"
+Entry = TypeVar("Entry")
+DEFAULT_RETRY_AFTER = 30
 
 
-class ScimError(Exception):
-    """Base of every error the SCIM surface answers; ``detail`` is a sentence a client can act on."""
+class DomainError(Exception):
+    """Base of every expected failure; ``detail`` is a sentence a person can act on."""
 
-    status: ClassVar[int] = 400
-    scim_type: ClassVar[str | None] = None
-
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
-        self.headers = headers or {}
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(self.status), "detail": self.detail}
-        if self.scim_type:
-            body["scimType"] = self.scim_type
-        return body
 
 
-class InvalidFilter(ScimError):
+def mapping_for(table: Mapping[type[DomainError], Entry], error_class: type[DomainError]) -> Entry | None:
+    """The entry of the nearest class in ``error_class``'s MRO (itself first), or ``None``."""
+    for cls in error_class.__mro__:
+        if issubclass(cls, DomainError) and cls in table:
+            return table[cls]
+    return None
+
+
+# -- RFC 7644 §3.12 scimType errors (400, but uniqueness: 409) ---------------------------------
+
+
+class InvalidFilter(DomainError):
     """RFC 7644 §3.12: the filter syntax is invalid or the filter names an unsupported attribute."""
 
-    scim_type = "invalidFilter"
 
-
-class TooMany(ScimError):
+class TooMany(DomainError):
     """RFC 7644 §3.12: the query or Bulk request would return or process too many items."""
 
-    scim_type = "tooMany"
 
-
-class Uniqueness(ScimError):
+class Uniqueness(DomainError):
     """RFC 7644 §3.12: a unique attribute value is already taken (409)."""
 
-    status = 409
-    scim_type = "uniqueness"
 
-
-class Mutability(ScimError):
+class Mutability(DomainError):
     """RFC 7644 §3.12: the request tries to change an immutable or read-only attribute."""
 
-    scim_type = "mutability"
 
-
-class InvalidSyntax(ScimError):
+class InvalidSyntax(DomainError):
     """RFC 7644 §3.12: the request body is not parsable or violates the schema."""
 
-    scim_type = "invalidSyntax"
 
-
-class InvalidPath(ScimError):
+class InvalidPath(DomainError):
     """RFC 7644 §3.12: a PATCH ``path`` is invalid."""
 
-    scim_type = "invalidPath"
 
-
-class NoTarget(ScimError):
+class NoTarget(DomainError):
     """RFC 7644 §3.12: a PATCH ``path`` matched nothing where a target is required."""
 
-    scim_type = "noTarget"
 
-
-class InvalidValue(ScimError):
+class InvalidValue(DomainError):
     """RFC 7644 §3.12: a required value is missing or a value is not compatible."""
 
-    scim_type = "invalidValue"
+
+class InvalidVersion(DomainError):
+    """RFC 7644 §3.12 (``invalidVers``): the request names a SCIM protocol version we do not serve."""
 
 
-class InvalidVersion(ScimError):
-    """RFC 7644 §3.12: the request names a SCIM protocol version we do not serve."""
-
-    scim_type = "invalidVers"
-
-
-class Sensitive(ScimError):
+class Sensitive(DomainError):
     """RFC 7644 §3.12: sensitive information (a secret) was sent in the request URI."""
 
-    scim_type = "sensitive"
+
+class InvalidCursor(DomainError):
+    """RFC 9865 §2.2: the cursor is malformed or belongs to another query."""
 
 
-class Unauthorized(ScimError):
-    """RFC 7644 §3.12 (401): the Authorization header is missing or invalid."""
+class UrlRefused(InvalidValue):
+    """A webhook URL is not http(s), or its host is (or resolves to) an address that is not allowed."""
 
-    status = 401
+
+# -- the request as a whole ----------------------------------------------------------------------
+
+
+class Unauthorized(DomainError):
+    """RFC 7644 §3.12 (401): the Authorization header is missing or invalid.
+
+    ``bearer_error`` is the RFC 6750 §3 error code, named only when a token was actually presented.
+    """
 
     def __init__(self, detail: str, *, error: str | None = None) -> None:
-        # RFC 6750 §3: name the error only when a token was actually presented.
-        challenge = 'Bearer realm="fluid-scim"' + (f', error="{error}"' if error else "")
-        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+        super().__init__(detail)
+        self.bearer_error = error
 
 
-class Forbidden(ScimError):
+class Forbidden(DomainError):
     """RFC 7644 §3.12 (403): authenticated, but this operation is not allowed."""
 
-    status = 403
+
+class ProtectedGroup(Forbidden):
+    """The group decides who may use Fluid (the access group or a mapped one); only its members may change."""
 
 
-class NotFound(ScimError):
+class NotFound(DomainError):
     """RFC 7644 §3.12 (404): the resource or endpoint does not exist."""
 
-    status = 404
+
+class MethodNotAllowed(DomainError):
+    """RFC 7231 §6.5.5 (405; not listed by RFC 7644 §3.12): wrong method; ``allowed`` names the right ones."""
+
+    def __init__(self, detail: str, *, allowed: tuple[str, ...] = ()) -> None:
+        super().__init__(detail)
+        self.allowed = allowed
 
 
-class MethodNotAllowed(ScimError):
-    """RFC 7644 §3.12 (405 is not listed, but RFC 7231 §6.5.5 applies): wrong method for this endpoint."""
-
-    status = 405
-
-
-class Conflict(ScimError):
+class Conflict(DomainError):
     """409 without a scimType: the request conflicts with the resource's state."""
 
-    status = 409
 
-
-class PreconditionFailed(ScimError):
+class PreconditionFailed(DomainError):
     """RFC 7644 §3.14 (412): ``If-Match`` does not match the resource's current version."""
 
-    status = 412
 
-
-class PayloadTooLarge(ScimError):
+class PayloadTooLarge(DomainError):
     """RFC 7644 §3.7.4 (413): the request body is over the advertised maximum."""
 
-    status = 413
+
+class UnsupportedMediaType(DomainError):
+    """415: the body is not JSON (``application/scim+json`` or ``application/json``)."""
 
 
-class InternalError(ScimError):
+class TooManyRequests(DomainError):
+    """429 (RFC 6585): over a rate limit; ``retry_after`` (whole seconds, at least 1) says when to come back."""
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = max(retry_after, 1)
+
+
+class InternalError(DomainError):
     """500: our fault; the detail never carries a traceback, SQL or a secret."""
 
-    status = 500
 
-
-class NotImplementedScim(ScimError):
+class NotImplementedScim(DomainError):
     """RFC 7644 §3.12 (501): the operation is not supported."""
 
-    status = 501
+
+class ServiceUnavailable(DomainError):
+    """503: a dependency is down; ``retry_after`` (seconds) tells the client when to come back."""
+
+    def __init__(self, detail: str, *, retry_after: int = DEFAULT_RETRY_AFTER) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
-class ServiceUnavailable(ScimError):
-    """503: a dependency is down; ``Retry-After`` tells the client when to come back."""
+# -- organisations -------------------------------------------------------------------------------
 
-    status = 503
 
-    def __init__(self, detail: str, *, retry_after: int = 30) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+class OrganisationError(DomainError):
+    """A value of an organisation was refused (such as its name); base of the organisation errors."""
+
+
+class InvalidSlug(OrganisationError):
+    """The slug is not one DNS label Fluid can serve, or it is reserved for Fluid's own hosts."""
+
+
+class OrganisationExists(OrganisationError):
+    """An organisation with this slug exists already."""
+
+
+class OrganisationNotFound(OrganisationError):
+    """No organisation has this slug (or the request names none)."""
+
+
+# -- SCIM tokens ---------------------------------------------------------------------------------
+
+
+class WeakToken(DomainError):
+    """An admin-entered token broke a strength rule; ``rule`` is its stable name (``min_length`` …)."""
+
+    def __init__(self, detail: str, *, rule: str) -> None:
+        super().__init__(detail)
+        self.rule = rule
+
+
+class NoScimToken(DomainError):
+    """The organisation has no SCIM token (never set, or revoked)."""
+
+
+class TokenRevealRefused(DomainError):
+    """Reading a token back is switched off (``FLUID_ADMIN_ALLOW_TOKEN_REVEAL``)."""
+
+
+# -- imports -------------------------------------------------------------------------------------
+
+
+class ImportFileRefused(DomainError):
+    """The whole import is refused before any row is written; the detail says why."""
+
+
+# -- the secret store ----------------------------------------------------------------------------
+
+
+class SecretStoreError(DomainError):
+    """Base of the secret store's failures; details name the store and the failure (for operators),
+    never a credential or a value."""
+
+
+class SecretStoreUnavailable(SecretStoreError):
+    """The store could not be reached, is sealed, or refused our credentials."""
+
+
+class SecretNotFound(SecretStoreError):
+    """The secret (or the requested version of it) does not exist."""

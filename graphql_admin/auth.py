@@ -1,16 +1,16 @@
-"""Who is calling the admin API: JWTs issued by Fluid, verified (and, for development, minted) here.
+"""Who is calling the admin API: JWTs issued by Fluid, verified here.
 
 A credential is ``Authorization: Bearer <JWT>``, signed HS256 with a key kept in Vault or RS256
 with a key pair whose public half is configured (``FLUID_ADMIN_JWT_PUBLIC_KEY``). PyJWT checks the
 signature against the one configured algorithm only (never the token's own ``alg``: ``none`` and
 algorithm confusion are refused), ``exp``, ``iat``, ``iss`` and ``aud``; this module adds the rest
 of the contract: every claim present and well-typed, and at most an hour between ``iat`` and ``exp``.
+Minting (development and tests) is :mod:`fluid_scim.services.admin_credentials`.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +19,9 @@ import jwt
 from fluid_scim.config import ConfigError, Settings
 from fluid_scim.dns_label import LABEL
 from fluid_scim.secrets import SecretStore
+from fluid_scim.services.admin_credentials import ADMIN_ROLE, MAX_LIFETIME_SECONDS
 from fluid_scim.web.tenancy import slug_from_host
 
-ADMIN_ROLE = "fluid_admin"
-MAX_LIFETIME_SECONDS = 3600
 # Clock skew tolerated between Fluid (the issuer) and this service, for exp and iat.
 LEEWAY_SECONDS = 5
 REQUIRED_CLAIMS = ("sub", "org", "roles", "iat", "exp", "iss", "aud")
@@ -131,36 +130,6 @@ def _claims(payload: dict[str, Any]) -> AdminClaims:
         issued_at=int(issued_at),
         expires_at=int(expires_at),
     )
-
-
-def mint_admin_token(
-    *,
-    key: bytes,
-    settings: Settings,
-    subject: str,
-    organisation: str,
-    roles: tuple[str, ...] = (ADMIN_ROLE,),
-    platform_operator: bool = False,
-    ttl_seconds: int = 900,
-    now: int | None = None,
-) -> str:
-    """An HS256 credential as Fluid issues them (development and tests; Fluid itself issues real ones)."""
-    if settings.admin_jwt_algorithm != "HS256":
-        raise ValueError("only HS256 credentials can be minted here; with RS256, Fluid holds the private key")
-    if not 0 < ttl_seconds <= MAX_LIFETIME_SECONDS:
-        raise ValueError(f"the lifetime must be 1 to {MAX_LIFETIME_SECONDS} seconds")
-    issued_at = int(time.time()) if now is None else now
-    claims = {
-        "sub": subject,
-        "org": organisation,
-        "roles": list(roles),
-        "platform_operator": platform_operator,
-        "iat": issued_at,
-        "exp": issued_at + ttl_seconds,
-        "iss": settings.admin_jwt_issuer,
-        "aud": settings.admin_jwt_audience,
-    }
-    return jwt.encode(claims, key, algorithm="HS256")
 
 
 def host_refusal(claims: AdminClaims, host: str | None, base_domain: str) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import strawberry
 
 from fluid_scim.config import Settings
+from fluid_scim.errors import OrganisationNotFound
 from fluid_scim.models import Organisation
 from fluid_scim.secrets import SecretStore
 from fluid_scim.services import organisations
@@ -39,11 +40,11 @@ class AdminContext:
     def organisation(self) -> Organisation:
         """The caller's own organisation (the credential's ``org``), loaded once per request.
 
-        Raises :class:`~fluid_scim.services.organisations.OrganisationNotFound` when it does not
+        Raises :class:`~fluid_scim.errors.OrganisationNotFound` when it does not
         exist (any more). There is deliberately no way to name another organisation.
         """
         if self.claims is None:
-            raise organisations.OrganisationNotFound("no organisation: the request carries no credential")
+            raise OrganisationNotFound("no organisation: the request carries no credential")
         if self._organisation is None:
             self._organisation = organisations.get_organisation(slug=self.claims.organisation)
         return self._organisation

@@ -1,7 +1,8 @@
 """Expected failures as typed results; everything else masked.
 
 Mutations answer a union of their result and the failures a caller can act on (``NotAllowed``,
-``WeakToken``, ``InvalidInput`` …), each carrying a message written for people. Queries refuse
+``WeakToken``, ``InvalidInput`` …), each carrying a message written for people; :data:`FAILURES`
+says which failure each domain error (:mod:`fluid_scim.errors`) becomes. Queries refuse
 with a :class:`PublicError` (a ``FORBIDDEN`` or ``BAD_USER_INPUT`` code). Any other exception is
 a bug or an outage: :func:`should_mask_error` hides it behind "Unexpected error." so that no
 stack trace, SQL or secret reaches a client; Strawberry logs the original.
@@ -9,15 +10,14 @@ stack trace, SQL or secret reaches a client; Strawberry logs the original.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 
-from fluid_scim.errors import InvalidSyntax, InvalidValue, Uniqueness
-from fluid_scim.errors import NotFound as ScimNotFound
-from fluid_scim.secrets import SecretNotFound, SecretStoreUnavailable
-from fluid_scim.services import organisations, scim_tokens
+from fluid_scim import errors as domain
+from fluid_scim.errors import DomainError, mapping_for
 
 UNEXPECTED = "Unexpected error."
 
@@ -87,31 +87,71 @@ class Unavailable(Failure):
     pass
 
 
+FailureOf = Callable[[DomainError], Failure | None]
+
+
+def _typed(failure: type[Failure], message: str | None = None) -> FailureOf:
+    """The failure ``failure`` with the error's detail, or with ``message`` when the detail is for operators."""
+
+    def build(error: DomainError) -> Failure:
+        return failure(message=message or error.detail)
+
+    return build
+
+
+def _weak_token(error: DomainError) -> Failure | None:
+    if not isinstance(error, domain.WeakToken):  # mapped for WeakToken only: this is for the type checker
+        return None
+    return WeakToken(message=error.detail, rule=error.rule)
+
+
+def _masked(error: DomainError) -> None:
+    """Not a failure a caller can act on: the error stays a (masked) GraphQL error, logged with its traceback."""
+    return None
+
+
+# Every concrete domain error has an entry (tests/unit/test_error_tables.py): a new class must
+# decide what a mutation answers. ``_masked`` ones belong to the SCIM HTTP protocol or are our fault.
+FAILURES: dict[type[DomainError], FailureOf] = {
+    domain.InvalidFilter: _typed(InvalidInput),
+    domain.TooMany: _typed(InvalidInput),
+    domain.Uniqueness: _typed(Conflict),
+    domain.Mutability: _typed(InvalidInput),
+    domain.InvalidSyntax: _typed(InvalidInput),
+    domain.InvalidPath: _typed(InvalidInput),
+    domain.NoTarget: _typed(InvalidInput),
+    domain.InvalidValue: _typed(InvalidInput),
+    domain.InvalidVersion: _typed(InvalidInput),
+    domain.Sensitive: _typed(InvalidInput),
+    domain.InvalidCursor: _typed(InvalidInput),
+    domain.Unauthorized: _typed(NotAllowed),
+    domain.Forbidden: _typed(NotAllowed),
+    domain.NotFound: _typed(NotFound),
+    domain.MethodNotAllowed: _masked,
+    domain.Conflict: _typed(Conflict),
+    domain.PreconditionFailed: _typed(Conflict),
+    domain.PayloadTooLarge: _masked,
+    domain.UnsupportedMediaType: _masked,
+    domain.TooManyRequests: _masked,
+    domain.InternalError: _masked,
+    domain.NotImplementedScim: _masked,
+    domain.ServiceUnavailable: _typed(Unavailable),
+    domain.OrganisationError: _typed(InvalidInput),
+    domain.OrganisationExists: _typed(Conflict),
+    domain.OrganisationNotFound: _typed(NotFound),
+    domain.WeakToken: _weak_token,
+    domain.NoScimToken: _typed(NotFound, "the organisation has no SCIM token"),
+    domain.TokenRevealRefused: _typed(NotAllowed, "reading the SCIM token back is switched off for this service"),
+    domain.ImportFileRefused: _typed(InvalidInput),
+    # The store's own details name the Vault address: operators read them in the log, not callers.
+    domain.SecretStoreError: _typed(Unavailable, "the key vault is unavailable, so nothing was changed; try again shortly"),
+    domain.SecretNotFound: _typed(NotFound, "the stored SCIM token is gone from the key vault; generate a new one"),
+}
+
+
 def failure_for(exc: Exception) -> Failure | None:
     """The typed failure an expected exception of a service becomes, or ``None`` for a real error."""
-    from fluid_scim.services.imports import ImportFileRefused
-
-    if isinstance(exc, scim_tokens.WeakToken):
-        return WeakToken(message=str(exc), rule=exc.problem.rule)
-    if isinstance(exc, InvalidValue | InvalidSyntax):
-        return InvalidInput(message=exc.detail)
-    if isinstance(exc, Uniqueness):
-        return Conflict(message=exc.detail)
-    if isinstance(exc, ScimNotFound):
-        return NotFound(message=exc.detail)
-    if isinstance(exc, organisations.OrganisationExists):
-        return Conflict(message=str(exc))
-    if isinstance(exc, organisations.OrganisationNotFound):
-        return NotFound(message=str(exc))
-    if isinstance(exc, organisations.OrganisationError | ImportFileRefused):
-        return InvalidInput(message=str(exc))
-    if isinstance(exc, scim_tokens.NoScimToken):
-        return NotFound(message="the organisation has no SCIM token")
-    if isinstance(exc, scim_tokens.TokenRevealRefused):
-        return NotAllowed(message="reading the SCIM token back is switched off for this service")
-    if isinstance(exc, SecretNotFound):
-        return NotFound(message="the stored SCIM token is gone from the key vault; generate a new one")
-    if isinstance(exc, SecretStoreUnavailable):
-        # The store's own message names the Vault address: operators read it in the log, not callers.
-        return Unavailable(message="the key vault is unavailable, so nothing was changed; try again shortly")
-    return None
+    if not isinstance(exc, DomainError):
+        return None
+    build = mapping_for(FAILURES, type(exc))
+    return build(exc) if build is not None else None

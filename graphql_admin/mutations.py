@@ -1,7 +1,9 @@
 """Changes an admin makes, each a service call audited with the acting admin, each answering a union.
 
 Every mutation returns its result or a typed failure (``NotAllowed``, ``WeakToken`` …); only an
-unexpected error is a GraphQL error, and that one is masked.
+unexpected error is a GraphQL error, and that one is masked. Each result union lists the failures
+its services' domain errors become (``graphql_admin.errors.FAILURES``), and each mutation passes
+the same types to ``as_admin`` / ``as_operator``, which the type checker holds to the union.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class ImportUserInput:
     active: bool | None = None
 
 
-SetScimSyncEnabledResult = Annotated[Organisation | NotAllowed, strawberry.union("SetScimSyncEnabledResult")]
+SetScimSyncEnabledResult = Annotated[Organisation | NotFound | NotAllowed, strawberry.union("SetScimSyncEnabledResult")]
 GenerateScimTokenResult = Annotated[GeneratedScimToken | NotAllowed | Unavailable, strawberry.union("GenerateScimTokenResult")]
 SetScimTokenResult = Annotated[ScimTokenSet | WeakToken | NotAllowed | Unavailable, strawberry.union("SetScimTokenResult")]
 RevokeScimTokenResult = Annotated[ScimTokenRevoked | NotFound | NotAllowed, strawberry.union("RevokeScimTokenResult")]
@@ -142,7 +144,7 @@ class Mutation(WebhookMutations):
         def change(organisation: OrganisationModel) -> Organisation:
             return Organisation.of(organisations.set_scim_sync_enabled(slug=organisation.slug, enabled=enabled))
 
-        return as_admin(info, change)
+        return as_admin(info, change, NotFound)
 
     @strawberry.mutation(description="Replace the SCIM token with a new random one; the old one stops at once.")
     def generate_scim_token(self, info: Info) -> GenerateScimTokenResult:
@@ -150,7 +152,7 @@ class Mutation(WebhookMutations):
             token = scim_tokens.generate_scim_token(organisation=organisation, store=info.context.store)
             return GeneratedScimToken(token=token.reveal(), fingerprint=_fingerprint(info, token))
 
-        return as_admin(info, change)
+        return as_admin(info, change, Unavailable)
 
     @strawberry.mutation(description="Replace the SCIM token with one the admin chose (strength rules apply).")
     def set_scim_token(self, info: Info, token: str) -> SetScimTokenResult:
@@ -158,7 +160,7 @@ class Mutation(WebhookMutations):
             metadata = scim_tokens.set_scim_token(organisation=organisation, token=Secret(token), store=info.context.store)
             return ScimTokenSet(scim_token=ScimTokenMetadata.of(metadata))
 
-        return as_admin(info, change)
+        return as_admin(info, change, WeakToken, Unavailable)
 
     @strawberry.mutation(description="Delete the SCIM token: every request with it is refused from now on.")
     def revoke_scim_token(self, info: Info) -> RevokeScimTokenResult:
@@ -166,7 +168,7 @@ class Mutation(WebhookMutations):
             revoked = scim_tokens.revoke_scim_token(organisation=organisation, store=info.context.store)
             return ScimTokenRevoked(fingerprint=revoked.fingerprint)
 
-        return as_admin(info, change)
+        return as_admin(info, change, NotFound)
 
     @strawberry.mutation(description="Read the current SCIM token back (only where FLUID_ADMIN_ALLOW_TOKEN_REVEAL; audited).")
     def reveal_scim_token(self, info: Info) -> RevealScimTokenResult:
@@ -176,14 +178,14 @@ class Mutation(WebhookMutations):
             token = scim_tokens.reveal_scim_token(organisation=organisation, store=info.context.store, allowed=allowed)
             return RevealedScimToken(token=token.reveal(), fingerprint=_fingerprint(info, token))
 
-        return as_admin(info, change)
+        return as_admin(info, change, NotFound, Unavailable)
 
     @strawberry.mutation(description="Rename the access group; its members and the IdP's link to it stay.")
     def set_access_group_name(self, info: Info, name: str) -> SetAccessGroupNameResult:
         def change(organisation: OrganisationModel) -> AccessGroup:
             return AccessGroup.of(access_admin.set_access_group_name(organisation=organisation, name=name))
 
-        return as_admin(info, change)
+        return as_admin(info, change, InvalidInput, Conflict)
 
     @strawberry.mutation(description="Replace the role mappings; groups not in Fluid yet are created.")
     def set_role_mappings(
@@ -197,7 +199,7 @@ class Mutation(WebhookMutations):
             )
             return RoleMappingsSet(role_mappings=RoleMappings.of(organisation), access_changes=len(events))
 
-        return as_admin(info, change)
+        return as_admin(info, change, InvalidInput)
 
     @strawberry.mutation(description="Switch the deprovisioning brake and set its thresholds (unset ones stay).")
     def set_deprovisioning_brake(
@@ -218,7 +220,7 @@ class Mutation(WebhookMutations):
             )
             return DeprovisioningBrake.of(updated)
 
-        return as_admin(info, change)
+        return as_admin(info, change, InvalidInput)
 
     @strawberry.mutation(description="Apply held access removals (the given ones, or all).")
     def release_held_changes(self, info: Info, ids: list[strawberry.ID] | None = None) -> ReleaseHeldChangesResult:
@@ -230,7 +232,7 @@ class Mutation(WebhookMutations):
             released = sum(1 for event in events if event.kind == "released")
             return HeldChangesReleased(released=released, access_changes=len(events) - released)
 
-        return as_admin(info, change)
+        return as_admin(info, change, NotFound)
 
     @strawberry.mutation(description="Drop held access removals (the given ones, or all): those users keep access.")
     def discard_held_changes(self, info: Info, ids: list[strawberry.ID] | None = None) -> DiscardHeldChangesResult:
@@ -240,7 +242,7 @@ class Mutation(WebhookMutations):
             chosen = None if ids is None else [str(item) for item in ids]
             return HeldChangesDiscarded(discarded=access_admin.discard_held(organisation=organisation, ids=chosen, actor=actor))
 
-        return as_admin(info, change)
+        return as_admin(info, change, NotFound)
 
     @strawberry.mutation(description=f"Import people who already use Fluid (at most {MAX_IMPORT_ROWS} a call).")
     def import_users(self, info: Info, rows: list[ImportUserInput]) -> ImportUsersResult:
@@ -268,7 +270,7 @@ class Mutation(WebhookMutations):
                 ],
             )
 
-        return as_admin(info, change)
+        return as_admin(info, change, InvalidInput)
 
     @strawberry.mutation(description="Create an organisation with its access group (platform operators).")
     def create_organisation(
@@ -278,7 +280,7 @@ class Mutation(WebhookMutations):
             created = organisations.create_organisation(slug=slug, name=name, access_group=access_group_name)
             return OrganisationCreated(organisation=OrganisationSummary.of(created))
 
-        return as_operator(info, change)
+        return as_operator(info, change, InvalidInput, Conflict)
 
 
 def _import_row(row: ImportUserInput) -> dict[str, str]:

@@ -3,24 +3,28 @@
 Queries carry a permission class and refuse with a ``FORBIDDEN`` error. Mutations run through
 :func:`as_admin` / :func:`as_operator`, which answer ``NotAllowed`` as a typed result, run the
 change under an audit context naming the acting admin (the services record it), and turn the
-services' expected exceptions into typed failures.
+services' expected exceptions into the typed failures the mutation declares.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from strawberry.permission import BasePermission
 
+from fluid_scim.errors import OrganisationNotFound
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
-from fluid_scim.services import organisations, request_context
+from fluid_scim.services import request_context
 from graphql_admin.context import AdminContext, Info
 from graphql_admin.errors import Failure, ForbiddenError, NotAllowed, failure_for
 
 R = TypeVar("R")
+F1 = TypeVar("F1", bound=Failure)
+F2 = TypeVar("F2", bound=Failure)
+F3 = TypeVar("F3", bound=Failure)
 NOT_ADMIN = "only a Fluid admin of this organisation may do this"
 NOT_OPERATOR = "only a platform operator may do this"
 
@@ -51,30 +55,52 @@ def own_organisation(info: Info) -> Organisation:
         raise ForbiddenError(NOT_ADMIN)
     try:
         return info.context.organisation()
-    except organisations.OrganisationNotFound:
+    except OrganisationNotFound:
         raise ForbiddenError(NOT_ADMIN) from None
 
 
-def as_admin(info: Info, change: Callable[[Organisation], R]) -> R | Failure:
-    """Run ``change`` on the caller's organisation if the caller administers it."""
+@overload
+def as_admin(info: Info, change: Callable[[Organisation], R], /) -> R | NotAllowed: ...
+@overload
+def as_admin(info: Info, change: Callable[[Organisation], R], f1: type[F1], /) -> R | NotAllowed | F1: ...
+@overload
+def as_admin(
+    info: Info, change: Callable[[Organisation], R], f1: type[F1], f2: type[F2], /
+) -> R | NotAllowed | F1 | F2: ...
+@overload
+def as_admin(
+    info: Info, change: Callable[[Organisation], R], f1: type[F1], f2: type[F2], f3: type[F3], /
+) -> R | NotAllowed | F1 | F2 | F3: ...
+def as_admin(info: Info, change: Callable[[Organisation], R], *failures: type[Failure]) -> R | Failure:
+    """Run ``change`` on the caller's organisation if the caller administers it.
+
+    ``failures`` are the failure types the mutation's result union lists besides ``NotAllowed``
+    (the type checker holds the two together); see :func:`_expected`.
+    """
     context = info.context
     if not context.is_admin:
         return NotAllowed(message=NOT_ADMIN)
     try:
         organisation = context.organisation()
-    except organisations.OrganisationNotFound:
+    except OrganisationNotFound:
         return NotAllowed(message=NOT_ADMIN)
     with _acting(context):
-        return _expected(lambda: change(organisation))
+        return _expected(lambda: change(organisation), failures)
 
 
-def as_operator(info: Info, change: Callable[[], R]) -> R | Failure:
-    """Run ``change`` if the caller is a platform operator."""
+@overload
+def as_operator(info: Info, change: Callable[[], R], /) -> R | NotAllowed: ...
+@overload
+def as_operator(info: Info, change: Callable[[], R], f1: type[F1], /) -> R | NotAllowed | F1: ...
+@overload
+def as_operator(info: Info, change: Callable[[], R], f1: type[F1], f2: type[F2], /) -> R | NotAllowed | F1 | F2: ...
+def as_operator(info: Info, change: Callable[[], R], *failures: type[Failure]) -> R | Failure:
+    """Run ``change`` if the caller is a platform operator; ``failures`` as for :func:`as_admin`."""
     context = info.context
     if not context.is_operator:
         return NotAllowed(message=NOT_OPERATOR)
     with _acting(context):
-        return _expected(change)
+        return _expected(change, failures)
 
 
 @contextmanager
@@ -83,13 +109,18 @@ def _acting(context: AdminContext) -> Iterator[None]:
         yield
 
 
-def _expected(change: Callable[[], R]) -> R | Failure:
+def _expected(change: Callable[[], R], declared: tuple[type[Failure], ...]) -> R | Failure:
+    """``change()``, or the typed failure its domain error becomes when the mutation declares that type.
+
+    Anything else is raised on, so masked and logged with its traceback: an unexpected exception,
+    or a domain error whose failure the mutation's union does not list (a bug in the union).
+    """
     try:
         return change()
     except Exception as exc:
         # Whatever the service left in the session is void; the next resolver starts clean.
         db.session.rollback()
         failure = failure_for(exc)
-        if failure is None:
+        if failure is None or not isinstance(failure, (NotAllowed, *declared)):
             raise
         return failure

@@ -15,7 +15,8 @@ from flask.typing import ResponseReturnValue
 from strawberry.flask.views import GraphQLView
 
 from fluid_scim.config import Settings
-from fluid_scim.secrets import SecretStore, SecretStoreError
+from fluid_scim.errors import SecretStoreError
+from fluid_scim.secrets import SecretStore
 from graphql_admin.auth import (
     InvalidAdminToken,
     bearer_credential,

@@ -207,7 +207,7 @@ class WebhookMutations:
             )
             return WebhookEndpointCreated(endpoint=WebhookEndpoint.of(endpoint), secret=secret.reveal())
 
-        return as_admin(info, change)
+        return as_admin(info, change, InvalidInput, Unavailable)
 
     @strawberry.mutation(description="Replace an endpoint's signing secret; the new one is shown this once.")
     def rotate_webhook_secret(self, info: Info, id: strawberry.ID) -> RotateWebhookSecretResult:
@@ -215,7 +215,7 @@ class WebhookMutations:
             endpoint, secret = webhooks.rotate_secret(organisation=organisation, endpoint_id=str(id), store=info.context.store)
             return WebhookSecretRotated(endpoint=WebhookEndpoint.of(endpoint), secret=secret.reveal())
 
-        return as_admin(info, change)
+        return as_admin(info, change, NotFound, Unavailable)
 
     @strawberry.mutation(description="Delete a webhook endpoint, its delivery log and its secret.")
     def delete_webhook_endpoint(self, info: Info, id: strawberry.ID) -> DeleteWebhookEndpointResult:
@@ -223,4 +223,4 @@ class WebhookMutations:
             webhooks.delete_endpoint(organisation=organisation, endpoint_id=str(id), store=info.context.store)
             return WebhookEndpointDeleted(id=id)
 
-        return as_admin(info, change)
+        return as_admin(info, change, NotFound, Unavailable)

@@ -16,7 +16,8 @@ from flask import Flask
 from strawberry.types import ExecutionResult
 
 from fluid_scim.config import Settings
-from graphql_admin.auth import ADMIN_ROLE, AdminClaims, mint_admin_token
+from fluid_scim.services.admin_credentials import ADMIN_ROLE, mint_admin_token
+from graphql_admin.auth import AdminClaims
 from graphql_admin.context import AdminContext
 from graphql_admin.schema import build_schema
 

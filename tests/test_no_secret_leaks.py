@@ -9,10 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from fluid_scim.errors import ScimError
+from fluid_scim.errors import DomainError
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, ProvisioningEvent
 from fluid_scim.repositories.scoping import across_organisations
+from fluid_scim.scim_http.errors import answer_for
 from fluid_scim.services.resource_support import parse_scim_filter
 from tests.support.tenants import ScimClient, make_tenant, wait_until_recorded
 
@@ -59,5 +60,6 @@ def test_logs_and_events_never_hold_a_token_or_password(app, live_server):
 def test_any_filter_text_parses_or_is_a_scim_error(text):
     try:
         parse_scim_filter(text)
-    except ScimError as error:
-        assert error.status == 400 and error.scim_type == "invalidFilter"
+    except DomainError as error:
+        answer = answer_for(error)
+        assert answer is not None and answer.status == 400 and answer.scim_type == "invalidFilter"

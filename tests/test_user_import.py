@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from fluid_scim.errors import ImportFileRefused
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, ScimUser, ScimUserValue
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS
@@ -200,7 +201,7 @@ def test_the_row_limit_refuses_the_whole_file(app, runner, tenant, monkeypatch):
 def test_import_users_takes_any_column_case_and_refuses_unknown_columns(app, tenant):
     with app.app_context():
         organisation = organisations.get_organisation(slug=tenant.slug)
-        with pytest.raises(imports.ImportFileRefused, match="unknown column 'title'"):
+        with pytest.raises(ImportFileRefused, match="unknown column 'title'"):
             imports.import_users(organisation=organisation, rows=[{"userName": "a"}, {"USERNAME": "b", "title": "x"}])
         report = imports.import_users(
             organisation=organisation, rows=[{"USERNAME": " ann ", "Active": "FALSE"}, {}, {"username": "bo"}]
@@ -300,6 +301,6 @@ def test_a_row_is_tried_again_when_the_database_is_busy(app, tenant, monkeypatch
 def test_rows_with_values_beyond_the_header_refuse_the_input(app, tenant):
     with app.app_context():
         organisation = organisations.get_organisation(slug=tenant.slug)
-        with pytest.raises(imports.ImportFileRefused, match="more values than the header"):
+        with pytest.raises(ImportFileRefused, match="more values than the header"):
             imports.import_users(organisation=organisation, rows=[{"userName": "a", None: ["x"]}])  # type: ignore[dict-item]
     assert _users(app, tenant.slug) == {}

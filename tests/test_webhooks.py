@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from fluid_scim.config import Settings
+from fluid_scim.errors import UrlRefused
 from fluid_scim.extensions import db
 from fluid_scim.models import WebhookDelivery
 from fluid_scim.models.types import utcnow
@@ -302,7 +303,7 @@ def test_a_worker_killed_mid_delivery_redelivers_after_restart(app: Flask, clien
     "http://[::1]/hook", "http://0.0.0.0/hook", "http://192.168.1.1/", "ftp://example.com/hook", "http://user:pw@127.0.0.1/",
 ])
 def test_internal_or_odd_urls_are_refused_unless_allowed(url: str) -> None:
-    with pytest.raises(webhooks.UrlRefused):
+    with pytest.raises(UrlRefused):
         webhooks.check_url(url, ())
 
 
@@ -310,7 +311,7 @@ def test_the_allow_list_admits_names_addresses_and_ranges() -> None:
     webhooks.check_url("http://127.0.0.1:9/hook", ("127.0.0.1",))
     webhooks.check_url("http://10.1.2.3/hook", ("10.0.0.0/8",))
     webhooks.check_url("http://localhost/hook", ("localhost",))
-    with pytest.raises(webhooks.UrlRefused):
+    with pytest.raises(UrlRefused):
         webhooks.check_url("http://10.1.2.3/hook", ("127.0.0.1",))
 
 

@@ -6,7 +6,6 @@ import click
 from flask.cli import with_appcontext
 
 from fluid_scim.cli.common import failures
-from fluid_scim.errors import ScimError
 from fluid_scim.services import access_admin, organisations
 
 
@@ -33,13 +32,10 @@ def org_access(slug: str, group_name: str | None, mode: str | None) -> None:
     """Show or change who may use Fluid."""
     with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
-        try:
-            if group_name:
-                access_admin.set_access_group_name(organisation=organisation, name=group_name)
-            if mode:
-                access_admin.set_access_mode(organisation=organisation, mode=mode)
-        except ScimError as exc:
-            raise click.ClickException(f"{exc.detail}; nothing was changed") from None
+        if group_name:
+            access_admin.set_access_group_name(organisation=organisation, name=group_name)
+        if mode:
+            access_admin.set_access_mode(organisation=organisation, mode=mode)
         group = access_admin.access_group(organisation=organisation)
         groups, apps = access_admin.role_mappings(organisation=organisation)
     click.echo(f"access group: {group.display_name} ({group.id})")
@@ -59,12 +55,9 @@ def org_roles(slug: str, groups: tuple[str, ...], app_roles: tuple[str, ...]) ->
     """Replace the role mappings with the given ones."""
     with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
-        try:
-            events = access_admin.set_role_mappings(
-                organisation=organisation, groups=_pairs(groups, "--group"), app_roles=_pairs(app_roles, "--app-role")
-            )
-        except ScimError as exc:
-            raise click.ClickException(f"{exc.detail}; nothing was changed") from None
+        events = access_admin.set_role_mappings(
+            organisation=organisation, groups=_pairs(groups, "--group"), app_roles=_pairs(app_roles, "--app-role")
+        )
     click.echo(f"role mappings set; {len(events)} access change(s)", err=True)
 
 
@@ -79,16 +72,13 @@ def org_brake(slug: str, enable: bool | None, percent: int | None, min_removals:
     """Show or change the deprovisioning brake."""
     with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
-        try:
-            access_admin.set_brake(
-                organisation=organisation,
-                enabled=organisation.brake_enabled if enable is None else enable,
-                percent=percent,
-                min_removals=min_removals,
-                window_minutes=window_minutes,
-            )
-        except ScimError as exc:
-            raise click.ClickException(f"{exc.detail}; nothing was changed") from None
+        access_admin.set_brake(
+            organisation=organisation,
+            enabled=organisation.brake_enabled if enable is None else enable,
+            percent=percent,
+            min_removals=min_removals,
+            window_minutes=window_minutes,
+        )
     state = "on" if organisation.brake_enabled else "off"
     click.echo(
         f"brake {state}: hold removals beyond {organisation.brake_percent}% and {organisation.brake_min_removals}"

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 
 from fluid_scim.cli.common import failures, settings, store
 from fluid_scim.services import organisations
+from fluid_scim.services.admin_credentials import mint_admin_token
 
 
 @click.command("admin-token")
@@ -23,8 +24,6 @@ def admin_token(slug: str, show_url: bool, operator: bool, ttl: int, subject: st
 
     The credential alone goes to stdout (then the URL with --url); Fluid issues the real ones.
     """
-    from graphql_admin.auth import mint_admin_token
-
     config = settings()
     if config.admin_jwt_algorithm != "HS256":
         raise click.ClickException(

@@ -4,24 +4,64 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import click
 from flask import current_app
 
+from fluid_scim import errors as domain
 from fluid_scim.config import Settings
-from fluid_scim.secrets import SecretStore, SecretStoreError
-from fluid_scim.services import organisations, scim_tokens
+from fluid_scim.errors import DomainError, mapping_for
+from fluid_scim.secrets import SecretStore
+
+
+@dataclass(frozen=True, slots=True)
+class CliFailure:
+    """How a command reports one kind of domain error.
+
+    ``template`` is the ``error:`` line on stderr (``str.format`` with ``error`` and ``action``);
+    ``exception`` is what click reports it with, and its ``exit_code`` is the exit status.
+    """
+
+    template: str
+    exception: type[click.ClickException] = click.ClickException
+
+    @property
+    def exit_status(self) -> int:
+        return self.exception.exit_code
+
+
+PLAIN = CliFailure("{error.detail}; {action}")
+
+# Every concrete domain error has an entry (tests/unit/test_error_tables.py): a new class must
+# decide how an operator is told. Details are for people and may name the Vault address: fine here.
+CLI_FAILURES: dict[type[DomainError], CliFailure] = {
+    **dict.fromkeys(
+        (
+            domain.InvalidFilter, domain.TooMany, domain.Uniqueness, domain.Mutability, domain.InvalidSyntax,
+            domain.InvalidPath, domain.NoTarget, domain.InvalidValue, domain.InvalidVersion, domain.Sensitive,
+            domain.InvalidCursor, domain.Unauthorized, domain.Forbidden, domain.NotFound, domain.MethodNotAllowed,
+            domain.Conflict, domain.PreconditionFailed, domain.PayloadTooLarge, domain.UnsupportedMediaType,
+            domain.TooManyRequests, domain.InternalError, domain.NotImplementedScim, domain.ServiceUnavailable,
+            domain.OrganisationError, domain.NoScimToken, domain.TokenRevealRefused, domain.ImportFileRefused,
+            domain.SecretStoreError,
+        ),
+        PLAIN,
+    ),
+    domain.WeakToken: CliFailure("token refused ({error.rule}): {error.detail}; {action}"),
+}
 
 
 @contextmanager
 def failures(action: str) -> Iterator[None]:
-    """Turn expected failures into one ``error:`` line on stderr and exit status 1."""
+    """Turn expected failures into one ``error: <detail>; <action>`` line on stderr and exit status 1."""
     try:
         yield
-    except (organisations.OrganisationError, SecretStoreError) as exc:
-        raise click.ClickException(f"{exc}; {action}") from None
-    except scim_tokens.WeakToken as exc:
-        raise click.ClickException(f"token refused ({exc.problem.rule}): {exc}; {action}") from None
+    except DomainError as exc:
+        entry = mapping_for(CLI_FAILURES, type(exc))
+        if entry is None:
+            raise
+        raise entry.exception(entry.template.format(error=exc, action=action)) from None
 
 
 def settings() -> Settings:

@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from fluid_scim.cli.common import failures
 from fluid_scim.services import imports, organisations
 
 
@@ -29,11 +30,10 @@ def users_import(ctx: click.Context, slug: str, file: IO[bytes]) -> None:
     other rows are imported all the same). Running the same file again skips who exists.
     """
     try:
-        organisation = organisations.get_organisation(slug=slug)
-        rows = imports.read_csv(file)
-        report = imports.import_users(organisation=organisation, rows=rows, progress=_echo)
-    except (organisations.OrganisationError, imports.ImportFileRefused) as exc:
-        raise click.ClickException(f"{exc}; nothing was imported") from None
+        with failures("nothing was imported"):
+            organisation = organisations.get_organisation(slug=slug)
+            rows = imports.read_csv(file)
+            report = imports.import_users(organisation=organisation, rows=rows, progress=_echo)
     except SQLAlchemyError as exc:
         raise click.ClickException(
             f"the database failed ({type(exc).__name__}); the rows reported as created are imported,"

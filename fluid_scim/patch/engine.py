@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from fluid_scim.errors import InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, ScimError
+from fluid_scim.errors import DomainError, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
 from fluid_scim.patch.diff import changed_paths
 from fluid_scim.patch.entries import Entry, merge, same_entry, set_sub, splice
 from fluid_scim.patch.members import MemberAccumulator, apply_member_operation
@@ -47,7 +47,7 @@ def apply_patch(
     for operation in operations:
         try:
             patcher.apply(operation)
-        except ScimError as error:
+        except DomainError as error:
             error.detail = f"Operations[{operation.index}]: {error.detail}"
             error.args = (error.detail,)
             raise

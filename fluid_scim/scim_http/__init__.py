@@ -8,11 +8,12 @@ from flask import Blueprint, Flask, Response, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from fluid_scim.errors import InternalError, MethodNotAllowed, NotFound, ScimError, ServiceUnavailable
+from fluid_scim.errors import DomainError, InternalError, MethodNotAllowed, NotFound, ServiceUnavailable
 from fluid_scim.extensions import db
 from fluid_scim.scim_http import bulk, discovery, openapi, rate_limits, recording, resource_views
 from fluid_scim.scim_http.auth import authenticate_scim_request
-from fluid_scim.scim_http.responses import scim_error
+from fluid_scim.scim_http.errors import INTERNAL_DETAIL, answer_for
+from fluid_scim.scim_http.responses import scim_error, scim_error_status
 from fluid_scim.services import request_context, transaction
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,16 @@ def register_scim(app: Flask) -> None:
     rate_limits.register_rate_limits(app)
     app.register_blueprint(create_scim_blueprint())
 
-    @app.errorhandler(ScimError)
-    def handle_scim_error(error: ScimError) -> Response:
+    @app.errorhandler(DomainError)
+    def handle_domain_error(error: DomainError) -> Response:
+        answer = answer_for(error)
+        if answer is None:
+            # A failure nobody decided how to answer is a bug: logged with its traceback like one.
+            log.error("domain error without a SCIM answer", exc_info=error, extra={"error_type": type(error).__name__})
+        elif answer.detail is not None:
+            # The caller is told something general; the operators' log keeps what happened.
+            log.warning("answered a domain error in general terms", extra={"error_type": type(error).__name__,
+                                                                          "reason": error.detail})
         return scim_error(error)
 
     @app.errorhandler(HTTPException)
@@ -59,19 +68,14 @@ def register_scim(app: Flask) -> None:
             try:
                 with request_context.acting(recording.context_of_request()):
                     authenticate_scim_request()
-            except ScimError as refused:
+            except DomainError as refused:
                 return scim_error(refused)
         if error.code == 404:
             return scim_error(NotFound(f"there is no SCIM endpoint at {request.path}"))
         if error.code == 405:
-            allowed = ", ".join(sorted(getattr(error, "valid_methods", None) or []))
-            scim = MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
-            if allowed:
-                scim.headers["Allow"] = allowed
-            return scim_error(scim)
-        scim = ScimError(error.description or error.name)
-        scim.status = error.code or 500  # type: ignore[misc]  # per-instance status for Werkzeug codes
-        return scim_error(scim)
+            allowed = tuple(sorted(getattr(error, "valid_methods", None) or []))
+            return scim_error(MethodNotAllowed(f"{request.method} is not allowed on {request.path}", allowed=allowed))
+        return scim_error_status(error.code or 500, error.description or error.name)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
@@ -87,7 +91,7 @@ def register_scim(app: Flask) -> None:
     def handle_unexpected(error: Exception) -> Response | tuple[dict[str, str], int]:
         log.exception("unhandled error", extra={"error_type": type(error).__name__})
         if _is_scim_request():
-            return scim_error(InternalError("an internal error occurred; it has been logged with this request's id"))
+            return scim_error(InternalError(INTERNAL_DETAIL))
         return {"error": "internal server error"}, 500
 
 

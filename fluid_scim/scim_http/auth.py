@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 
 from fluid_scim.config import Settings
-from fluid_scim.errors import Forbidden, NotFound, ServiceUnavailable, Unauthorized
+from fluid_scim.errors import Forbidden, NotFound, SecretStoreUnavailable, ServiceUnavailable, Unauthorized
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
 from fluid_scim.scim_http import rate_limits
-from fluid_scim.secrets import SecretStore, SecretStoreUnavailable
+from fluid_scim.secrets import SecretStore
 from fluid_scim.services import request_context, scim_tokens
 from fluid_scim.web.tenancy import slug_from_host
 

@@ -17,10 +17,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g
 
 from fluid_scim.config import Settings
-from fluid_scim.errors import Conflict, InvalidValue, ScimError, TooMany
+from fluid_scim.errors import Conflict, DomainError, InvalidValue, TooMany
 from fluid_scim.messages import parse_bulk_request, parse_patch_operations
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.patch import Operation
+from fluid_scim.scim_http.errors import error_body, scim_error_answer
 from fluid_scim.scim_http.request_parsing import json_body
 from fluid_scim.scim_http.resource_views import base_url
 from fluid_scim.scim_http.responses import scim_json
@@ -30,10 +31,8 @@ from fluid_scim.services.resource_support import etag
 BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
 _PATH = re.compile(r"^/(Users|Groups)(?:/([^/]+))?$")
 _REFERENCE = re.compile(r"^bulkId:(.+)$")
-
-
-class _Undone(ScimError):
-    status = 424
+FAILED_DEPENDENCY = 424  # RFC 4918 §11.4
+UNDONE = "undone: a later operation of this Bulk request failed, and Bulk requests apply whole or not at all"
 
 
 def register(blueprint: Blueprint) -> None:
@@ -55,24 +54,24 @@ def bulk() -> Response:
             for index, operation in enumerate(operations):
                 try:
                     results.append(_run(operation, created))
-                except ScimError as error:
+                except DomainError as error:
                     results.append(_failure(operation, error, index))
                     raise
-    except ScimError:
+    except DomainError:
         request_context.current().changes_undone(f"rolled back: {results[-1]['response']['detail']}")
         for result in results[:-1]:
             result.pop("location", None)
             result.pop("version", None)
-            undone = _Undone("undone: a later operation of this Bulk request failed, and Bulk requests apply whole or not at all")
-            result["status"] = "424"
-            result["response"] = undone.body()
+            result["status"] = str(FAILED_DEPENDENCY)
+            result["response"] = error_body(FAILED_DEPENDENCY, UNDONE)
     return scim_json({"schemas": [BULK_RESPONSE], "Operations": results})
 
 
-def _failure(operation: dict[str, Any], error: ScimError, index: int) -> dict[str, Any]:
-    body = error.body()
-    body["detail"] = f"Operations[{index}]: {error.detail}"
-    result = {"method": operation["method"], "status": str(error.status), "response": body}
+def _failure(operation: dict[str, Any], error: DomainError, index: int) -> dict[str, Any]:
+    answer = scim_error_answer(error)
+    body = answer.body
+    body["detail"] = f"Operations[{index}]: {body['detail']}"
+    result = {"method": operation["method"], "status": body["status"], "response": body}
     if operation.get("bulkId"):
         result["bulkId"] = operation["bulkId"]
     return result

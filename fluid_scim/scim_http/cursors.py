@@ -11,13 +11,7 @@ import base64
 import hashlib
 import json
 
-from fluid_scim.errors import ScimError
-
-
-class InvalidCursor(ScimError):
-    """RFC 9865 §2.2: the cursor is malformed or belongs to another query."""
-
-    scim_type = "invalidCursor"
+from fluid_scim.errors import InvalidCursor
 
 
 def _fingerprint(query_key: tuple[str | None, ...]) -> str:

@@ -16,12 +16,13 @@ from typing import Any
 
 from flask import Blueprint, Response
 
-from fluid_scim.errors import ERROR_SCHEMA, SCIM_MEDIA_TYPE
 from fluid_scim.messages import BULK_REQUEST_URN, MAX_PATCH_OPERATIONS, PATCH_OP_URN, SEARCH_REQUEST_URN
 from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, Attribute, ResourceType
 from fluid_scim.schema.definitions import COMMON_ATTRIBUTES
 from fluid_scim.scim_http.bulk import BULK_RESPONSE
+from fluid_scim.scim_http.errors import ERROR_SCHEMA
 from fluid_scim.scim_http.representation import LIST_RESPONSE
+from fluid_scim.scim_http.responses import SCIM_MEDIA_TYPE
 
 REQUEST_MEDIA_TYPES = (SCIM_MEDIA_TYPE, "application/json")
 SCIM_TYPES = (

@@ -23,19 +23,10 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from fluid_scim.config import Settings
-from fluid_scim.errors import ScimError
+from fluid_scim.errors import TooManyRequests
 from fluid_scim.web.tenancy import slug_from_host
 
 log = logging.getLogger(__name__)
-
-
-class TooManyRequests(ScimError):
-    """429 (RFC 6585): over a rate limit; ``Retry-After`` says when to come back."""
-
-    status = 429
-
-    def __init__(self, detail: str, *, retry_after: int) -> None:
-        super().__init__(detail, headers={"Retry-After": str(max(retry_after, 1))})
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,13 @@ from typing import Any
 
 from flask import current_app, request
 
-from fluid_scim.errors import InvalidSyntax, InvalidValue, ScimError
+from fluid_scim.errors import InvalidSyntax, InvalidValue, UnsupportedMediaType
 from fluid_scim.projection import Projection
 from fluid_scim.schema import ResourceType
 from fluid_scim.scim_http import cursors
 from fluid_scim.services.resource_support import ListQuery
 
 ACCEPTED_MEDIA_TYPES = ("application/scim+json", "application/json")
-
-
-class UnsupportedMediaType(ScimError):
-    """415: the body is not JSON (``application/scim+json`` or ``application/json``)."""
-
-    status = 415
 
 
 def json_body() -> dict[str, Any]:

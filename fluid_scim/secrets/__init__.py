@@ -1,11 +1,8 @@
-"""Where secret values live. :mod:`fluid_scim.secrets.vault` is the only module that talks to Vault."""
+"""Where secret values live. :mod:`fluid_scim.secrets.vault` is the only module that talks to Vault.
 
-from fluid_scim.secrets.store import (
-    Secret,
-    SecretNotFound,
-    SecretStore,
-    SecretStoreError,
-    SecretStoreUnavailable,
-)
+The store's failures are domain errors: :class:`fluid_scim.errors.SecretStoreError` and its subclasses.
+"""
 
-__all__ = ["Secret", "SecretNotFound", "SecretStore", "SecretStoreError", "SecretStoreUnavailable"]
+from fluid_scim.secrets.store import Secret, SecretStore
+
+__all__ = ["Secret", "SecretStore"]

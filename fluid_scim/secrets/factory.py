@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from fluid_scim.config import Settings
-from fluid_scim.secrets.store import SecretStore, SecretStoreError, UnconfiguredSecretStore
+from fluid_scim.errors import SecretStoreError
+from fluid_scim.secrets.store import SecretStore, UnconfiguredSecretStore
 from fluid_scim.secrets.vault import VaultSecretStore
 
 log = logging.getLogger(__name__)

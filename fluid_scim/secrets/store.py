@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Protocol
 
+from fluid_scim.errors import SecretStoreUnavailable
+
 
 class Secret:
     """A secret string whose ``repr`` and ``str`` are masked; ``reveal()`` is the only way out."""
@@ -27,18 +29,6 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(("Secret", self._value))
-
-
-class SecretStoreError(Exception):
-    """Base class; messages name the store and the failure, never a credential or value."""
-
-
-class SecretStoreUnavailable(SecretStoreError):
-    """The store could not be reached, is sealed, or refused our credentials."""
-
-
-class SecretNotFound(SecretStoreError):
-    """The secret (or the requested version of it) does not exist."""
 
 
 class SecretStore(Protocol):

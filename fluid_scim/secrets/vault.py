@@ -22,7 +22,8 @@ import hvac
 import hvac.exceptions
 import requests
 
-from fluid_scim.secrets.store import Secret, SecretNotFound, SecretStoreUnavailable
+from fluid_scim.errors import SecretNotFound, SecretStoreUnavailable
+from fluid_scim.secrets.store import Secret
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

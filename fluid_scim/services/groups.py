@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fluid_scim.errors import Forbidden, InvalidValue, NotFound
+from fluid_scim.errors import InvalidValue, NotFound, ProtectedGroup
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup
 from fluid_scim.models.scim import new_id
@@ -179,10 +179,6 @@ def delete_group(*, organisation: Organisation, group_id: str, if_match: str | N
 def list_groups(*, organisation: Organisation, query: ListQuery) -> Page[ScimGroup]:
     """Filter, count, sort and page in the database (RFC 7644 §3.4.2)."""
     return list_resources(ScimGroup, GROUP_RESOURCE, organisation_id=organisation.id, query=query)
-
-
-class ProtectedGroup(Forbidden):
-    """403: the group decides who may use Fluid; only its membership may change through SCIM."""
 
 
 def _apply_delta(organisation: Organisation, group: ScimGroup, delta: MemberDelta) -> tuple[set[str], list[dict[str, Any]]]:

@@ -27,7 +27,7 @@ from typing import IO, Any, Literal
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from fluid_scim.errors import ScimError
+from fluid_scim.errors import DomainError, ImportFileRefused
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, Organisation, ScimUser, ScimUserValue
 from fluid_scim.models.scim import new_id
@@ -50,10 +50,6 @@ _ROLE_SEPARATORS = re.compile(r"[;|]")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 Outcome = Literal["created", "skipped", "refused"]
-
-
-class ImportFileRefused(Exception):
-    """The whole file is refused before any row is written; the message says why, for people."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,7 +299,7 @@ def _document(row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
         body["displayName"] = row["displayName"]
     try:
         document = coerce_resource(USER_RESOURCE, body, quirks=set())
-    except ScimError as error:
+    except DomainError as error:
         raise _Refused(error.detail) from None
     roles: set[str] = set()
     for raw in _ROLE_SEPARATORS.split(row.get("roles", "")):

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import IntegrityError
 
 from fluid_scim.dns_label import LABEL
+from fluid_scim.errors import InvalidSlug, OrganisationError, OrganisationExists, OrganisationNotFound
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
@@ -14,22 +15,6 @@ from fluid_scim.services import access, audit
 
 # Labels of Fluid's own hosts under the base domain; no customer may take them.
 RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "static", "scim", "mail"})
-
-
-class OrganisationError(Exception):
-    """Base of the organisation use-case errors; the message is for people."""
-
-
-class InvalidSlug(OrganisationError):
-    pass
-
-
-class OrganisationExists(OrganisationError):
-    pass
-
-
-class OrganisationNotFound(OrganisationError):
-    pass
 
 
 def validate_slug(slug: str) -> str:

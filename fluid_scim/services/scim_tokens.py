@@ -17,33 +17,18 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
+from fluid_scim.errors import NoScimToken, SecretNotFound, SecretStoreError, TokenRevealRefused, WeakToken
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimToken
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import organisations as repo
-from fluid_scim.secrets import Secret, SecretNotFound, SecretStore, SecretStoreError
+from fluid_scim.secrets import Secret, SecretStore
 from fluid_scim.services import audit
-from fluid_scim.services.token_strength import StrengthProblem, check_token_strength
+from fluid_scim.services.token_strength import check_token_strength
 
 TOKEN_PREFIX = "fscim_"  # noqa: S105  (a public marker that lets secret scanners spot leaked tokens)
 TOKEN_BYTES = 32  # 256 bits from the operating system's CSPRNG
 log = logging.getLogger(__name__)
-
-
-class WeakToken(Exception):
-    """An admin-entered token broke a strength rule."""
-
-    def __init__(self, problem: StrengthProblem) -> None:
-        super().__init__(problem.message)
-        self.problem = problem
-
-
-class NoScimToken(Exception):
-    """The organisation has no SCIM token (never set, or revoked)."""
-
-
-class TokenRevealRefused(Exception):
-    """Reading a token back is switched off (``FLUID_ADMIN_ALLOW_TOKEN_REVEAL``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +61,7 @@ def set_scim_token(*, organisation: Organisation, token: Secret, store: SecretSt
     """Replace the organisation's token with one an admin chose, if it is strong enough."""
     problem = check_token_strength(token.reveal())
     if problem is not None:
-        raise WeakToken(problem)
+        raise WeakToken(problem.message, rule=problem.rule)
     row = _replace_token(organisation=organisation, token=token, source="entered", store=store)
     return metadata_of(row)
 

@@ -41,12 +41,12 @@ from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from fluid_scim.config import Settings
-from fluid_scim.errors import InvalidValue, NotFound
+from fluid_scim.errors import InvalidValue, NotFound, SecretStoreError, UrlRefused
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, OutboxEvent, OutboxSequence, WebhookDelivery, WebhookEndpoint
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories.scoping import across_organisations
-from fluid_scim.secrets import Secret, SecretStore, SecretStoreError
+from fluid_scim.secrets import Secret, SecretStore
 from fluid_scim.services import audit, outbox
 
 log = logging.getLogger(__name__)
@@ -80,10 +80,6 @@ def verify(secret: Secret, headers: dict[str, str], body: bytes) -> bool:
 
 
 # -- where we may send ------------------------------------------------------------------------
-
-
-class UrlRefused(InvalidValue):
-    """The URL is not http(s), or its host is (or resolves to) an address that is not allowed."""
 
 
 def check_url(url: str, allowed_hosts: Sequence[str]) -> None:

@@ -8,8 +8,9 @@ from flask import Blueprint, Flask, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from fluid_scim.errors import SecretStoreError
 from fluid_scim.extensions import db
-from fluid_scim.secrets import SecretStore, SecretStoreError
+from fluid_scim.secrets import SecretStore
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from fluid_scim.errors import InvalidValue
 from fluid_scim.patch import Operation
 from fluid_scim.schema import RESOURCE_TYPES
 from fluid_scim.scim_http import bulk
+from fluid_scim.scim_http.errors import scim_error_answer
 from fluid_scim.services import groups, request_context, users
 
 METHODS = ("POST", "PUT", "PATCH", "DELETE")  # RFC 7644 §3.7, as the BulkRequest message accepts them
@@ -97,5 +98,6 @@ def test_an_operation_the_table_does_not_answer_is_an_invalid_value(calls, opera
         g.organisation = ORGANISATION
         with pytest.raises(InvalidValue) as refused:
             bulk._run({"data": {}, **operation}, {})
-    assert (refused.value.status, refused.value.scim_type, refused.value.detail) == (400, "invalidValue", detail)
+    answer = scim_error_answer(refused.value)
+    assert (answer.status, answer.body.get("scimType"), refused.value.detail) == (400, "invalidValue", detail)
     assert calls == []

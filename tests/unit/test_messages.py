@@ -16,6 +16,7 @@ from fluid_scim.messages import (
     parse_search_request,
 )
 from fluid_scim.patch import Operation
+from fluid_scim.scim_http.errors import scim_error_answer
 
 
 def _patch(operations, **extra):
@@ -96,8 +97,9 @@ def test_patch_errors(body, detail):
     with pytest.raises(InvalidSyntax) as raised:
         parse_patch_operations(body, quirks=set())
     assert raised.value.detail == detail
-    assert raised.value.status == 400
-    assert raised.value.body()["scimType"] == "invalidSyntax"
+    answer = scim_error_answer(raised.value)
+    assert answer.status == 400
+    assert answer.body["scimType"] == "invalidSyntax"
 
 
 def test_several_errors_are_listed():
