@@ -141,7 +141,7 @@ def _predicate(resource_type: ResourceType, target: Target, value_filter: Filter
             found = resolve(resource_type, path.schema, path.attr, path.sub_attr).target
         except UnknownAttribute as error:
             raise FilterError(str(error)) from None
-        return AttributeInfo(found.type, case_exact=found.case_exact, multi_valued=found.multi_valued)  # type: ignore[arg-type]
+        return AttributeInfo(found.type, case_exact=found.case_exact, multi_valued=found.multi_valued)
 
     node = ValuePath(AttrPath(container, attribute.name), value_filter)
     try:

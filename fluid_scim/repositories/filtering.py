@@ -29,7 +29,7 @@ from sqlalchemy import BindParameter, ColumnElement, and_, func, not_, or_
 
 from fluid_scim.errors import InvalidFilter, InvalidValue
 from fluid_scim.filters import And, AttrPath, Compare, Filter, FilterError, Not, Or, Present, ValuePath, parse_path, render
-from fluid_scim.repositories.filtering_sources import ResourceColumns, Scope, columns_for
+from fluid_scim.repositories.filtering_sources import ResourceColumns, RowScope, Scope, columns_for
 from fluid_scim.repositories.filtering_values import STRING_TYPES, CodePoint, Operand, compare, present
 from fluid_scim.schema import Attribute, Resolved, ResourceType, UnknownAttribute, resolve
 
@@ -181,7 +181,7 @@ def _sort_key(columns: ResourceColumns, sort_by: str) -> ColumnElement[Any] | No
     if kind in STRING_TYPES:
         folded = operand.attribute.case_exact or operand.lowercase
         key = func.nullif(key if folded else func.lower(key), "")  # "" is no value
-    if element is not None and element.multi_valued:
+    if isinstance(element, RowScope):  # multi-valued: its primary value, else its first
         key = element.first(key)
     return CodePoint(key) if kind in STRING_TYPES else key
 
