@@ -253,7 +253,7 @@ class _Patcher:
         return coerce_attribute(None, attribute, value, quirks=self.quirks, label=label) or []
 
     def template(self, target: Target) -> Entry:
-        """The entry a filter that matched nothing describes (an ``eq`` filter names the values to create), or NoTarget."""
+        """The entry a filter that matched nothing describes (ENTRA.md §6 rule 5), or NoTarget."""
         if target.value_filter is None:
             return {}
         constraints = eq_constraints(target, quirks=self.quirks)
