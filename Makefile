@@ -22,6 +22,7 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python scripts/check_complexity.py
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # `make bench BENCH_ARGS="--users 500 --backends sqlite"`: see bench/README.md.
@@ -30,6 +31,7 @@ bench: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/python scripts/check_complexity.py
 
 clean:
 	rm -rf $(VENV) .run instance .pytest_cache .hypothesis test-artifacts

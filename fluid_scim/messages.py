@@ -81,7 +81,12 @@ class _NameList(fields.Field):
             raise self.make_error("invalid")
         if not all(isinstance(item, str) for item in items):
             raise self.make_error("invalid")
-        return [name.strip() for item in items for name in item.split(",") if name.strip()]
+        return split_names(items)
+
+
+def split_names(items: list[str]) -> list[str]:
+    """Attribute names from strings that may each hold several, comma-separated (``["a,b", " c "]`` -> a, b, c)."""
+    return [name.strip() for item in items for name in item.split(",") if name.strip()]
 
 
 def _schemas(urn: str) -> fields.List:
@@ -173,11 +178,27 @@ class SearchRequestMessage(_Message):
     @post_load
     def _clamp(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         data = _without_none(data)
-        if "startIndex" in data and data["startIndex"] < 1:
-            data["startIndex"] = 1
-        if "count" in data and data["count"] < 0:
-            data["count"] = 0
+        start_index, count = clamp_paging(data.get("startIndex"), data.get("count"))
+        if start_index is not None:
+            data["startIndex"] = start_index
+        if count is not None:
+            data["count"] = count
         return data
+
+
+def clamp_paging(
+    start_index: int | None, count: int | None, *, maximum: int | None = None
+) -> tuple[int | None, int | None]:
+    """RFC 7644 §3.4.2.4: a ``startIndex`` below 1 means 1 and a negative ``count`` means 0; ``count`` is capped
+    at ``maximum`` (the server's page size) when one is given. Absent values stay absent.
+
+    The one place these bounds live, for the GET query string and the POST ``/.search`` body alike.
+    """
+    if start_index is not None:
+        start_index = max(start_index, 1)
+    if count is not None:
+        count = max(count, 0) if maximum is None else min(max(count, 0), maximum)
+    return start_index, count
 
 
 # -- BulkRequest ------------------------------------------------------------------------------------

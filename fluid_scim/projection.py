@@ -52,22 +52,27 @@ class Projection:
             if key in ALWAYS:
                 result[key] = value
             elif key.startswith("urn:"):
-                extension = self.resource_type.extension(key)
-                urn = extension.id if extension is not None else key
-                projected = {k: self._sub(urn, k, v) for k, v in value.items() if self._keep(urn, k)}
-                # An extension with every value unassigned is still part of the resource.
-                if projected or (not value and self.include is None):
+                projected = self._extension(key, value)
+                if projected is not None:
                     result[key] = projected
             elif self._keep(None, key):
                 result[key] = self._sub(None, key, value)
         if "schemas" in result:
-            # An extension projected away is no longer part of the resource's schemas.
-            result["schemas"] = [
-                urn
-                for urn in result["schemas"]
-                if not urn.startswith("urn:") or urn in result or urn == self.resource_type.schema.id
-            ]
+            result["schemas"] = self._schemas_left(result)
         return result
+
+    def _extension(self, key: str, value: dict[str, Any]) -> dict[str, Any] | None:
+        """The projected extension object; None when nothing of it is left."""
+        extension = self.resource_type.extension(key)
+        urn = extension.id if extension is not None else key
+        projected = {k: self._sub(urn, k, v) for k, v in value.items() if self._keep(urn, k)}
+        # An extension with every value unassigned is still part of the resource.
+        return projected if projected or (not value and self.include is None) else None
+
+    def _schemas_left(self, result: dict[str, Any]) -> list[str]:
+        """An extension projected away is no longer part of the resource's schemas."""
+        core = self.resource_type.schema.id
+        return [urn for urn in result["schemas"] if not urn.startswith("urn:") or urn in result or urn == core]
 
     def _keep(self, schema: str | None, attr: str) -> bool:
         if self.include is not None:
@@ -104,13 +109,18 @@ def _default_view(resource_type: ResourceType, body: dict[str, Any]) -> dict[str
             continue
         if schema is not None:
             container = result[schema] = dict(container)
-        value = container[attr]
-        if isinstance(value, dict):
-            container[attr] = {k: v for k, v in value.items() if k not in hidden}
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            picked = ({k: v for k, v in item.items() if k not in hidden} for item in value)
-            container[attr] = [item for item in picked if item]
+        container[attr] = _without(container[attr], hidden)
     return result
+
+
+def _without(value: Any, hidden: frozenset[str]) -> Any:
+    """A complex value (or list of them) without the ``hidden`` sub-attributes; emptied entries are dropped."""
+    if isinstance(value, dict):
+        return {k: v for k, v in value.items() if k not in hidden}
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        picked = ({k: v for k, v in item.items() if k not in hidden} for item in value)
+        return [item for item in picked if item]
+    return value
 
 
 _HIDDEN_SUBS: dict[str, tuple[tuple[str | None, str, frozenset[str]], ...]] = {}

@@ -11,13 +11,12 @@ from typing import Any
 
 from fluid_scim.errors import DomainError, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
 from fluid_scim.patch.diff import changed_paths
-from fluid_scim.patch.entries import Entry, merge, same_entry, set_sub, splice
+from fluid_scim.patch.entries import Entry, merge, same_entry, set_sub, settle_primary, splice
 from fluid_scim.patch.members import MemberAccumulator, apply_member_operation
 from fluid_scim.patch.targets import Target, eq_constraints, parse_target, reject_read_only
 from fluid_scim.patch.types import Operation, PatchResult
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
 from fluid_scim.schema.coerce import (
-    check_primary,
     coerce_attribute,
     coerce_entry,
     coerce_sub,
@@ -183,53 +182,69 @@ class _Patcher:
         self.store(target, attribute, updated or None)
 
     def write_multi(self, op: str, target: Target, attribute: Attribute, value: Any) -> None:
-        label = target.label
+        """Multi-valued complex (emails, roles): a sub-attribute, the whole list, or the entries a filter selects."""
         entries: list[Entry] = [dict(entry) for entry in self.current(target, attribute) or []]
         matched = None if target.predicate is None else [entry for entry in entries if target.predicate(entry)]
-        touched: list[Entry] = []
         if target.sub is not None:
-            new = coerce_sub(attribute, target.sub, value, quirks=self.quirks, label=label)
-            chosen = entries if matched is None else matched
-            for entry in chosen:
-                set_sub(entry, target.sub, new)
-                touched.append(entry)
-            if not chosen and new is not None:
-                created = {**self.template(target), target.sub.name: new}
-                entries.append(created)
-                touched.append(created)
+            entries, touched = self.write_multi_sub(target, attribute, entries, matched, value)
         elif matched is None:
-            coerced = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=label) or []
-            if op == "replace":
-                entries = touched = coerced
-            else:
-                for entry in coerced:
-                    if entry not in entries:
-                        entries.append(entry)
-                        touched.append(entry)
+            entries, touched = self.write_multi_whole(op, target, attribute, entries, value)
         else:
-            coerced = self.entries_for_filter(attribute, value, label)
-            if op == "replace" and matched:
-                entries = splice(entries, matched, coerced)
-                touched = coerced
-            elif matched:
-                if len(coerced) > 1:
-                    raise InvalidValue(f"add to '{label}' merges one object into the matching entries, not {len(coerced)}")
-                for entry in matched:
-                    merge(entry, attribute, value if isinstance(value, dict) else {}, coerced[0] if coerced else None)
-                    touched.append(entry)
-            elif coerced:
-                template = self.template(target)
-                touched = [{**template, **entry} for entry in coerced]
-                entries.extend(touched)
+            entries, touched = self.write_multi_filtered(op, target, attribute, entries, matched, value)
         entries = [entry for entry in entries if entry]
-        fresh = [entry for entry in touched if entry.get("primary") is True and any(entry is kept for kept in entries)]
-        if len(fresh) > 1:
-            raise InvalidValue(f"'{label}' would leave more than one entry with \"primary\": true")
-        for entry in entries:
-            if fresh and entry is not fresh[0] and entry.get("primary") is True:
-                entry["primary"] = False  # RFC 7644 §3.5.2: setting a new primary clears the others
-        check_primary(entries, label)
+        settle_primary(entries, touched, target.label)
         self.store(target, attribute, entries or None)
+
+    def write_multi_sub(
+        self, target: Target, attribute: Attribute, entries: list[Entry], matched: list[Entry] | None, value: Any
+    ) -> tuple[list[Entry], list[Entry]]:
+        """``emails[type eq "work"].value``: set it in every chosen entry, or create the entry the filter describes."""
+        sub = target.sub
+        assert sub is not None
+        new = coerce_sub(attribute, sub, value, quirks=self.quirks, label=target.label)
+        chosen = entries if matched is None else matched
+        touched = list(chosen)
+        for entry in chosen:
+            set_sub(entry, sub, new)
+        if not chosen and new is not None:
+            created = {**self.template(target), sub.name: new}
+            entries.append(created)
+            touched.append(created)
+        return entries, touched
+
+    def write_multi_whole(
+        self, op: str, target: Target, attribute: Attribute, entries: list[Entry], value: Any
+    ) -> tuple[list[Entry], list[Entry]]:
+        """No filter: replace swaps the whole list; add appends the entries not already present."""
+        coerced: list[Entry] = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=target.label) or []
+        if op == "replace":
+            return coerced, coerced
+        touched: list[Entry] = []
+        for entry in coerced:
+            if entry not in entries:
+                entries.append(entry)
+                touched.append(entry)
+        return entries, touched
+
+    def write_multi_filtered(
+        self, op: str, target: Target, attribute: Attribute, entries: list[Entry], matched: list[Entry], value: Any
+    ) -> tuple[list[Entry], list[Entry]]:
+        """``emails[type eq "work"]``: replace or merge into the matching entries; with none, create the described one."""
+        coerced = self.entries_for_filter(attribute, value, target.label)
+        if not matched:
+            if not coerced:
+                return entries, []
+            template = self.template(target)
+            created = [{**template, **entry} for entry in coerced]
+            return entries + created, created
+        if op == "replace":
+            return splice(entries, matched, coerced), coerced
+        if len(coerced) > 1:
+            raise InvalidValue(f"add to '{target.label}' merges one object into the matching entries, not {len(coerced)}")
+        raw = value if isinstance(value, dict) else {}
+        for entry in matched:
+            merge(entry, attribute, raw, coerced[0] if coerced else None)
+        return entries, list(matched)
 
     def entries_for_filter(self, attribute: Attribute, value: Any, label: str) -> list[Entry]:
         if isinstance(value, dict):
@@ -267,18 +282,18 @@ class _Patcher:
             raise Mutability(f"'{target.label}' is required and cannot be removed")
         if attribute.multi_valued and attribute.type == "complex":
             self.remove_multi(target, attribute, value)
-            return
+        else:
+            self.remove_single(target, attribute, value)
+
+    def remove_single(self, target: Target, attribute: Attribute, value: Any) -> None:
+        """A simple or single-valued complex attribute, or one sub-attribute of the latter."""
         old = self.current(target, attribute)
         if old is None:
             return
         if target.predicate is not None and not (isinstance(old, dict) and target.predicate(old)):
             return
-        if is_manager(attribute, target.schema) and target.sub is None and value is not None and value != "":
-            wanted = manager_id_of(value)
-            if wanted is None:
-                raise InvalidValue(f"remove of '{target.label}' with a value needs the manager's id as that value")
-            if old.get("value") != wanted:
-                return  # REFCODE: only a value equal to the current manager clears it
+        if is_manager(attribute, target.schema) and target.sub is None and not _names_manager(old, value, target.label):
+            return
         if target.sub is not None and isinstance(old, dict):
             self.store(target, attribute, {key: item for key, item in old.items() if key != target.sub.name} or None)
         else:
@@ -286,14 +301,7 @@ class _Patcher:
 
     def remove_multi(self, target: Target, attribute: Attribute, value: Any) -> None:
         entries: list[Entry] = [dict(entry) for entry in self.current(target, attribute) or []]
-        if target.predicate is not None:
-            chosen = [entry for entry in entries if target.predicate(entry)]
-        elif target.sub is not None or value is None:
-            chosen = entries
-        else:
-            self.quirks.add("remove-by-value")  # Entra: {"op":"Remove","path":"emails","value":[{"value":"x"}]}
-            given = coerce_attribute(None, attribute, value, quirks=self.quirks, label=target.label) or []
-            chosen = [entry for entry in entries if any(same_entry(attribute, wanted, entry) for wanted in given)]
+        chosen = self.chosen_for_remove(target, attribute, entries, value)
         if target.sub is None:
             entries = [entry for entry in entries if not any(entry is gone for gone in chosen)]
         else:
@@ -301,3 +309,23 @@ class _Patcher:
                 entry.pop(target.sub.name, None)
             entries = [entry for entry in entries if entry]
         self.store(target, attribute, entries or None)
+
+    def chosen_for_remove(self, target: Target, attribute: Attribute, entries: list[Entry], value: Any) -> list[Entry]:
+        """The entries a remove applies to: the filter's matches, all of them, or those equal to the given value."""
+        if target.predicate is not None:
+            return [entry for entry in entries if target.predicate(entry)]
+        if target.sub is not None or value is None:
+            return entries
+        self.quirks.add("remove-by-value")  # Entra: {"op":"Remove","path":"emails","value":[{"value":"x"}]}
+        given = coerce_attribute(None, attribute, value, quirks=self.quirks, label=target.label) or []
+        return [entry for entry in entries if any(same_entry(attribute, wanted, entry) for wanted in given)]
+
+
+def _names_manager(old: Entry, value: Any, label: str) -> bool:
+    """Whether a remove of ``manager`` clears it: always without a value; with one, only when it is the current manager's id."""
+    if value is None or value == "":
+        return True
+    wanted = manager_id_of(value)
+    if wanted is None:
+        raise InvalidValue(f"remove of '{label}' with a value needs the manager's id as that value")
+    return old.get("value") == wanted

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fluid_scim.errors import InvalidValue
 from fluid_scim.schema.attributes import Attribute
-from fluid_scim.schema.coerce import is_unassigned
+from fluid_scim.schema.coerce import check_primary, is_unassigned
 
 Entry = dict[str, Any]
 
@@ -49,3 +50,15 @@ def same_entry(attribute: Attribute, wanted: Entry, entry: Entry) -> bool:
             return left.lower() == right.lower()
         return left == right
     return all(entry.get(key) == item for key, item in wanted.items())
+
+
+def settle_primary(entries: list[Entry], touched: list[Entry], label: str) -> None:
+    """RFC 7644 §3.5.2: an entry the operation set ``"primary": true`` on clears the flag of the others."""
+    fresh = [entry for entry in touched if entry.get("primary") is True and any(entry is kept for kept in entries)]
+    if len(fresh) > 1:
+        raise InvalidValue(f"'{label}' would leave more than one entry with \"primary\": true")
+    if fresh:
+        for entry in entries:
+            if entry is not fresh[0] and entry.get("primary") is True:
+                entry["primary"] = False
+    check_primary(entries, label)

@@ -16,6 +16,7 @@ from fluid_scim.filters import (
     FilterError,
     Not,
     Or,
+    PatchPath,
     ValuePath,
     compile_predicate,
     parse_path,
@@ -69,39 +70,59 @@ def parse_target(resource_type: ResourceType, text: Any, *, quirks: set[str], la
     extension = resource_type.extension(text.strip())
     if extension is not None:
         return Target(label=label, extension=extension)
+    patch_path = _parse(text, label)
+    attr_path = patch_path.attr
+    schema_urn = _schema_urn(resource_type, attr_path, quirks)
+    if schema_urn is None and attr_path.attr.lower() == "schemas":
+        return Target(label=label, read_only=True)
     try:
-        patch_path = parse_path(text)
+        resolved = resolve(resource_type, schema_urn, attr_path.attr, attr_path.sub_attr or patch_path.sub_attr)
+    except UnknownAttribute as error:
+        raise InvalidPath(f"path '{label}': {error}") from None
+    target = Target(label=label, schema=resolved.schema, attribute=resolved.attribute, sub=resolved.sub_attribute)
+    if patch_path.value_filter is not None:
+        target = _filtered(resource_type, target, patch_path.value_filter, quirks)
+    return _marked_read_only(target)
+
+
+def _parse(text: str, label: str) -> PatchPath:
+    """The parsed path; a syntax error inside ``[...]`` is invalidFilter, anywhere else invalidPath."""
+    try:
+        return parse_path(text)
     except FilterError as error:
         bracket = text.find("[")
         if bracket >= 0 and (error.position is None or error.position > bracket):
             raise InvalidFilter(f"the filter in path '{label}' is invalid: {error}") from None
         raise InvalidPath(f"path '{label}' is invalid: {error}") from None
-    attr_path = patch_path.attr
-    schema_urn = attr_path.schema
-    if resource_type is USER_RESOURCE and schema_urn is None and attr_path.attr.lower() == "manager":
-        schema_urn = ENTERPRISE_URN  # Entra's old narrative form: "path": "manager"
-        quirks.add("manager-unqualified")
-    if schema_urn is None and attr_path.attr.lower() == "schemas":
-        return Target(label=label, read_only=True)
-    sub_name = attr_path.sub_attr or patch_path.sub_attr
-    try:
-        resolved = resolve(resource_type, schema_urn, attr_path.attr, sub_name)
-    except UnknownAttribute as error:
-        raise InvalidPath(f"path '{label}': {error}") from None
-    attribute, sub = resolved.attribute, resolved.sub_attribute
-    target = Target(label=label, schema=resolved.schema, attribute=attribute, sub=sub)
-    if patch_path.value_filter is not None:
-        if attribute.type != "complex":
-            raise InvalidPath(f"path '{label}': '{attribute.name}' is not a complex attribute, so it cannot take a filter")
-        predicate = _predicate(resource_type, target, patch_path.value_filter)
-        if _string_boolean_literal(attribute, patch_path.value_filter):
-            quirks.add("string-boolean")  # Entra: roles[primary eq "True"]
-        target = Target(label=label, schema=resolved.schema, attribute=attribute, sub=sub,
-                        value_filter=patch_path.value_filter, predicate=predicate)
+
+
+def _schema_urn(resource_type: ResourceType, attr_path: AttrPath, quirks: set[str]) -> str | None:
+    if resource_type is USER_RESOURCE and attr_path.schema is None and attr_path.attr.lower() == "manager":
+        quirks.add("manager-unqualified")  # Entra's old narrative form: "path": "manager"
+        return ENTERPRISE_URN
+    return attr_path.schema
+
+
+def _filtered(resource_type: ResourceType, target: Target, value_filter: Filter, quirks: set[str]) -> Target:
+    """``target`` with a value filter (``emails[type eq "work"]``) and its compiled predicate."""
+    attribute = target.attribute
+    assert attribute is not None
+    if attribute.type != "complex":
+        raise InvalidPath(f"path '{target.label}': '{attribute.name}' is not a complex attribute, so it cannot take a filter")
+    predicate = _predicate(resource_type, target, value_filter)
+    if _string_boolean_literal(attribute, value_filter):
+        quirks.add("string-boolean")  # Entra: roles[primary eq "True"]
+    return Target(label=target.label, schema=target.schema, attribute=attribute, sub=target.sub,
+                  value_filter=value_filter, predicate=predicate)
+
+
+def _marked_read_only(target: Target) -> Target:
     if target.is_members:
         return target  # members are a relation: their read-only sub-attributes are the caller's concern
+    attribute, sub = target.attribute, target.sub
+    assert attribute is not None
     if attribute.read_only or (sub is not None and sub.read_only):
-        return Target(label=label, schema=resolved.schema, attribute=attribute, sub=sub, read_only=True)
+        return Target(label=target.label, schema=target.schema, attribute=attribute, sub=sub, read_only=True)
     return target
 
 
@@ -120,7 +141,7 @@ def _predicate(resource_type: ResourceType, target: Target, value_filter: Filter
             found = resolve(resource_type, path.schema, path.attr, path.sub_attr).target
         except UnknownAttribute as error:
             raise FilterError(str(error)) from None
-        return AttributeInfo(found.type, case_exact=found.case_exact, multi_valued=found.multi_valued)  # type: ignore[arg-type]
+        return AttributeInfo(found.type, case_exact=found.case_exact, multi_valued=found.multi_valued)
 
     node = ValuePath(AttrPath(container, attribute.name), value_filter)
     try:

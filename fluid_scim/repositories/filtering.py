@@ -29,7 +29,7 @@ from sqlalchemy import BindParameter, ColumnElement, and_, func, not_, or_
 
 from fluid_scim.errors import InvalidFilter, InvalidValue
 from fluid_scim.filters import And, AttrPath, Compare, Filter, FilterError, Not, Or, Present, ValuePath, parse_path, render
-from fluid_scim.repositories.filtering_sources import ResourceColumns, Scope, columns_for
+from fluid_scim.repositories.filtering_sources import ResourceColumns, RowScope, Scope, columns_for
 from fluid_scim.repositories.filtering_values import STRING_TYPES, CodePoint, Operand, compare, present
 from fluid_scim.schema import Attribute, Resolved, ResourceType, UnknownAttribute, resolve
 
@@ -167,27 +167,9 @@ def _itself(condition: ColumnElement[bool] | None) -> ColumnElement[bool]:
 
 def _sort_key(columns: ResourceColumns, sort_by: str) -> ColumnElement[Any] | None:
     """The expression to order by (None when it is the same for every resource)."""
+    resolved = _sort_path(columns.resource_type, sort_by)
     try:
-        path = parse_path(sort_by)
-    except FilterError as error:
-        raise InvalidValue(f"sortBy '{sort_by}' is not an attribute path: {error}") from None
-    if path.value_filter is not None or path.sub_attr is not None:
-        raise InvalidValue(f"sortBy '{sort_by}' must be an attribute path such as 'name.familyName', without '[...]'")
-    try:
-        resolved = resolve(columns.resource_type, path.attr.schema, path.attr.attr, path.attr.sub_attr)
-    except UnknownAttribute as error:
-        raise InvalidValue(f"cannot sort by '{sort_by}': {error}") from None
-    try:
-        if resolved.attribute.type != "complex":
-            element, operand = None, columns.operand(resolved)
-        else:
-            element = columns.scope(resolved)
-            sub = resolved.sub_attribute
-            if sub is None and element.multi_valued:
-                sub = element.attribute.sub("value")
-            if sub is None:
-                raise InvalidValue(f"cannot sort by the complex attribute '{element.label}'; name one of its sub-attributes")
-            operand = element.operand(sub)
+        element, operand = _sort_operand(columns, resolved)
     except InvalidFilter as error:  # not filterable
         raise InvalidValue(f"cannot sort by '{sort_by}': {error.detail}") from None
     kind = operand.attribute.type
@@ -199,6 +181,33 @@ def _sort_key(columns: ResourceColumns, sort_by: str) -> ColumnElement[Any] | No
     if kind in STRING_TYPES:
         folded = operand.attribute.case_exact or operand.lowercase
         key = func.nullif(key if folded else func.lower(key), "")  # "" is no value
-    if element is not None and element.multi_valued:
+    if isinstance(element, RowScope):  # multi-valued: its primary value, else its first
         key = element.first(key)
     return CodePoint(key) if kind in STRING_TYPES else key
+
+
+def _sort_path(resource_type: ResourceType, sort_by: str) -> Resolved:
+    """``sortBy`` resolved to an attribute (or sub-attribute) of the resource type; no filters."""
+    try:
+        path = parse_path(sort_by)
+    except FilterError as error:
+        raise InvalidValue(f"sortBy '{sort_by}' is not an attribute path: {error}") from None
+    if path.value_filter is not None or path.sub_attr is not None:
+        raise InvalidValue(f"sortBy '{sort_by}' must be an attribute path such as 'name.familyName', without '[...]'")
+    try:
+        return resolve(resource_type, path.attr.schema, path.attr.attr, path.attr.sub_attr)
+    except UnknownAttribute as error:
+        raise InvalidValue(f"cannot sort by '{sort_by}': {error}") from None
+
+
+def _sort_operand(columns: ResourceColumns, resolved: Resolved) -> tuple[Scope | None, Operand]:
+    """The column to sort by and, for a complex attribute, its scope; a multi-valued one sorts by ``value``."""
+    if resolved.attribute.type != "complex":
+        return None, columns.operand(resolved)
+    element = columns.scope(resolved)
+    sub = resolved.sub_attribute
+    if sub is None and element.multi_valued:
+        sub = element.attribute.sub("value")
+    if sub is None:
+        raise InvalidValue(f"cannot sort by the complex attribute '{element.label}'; name one of its sub-attributes")
+    return element, element.operand(sub)

@@ -164,26 +164,31 @@ def coerce_attribute(schema: Schema | None, attribute: Attribute, value: Any, *,
     if is_manager(attribute, schema):
         return coerce_manager(value, quirks=quirks, label=label)
     if attribute.multi_valued:
-        if is_unassigned(value):
-            return None
-        if not isinstance(value, list):
-            if attribute.type != "complex" or not isinstance(value, dict):
-                raise InvalidValue(f"'{label}' is multi-valued and must be a JSON array")
-            quirks.add("single-value-wrapped")
-            value = [value]
-        if attribute.type != "complex":
-            items = [coerce_scalar(attribute, item, quirks=quirks, label=f"{label}[{index}]") for index, item in enumerate(value)]
-            return [item for item in items if item is not None] or None
-        entries = []
-        for index, item in enumerate(value):
-            entry = coerce_entry(attribute, item, quirks=quirks, label=f"{label}[{index}]")
-            if entry is not None:
-                entries.append(entry)
-        check_primary(entries, label)
-        return entries or None
+        return _coerce_multi(attribute, value, quirks=quirks, label=label)
     if attribute.type == "complex":
         return coerce_complex(attribute, value, quirks=quirks, label=label)
     return coerce_scalar(attribute, value, quirks=quirks, label=label)
+
+
+def _coerce_multi(attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> list[Any] | None:
+    """A multi-valued attribute: a list of scalars or of entries (a lone object is wrapped); None when empty."""
+    if is_unassigned(value):
+        return None
+    if not isinstance(value, list):
+        if attribute.type != "complex" or not isinstance(value, dict):
+            raise InvalidValue(f"'{label}' is multi-valued and must be a JSON array")
+        quirks.add("single-value-wrapped")
+        value = [value]
+    if attribute.type != "complex":
+        items = [coerce_scalar(attribute, item, quirks=quirks, label=f"{label}[{index}]") for index, item in enumerate(value)]
+        return [item for item in items if item is not None] or None
+    entries = []
+    for index, item in enumerate(value):
+        entry = coerce_entry(attribute, item, quirks=quirks, label=f"{label}[{index}]")
+        if entry is not None:
+            entries.append(entry)
+    check_primary(entries, label)
+    return entries or None
 
 
 def coerce_entry(attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> dict[str, Any] | None:
@@ -277,6 +282,9 @@ def check_primary(entries: list[dict[str, Any]], label: str) -> None:
 _MEMBER_TYPES = {"user": "User", "group": "Group"}
 
 
+_MEMBER_KEYS = frozenset({"value", "$ref", "display", "type"})
+
+
 def coerce_members(value: Any, *, quirks: set[str]) -> list[MemberRef]:
     """Group ``members`` as the client sent them: ``[{"value": id, "$ref": ..., "display": ..., "type": ...}]``.
 
@@ -292,30 +300,40 @@ def coerce_members(value: Any, *, quirks: set[str]) -> list[MemberRef]:
         raise InvalidValue("'members' must be a JSON array of objects with a 'value'")
     members: dict[str, MemberRef] = {}
     for index, entry in enumerate(value):
-        label = f"members[{index}]"
-        if not isinstance(entry, dict):
-            raise InvalidValue(f"'{label}' must be a JSON object with a 'value'")
-        member_id: Any = None
-        member_type: str | None = None
-        seen: dict[str, str] = {}
-        for key, item in entry.items():
-            lowered = key.lower()
-            if lowered not in ("value", "$ref", "display", "type"):
-                raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
-            _once(seen, lowered, f"{label}.{key}")
-            if lowered == "value":
-                member_id = item
-            elif lowered == "type" and not is_unassigned(item):
-                if not isinstance(item, str) or item.lower() not in _MEMBER_TYPES:
-                    raise InvalidValue(f"'{label}.type' must be \"User\" or \"Group\", not {_show(item)}")
-                member_type = _MEMBER_TYPES[item.lower()]
-            elif lowered == "$ref" and item is not None and not isinstance(item, str):
-                raise InvalidValue(f"'{label}.$ref' must be a string or null, not {_show(item)}")
-        if not isinstance(member_id, str) or not member_id:
-            raise InvalidValue(f"'{label}.value' is required and must be the member's id (a non-empty string)")
-        member_id = _string(member_id, label=f"{label}.value", limit=STRING_LIMIT)
-        members.setdefault(member_id, MemberRef(member_id, member_type))
+        member = _member(entry, label=f"members[{index}]")
+        members.setdefault(member.value, member)
     return list(members.values())
+
+
+def _member(entry: Any, *, label: str) -> MemberRef:
+    """One entry of ``members``: its id (required) and its optional ``type``."""
+    if not isinstance(entry, dict):
+        raise InvalidValue(f"'{label}' must be a JSON object with a 'value'")
+    member_id: Any = None
+    member_type: str | None = None
+    seen: dict[str, str] = {}
+    for key, item in entry.items():
+        lowered = key.lower()
+        if lowered not in _MEMBER_KEYS:
+            raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
+        _once(seen, lowered, f"{label}.{key}")
+        if lowered == "value":
+            member_id = item
+        elif lowered == "type":
+            member_type = _member_type(item, label=label)
+        elif lowered == "$ref" and item is not None and not isinstance(item, str):
+            raise InvalidValue(f"'{label}.$ref' must be a string or null, not {_show(item)}")
+    if not isinstance(member_id, str) or not member_id:
+        raise InvalidValue(f"'{label}.value' is required and must be the member's id (a non-empty string)")
+    return MemberRef(_string(member_id, label=f"{label}.value", limit=STRING_LIMIT), member_type)
+
+
+def _member_type(item: Any, *, label: str) -> str | None:
+    if is_unassigned(item):
+        return None
+    if not isinstance(item, str) or item.lower() not in _MEMBER_TYPES:
+        raise InvalidValue(f"'{label}.type' must be \"User\" or \"Group\", not {_show(item)}")
+    return _MEMBER_TYPES[item.lower()]
 
 
 # -- scalars ----------------------------------------------------------------------------------------
@@ -331,13 +349,7 @@ def coerce_scalar(attribute: Attribute, value: Any, *, quirks: set[str], label: 
     if kind == "boolean":
         return _boolean(value, quirks=quirks, label=label)
     if kind in ("integer", "decimal"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidValue(f"'{label}' must be a number, not {_show(value)}")
-        if kind == "integer" and not isinstance(value, int):
-            raise InvalidValue(f"'{label}' must be an integer, not {_show(value)}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidValue(f"'{label}' must be a finite number")
-        return value
+        return _number(value, integer=kind == "integer", label=label)
     if not isinstance(value, str):
         raise InvalidValue(f"'{label}' must be a string, not {_show(value)}")
     if kind == "dateTime":
@@ -348,6 +360,16 @@ def coerce_scalar(attribute: Attribute, value: Any, *, quirks: set[str], label: 
         return _string(value, label=label, limit=REFERENCE_LIMIT)
     short = attribute.name.lower() in SHORT_STRINGS
     return _string(value, label=label, limit=SHORT_LIMIT if short else STRING_LIMIT, no_control=short)
+
+
+def _number(value: Any, *, integer: bool, label: str) -> int | float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidValue(f"'{label}' must be a number, not {_show(value)}")
+    if integer and not isinstance(value, int):
+        raise InvalidValue(f"'{label}' must be an integer, not {_show(value)}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidValue(f"'{label}' must be a finite number")
+    return value
 
 
 def _boolean(value: Any, *, quirks: set[str], label: str) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, request
 
 from fluid_scim.errors import InvalidSyntax, InvalidValue, UnsupportedMediaType
+from fluid_scim.messages import clamp_paging, split_names
 from fluid_scim.projection import Projection
 from fluid_scim.schema import ResourceType
 from fluid_scim.scim_http import cursors
@@ -48,17 +49,17 @@ def _names(raw: Any) -> list[str] | None:
     if raw is None:
         return None
     if isinstance(raw, str):
-        return [part.strip() for part in raw.split(",") if part.strip()]
+        return split_names([raw])
     if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-        return [part.strip() for item in raw for part in item.split(",") if part.strip()]
+        return split_names(raw)
     raise InvalidValue("attributes and excludedAttributes must be lists of attribute names")
 
 
 def list_query(params: Mapping[str, Any]) -> ListQuery:
-    """RFC 7644 §3.4.2: startIndex < 1 means 1, negative count means 0, count is capped at the maximum."""
+    """The GET query string or a loaded SearchRequest as a :class:`ListQuery` (bounds: :func:`clamp_paging`)."""
     maximum: int = current_app.extensions["fluid_settings"].scim_max_results
     start = _integer("startIndex", _text(params.get("startIndex")))
-    count = _integer("count", _text(params.get("count")))
+    start_index, count = clamp_paging(start, _integer("count", _text(params.get("count"))), maximum=maximum)
     order = (_text(params.get("sortOrder")) or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise InvalidValue(f"sortOrder must be 'ascending' or 'descending'; got {order!r}")
@@ -66,8 +67,8 @@ def list_query(params: Mapping[str, Any]) -> ListQuery:
         filter=_text(params.get("filter")) or None,
         sort_by=_text(params.get("sortBy")) or None,
         descending=order == "descending",
-        start_index=max(start or 1, 1),
-        count=maximum if count is None else min(max(count, 0), maximum),
+        start_index=start_index or 1,
+        count=maximum if count is None else count,
     )
     cursor = _text(params.get("cursor"))
     if cursor is None:

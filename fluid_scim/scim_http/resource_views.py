@@ -17,7 +17,7 @@ from fluid_scim.scim_http.representation import list_response, render_group, ren
 from fluid_scim.scim_http.request_parsing import if_match, json_body, list_query, projection
 from fluid_scim.scim_http.responses import scim_json
 from fluid_scim.services import groups, request_context, transaction, users
-from fluid_scim.services.resource_support import ListQuery, etag
+from fluid_scim.services.resource_support import ListQuery, etag, etag_matches
 
 
 def register(blueprint: Blueprint) -> None:
@@ -55,10 +55,8 @@ def _resource(body: dict[str, Any], status: int, version: int, *, location: str 
 
 
 def _not_modified(version: int) -> Response | None:
-    tags = [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",") if tag.strip()]
-    current = etag(version)
-    if "*" in tags or current in tags or current.removeprefix("W/") in tags:
-        return Response(status=304, headers={"ETag": current})
+    if etag_matches(request.headers.get("If-None-Match", ""), version):
+        return Response(status=304, headers={"ETag": etag(version)})
     return None
 
 

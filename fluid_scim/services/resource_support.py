@@ -61,15 +61,21 @@ def etag(version: int) -> str:
     return f'W/"{version}"'
 
 
+def etag_matches(header: str, version: int) -> bool:
+    """Whether an ``If-Match`` / ``If-None-Match`` list names ``version`` (or is ``*``).
+
+    RFC 7232 §2.3.2 weak comparison: ``W/"3"`` and ``"3"`` both name version 3.
+    """
+    tags = [tag.strip() for tag in header.split(",")]
+    current = etag(version)
+    return "*" in tags or current in tags or current.removeprefix("W/") in tags
+
+
 def check_if_match(if_match: str | None, version: int) -> None:
     """RFC 7644 §3.14 / RFC 7232 §3.1: a stale ``If-Match`` is 412 and changes nothing."""
-    if if_match is None:
+    if if_match is None or etag_matches(if_match, version):
         return
-    tags = [tag.strip() for tag in if_match.split(",")]
-    current = etag(version)
-    if "*" in tags or current in tags or current.removeprefix("W/") in tags:
-        return
-    raise PreconditionFailed(f"the resource has changed: its version is {current}, not {if_match}")
+    raise PreconditionFailed(f"the resource has changed: its version is {etag(version)}, not {if_match}")
 
 
 def retry_on_conflict(operation: Callable[P, T]) -> Callable[P, T]:
