@@ -31,7 +31,8 @@ _MESSAGES = {
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 
-def _errors(**overrides: str) -> dict[str, str]:
+def _errors(**overrides: str) -> dict[str, str | list[Any] | dict[Any, Any]]:
+    # The type marshmallow's ``error_messages`` parameter is declared with.
     return {**_MESSAGES, **overrides}
 
 

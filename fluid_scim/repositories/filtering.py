@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, func, not_, or_
+from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression, and_, func, not_, or_
 
 from fluid_scim.errors import InvalidFilter, InvalidValue
 from fluid_scim.filters import And, AttrPath, Compare, Filter, FilterError, Not, Or, Present, ValuePath, parse_path, render
@@ -59,7 +59,7 @@ def sort_clause(resource_type: ResourceType, sort_by: str | None, descending: bo
     """
     columns = columns_for(resource_type)
     entity = columns.entity
-    keys: list[ColumnElement[Any]] = [entity.created_at]
+    keys: list[SQLColumnExpression[Any]] = [entity.created_at]
     if sort_by is not None:
         key = _sort_key(columns, sort_by)
         keys = [] if key is None else [key]
@@ -165,7 +165,7 @@ def _itself(condition: ColumnElement[bool] | None) -> ColumnElement[bool]:
     return condition
 
 
-def _sort_key(columns: ResourceColumns, sort_by: str) -> ColumnElement[Any] | None:
+def _sort_key(columns: ResourceColumns, sort_by: str) -> SQLColumnExpression[Any] | None:
     """The expression to order by (None when it is the same for every resource)."""
     resolved = _sort_path(columns.resource_type, sort_by)
     try:
