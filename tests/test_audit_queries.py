@@ -247,8 +247,8 @@ def _age(app, *, resource_id: str, days: int) -> int:
 def _counts(app) -> tuple[int, int]:
     with app.app_context():
         return (
-            db.session.execute(select(func.count()).select_from(ProvisioningEvent)).scalar_one(),
-            db.session.execute(select(func.count()).select_from(AccessEvent)).scalar_one(),
+            db.session.execute(across_organisations(select(func.count()).select_from(ProvisioningEvent))).scalar_one(),
+            db.session.execute(across_organisations(select(func.count()).select_from(AccessEvent))).scalar_one(),
         )
 
 
