@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
+from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from fluid_scim.repositories import history as history_repo
@@ -168,15 +169,7 @@ class Recorder:
             for (organisation_id, starts_at), numbers in sorted(buckets.items(), key=lambda item: (str(item[0][0]), item[0][1])):
                 status_repo.add_to_bucket(connection, organisation_id, starts_at, numbers)
             for organisation_id, pending in sorted(counts.items(), key=lambda item: str(item[0])):
-                status_repo.add_to_status(
-                    connection,
-                    organisation_id,
-                    last_request_at=pending.last_request_at,
-                    last_success_at=pending.last_success_at if pending.had_success else None,
-                    last_error=pending.last_error(),
-                    failures=pending.trailing_failures,
-                    failures_reset=pending.had_success,
-                )
+                _write_status(connection, organisation_id, pending)
 
     def _put_back(
         self, events: list[dict[str, Any]], counts: dict[uuid.UUID, _Counts], buckets: dict[tuple[uuid.UUID, datetime], list[int]]
@@ -227,7 +220,7 @@ class Recorder:
 
 def _later(older: _Counts, newer: _Counts) -> _Counts:
     """``older`` then ``newer``: what the status row should learn from both, in that order."""
-    merged = _Counts(**{name: getattr(older, name) for name in _Counts.__slots__})  # type: ignore[attr-defined]
+    merged = _Counts(**{name: getattr(older, name) for name in _Counts.__slots__})
     merged.last_request_at = newer.last_request_at or older.last_request_at
     if newer.had_success:
         merged.last_success_at, merged.had_success, merged.trailing_failures = (
@@ -246,8 +239,20 @@ def _later(older: _Counts, newer: _Counts) -> _Counts:
     return merged
 
 
+def _write_status(connection: Connection, organisation_id: uuid.UUID, counts: _Counts) -> None:
+    status_repo.add_to_status(
+        connection,
+        organisation_id,
+        last_request_at=counts.last_request_at,
+        last_success_at=counts.last_success_at if counts.had_success else None,
+        last_error=counts.last_error(),
+        failures=counts.trailing_failures,
+        failures_reset=counts.had_success,
+    )
+
+
 def recorder_of(app: Flask) -> Recorder:
-    return app.extensions["fluid_recorder"]  # type: ignore[no-any-return]
+    return app.extensions["fluid_recorder"]
 
 
 def flush_pending() -> None:

@@ -357,6 +357,8 @@ def _deliver(
     if delivery is None or endpoint is None:
         return
     at = now()
+    status: int | None
+    error: str | None
     if event is None:
         status, error = None, "the event is no longer in the outbox"
     else:
