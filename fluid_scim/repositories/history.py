@@ -1,7 +1,7 @@
 """Provisioning and access event queries: pages, a user's trail, retention batches, export batches.
 
-Every function takes ``organisation_id`` and none commits, except the retention walk's first read
-and the recorder's batch insert, which span every organisation and say so. Pages and exports follow
+Every function takes ``organisation_id`` but two, which span every organisation and say so: the
+retention walk's first read and the recorder's batch insert. None commits. Pages and exports follow
 ``ix_provisioning_event_time`` (``organisation_id, created_at, id``) as a keyset.
 """
 

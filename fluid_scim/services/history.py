@@ -1,6 +1,7 @@
 """Reading the provisioning history: filtered pages, a user's trail, retention, export.
 
-Writing events is :mod:`fluid_scim.services.audit`'s job; this module only reads and purges them.
+Writing events is :mod:`fluid_scim.services.audit`'s job; this module only reads and purges them
+(the queries are in :mod:`fluid_scim.repositories.history`).
 Every query is bounded and follows an index: pages are keyset-paginated on ``(created_at, id)``
 (``ix_provisioning_event_time``), never offset-paginated, and never load more than ``limit + 1``
 rows; exports walk the same key in batches; purges delete in small committed batches.
