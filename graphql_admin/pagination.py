@@ -1,25 +1,27 @@
 """Relay-style connections (edges, pageInfo, opaque cursors) for every list that can grow.
 
 Forward pagination only (``first``/``after``), the way an admin console pages. Cursors are opaque
-to clients: provisioning events use the service's keyset cursor; other lists, whose services
-page by position, use an encoded offset.
+to clients (:mod:`fluid_scim.cursor_codec`): provisioning events use the service's keyset cursor;
+the provisioning feed, a sequence number (``seq:``); other lists, whose services page by position,
+an offset (``offset:``).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 import strawberry
 
+from fluid_scim import cursor_codec
 from fluid_scim.config import Settings
 from graphql_admin.errors import BadInputError
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20
-_OFFSET_PREFIX = "offset:"
+MAX_OFFSET = 10_000_000
+_OFFSET = "offset"
+_SEQUENCE = "seq"
 
 
 @strawberry.type(description="Where a page sits in its list (Relay cursor connections).")
@@ -52,7 +54,7 @@ def page_size(first: int | None, settings: Settings) -> int:
 
 
 def encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_OFFSET_PREFIX}{offset}".encode()).decode().rstrip("=")
+    return cursor_codec.encode_number(offset, kind=_OFFSET)
 
 
 def decode_offset(cursor: str | None) -> int:
@@ -60,15 +62,24 @@ def decode_offset(cursor: str | None) -> int:
     if cursor is None:
         return 0
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith(_OFFSET_PREFIX):
-            raise ValueError(cursor)
-        offset = int(text.removeprefix(_OFFSET_PREFIX))
-        if not 0 <= offset <= 10_000_000:
-            raise ValueError(cursor)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return cursor_codec.decode_number(cursor, kind=_OFFSET, maximum=MAX_OFFSET)
+    except cursor_codec.CursorError:
         raise BadInputError("after is not a cursor of this list: pass an endCursor it returned", argument="after") from None
-    return offset
+
+
+def encode_feed_cursor(seq: int) -> str:
+    """The cursor after the feed event numbered ``seq``."""
+    return cursor_codec.encode_number(seq, kind=_SEQUENCE)
+
+
+def decode_feed_cursor(cursor: str | None) -> int:
+    """The sequence number after which a feed page starts (0 without a cursor)."""
+    if cursor is None:
+        return 0
+    try:
+        return cursor_codec.decode_number(cursor, kind=_SEQUENCE)
+    except cursor_codec.CursorError:
+        raise BadInputError("after is not a cursor of this feed: pass an endCursor it returned", argument="after") from None
 
 
 def connection(nodes: Sequence[T], cursors: Sequence[str], *, has_next: bool, has_previous: bool) -> Connection[T]:

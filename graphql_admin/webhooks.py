@@ -7,8 +7,6 @@ time it is shown) and ``deleteWebhookEndpoint``. All scoped to the caller's orga
 
 from __future__ import annotations
 
-import base64
-import binascii
 from datetime import datetime
 from enum import Enum
 from typing import Annotated
@@ -22,12 +20,19 @@ from fluid_scim.models import WebhookDelivery as DeliveryModel
 from fluid_scim.models import WebhookEndpoint as EndpointModel
 from fluid_scim.services import outbox, webhooks
 from graphql_admin.context import Info
-from graphql_admin.errors import BadInputError, InvalidInput, NotAllowed, NotFound, Unavailable
-from graphql_admin.pagination import Connection, connection, decode_offset, offset_connection, page_size
+from graphql_admin.errors import InvalidInput, NotAllowed, NotFound, Unavailable
+from graphql_admin.pagination import (
+    Connection,
+    connection,
+    decode_feed_cursor,
+    decode_offset,
+    encode_feed_cursor,
+    offset_connection,
+    page_size,
+)
 from graphql_admin.permissions import IsOrganisationAdmin, as_admin, own_organisation
 
 _ADMIN = [IsOrganisationAdmin]
-_FEED_PREFIX = "seq:"
 
 
 @strawberry.enum
@@ -130,25 +135,6 @@ RotateWebhookSecretResult = Annotated[
 DeleteWebhookEndpointResult = Annotated[
     WebhookEndpointDeleted | NotFound | NotAllowed | Unavailable, strawberry.union("DeleteWebhookEndpointResult")
 ]
-
-
-def encode_feed_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{_FEED_PREFIX}{seq}".encode()).decode().rstrip("=")
-
-
-def decode_feed_cursor(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith(_FEED_PREFIX):
-            raise ValueError(cursor)
-        seq = int(text.removeprefix(_FEED_PREFIX))
-        if seq < 0:
-            raise ValueError(cursor)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadInputError("after is not a cursor of this feed: pass an endCursor it returned", argument="after") from None
-    return seq
 
 
 @strawberry.type

@@ -160,3 +160,30 @@ def test_pending_rows_wait_out_a_database_outage_within_a_bound(app_factory, mon
     with app.app_context():
         status = provisioning_status.status_of(organisation=organisations.get_organisation(slug=tenant.slug))
     assert status.last_hour.requests == 6, "the counts survive whole (they are a few numbers per organisation)"
+
+
+def test_purging_the_counters_keeps_the_last_two_days_of_every_organisation(app_factory):
+    """A platform-wide job (the tenant guard lets it span organisations): old buckets go, recent ones stay."""
+    from datetime import timedelta
+
+    from fluid_scim.models import StatusBucket
+    from fluid_scim.models.types import utcnow
+    from fluid_scim.repositories.scoping import across_organisations
+
+    app = app_factory(record_flush_seconds=0)
+    first, second = make_tenant(app), make_tenant(app)
+    for tenant in (first, second):
+        assert app.test_client().get("/scim/v2/Users/" + str(uuid.uuid4()), headers=_headers(tenant)).status_code == 404
+    with app.app_context():
+        old = utcnow() - timedelta(days=3)
+        for tenant in (first, second):
+            organisation = organisations.get_organisation(slug=tenant.slug)
+            db.session.add(StatusBucket(organisation_id=organisation.id, starts_at=old, requests=1, errors=0,
+                                        unauthorized=0, query_not_found=0))
+        db.session.commit()
+        assert provisioning_status.purge_buckets() >= 2
+        left = db.session.execute(across_organisations(select(StatusBucket.starts_at))).scalars().all()
+        assert left and all(starts_at > old for starts_at in left)
+        for tenant in (first, second):
+            status = provisioning_status.status_of(organisation=organisations.get_organisation(slug=tenant.slug))
+            assert status.last_hour.requests == 1 and status.last_day.requests == 1

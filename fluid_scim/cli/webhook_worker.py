@@ -17,7 +17,7 @@ from flask.cli import AppGroup
 
 from fluid_scim.cli.common import settings, store
 from fluid_scim.extensions import db
-from fluid_scim.services import webhooks
+from fluid_scim.services import transaction, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def worker(once: bool, poll_interval: float) -> None:
             try:
                 result = webhooks.run_once(config, secrets)
             except Exception:
-                db.session.rollback()
+                transaction.rollback()
                 log.exception("events worker pass failed; retrying after the poll interval")
                 result = webhooks.PassResult()
             if result.attempted or result.dispatched:

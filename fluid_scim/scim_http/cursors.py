@@ -2,15 +2,16 @@
 
 A cursor is an opaque token naming a position in one particular query (filter, sortBy and
 sortOrder): replaying it with another query is ``invalidCursor``. Positions rely on the stable
-ordering every list uses (the sort key, then the id).
+ordering every list uses (the sort key, then the id). The token is a :mod:`fluid_scim.cursor_codec`
+JSON cursor: ``{"o": offset, "q": fingerprint of the query}``.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 
+from fluid_scim import cursor_codec
 from fluid_scim.errors import InvalidCursor
 
 
@@ -19,8 +20,7 @@ def _fingerprint(query_key: tuple[str | None, ...]) -> str:
 
 
 def encode(offset: int, query_key: tuple[str | None, ...]) -> str:
-    raw = json.dumps({"o": offset, "q": _fingerprint(query_key)}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursor_codec.encode_json({"o": offset, "q": _fingerprint(query_key)})
 
 
 def decode(cursor: str, query_key: tuple[str | None, ...]) -> int:
@@ -28,10 +28,10 @@ def decode(cursor: str, query_key: tuple[str | None, ...]) -> int:
     if cursor == "":
         return 0
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        data = cursor_codec.decode_json(cursor)
         offset = data["o"]
         fingerprint = data["q"]
-    except (ValueError, TypeError, KeyError):
+    except (cursor_codec.CursorError, TypeError, KeyError):
         raise InvalidCursor("the cursor is not one this server issued") from None
     if not isinstance(offset, int) or offset < 0 or fingerprint != _fingerprint(query_key):
         raise InvalidCursor("the cursor belongs to a different query (filter, sortBy or sortOrder changed)")

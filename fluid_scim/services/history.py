@@ -1,6 +1,7 @@
 """Reading the provisioning history: filtered pages, a user's trail, retention, export.
 
-Writing events is :mod:`fluid_scim.services.audit`'s job; this module only reads and purges them.
+Writing events is :mod:`fluid_scim.services.audit`'s job; this module only reads and purges them
+(the queries are in :mod:`fluid_scim.repositories.history`).
 Every query is bounded and follows an index: pages are keyset-paginated on ``(created_at, id)``
 (``ix_provisioning_event_time``), never offset-paginated, and never load more than ``limit + 1``
 rows; exports walk the same key in batches; purges delete in small committed batches.
@@ -8,25 +9,23 @@ rows; exports walk the same key in batches; purges delete in small committed bat
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 import json
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, Text, cast, delete, literal, null, or_, select, tuple_, union_all
-from sqlalchemy.sql.elements import ColumnElement
-
+from fluid_scim import cursor_codec
 from fluid_scim.errors import InvalidValue
-from fluid_scim.extensions import db
-from fluid_scim.models import AccessEvent, Organisation, ProvisioningEvent
+from fluid_scim.models import Organisation, ProvisioningEvent
 from fluid_scim.models.access import ACCESS_EVENT_KINDS
-from fluid_scim.models.types import UTCDateTime, utcnow
+from fluid_scim.models.types import utcnow
+from fluid_scim.repositories import history as repo
+from fluid_scim.services import transaction
 from fluid_scim.services.recorder import flush_pending
 
 MAX_PAGE = 500
@@ -91,61 +90,56 @@ def list_events(
     """
     flush_pending()
     limit = max(1, min(int(limit), MAX_PAGE))
-    E = ProvisioningEvent
-    query = select(E).where(E.organisation_id == organisation.id)
-    if since is not None:
-        query = query.where(E.created_at >= _aware(since, "since"))
-    if until is not None:
-        query = query.where(E.created_at < _aware(until, "until"))
-    if outcome is not None:
-        if outcome not in OUTCOMES:
-            raise InvalidValue(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
-        query = query.where(E.status < 400 if outcome == "success" else E.status >= 400)
-    if operation is not None:
-        query = query.where(_operation_clause(operation))
-    if resource_id is not None:
-        query = query.where(E.resource_id == resource_id)
-    if user_id is not None:
-        query = query.where(E.resource_id == user_id)
-    if kind is not None:
-        if kind not in EVENT_KINDS:
-            raise InvalidValue(f"kind must be one of {', '.join(EVENT_KINDS)}; got {kind!r}")
-        query = query.where(E.kind == kind)
-    if after is not None:
-        created_at, event_id = decode_cursor(after)
-        query = query.where(tuple_(E.created_at, E.id) < tuple_(literal(created_at, UTCDateTime()), literal(event_id, String())))
-    rows = db.session.execute(query.order_by(E.created_at.desc(), E.id.desc()).limit(limit + 1)).scalars().all()
+    since = _aware(since, "since") if since is not None else None
+    until = _aware(until, "until") if until is not None else None
+    if outcome is not None and outcome not in OUTCOMES:
+        raise InvalidValue(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}")
+    exact, prefix = _operation(operation) if operation is not None else (None, None)
+    if kind is not None and kind not in EVENT_KINDS:
+        raise InvalidValue(f"kind must be one of {', '.join(EVENT_KINDS)}; got {kind!r}")
+    rows = repo.page_of_events(
+        organisation.id,
+        since=since,
+        until=until,
+        failed=None if outcome is None else outcome == "failure",
+        operation=exact,
+        operation_prefix=prefix,
+        resource_id=resource_id,
+        user_id=user_id,
+        kind=kind,
+        before=decode_cursor(after) if after is not None else None,
+        limit=limit + 1,
+    )
     events = tuple(rows[:limit])
     return EventPage(events, encode_cursor(events[-1].created_at, events[-1].id) if len(rows) > limit else None)
 
 
 def encode_cursor(created_at: datetime, event_id: str) -> str:
-    raw = json.dumps([created_at.astimezone(UTC).isoformat(), event_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    """The cursor of the position after this event (a :mod:`fluid_scim.cursor_codec` JSON ``[created_at, id]``)."""
+    return cursor_codec.encode_json([created_at.astimezone(UTC).isoformat(), event_id])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """The (created_at, id) a cursor points after; :class:`InvalidValue` for anything else."""
     try:
-        if not isinstance(cursor, str) or len(cursor) > 200:
+        position = cursor_codec.decode_json(cursor)
+        if not isinstance(position, list):
             raise ValueError("not a cursor")
-        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
-        stamp, event_id = json.loads(raw)
+        stamp, event_id = position
         created_at = datetime.fromisoformat(stamp)
         if created_at.tzinfo is None or not isinstance(event_id, str) or not 0 < len(event_id) <= 36:
             raise ValueError("not a cursor")
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError):
         raise InvalidValue("the cursor is not valid: pass the next_cursor of a previous page, or none to start again") from None
     return created_at.astimezone(UTC), event_id
 
 
-def _operation_clause(operation: str) -> ColumnElement[bool]:
+def _operation(operation: str) -> tuple[str | None, str | None]:
+    """(exact operation, None) or, for a name ending with ".", (None, prefix)."""
     operation = operation.strip()
     if not operation or len(operation) > 64:
         raise InvalidValue("operation must be 1 to 64 characters, such as user.deactivated or the prefix user.")
-    if operation.endswith("."):
-        return ProvisioningEvent.operation.startswith(operation, autoescape=True)
-    return ProvisioningEvent.operation == operation
+    return (None, operation) if operation.endswith(".") else (operation, None)
 
 
 def _aware(value: datetime, name: str) -> datetime:
@@ -166,45 +160,9 @@ def access_trail(*, organisation: Organisation, user_id: str, include_reads: boo
     transaction, so time order puts every effect after its cause.
     """
     flush_pending()
-    E, A = ProvisioningEvent, AccessEvent
-
-    def provisioning(*where: ColumnElement[bool]) -> Any:
-        return select(
-            E.created_at.label("time"),
-            literal("provisioning", String()).label("source"),
-            E.operation.label("what"),
-            E.detail.label("detail"),
-            E.status.label("status"),
-            E.changes.label("changes"),
-            cast(null(), JSON).label("roles_before"),
-            cast(null(), JSON).label("roles_after"),
-            E.id.label("id"),
-        ).where(E.organisation_id == organisation.id, *where)
-
-    about_user = [E.resource_id == user_id]
-    if not include_reads:
-        about_user.append(or_(~E.operation.endswith(".read"), E.status >= 400))
-    trail = union_all(
-        provisioning(*about_user),
-        provisioning(
-            E.operation.in_(MEMBERSHIP_OPERATIONS),
-            E.resource_type == "Group",
-            E.status < 400,
-            cast(E.changes, Text).contains(json.dumps(user_id), autoescape=True),
-        ),
-        select(
-            A.created_at,
-            literal("access", String()),
-            A.kind,
-            A.reason,
-            cast(null(), Integer),
-            cast(null(), JSON),
-            A.roles_before,
-            A.roles_after,
-            A.id,
-        ).where(A.organisation_id == organisation.id, A.user_id == user_id),
-    ).subquery()
-    rows = db.session.execute(select(trail).order_by(trail.c.time, trail.c.source.desc(), trail.c.id)).all()
+    rows = repo.trail_of_user(
+        organisation.id, user_id, include_reads=include_reads, membership_operations=MEMBERSHIP_OPERATIONS
+    )
     entries = [
         TrailEntry(
             time=row.time,
@@ -237,22 +195,17 @@ def purge_events(*, older_than_days: int, batch_size: int = 1000, max_batches: i
     batch_size = max(1, batch_size)
     budget = [max_batches]
     removed = _purge(
-        ProvisioningEvent,
-        select(ProvisioningEvent.organisation_id, ProvisioningEvent.id).where(ProvisioningEvent.created_at < cutoff),
-        cutoff,
+        partial(repo.expired_provisioning_events, cutoff=cutoff),
+        partial(repo.delete_provisioning_events, cutoff=cutoff),
         batch_size,
         budget,
     )
     # access_event has no index on created_at alone: walk ix_access_event_kind per organisation.
-    organisation_ids = db.session.execute(select(Organisation.id).order_by(Organisation.id)).scalars().all()
-    for organisation_id in organisation_ids:
+    for organisation_id in repo.organisation_ids():
         for kind in ACCESS_EVENT_KINDS:
             removed += _purge(
-                AccessEvent,
-                select(AccessEvent.organisation_id, AccessEvent.id).where(
-                    AccessEvent.organisation_id == organisation_id, AccessEvent.kind == kind, AccessEvent.created_at < cutoff
-                ),
-                cutoff,
+                partial(repo.expired_access_events, organisation_id, kind=kind, cutoff=cutoff),
+                partial(repo.delete_access_events, cutoff=cutoff),
                 batch_size,
                 budget,
             )
@@ -260,22 +213,24 @@ def purge_events(*, older_than_days: int, batch_size: int = 1000, max_batches: i
 
 
 def _purge(
-    model: type[ProvisioningEvent] | type[AccessEvent], keys: Any, cutoff: datetime, batch_size: int, budget: list[int]
+    expired: Callable[..., Sequence[tuple[uuid.UUID, str]]],
+    remove: Callable[[uuid.UUID, list[str]], None],
+    batch_size: int,
+    budget: list[int],
 ) -> int:
+    """Remove what ``expired(limit=...)`` finds, ``batch_size`` keys per committed batch, while ``budget`` lasts."""
     removed = 0
     while budget[0] > 0:
         budget[0] -= 1
-        batch = db.session.execute(keys.limit(batch_size)).all()
+        batch = expired(limit=batch_size)
         if not batch:
             break
         by_organisation: dict[uuid.UUID, list[str]] = {}
         for organisation_id, event_id in batch:
             by_organisation.setdefault(organisation_id, []).append(event_id)
         for organisation_id, ids in by_organisation.items():
-            db.session.execute(
-                delete(model).where(model.organisation_id == organisation_id, model.id.in_(ids), model.created_at < cutoff)
-            )
-        db.session.commit()
+            remove(organisation_id, ids)
+        transaction.commit()
         removed += len(batch)
         if len(batch) < batch_size:
             break
@@ -309,21 +264,14 @@ def export_events(
 
 
 def _export_rows(organisation_id: uuid.UUID, since: datetime, until: datetime | None) -> Iterator[dict[str, Any]]:
-    table = ProvisioningEvent.__table__
-    key = tuple_(table.c.created_at, table.c.id)
-    base = select(*table.columns).where(table.c.organisation_id == organisation_id)
-    if until is not None:
-        base = base.where(table.c.created_at < until)
-    lower: ColumnElement[bool] = table.c.created_at >= since
+    after: tuple[datetime, str] | None = None
     while True:
-        query = base.where(lower).order_by(table.c.created_at, table.c.id).limit(EXPORT_BATCH)
-        batch = db.session.execute(query).mappings().all()
+        batch = repo.export_batch(organisation_id, since=since, until=until, after=after, limit=EXPORT_BATCH)
         for row in batch:
             yield dict(row)
         if len(batch) < EXPORT_BATCH:
             return
-        # The next batch starts after the last row: one index range, not a re-scan from ``since``.
-        lower = key > tuple_(literal(batch[-1]["created_at"], UTCDateTime()), literal(batch[-1]["id"], String()))
+        after = (batch[-1]["created_at"], batch[-1]["id"])
 
 
 def _plain(value: Any) -> Any:

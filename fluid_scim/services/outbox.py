@@ -12,16 +12,18 @@ A rollback (or a retried use case) forgets the pending events.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, event, select
+from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
-from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
-from fluid_scim.models import Organisation, OutboxEvent, OutboxSequence
+from fluid_scim.models import Organisation, OutboxEvent
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories import outbox as repo
 
 EVENT_TYPES = (
     "user.provisioned",
@@ -51,30 +53,6 @@ def emit(organisation: Organisation, type: str, subject: str, data: dict[str, An
     db.session().info.setdefault(_PENDING, []).append(_Pending(organisation.id, type, subject, dict(data)))
 
 
-_ALLOCATE: dict[str, Any] = {}
-
-
-def _allocate_statement(dialect: str) -> Any:
-    """The counter upsert, built once per dialect (it runs in every change's commit)."""
-    insert = upsert_insert(dialect)
-    count = bindparam("count", type_=Integer)
-    _ALLOCATE[dialect] = (
-        insert(OutboxSequence)
-        .values(organisation_id=bindparam("organisation_id"), last_seq=count)
-        .on_conflict_do_update(index_elements=["organisation_id"], set_={"last_seq": OutboxSequence.last_seq + count})
-        .returning(OutboxSequence.last_seq)
-    )
-    return _ALLOCATE[dialect]
-
-
-def _allocate(session: Session, organisation_id: uuid.UUID, count: int) -> int:
-    """Reserve ``count`` numbers for an organisation; return the first. Locks its counter row until commit."""
-    dialect = session.get_bind().dialect.name
-    statement = _ALLOCATE[dialect] if dialect in _ALLOCATE else _allocate_statement(dialect)
-    last = session.execute(statement, {"organisation_id": organisation_id, "count": count}).scalar_one()
-    return int(last) - count + 1
-
-
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     if session.in_nested_transaction():
@@ -88,18 +66,20 @@ def _write_pending(session: Session) -> None:
         by_organisation.setdefault(item.organisation_id, []).append(item)
     for organisation_id in sorted(by_organisation, key=str):  # one order for every transaction
         items = by_organisation[organisation_id]
-        first = _allocate(session, organisation_id, len(items))
-        session.add_all(
-            OutboxEvent(
-                organisation_id=organisation_id,
-                seq=first + offset,
-                id=f"evt_{uuid.uuid4().hex}",
-                type=item.type,
-                subject_id=item.subject_id,
-                data=item.data,
-                created_at=now,
-            )
-            for offset, item in enumerate(items)
+        first = repo.reserve_sequence(session, organisation_id, len(items))
+        repo.add_events(session, _numbered(organisation_id, first, items, now))
+
+
+def _numbered(organisation_id: uuid.UUID, first: int, items: list[_Pending], now: datetime) -> Iterator[OutboxEvent]:
+    for offset, item in enumerate(items):
+        yield OutboxEvent(
+            organisation_id=organisation_id,
+            seq=first + offset,
+            id=f"evt_{uuid.uuid4().hex}",
+            type=item.type,
+            subject_id=item.subject_id,
+            data=item.data,
+            created_at=now,
         )
 
 
@@ -111,14 +91,7 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
 
 def feed(*, organisation: Organisation, after: int = 0, limit: int = 100) -> list[OutboxEvent]:
     """The organisation's events after ``seq`` ``after``, oldest first (for consumers that poll)."""
-    return list(
-        db.session.execute(
-            select(OutboxEvent)
-            .where(OutboxEvent.organisation_id == organisation.id, OutboxEvent.seq > after)
-            .order_by(OutboxEvent.seq)
-            .limit(limit)
-        ).scalars()
-    )
+    return list(repo.events_after(organisation.id, after, limit=limit))
 
 
 def payload(event_row: OutboxEvent) -> dict[str, Any]:

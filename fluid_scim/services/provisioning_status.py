@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
-
-from fluid_scim.extensions import db
-from fluid_scim.models import Organisation, ProvisioningStatus, ScimGroup, ScimToken, ScimUser, StatusBucket
+from fluid_scim.models import Organisation, ProvisioningStatus
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories import organisations as organisation_repo
+from fluid_scim.repositories import status as repo
+from fluid_scim.services import transaction
 from fluid_scim.services.recorder import BUCKET_SECONDS, flush_pending
 
 BUCKET = timedelta(seconds=BUCKET_SECONDS)
@@ -59,10 +59,10 @@ class StatusView:
 def status_of(*, organisation: Organisation, now: datetime | None = None) -> StatusView:
     now = now or utcnow()
     flush_pending()
-    row = db.session.get(ProvisioningStatus, organisation.id)
+    row = repo.status_row(organisation.id)
     hour, day = _window(organisation, now - timedelta(hours=1)), _window(organisation, now - timedelta(days=1))
     verdict, reasons = _verdict(hour, row)
-    token = db.session.get(ScimToken, organisation.id)
+    token = organisation_repo.token_of(organisation.id)
     return StatusView(
         last_request_at=row.last_request_at if row else None,
         last_success_at=row.last_success_at if row else None,
@@ -77,26 +77,19 @@ def status_of(*, organisation: Organisation, now: datetime | None = None) -> Sta
         token_set=token is not None,
         token_created_at=token.created_at if token else None,
         token_last_used_at=token.last_used_at if token else None,
-        **_counts(organisation),
+        **repo.directory_counts(organisation.id),
     )
 
 
 def purge_buckets(*, older_than: timedelta = timedelta(days=2)) -> int:
-    result = db.session.execute(StatusBucket.__table__.delete().where(StatusBucket.starts_at < utcnow() - older_than))
-    db.session.commit()
-    return int(result.rowcount or 0)
+    removed = repo.delete_buckets_before(utcnow() - older_than)
+    transaction.commit()
+    return removed
 
 
 def _window(organisation: Organisation, since: datetime) -> Window:
-    totals = db.session.execute(
-        select(
-            func.coalesce(func.sum(StatusBucket.requests), 0),
-            func.coalesce(func.sum(StatusBucket.errors), 0),
-            func.coalesce(func.sum(StatusBucket.unauthorized), 0),
-            func.coalesce(func.sum(StatusBucket.query_not_found), 0),
-        ).where(StatusBucket.organisation_id == organisation.id, StatusBucket.starts_at >= since - BUCKET)
-    ).one()
-    return Window(*(int(value) for value in totals))
+    # The bucket that started before ``since`` holds requests inside the window too.
+    return Window(*repo.bucket_totals(organisation.id, since=since - BUCKET))
 
 
 def _verdict(hour: Window, row: ProvisioningStatus | None) -> tuple[str, tuple[str, ...]]:
@@ -116,21 +109,3 @@ def _verdict(hour: Window, row: ProvisioningStatus | None) -> tuple[str, tuple[s
     if hour.query_not_found:
         reasons.append(f"{hour.query_not_found} query(ies) answered 404 in the last hour: Entra reads that as non-compliance")
     return ("at_risk", tuple(reasons)) if reasons else ("healthy", ())
-
-
-def _counts(organisation: Organisation) -> dict[str, int]:
-    scope = ScimUser.organisation_id == organisation.id
-    total, active, with_access = db.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((ScimUser.active.is_not(False), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((ScimUser.access_granted.is_(True), 1), else_=0)), 0),
-        ).where(scope)
-    ).one()
-    groups = db.session.execute(select(func.count()).where(ScimGroup.organisation_id == organisation.id)).scalar_one()
-    return {
-        "users_total": int(total),
-        "users_active": int(active),
-        "users_with_access": int(with_access),
-        "groups_total": int(groups),
-    }

@@ -25,12 +25,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from fluid_scim.database import upsert_insert
-from fluid_scim.extensions import db
-from fluid_scim.models import Organisation, ProvisioningEvent, ProvisioningStatus, StatusBucket
+from fluid_scim.repositories import history as history_repo
+from fluid_scim.repositories import status as status_repo
+from fluid_scim.services import transaction
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,12 @@ class _Counts:
             self.trailing_failures += 1
         else:
             self.last_success_at, self.had_success, self.trailing_failures = at, True, 0
+
+    def last_error(self) -> tuple[datetime, int | None, str | None] | None:
+        """(at, status, detail) of the last failed request, if one failed."""
+        if self.last_error_at is None:
+            return None
+        return self.last_error_at, self.last_error_status, self.last_error_detail
 
 
 class Recorder:
@@ -149,20 +155,21 @@ class Recorder:
     def _write(
         self, events: list[dict[str, Any]], counts: dict[uuid.UUID, _Counts], buckets: dict[tuple[uuid.UUID, datetime], list[int]]
     ) -> None:
-        with db.engine.begin() as connection:
+        with transaction.on_own_connection() as connection:
             # An organisation deleted since its requests were counted takes its pending rows with it.
             wanted = {key[0] for key in buckets} | set(counts) | {event["organisation_id"] for event in events}
-            existing = set(connection.execute(select(Organisation.id).where(Organisation.id.in_(wanted))).scalars())
+            existing = status_repo.existing_organisations(connection, wanted)
             if existing != wanted:
                 events = [event for event in events if event["organisation_id"] in existing]
                 buckets = {key: numbers for key, numbers in buckets.items() if key[0] in existing}
                 counts = {key: value for key, value in counts.items() if key in existing}
             if events:
-                connection.execute(insert(ProvisioningEvent.__table__), events)
+                history_repo.insert_events(connection, events)
+            # One order (organisation, then bucket) for every writer: no lock-order deadlock between workers.
             for (organisation_id, starts_at), numbers in sorted(buckets.items(), key=lambda item: (str(item[0][0]), item[0][1])):
-                _upsert_bucket(connection, organisation_id, starts_at, numbers)
+                status_repo.add_to_bucket(connection, organisation_id, starts_at, numbers)
             for organisation_id, pending in sorted(counts.items(), key=lambda item: str(item[0])):
-                _upsert_status(connection, organisation_id, pending)
+                _write_status(connection, organisation_id, pending)
 
     def _put_back(
         self, events: list[dict[str, Any]], counts: dict[uuid.UUID, _Counts], buckets: dict[tuple[uuid.UUID, datetime], list[int]]
@@ -213,7 +220,7 @@ class Recorder:
 
 def _later(older: _Counts, newer: _Counts) -> _Counts:
     """``older`` then ``newer``: what the status row should learn from both, in that order."""
-    merged = _Counts(**{name: getattr(older, name) for name in _Counts.__slots__})  # type: ignore[attr-defined]
+    merged = _Counts(**{name: getattr(older, name) for name in _Counts.__slots__})
     merged.last_request_at = newer.last_request_at or older.last_request_at
     if newer.had_success:
         merged.last_success_at, merged.had_success, merged.trailing_failures = (
@@ -232,41 +239,20 @@ def _later(older: _Counts, newer: _Counts) -> _Counts:
     return merged
 
 
-def _upsert_bucket(connection: Connection, organisation_id: uuid.UUID, starts_at: datetime, numbers: list[int]) -> None:
-    increments = dict(zip(("requests", "errors", "unauthorized", "query_not_found"), numbers, strict=True))
-    statement = upsert_insert(connection.dialect.name)(StatusBucket).values(
-        organisation_id=organisation_id, starts_at=starts_at, **increments
+def _write_status(connection: Connection, organisation_id: uuid.UUID, counts: _Counts) -> None:
+    status_repo.add_to_status(
+        connection,
+        organisation_id,
+        last_request_at=counts.last_request_at,
+        last_success_at=counts.last_success_at if counts.had_success else None,
+        last_error=counts.last_error(),
+        failures=counts.trailing_failures,
+        failures_reset=counts.had_success,
     )
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=["organisation_id", "starts_at"],
-            set_={name: getattr(StatusBucket, name) + value for name, value in increments.items()},
-        )
-    )
-
-
-def _upsert_status(connection: Connection, organisation_id: uuid.UUID, counts: _Counts) -> None:
-    values: dict[str, Any] = {"last_request_at": counts.last_request_at}
-    if counts.had_success:
-        values["last_success_at"] = counts.last_success_at
-    if counts.last_error_at is not None:
-        values |= {
-            "last_error_at": counts.last_error_at,
-            "last_error_status": counts.last_error_status,
-            "last_error_detail": counts.last_error_detail,
-        }
-    update: dict[str, Any] = dict(values)
-    update["consecutive_failures"] = (
-        counts.trailing_failures if counts.had_success else ProvisioningStatus.consecutive_failures + counts.trailing_failures
-    )
-    statement = upsert_insert(connection.dialect.name)(ProvisioningStatus).values(
-        organisation_id=organisation_id, consecutive_failures=counts.trailing_failures, **values
-    )
-    connection.execute(statement.on_conflict_do_update(index_elements=["organisation_id"], set_=update))
 
 
 def recorder_of(app: Flask) -> Recorder:
-    return app.extensions["fluid_recorder"]  # type: ignore[no-any-return]
+    return app.extensions["fluid_recorder"]
 
 
 def flush_pending() -> None:

@@ -1,7 +1,9 @@
-"""Where SCIM use cases end their transaction, and how a Bulk request makes them one.
+"""Where use cases end their transaction, and how a Bulk request makes them one.
 
-Services call :func:`commit`; inside :func:`all_or_nothing` (a Bulk request) that only flushes,
-and the single commit happens when every operation has succeeded.
+Services (SCIM, admin, the webhook worker, retention) call :func:`commit` or :func:`rollback`,
+never the session's own; inside :func:`all_or_nothing` (a Bulk request) :func:`commit` only
+flushes, and the single commit happens when every operation has succeeded. The recorder's batches,
+written apart from any request, run in :func:`on_own_connection`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from sqlalchemy import Connection
 
 from fluid_scim.extensions import db
 
@@ -20,6 +24,11 @@ def commit() -> None:
         db.session.flush()
     else:
         db.session.commit()
+
+
+def rollback() -> None:
+    """Forget what the session's transaction holds (inside :func:`all_or_nothing`, the whole Bulk request's)."""
+    db.session.rollback()
 
 
 def reads_only_from_here() -> None:
@@ -45,3 +54,14 @@ def all_or_nothing() -> Iterator[None]:
         _deferred.reset(token)
         db.session.rollback()
         raise
+
+
+@contextmanager
+def on_own_connection() -> Iterator[Connection]:
+    """A transaction on a connection of its own, apart from the session: committed when the block ends, rolled back if it raises.
+
+    For writes that belong to no request (the recorder's batches, flushed from a thread or after the
+    answer), so that they neither see nor end whatever the session holds.
+    """
+    with db.engine.begin() as connection:
+        yield connection

@@ -37,17 +37,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from sqlalchemy import and_, delete, exists, func, or_, select, update
-from sqlalchemy.orm import aliased
 
 from fluid_scim.config import Settings
 from fluid_scim.errors import InvalidValue, NotFound, SecretStoreError, UrlRefused
-from fluid_scim.extensions import db
-from fluid_scim.models import Organisation, OutboxEvent, OutboxSequence, WebhookDelivery, WebhookEndpoint
+from fluid_scim.models import Organisation, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from fluid_scim.models.types import utcnow
-from fluid_scim.repositories.scoping import across_organisations
+from fluid_scim.repositories import outbox as outbox_repo
+from fluid_scim.repositories import webhooks as repo
 from fluid_scim.secrets import Secret, SecretStore
-from fluid_scim.services import audit, outbox
+from fluid_scim.services import audit, outbox, transaction
 
 log = logging.getLogger(__name__)
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format prefix, not a secret)
@@ -57,6 +55,7 @@ BACKOFF_CAP = 3600.0
 DISPATCH_BATCH = 500
 CLAIM_BATCH = 50
 MAX_ERROR = 500
+DeliveryKey = tuple[uuid.UUID, str, int]  # (organisation_id, endpoint_id, event_seq)
 
 
 # -- signing ----------------------------------------------------------------------------------
@@ -142,17 +141,11 @@ def _check_types(event_types: Sequence[str] | None) -> list[str]:
 
 
 def list_endpoints(*, organisation: Organisation) -> list[WebhookEndpoint]:
-    return list(
-        db.session.execute(
-            select(WebhookEndpoint)
-            .where(WebhookEndpoint.organisation_id == organisation.id)
-            .order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
-        ).scalars()
-    )
+    return list(repo.list_endpoints(organisation.id))
 
 
 def get_endpoint(*, organisation: Organisation, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = db.session.get(WebhookEndpoint, (organisation.id, endpoint_id))
+    endpoint = repo.get_endpoint(organisation.id, endpoint_id)
     if endpoint is None:
         raise NotFound("no such webhook endpoint in this organisation")
     return endpoint
@@ -165,17 +158,11 @@ def create_endpoint(
     url = url.strip()
     check_url(url, settings.webhook_allowed_hosts)
     types = _check_types(event_types)
-    count = db.session.execute(
-        select(func.count()).select_from(WebhookEndpoint).where(WebhookEndpoint.organisation_id == organisation.id)
-    ).scalar_one()
-    if count >= MAX_ENDPOINTS:
+    if repo.count_endpoints(organisation.id) >= MAX_ENDPOINTS:
         raise InvalidValue(f"at most {MAX_ENDPOINTS} webhook endpoints per organisation")
     endpoint_id = str(uuid.uuid4())
     secret = new_secret()
     version = store.write_webhook_secret(organisation.id, endpoint_id, secret)  # Vault first: no row without a secret
-    last = db.session.execute(
-        select(OutboxSequence.last_seq).where(OutboxSequence.organisation_id == organisation.id)
-    ).scalar_one_or_none()
     endpoint = WebhookEndpoint(
         organisation_id=organisation.id,
         id=endpoint_id,
@@ -183,10 +170,10 @@ def create_endpoint(
         event_types=types,
         secret_version=version,
         enabled=True,
-        dispatched_seq=last or 0,
+        dispatched_seq=outbox_repo.last_sequence(organisation.id),
         created_at=utcnow(),
     )
-    db.session.add(endpoint)
+    repo.add_endpoint(endpoint)
     audit.record(
         organisation,
         operation="webhook.created",
@@ -194,7 +181,7 @@ def create_endpoint(
         resource_id=endpoint_id,
         changes=[{"path": "url", "before": None, "after": url}, {"path": "eventTypes", "before": None, "after": types}],
     )
-    db.session.commit()
+    transaction.commit()
     return endpoint, secret
 
 
@@ -204,18 +191,13 @@ def rotate_secret(*, organisation: Organisation, endpoint_id: str, store: Secret
     secret = new_secret()
     endpoint.secret_version = store.write_webhook_secret(organisation.id, endpoint.id, secret)
     audit.record(organisation, operation="webhook.secret_rotated", resource_type="WebhookEndpoint", resource_id=endpoint.id)
-    db.session.commit()
+    transaction.commit()
     return endpoint, secret
 
 
 def delete_endpoint(*, organisation: Organisation, endpoint_id: str, store: SecretStore) -> None:
     """Remove the endpoint, its delivery log and its secret (from Vault, after the commit)."""
     endpoint = get_endpoint(organisation=organisation, endpoint_id=endpoint_id)
-    db.session.execute(
-        delete(WebhookDelivery).where(
-            WebhookDelivery.organisation_id == organisation.id, WebhookDelivery.endpoint_id == endpoint.id
-        )
-    )
     audit.record(
         organisation,
         operation="webhook.deleted",
@@ -223,8 +205,8 @@ def delete_endpoint(*, organisation: Organisation, endpoint_id: str, store: Secr
         resource_id=endpoint.id,
         changes=[{"path": "url", "before": endpoint.url, "after": None}],
     )
-    db.session.delete(endpoint)
-    db.session.commit()
+    repo.delete_endpoint(organisation.id, endpoint)
+    transaction.commit()
     store.destroy_webhook_secret(organisation.id, endpoint.id)
 
 
@@ -232,17 +214,8 @@ def list_deliveries(
     *, organisation: Organisation, endpoint_id: str | None, status: str | None, offset: int, limit: int
 ) -> tuple[list[WebhookDelivery], bool]:
     """The delivery log, newest event first; and whether more follow."""
-    statement = select(WebhookDelivery).where(WebhookDelivery.organisation_id == organisation.id)
-    if endpoint_id is not None:
-        statement = statement.where(WebhookDelivery.endpoint_id == endpoint_id)
-    if status is not None:
-        statement = statement.where(WebhookDelivery.status == status)
-    rows = list(
-        db.session.execute(
-            statement.order_by(WebhookDelivery.event_seq.desc(), WebhookDelivery.endpoint_id).offset(offset).limit(limit + 1)
-        ).scalars()
-    )
-    return rows[:limit], len(rows) > limit
+    rows = repo.list_deliveries(organisation.id, endpoint_id=endpoint_id, status=status, offset=offset, limit=limit + 1)
+    return list(rows[:limit]), len(rows) > limit
 
 
 # -- the worker -------------------------------------------------------------------------------
@@ -260,96 +233,52 @@ class PassResult:
         return self.delivered + self.failed + self.dead
 
 
-def _locking(statement: Any) -> Any:
-    """``FOR UPDATE SKIP LOCKED`` where the database has it (PostgreSQL); SQLite has one writer."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return statement.with_for_update(skip_locked=True)
-    return statement
-
-
 def dispatch(now: Callable[[], datetime] = utcnow) -> int:
     """Fan new outbox events out into deliveries, endpoint by endpoint; return how many were created."""
     created = 0
-    keys = db.session.execute(
-        across_organisations(select(WebhookEndpoint.organisation_id, WebhookEndpoint.id).where(WebhookEndpoint.enabled.is_(True)))
-    ).all()
-    db.session.commit()
+    keys = repo.enabled_endpoint_keys()
+    transaction.commit()
     for organisation_id, endpoint_id in keys:
-        endpoint = db.session.execute(
-            _locking(
-                select(WebhookEndpoint).where(
-                    WebhookEndpoint.organisation_id == organisation_id, WebhookEndpoint.id == endpoint_id
-                )
-            )
-        ).scalar_one_or_none()
-        if endpoint is None:
-            db.session.commit()
-            continue
-        events = db.session.execute(
-            select(OutboxEvent)
-            .where(OutboxEvent.organisation_id == organisation_id, OutboxEvent.seq > endpoint.dispatched_seq)
-            .order_by(OutboxEvent.seq)
-            .limit(DISPATCH_BATCH)
-        ).scalars().all()
-        at = now()
-        for event in events:
-            if endpoint.event_types and event.type not in endpoint.event_types:
-                continue
-            db.session.add(
-                WebhookDelivery(
-                    organisation_id=organisation_id,
-                    endpoint_id=endpoint.id,
-                    event_seq=event.seq,
-                    event_id=event.id,
-                    event_type=event.type,
-                    subject_id=event.subject_id,
-                    status="pending",
-                    attempts=0,
-                    next_attempt_at=at,
-                    created_at=at,
-                )
-            )
-            created += 1
-        if events:
-            endpoint.dispatched_seq = events[-1].seq
-        db.session.commit()
+        endpoint = repo.lock_endpoint(organisation_id, endpoint_id)  # None: gone, or another worker has it
+        if endpoint is not None:
+            created += _fan_out(endpoint, now())
+        transaction.commit()
     return created
 
 
-def _claim(now: datetime, lease: timedelta) -> list[tuple[uuid.UUID, str, int]]:
-    """Lease the due deliveries that no earlier pending delivery of the same subject holds back."""
-    earlier = aliased(WebhookDelivery)
-    blocked = exists().where(
-        earlier.organisation_id == WebhookDelivery.organisation_id,
-        earlier.endpoint_id == WebhookDelivery.endpoint_id,
-        earlier.subject_id == WebhookDelivery.subject_id,
-        earlier.status == "pending",
-        earlier.event_seq < WebhookDelivery.event_seq,
-    )
-    every_organisation = across_organisations(select(WebhookEndpoint.organisation_id).distinct())
-    organisation_ids = db.session.execute(every_organisation).scalars().all()
-    claimed: list[tuple[uuid.UUID, str, int]] = []
-    for organisation_id in organisation_ids:  # per organisation: every query stays on one shard key
-        statement = (
-            select(WebhookDelivery)
-            .where(
-                WebhookDelivery.organisation_id == organisation_id,
-                WebhookDelivery.status == "pending",
-                WebhookDelivery.next_attempt_at <= now,
-                or_(WebhookDelivery.lease_until.is_(None), WebhookDelivery.lease_until < now),
-                ~blocked,
-            )
-            .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.event_seq)
-            .limit(CLAIM_BATCH)
+def _fan_out(endpoint: WebhookEndpoint, at: datetime) -> int:
+    """Add a delivery for each of the endpoint's new events of a type it wants; move its ``dispatched_seq`` on."""
+    events = outbox_repo.events_after(endpoint.organisation_id, endpoint.dispatched_seq, limit=DISPATCH_BATCH)
+    wanted = [event for event in events if not endpoint.event_types or event.type in endpoint.event_types]
+    repo.add_deliveries(
+        WebhookDelivery(
+            organisation_id=endpoint.organisation_id,
+            endpoint_id=endpoint.id,
+            event_seq=event.seq,
+            event_id=event.id,
+            event_type=event.type,
+            subject_id=event.subject_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=at,
+            created_at=at,
         )
-        if db.session.get_bind().dialect.name == "postgresql":
-            statement = statement.with_for_update(of=WebhookDelivery, skip_locked=True)
-        rows = db.session.execute(statement).scalars().all()
-        for row in rows:
+        for event in wanted
+    )
+    if events:
+        endpoint.dispatched_seq = events[-1].seq
+    return len(wanted)
+
+
+def _claim(now: datetime, lease: timedelta) -> list[DeliveryKey]:
+    """Lease the due deliveries that no earlier pending delivery of the same subject holds back."""
+    claimed: list[DeliveryKey] = []
+    for organisation_id in repo.organisations_with_endpoints():  # per organisation: every query stays on one shard key
+        for row in repo.lock_due_deliveries(organisation_id, now=now, limit=CLAIM_BATCH):
             row.lease_until = now + lease
             row.attempts += 1
             claimed.append((row.organisation_id, row.endpoint_id, row.event_seq))
-        db.session.commit()
+        transaction.commit()
     return claimed
 
 
@@ -413,17 +342,19 @@ def run_once(settings: Settings, store: SecretStore, *, now: Callable[[], dateti
 
 
 def _deliver(
-    key: tuple[uuid.UUID, str, int], settings: Settings, secrets_cache: _Secrets, now: Callable[[], datetime], result: PassResult
+    key: DeliveryKey, settings: Settings, secrets_cache: _Secrets, now: Callable[[], datetime], result: PassResult
 ) -> None:
     organisation_id, endpoint_id, seq = key
-    delivery = db.session.get(WebhookDelivery, key)
-    endpoint = db.session.get(WebhookEndpoint, (organisation_id, endpoint_id))
-    event = db.session.get(OutboxEvent, (organisation_id, seq))
+    delivery = repo.get_delivery(organisation_id, endpoint_id, seq)
+    endpoint = repo.get_endpoint(organisation_id, endpoint_id)
+    event = outbox_repo.get_event(organisation_id, seq)
     attempts = delivery.attempts if delivery is not None else 0
-    db.session.commit()  # no transaction stays open while we wait for the receiver
+    transaction.commit()  # no transaction stays open while we wait for the receiver
     if delivery is None or endpoint is None:
         return
     at = now()
+    status: int | None
+    error: str | None
     if event is None:
         status, error = None, "the event is no longer in the outbox"
     else:
@@ -452,18 +383,6 @@ def _deliver(
     _finish(key, values)
 
 
-def _finish(key: tuple[uuid.UUID, str, int], values: dict[str, Any]) -> None:
-    organisation_id, endpoint_id, seq = key
-    db.session.execute(
-        update(WebhookDelivery)
-        .where(
-            and_(
-                WebhookDelivery.organisation_id == organisation_id,
-                WebhookDelivery.endpoint_id == endpoint_id,
-                WebhookDelivery.event_seq == seq,
-                WebhookDelivery.status == "pending",
-            )
-        )
-        .values(**values)
-    )
-    db.session.commit()
+def _finish(key: DeliveryKey, values: dict[str, Any]) -> None:
+    repo.finish_delivery(*key, values)
+    transaction.commit()

@@ -1,0 +1,71 @@
+"""Outbox queries: the per-organisation event counter and the events. Every function takes ``organisation_id``; none commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Integer, bindparam, select
+from sqlalchemy.orm import Session
+
+from fluid_scim.database import upsert_insert
+from fluid_scim.extensions import db
+from fluid_scim.models import OutboxEvent, OutboxSequence
+
+_RESERVE: dict[str, Any] = {}
+
+
+def _reserve_statement(dialect: str) -> Any:
+    """The counter upsert, built once per dialect (it runs in the commit of every change that emits)."""
+    insert = upsert_insert(dialect)
+    count = bindparam("count", type_=Integer)
+    _RESERVE[dialect] = (
+        insert(OutboxSequence)
+        .values(organisation_id=bindparam("organisation_id"), last_seq=count)
+        .on_conflict_do_update(index_elements=["organisation_id"], set_={"last_seq": OutboxSequence.last_seq + count})
+        .returning(OutboxSequence.last_seq)
+    )
+    return _RESERVE[dialect]
+
+
+def reserve_sequence(session: Session, organisation_id: uuid.UUID, count: int) -> int:
+    """Reserve ``count`` numbers for an organisation and return the first; its counter row stays locked until commit.
+
+    Takes the committing ``session`` (this runs in its ``before_commit`` hook).
+    """
+    dialect = session.get_bind().dialect.name
+    statement = _RESERVE[dialect] if dialect in _RESERVE else _reserve_statement(dialect)
+    last = session.execute(statement, {"organisation_id": organisation_id, "count": count}).scalar_one()
+    return int(last) - count + 1
+
+
+def add_events(session: Session, events: Iterable[OutboxEvent]) -> None:
+    """Add numbered events to the committing ``session`` (written by the flush of that commit)."""
+    session.add_all(events)
+
+
+def last_sequence(organisation_id: uuid.UUID) -> int:
+    """The last number handed out in the organisation (0 before its first event)."""
+    last = db.session.execute(
+        select(OutboxSequence.last_seq).where(OutboxSequence.organisation_id == organisation_id)
+    ).scalar_one_or_none()
+    return last or 0
+
+
+def events_after(organisation_id: uuid.UUID, seq: int, *, limit: int) -> Sequence[OutboxEvent]:
+    """The organisation's events numbered after ``seq``, oldest first, at most ``limit``."""
+    return (
+        db.session.execute(
+            select(OutboxEvent)
+            .where(OutboxEvent.organisation_id == organisation_id, OutboxEvent.seq > seq)
+            .order_by(OutboxEvent.seq)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def get_event(organisation_id: uuid.UUID, seq: int) -> OutboxEvent | None:
+    return db.session.get(OutboxEvent, (organisation_id, seq))
