@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Annotated
 
 import strawberry
+from strawberry.permission import BasePermission
 from strawberry.scalars import JSON
 
 from fluid_scim.models import Organisation as OrganisationModel
@@ -32,7 +33,7 @@ from graphql_admin.pagination import (
 )
 from graphql_admin.permissions import IsOrganisationAdmin, as_admin, own_organisation
 
-_ADMIN = [IsOrganisationAdmin]
+_ADMIN: list[type[BasePermission]] = [IsOrganisationAdmin]
 
 
 @strawberry.enum
@@ -106,7 +107,7 @@ class FeedEvent:
     @classmethod
     def of(cls, row: OutboxEvent) -> FeedEvent:
         return cls(id=row.id, sequence=row.seq, type=row.type, subject_id=row.subject_id, occurred_at=row.created_at,
-                   data=row.data)
+                   data=JSON(row.data))
 
 
 @strawberry.type(description="The new endpoint and its signing secret: shown this once, store it in the receiver now.")

@@ -8,6 +8,7 @@ retention walk's first read and the recorder's batch insert. None commits. Pages
 from __future__ import annotations
 
 import json
+import typing
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Integer,
     RowMapping,
     String,
+    Table,
     Text,
     cast,
     delete,
@@ -38,7 +40,7 @@ from fluid_scim.models.types import UTCDateTime
 from fluid_scim.repositories.scoping import across_organisations
 
 EventKey = tuple[datetime, str]  # (created_at, id): a position in an organisation's events
-_EVENTS = ProvisioningEvent.__table__
+_EVENTS = typing.cast(Table, ProvisioningEvent.__table__)  # a declarative class maps a Table
 # Built once: the recorder inserts its batches with it (executemany of plain dicts).
 _INSERT_EVENTS = across_organisations(insert(_EVENTS))
 

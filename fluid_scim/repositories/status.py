@@ -11,7 +11,7 @@ from collections.abc import Collection, Sequence, Set
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, case, func, select
+from sqlalchemy import Connection, CursorResult, case, delete, func, select
 
 from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
@@ -66,7 +66,7 @@ def directory_counts(organisation_id: uuid.UUID) -> dict[str, int]:
 def delete_buckets_before(cutoff: datetime) -> int:
     """Delete every organisation's buckets that start before ``cutoff``; how many were deleted."""
     # across_organisations: retention of the counters is one platform-wide job.
-    statement = across_organisations(StatusBucket.__table__.delete().where(StatusBucket.starts_at < cutoff))
+    statement = across_organisations(delete(StatusBucket).where(StatusBucket.starts_at < cutoff))
     return int(cast("CursorResult[Any]", db.session.execute(statement)).rowcount or 0)
 
 
