@@ -22,6 +22,7 @@ from flask import Flask
 
 from tests.support.services import ROOT, LiveServer
 from tests.support.tenants import ScimClient, Tenant, make_tenant
+from tests.support.urns import USER_URN
 from tests.test_graphql_support import credential
 
 pytestmark = pytest.mark.live
@@ -38,7 +39,6 @@ CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 WAIT_MS = 10_000
 
 
@@ -173,13 +173,13 @@ def test_console_drives_sync_and_token(app: Flask, tenant: Tenant, live_server: 
     page.keyboard.press("Space")
     announced(page, "sync disabled")
     expect(switch).to_be_checked()
-    refused = entra.post("/Users", {"schemas": [USER_SCHEMA], "userName": "refused@example.com"})
+    refused = entra.post("/Users", {"schemas": [USER_URN], "userName": "refused@example.com"})
     assert refused.status_code == 403
     switch.click()
     announced(page, "sync enabled")
     expect(switch).not_to_be_checked()
     user_name = f"grace-{uuid.uuid4().hex[:6]}@example.com"
-    created = entra.post("/Users", {"schemas": [USER_SCHEMA], "userName": user_name, "name": {"familyName": "Hopper"}})
+    created = entra.post("/Users", {"schemas": [USER_URN], "userName": user_name, "name": {"familyName": "Hopper"}})
     assert created.status_code == 201, created.text
     user_id = created.json()["id"]
 
@@ -252,7 +252,7 @@ def test_console_sections_and_screenshot(app: Flask, live_server: LiveServer, br
     tenant = make_tenant(app, "acme")  # the demo organisation's name, for the README's screenshot
     entra = ScimClient(live_server.url, tenant, user_agent="Microsoft.Identity.Provisioning/1.0")
     for name in ("ada", "linus"):
-        assert entra.post("/Users", {"schemas": [USER_SCHEMA], "userName": f"{name}@example.com"}).status_code == 201
+        assert entra.post("/Users", {"schemas": [USER_URN], "userName": f"{name}@example.com"}).status_code == 201
     assert entra.get("/Users/does-not-exist").status_code == 404
     open_console(page, live_server, tenant, credential(app, tenant.slug))
 

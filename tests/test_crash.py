@@ -21,10 +21,9 @@ from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import organisations
 from tests.support.services import wait_until
 from tests.support.tenants import ScimClient
+from tests.support.urns import GROUP_URN, USER_URN
 
 pytestmark = pytest.mark.live
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 MEMBERS = 5000
 
 
@@ -52,9 +51,9 @@ def _member_count(app, group_id: str) -> int:
 
 def test_a_worker_killed_mid_patch_leaves_the_change_whole_or_absent(app, tenant, live_server):
     scim = ScimClient(live_server.url, tenant)
-    survivor = scim.post("/Users", {"schemas": [USER], "userName": f"committed-{uuid.uuid4().hex[:6]}"}).json()
+    survivor = scim.post("/Users", {"schemas": [USER_URN], "userName": f"committed-{uuid.uuid4().hex[:6]}"}).json()
     ids = _users(app, tenant, MEMBERS)
-    group = scim.post("/Groups", {"schemas": [GROUP], "displayName": f"Crash {uuid.uuid4()}"}).json()
+    group = scim.post("/Groups", {"schemas": [GROUP_URN], "displayName": f"Crash {uuid.uuid4()}"}).json()
     outcome: dict[str, object] = {}
 
     def patch() -> None:

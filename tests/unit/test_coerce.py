@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from fluid_scim.errors import InvalidSyntax, InvalidValue, Mutability
-from fluid_scim.schema import ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE, resolve
+from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, resolve
 from fluid_scim.schema.attributes import Attribute
 from fluid_scim.schema.coerce import (
     MemberRef,
@@ -17,13 +17,11 @@ from fluid_scim.schema.coerce import (
     coerce_value,
     extract_members,
 )
-
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
+from tests.support.urns import ENTERPRISE_URN, GROUP_URN, USER_URN
 
 # ENTRA.md §3.1 "Create User", as the tutorial shows it.
 ENTRA_CREATE = {
-    "schemas": [USER_SCHEMA, ENTERPRISE_URN],
+    "schemas": [USER_URN, ENTERPRISE_URN],
     "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
     "userName": "Test_User_00aa00aa-0b0b-0c0c-0d0d-000000000000",
     "active": True,
@@ -35,7 +33,7 @@ ENTRA_CREATE = {
 
 # ENTRA.md §3.1 notes / §5: the default-mapping POST.
 ENTRA_DEFAULT_MAPPING_CREATE = {
-    "schemas": [USER_SCHEMA, ENTERPRISE_URN],
+    "schemas": [USER_URN, ENTERPRISE_URN],
     "externalId": "alice",
     "userName": "alice@contoso.com",
     "active": "True",
@@ -59,7 +57,7 @@ ENTRA_DEFAULT_MAPPING_CREATE = {
 
 # OKTA.md §2 "Create".
 OKTA_CREATE = {
-    "schemas": [USER_SCHEMA],
+    "schemas": [USER_URN],
     "userName": "test.user@okta.local",
     "name": {"givenName": "Test", "familyName": "User"},
     "emails": [{"primary": True, "value": "test.user@okta.local", "type": "work"}],
@@ -159,7 +157,7 @@ def _coerce(body, resource_type=USER_RESOURCE):
         ),
         pytest.param(
             GROUP_RESOURCE,
-            {"schemas": [GROUP_SCHEMA, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            {"schemas": [GROUP_URN, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
              "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "displayName",
              "meta": {"resourceType": "Group"}},
             {"externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "displayName"},
@@ -167,7 +165,7 @@ def _coerce(body, resource_type=USER_RESOURCE):
             id="entra-4-group-create-2018-uri",
         ),
         pytest.param(
-            GROUP_RESOURCE, {"schemas": [GROUP_SCHEMA], "displayName": "Test SCIMv2", "members": []},
+            GROUP_RESOURCE, {"schemas": [GROUP_URN], "displayName": "Test SCIMv2", "members": []},
             {"displayName": "Test SCIMv2"}, set(), id="okta-1-group-push-create",
         ),
         pytest.param(

@@ -18,10 +18,11 @@ from fluid_scim.errors import (
     NoTarget,
     ScimError,
 )
-from fluid_scim.messages import PATCH_OP_URN, parse_patch_operations
+from fluid_scim.messages import parse_patch_operations
 from fluid_scim.patch import MemberDelta, MemberRef, Operation, apply_patch
-from fluid_scim.schema import ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE
+from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
+from tests.support.urns import ENTERPRISE_URN, PATCH_OP_URN
 
 EXT = ENTERPRISE_URN
 USER_ID = "6764549bef60420686bc"
