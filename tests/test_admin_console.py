@@ -20,10 +20,10 @@ import pytest
 import requests
 from flask import Flask
 
+from tests.support.graphql import credential
 from tests.support.services import ROOT, LiveServer
 from tests.support.tenants import ScimClient, Tenant, make_tenant
 from tests.support.urns import USER_URN
-from tests.test_graphql_support import credential
 
 pytestmark = pytest.mark.live
 

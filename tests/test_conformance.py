@@ -9,7 +9,7 @@ from httpx2 import Client
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
-CONFORMANCE_RESULTS: list[str] = []
+from tests.support.conformance import CONFORMANCE_RESULTS
 
 
 @pytest.mark.live

@@ -12,10 +12,10 @@ import pytest
 from flask import Flask
 
 from fluid_scim.services import organisations
+from tests.support.graphql import credential, graphql_post
 from tests.support.services import LiveServer, Vault
 from tests.support.tenants import ScimClient, Tenant
 from tests.support.urns import USER_URN
-from tests.test_graphql_support import credential, graphql_post
 
 pytestmark = pytest.mark.live
 ENTRA_AGENT = "Microsoft.Identity.Provisioning/1.0"

@@ -18,8 +18,8 @@ from flask import Flask
 from fluid_scim.patch import Operation
 from fluid_scim.services import access_admin, audit, organisations, users, webhooks
 from graphql_admin.schema import schema
+from tests.support.graphql import claims_for, credential, data, execute
 from tests.support.tenants import Tenant, make_tenant
-from tests.test_graphql_support import claims_for, credential, data, execute
 
 ANY = "__typename ... on Failure { message }"
 

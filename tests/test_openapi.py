@@ -24,6 +24,7 @@ from schemathesis.checks import (
 from schemathesis.config import SchemathesisConfig
 
 from fluid_scim.scim_http.openapi import build_openapi
+from tests.support.conformance import CONFORMANCE_RESULTS
 from tests.support.tenants import ScimClient
 from tests.support.urns import ENTERPRISE_URN, GROUP_URN, USER_URN
 
@@ -43,8 +44,6 @@ schema = schemathesis.openapi.from_dict(build_openapi(), config=CONFIG)
 def _report_case_counts():
     """One line per backend at the end of the run (printed with the scim2-tester counts)."""
     yield
-    from tests.test_conformance import CONFORMANCE_RESULTS
-
     for backend, counts in sorted(CASES.items()):
         CONFORMANCE_RESULTS.append(
             f"schemathesis on {backend}: {sum(counts.values())} generated cases over {len(counts)} operations"
