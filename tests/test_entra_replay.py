@@ -1,4 +1,9 @@
-"""Microsoft Entra ID's provisioning traffic (shared/ENTRA.md), replayed against a live gunicorn server.
+"""Microsoft Entra ID's provisioning traffic, replayed against a live gunicorn server.
+
+The requests are those of Microsoft Learn's "Tutorial: Develop and plan provisioning for a SCIM endpoint"
+(https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups ,
+"User operations", "Group operations") and of "Known issues and resolutions with SCIM 2.0 protocol compliance"
+(https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
 
 Both dialects: the default job (capitalised ops, "True"/"False" strings, remove-by-value) and a
 job with the ``aadOptscim062020`` flag (lower-case ops, path-less replace with dotted and URN keys,
@@ -25,7 +30,7 @@ def entra(live_server, tenant) -> ScimClient:
 
 
 def entra_user(user_name: str, **extra) -> dict:
-    """The create body Entra sends with the default attribute mappings (ENTRA.md §3.1, §5)."""
+    """The create body Entra sends with the default attribute mappings (the tutorial's "Create User" and attribute table)."""
     return {
         "schemas": [USER_URN, ENTERPRISE_URN],
         "externalId": str(uuid.uuid4()),

@@ -1,4 +1,10 @@
-"""Okta's provisioning traffic (shared/OKTA.md) and its SCIM 2.0 SPEC test, against a live server."""
+"""Okta's provisioning traffic and its SCIM 2.0 SPEC test, against a live server.
+
+The requests are those of Okta's "SCIM 2.0 protocol reference",
+https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/ ;
+the SPEC test is the one "Test your Okta SCIM integration" has an integration pass,
+https://developer.okta.com/docs/guides/scim-provisioning-integration-test/main/ .
+"""
 
 from __future__ import annotations
 
@@ -79,7 +85,7 @@ def test_put_clears_what_it_leaves_out_but_keeps_the_password(okta, app):
 
 
 def test_spec_suite(okta):
-    """Okta's "SCIM 2.0 SPEC Test" steps (OKTA.md §4)."""
+    """Okta's "SCIM 2.0 SPEC Test" steps, in order (see "Test your Okta SCIM integration")."""
     seed = okta.post("/Users", okta_user(f"seed-{uuid.uuid4().hex[:8]}@example.com")).json()
     first = okta.get("/Users", params={"count": 1, "startIndex": 1}).json()
     assert first["Resources"] and first["itemsPerPage"] == 1 and first["startIndex"] == 1 and first["totalResults"] >= 1

@@ -19,7 +19,8 @@ from fluid_scim.schema.coerce import (
 )
 from tests.support.urns import ENTERPRISE_URN, GROUP_URN, USER_URN
 
-# ENTRA.md §3.1 "Create User", as the tutorial shows it.
+# "Create User" as Microsoft Learn's SCIM endpoint tutorial ("User operations") shows it:
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups
 ENTRA_CREATE = {
     "schemas": [USER_URN, ENTERPRISE_URN],
     "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
@@ -31,7 +32,8 @@ ENTRA_CREATE = {
     "roles": [],
 }
 
-# ENTRA.md §3.1 notes / §5: the default-mapping POST.
+# The POST with the default attribute mappings (the tutorial's attribute table and
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes).
 ENTRA_DEFAULT_MAPPING_CREATE = {
     "schemas": [USER_URN, ENTERPRISE_URN],
     "externalId": "alice",
@@ -55,7 +57,8 @@ ENTRA_DEFAULT_MAPPING_CREATE = {
     "roles": [{"primary": True, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}],
 }
 
-# OKTA.md §2 "Create".
+# The create request of Okta's SCIM 2.0 protocol reference:
+# https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/
 OKTA_CREATE = {
     "schemas": [USER_URN],
     "userName": "test.user@okta.local",
@@ -344,8 +347,8 @@ def test_members_entra_and_okta_shapes():
     quirks: set[str] = set()
     members = coerce_members(
         [
-            {"$ref": None, "value": "f648f8d5ea4e4cd38e9c"},  # ENTRA.md §4
-            {"value": "00u1", "display": "test.user@okta.local"},  # OKTA.md §1
+            {"$ref": None, "value": "f648f8d5ea4e4cd38e9c"},  # the tutorial, "Group operations"
+            {"value": "00u1", "display": "test.user@okta.local"},  # Okta reference, "Update specific Group membership"
             {"value": "g2", "type": "group", "$ref": "https://x/Groups/g2"},
             {"value": "f648f8d5ea4e4cd38e9c", "type": "User"},  # duplicate: first kept
         ],
