@@ -179,5 +179,5 @@ def live_server(database_url: str, vault: Vault, artifacts_dir: Path) -> Iterato
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for line in CONFORMANCE_RESULTS:
+    for line in CONFORMANCE_RESULTS.values():
         terminalreporter.write_line(line)

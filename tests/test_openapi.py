@@ -45,7 +45,7 @@ def _report_case_counts():
     """One line per backend at the end of the run (printed with the scim2-tester counts)."""
     yield
     for backend, counts in sorted(CASES.items()):
-        CONFORMANCE_RESULTS.append(
+        CONFORMANCE_RESULTS[f"schemathesis on {backend}"] = (
             f"schemathesis on {backend}: {sum(counts.values())} generated cases over {len(counts)} operations"
         )
 
