@@ -69,7 +69,7 @@ CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 # Entra's provisioning agent identifies itself like this; fluid-scim records the dialect "entra".
 ENTRA_AGENT = "Microsoft Azure AD SCIM Client (fluid-scim bench)"
-ENTRA_DOCUMENTED_RATE = 25.0  # requests/s per tenant: the gallery checklist (ENTRA.md §1, §8)
+ENTRA_DOCUMENTED_RATE = 25.0  # requests/s per tenant: the gallery checklist of Microsoft Learn's SCIM endpoint tutorial
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # The per-organisation limit (default 100/second;3000/minute per worker) would measure the limiter,
 # not the server: it is lifted, and still checked on every request.
@@ -190,7 +190,7 @@ def run_threads(count: int, items: Sequence[Any], work: Callable[[Any], None]) -
 
 
 def entra_user(prefix: str, index: int) -> dict[str, Any]:
-    """A POST /Users body with Entra's default attribute mappings (ENTRA.md §3.1, §5)."""
+    """A POST /Users body with Entra's default attribute mappings (SCIM endpoint tutorial: "Create User", attribute table)."""
     user_name = f"{prefix}-{index:06d}@contoso.example"
     return {
         "schemas": [CORE_USER, ENTERPRISE_URN],
@@ -228,7 +228,7 @@ def user_name_eq(user_name: str) -> dict[str, str]:
 
 
 def user_patch(index: int, manager_id: str | None) -> list[dict[str, Any]]:
-    """Entra's PATCH shapes, in turn (ENTRA.md §3.4-3.8, §6)."""
+    """Entra's PATCH shapes, in turn (SCIM endpoint tutorial, "User operations"; SCIM 2.0 compliance known issues)."""
     shape = index % 4
     if shape == 0:  # default job: one Replace per path
         return [
@@ -672,7 +672,7 @@ class Bench:
         healthz = self._healthz(server)
         section.stats += [stats["lookup"], stats["create"], stats["get"], stats["find"], external, patch, listing, healthz]
 
-        # Groups: Entra's Test Connection probe and group match by displayName, then POST (ENTRA.md §2, §4).
+        # Groups: Entra's Test Connection probe and group match by displayName, then POST (the tutorial's "Group operations").
         group_section = Section(f"{result.name}: groups, {args.workers} workers, 1 client")
         result.sections.append(group_section)
         lookup = Stat("GET /Groups?filter=displayName eq&excludedAttributes=members", "find")

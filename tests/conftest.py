@@ -25,11 +25,10 @@ os.environ["FLUID_DOTENV"] = ""
 
 from app import create_app  # noqa: E402
 from fluid_scim.extensions import db  # noqa: E402
+from tests.support.backends import BACKENDS, POSTGRES_URL  # noqa: E402
+from tests.support.conformance import CONFORMANCE_RESULTS  # noqa: E402
 from tests.support.services import ROOT, LiveServer, PostgresDatabase, Vault  # noqa: E402
 from tests.support.tenants import Tenant, make_tenant  # noqa: E402
-
-POSTGRES_URL = os.environ.get("FLUID_TEST_POSTGRES_URL", "").strip()
-BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -180,7 +179,5 @@ def live_server(database_url: str, vault: Vault, artifacts_dir: Path) -> Iterato
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    from tests.test_conformance import CONFORMANCE_RESULTS
-
-    for line in CONFORMANCE_RESULTS:
+    for line in CONFORMANCE_RESULTS.values():
         terminalreporter.write_line(line)

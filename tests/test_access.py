@@ -13,12 +13,10 @@ from fluid_scim.models import AccessEvent, UserTombstone
 from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import access_admin, organisations
 from tests.support.tenants import ScimClient
+from tests.support.urns import FLUID_URN, GROUP_URN, USER_URN
 
 pytestmark = pytest.mark.live
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-FLUID = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
 
 
 @pytest.fixture
@@ -32,7 +30,7 @@ def _organisation(app, tenant):
 
 def _user(entra: ScimClient, **extra) -> dict:
     name = f"u-{uuid.uuid4().hex[:10]}@contoso.com"
-    response = entra.post("/Users", {"schemas": [USER], "userName": name, "active": True, **extra})
+    response = entra.post("/Users", {"schemas": [USER_URN], "userName": name, "active": True, **extra})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -49,7 +47,7 @@ def _members(entra: ScimClient, group_id: str, op: str, ids: list[str]) -> None:
 
 
 def _access(entra: ScimClient, user_id: str) -> tuple[bool, list[str]]:
-    fluid = entra.get(f"/Users/{user_id}").json()[FLUID]
+    fluid = entra.get(f"/Users/{user_id}").json()[FLUID_URN]
     return fluid.get("accessGranted", False), [role["value"] for role in fluid.get("roles", [])]
 
 
@@ -105,9 +103,9 @@ def test_roles_combine_group_mappings_and_app_roles(app, tenant, entra):
     )
     assert replaced.status_code == 200
     assert _access(entra, user["id"]) == (True, ["admin"]), "an unmapped app role grants nothing"
-    by_role = entra.get("/Users", params={"filter": f'{FLUID}:roles[value eq "admin"]'}).json()
+    by_role = entra.get("/Users", params={"filter": f'{FLUID_URN}:roles[value eq "admin"]'}).json()
     assert [item["id"] for item in by_role["Resources"]] == [user["id"]]
-    with_access = entra.get("/Users", params={"filter": f"{FLUID}:accessGranted eq true"}).json()
+    with_access = entra.get("/Users", params={"filter": f"{FLUID_URN}:accessGranted eq true"}).json()
     assert user["id"] in {item["id"] for item in with_access["Resources"]}
     assert "roles_changed" in _trail(app, tenant, user["id"])
 
@@ -134,7 +132,7 @@ def test_delete_revokes_keeps_a_tombstone_and_the_name_can_come_back(app, tenant
             across_organisations(select(UserTombstone).where(UserTombstone.user_id == user["id"]))
         ).scalar_one()
         assert tombstone.user_name == user["userName"] and tombstone.purge_after > tombstone.deleted_at
-    again = entra.post("/Users", {"schemas": [USER], "userName": user["userName"]})
+    again = entra.post("/Users", {"schemas": [USER_URN], "userName": user["userName"]})
     assert again.status_code == 201 and again.json()["id"] != user["id"]
 
 
@@ -146,7 +144,7 @@ def test_protected_groups_cannot_be_deleted(app, tenant, entra):
         assert refused.status_code == 403
         assert "cannot be deleted through SCIM" in refused.json()["detail"]
         _group_id(entra, name)
-    other = entra.post("/Groups", {"schemas": [GROUP], "displayName": "Project X"}).json()
+    other = entra.post("/Groups", {"schemas": [GROUP_URN], "displayName": "Project X"}).json()
     assert entra.delete(f"/Groups/{other['id']}").status_code == 204
 
 

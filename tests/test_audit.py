@@ -12,9 +12,7 @@ from fluid_scim.models import ProvisioningEvent, ScimUser
 from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import audit, organisations, provisioning_status, scim_tokens
 from tests.support.tenants import ScimClient, scim_request, wait_until_recorded
-
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+from tests.support.urns import USER_URN
 
 
 def _events(app, tenant) -> list[ProvisioningEvent]:
@@ -38,7 +36,7 @@ def test_an_entra_lifecycle_leaves_exactly_these_events(app, tenant, live_server
     user = entra.post(
         "/Users",
         {
-            "schemas": [USER],
+            "schemas": [USER_URN],
             "userName": name,
             "active": True,
             "name": {"familyName": "Old"},
@@ -87,7 +85,7 @@ def test_an_entra_lifecycle_leaves_exactly_these_events(app, tenant, live_server
 @pytest.mark.live
 def test_a_failing_patch_leaves_a_failure_event_and_no_change(app, tenant, live_server):
     scim = ScimClient(live_server.url, tenant)
-    user = scim.post("/Users", {"schemas": [USER], "userName": f"f-{uuid.uuid4().hex[:8]}", "title": "Before"}).json()
+    user = scim.post("/Users", {"schemas": [USER_URN], "userName": f"f-{uuid.uuid4().hex[:8]}", "title": "Before"}).json()
     refused = scim.patch(
         f"/Users/{user['id']}",
         [
@@ -109,7 +107,7 @@ def test_a_change_whose_event_cannot_be_written_is_rolled_back(app, client, tena
 
     monkeypatch.setattr(audit, "record", broken)
     headers = {"Host": tenant.host, "Authorization": f"Bearer {tenant.token}", "Content-Type": "application/scim+json"}
-    response = client.post("/scim/v2/Users", json={"schemas": [USER], "userName": "no-event"}, headers=headers)
+    response = client.post("/scim/v2/Users", json={"schemas": [USER_URN], "userName": "no-event"}, headers=headers)
     assert response.status_code == 500
     assert "audit store" not in response.get_data(as_text=True)
     with app.app_context():
@@ -134,9 +132,9 @@ def test_refused_requests_are_recorded(app, tenant, live_server):
 def test_no_token_or_password_is_ever_stored_in_an_event(app, tenant, live_server, runner):
     okta = ScimClient(live_server.url, tenant, user_agent="Okta SCIM Client 1.0.0")
     password = "S3cret-" + uuid.uuid4().hex
-    user = okta.post("/Users", {"schemas": [USER], "userName": f"p-{uuid.uuid4().hex[:6]}", "password": password}).json()
+    user = okta.post("/Users", {"schemas": [USER_URN], "userName": f"p-{uuid.uuid4().hex[:6]}", "password": password}).json()
     okta.patch(f"/Users/{user['id']}", [{"op": "replace", "value": {"password": password + "2"}}])
-    okta.put(f"/Users/{user['id']}", {"schemas": [USER], "userName": user["userName"], "password": password + "3"})
+    okta.put(f"/Users/{user['id']}", {"schemas": [USER_URN], "userName": user["userName"], "password": password + "3"})
     rotated = runner.invoke(args=["org", "token", "generate", tenant.slug]).stdout.strip()
     wait_until_recorded(app, tenant)
     with app.app_context():

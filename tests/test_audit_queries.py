@@ -20,8 +20,7 @@ from fluid_scim.models.types import utcnow
 from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import history, organisations
 from tests.support.tenants import ScimClient, wait_until_recorded
-
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+from tests.support.urns import USER_URN
 
 
 @dataclass
@@ -38,7 +37,7 @@ def entra(live_server, tenant) -> ScimClient:
 
 
 def _user(entra: ScimClient, name: str | None = None) -> dict:
-    response = entra.post("/Users", {"schemas": [USER], "userName": name or f"u-{uuid.uuid4().hex[:10]}@contoso.com"})
+    response = entra.post("/Users", {"schemas": [USER_URN], "userName": name or f"u-{uuid.uuid4().hex[:10]}@contoso.com"})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -65,7 +64,7 @@ def story(app, entra) -> Story:
     access_group = _group_id(entra, "Fluid User")
     alice = _user(entra)
     bob = _user(entra)
-    assert entra.post("/Users", {"schemas": [USER], "userName": alice["userName"]}).status_code == 409
+    assert entra.post("/Users", {"schemas": [USER_URN], "userName": alice["userName"]}).status_code == 409
     missing = str(uuid.uuid4())
     assert entra.get(f"/Users/{missing}").status_code == 404
     assert entra.get(f"/Users/{alice['id']}").status_code == 200

@@ -4,15 +4,14 @@ import pytest
 
 from fluid_scim.services import organisations
 from tests.support.tenants import make_tenant, scim_request
-
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+from tests.support.urns import ERROR_URN, SERVICE_PROVIDER_CONFIG_URN
 
 
 def _assert_scim_error(response, status):
     assert response.status_code == status
     assert response.headers["Content-Type"].startswith("application/scim+json")
     body = response.json()
-    assert body["schemas"] == [ERROR_SCHEMA]
+    assert body["schemas"] == [ERROR_URN]
     assert body["status"] == str(status)
     assert body["detail"]
     return body
@@ -111,7 +110,7 @@ def test_service_provider_config_is_valid(live_server, tenant):
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("application/scim+json")
     body = response.json()
-    assert body["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
+    assert body["schemas"] == [SERVICE_PROVIDER_CONFIG_URN]
     for feature in ("patch", "bulk", "filter", "changePassword", "sort", "etag"):
         assert isinstance(body[feature]["supported"], bool)
     assert body["authenticationSchemes"][0]["type"] == "oauthbearertoken"

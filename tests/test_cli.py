@@ -1,4 +1,4 @@
-"""The operator CLI of PRODUCT.md: org create/list, token generate/set, sync enable/disable."""
+"""The operator CLI (`flask org …`): org create/list, token generate/set, sync enable/disable."""
 
 import os
 import subprocess

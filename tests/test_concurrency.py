@@ -8,11 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.support.tenants import ScimClient
+from tests.support.urns import GROUP_URN, USER_URN
 
 pytestmark = pytest.mark.live
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
 
 @pytest.fixture
@@ -24,14 +23,16 @@ def test_two_simultaneous_creates_of_one_user_name_give_one_201_and_one_409_ever
     with ThreadPoolExecutor(max_workers=2) as pool:
         for _ in range(100):
             name = f"race-{uuid.uuid4().hex[:10]}"
-            bodies = [{"schemas": [USER], "userName": name}, {"schemas": [USER], "userName": name}]
+            bodies = [{"schemas": [USER_URN], "userName": name}, {"schemas": [USER_URN], "userName": name}]
             statuses = sorted(r.status_code for r in pool.map(lambda body: scim.post("/Users", body), bodies))
             assert statuses == [201, 409], statuses
 
 
 def test_fifty_parallel_member_additions_keep_all_fifty(scim):
-    members = [scim.post("/Users", {"schemas": [USER], "userName": f"m-{uuid.uuid4().hex[:10]}"}).json()["id"] for _ in range(50)]
-    group = scim.post("/Groups", {"schemas": [GROUP], "displayName": f"Burst {uuid.uuid4()}"}).json()
+    members = [
+        scim.post("/Users", {"schemas": [USER_URN], "userName": f"m-{uuid.uuid4().hex[:10]}"}).json()["id"] for _ in range(50)
+    ]
+    group = scim.post("/Groups", {"schemas": [GROUP_URN], "displayName": f"Burst {uuid.uuid4()}"}).json()
     path = f"/Groups/{group['id']}"
 
     def add(member_id: str) -> int:
@@ -43,7 +44,7 @@ def test_fifty_parallel_member_additions_keep_all_fifty(scim):
 
 
 def test_parallel_patches_pinned_to_one_version_let_exactly_one_win(scim):
-    user = scim.post("/Users", {"schemas": [USER], "userName": f"v-{uuid.uuid4().hex[:10]}"}).json()
+    user = scim.post("/Users", {"schemas": [USER_URN], "userName": f"v-{uuid.uuid4().hex[:10]}"}).json()
     version = user["meta"]["version"]
 
     def patch(title: str) -> int:

@@ -9,7 +9,7 @@ from httpx2 import Client
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
 
-CONFORMANCE_RESULTS: list[str] = []
+from tests.support.conformance import CONFORMANCE_RESULTS
 
 
 @pytest.mark.live
@@ -19,7 +19,7 @@ def test_scim2_tester_passes_every_check(live_server, tenant, database_url):
         results = check_server(SyncSCIMClient(http))
     counts = collections.Counter(result.status for result in results)
     backend = database_url.split(":", 1)[0]
-    CONFORMANCE_RESULTS.append(
+    CONFORMANCE_RESULTS[f"scim2-tester on {backend}"] = (
         f"scim2-tester on {backend}: {counts[Status.SUCCESS]} passed, {counts[Status.ERROR]} failed,"
         f" {counts[Status.SKIPPED]} skipped"
     )

@@ -1,4 +1,9 @@
-"""Microsoft Entra ID's provisioning traffic (shared/ENTRA.md), replayed against a live gunicorn server.
+"""Microsoft Entra ID's provisioning traffic, replayed against a live gunicorn server.
+
+The requests are those of Microsoft Learn's "Tutorial: Develop and plan provisioning for a SCIM endpoint"
+(https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups ,
+"User operations", "Group operations") and of "Known issues and resolutions with SCIM 2.0 protocol compliance"
+(https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility).
 
 Both dialects: the default job (capitalised ops, "True"/"False" strings, remove-by-value) and a
 job with the ``aadOptscim062020`` flag (lower-case ops, path-less replace with dotted and URN keys,
@@ -12,15 +17,10 @@ import uuid
 import pytest
 
 from tests.support.tenants import ScimClient
+from tests.support.urns import ENTERPRISE_URN, ERROR_URN, FLUID_URN, GROUP_URN, LIST_RESPONSE_URN, USER_URN
 
 pytestmark = pytest.mark.live
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-LIST = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
-FLUID = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
 ENTRA_AGENT = "Microsoft.Identity.Provisioning"
 
 
@@ -30,9 +30,9 @@ def entra(live_server, tenant) -> ScimClient:
 
 
 def entra_user(user_name: str, **extra) -> dict:
-    """The create body Entra sends with the default attribute mappings (ENTRA.md §3.1, §5)."""
+    """The create body Entra sends with the default attribute mappings (the tutorial's "Create User" and attribute table)."""
     return {
-        "schemas": [USER, ENTERPRISE],
+        "schemas": [USER_URN, ENTERPRISE_URN],
         "externalId": str(uuid.uuid4()),
         "userName": user_name,
         "active": True,
@@ -57,7 +57,7 @@ def entra_user(user_name: str, **extra) -> dict:
         ],
         "meta": {"resourceType": "User"},
         "name": {"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"},
-        ENTERPRISE: {"employeeNumber": "1001", "department": "R&D"},
+        ENTERPRISE_URN: {"employeeNumber": "1001", "department": "R&D"},
         "roles": [],
         **extra,
     }
@@ -66,7 +66,7 @@ def entra_user(user_name: str, **extra) -> dict:
 def _list(response) -> dict:
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["schemas"] == [LIST]
+    assert body["schemas"] == [LIST_RESPONSE_URN]
     assert isinstance(body["totalResults"], int) and isinstance(body["startIndex"], int)
     assert isinstance(body["itemsPerPage"], int) and isinstance(body["Resources"], list)
     return body
@@ -76,7 +76,7 @@ def _error(response, status: int, scim_type: str | None = None) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/scim+json")
     body = response.json()
-    assert body["schemas"] == [ERROR] and body["status"] == str(status)
+    assert body["schemas"] == [ERROR_URN] and body["status"] == str(status)
     if scim_type:
         assert body["scimType"] == scim_type
     return body
@@ -104,7 +104,8 @@ def test_user_lifecycle_default_dialect(entra):
     assert created.headers["Location"] == user["meta"]["location"] and user["meta"]["location"].endswith(f"/Users/{user_id}")
     assert created.headers["ETag"] == user["meta"]["version"]
     assert user["userName"] == name and user["active"] is True
-    assert user["schemas"] == [USER, ENTERPRISE, FLUID] and user[ENTERPRISE] == {"employeeNumber": "1001", "department": "R&D"}
+    assert user["schemas"] == [USER_URN, ENTERPRISE_URN, FLUID_URN]
+    assert user[ENTERPRISE_URN] == {"employeeNumber": "1001", "department": "R&D"}
     assert user["meta"]["resourceType"] == "User" and "roles" not in user and "password" not in user
     assert user["phoneNumbers"][1] == {"type": "mobile", "value": "07700 900000"}  # stored as sent
 
@@ -161,7 +162,7 @@ def test_user_patch_with_the_feature_flag(entra):
                     "displayName": "New Name",
                     "name.givenName": "New",
                     "name.familyName": "Name",
-                    f"{ENTERPRISE}:employeeNumber": "2002",
+                    f"{ENTERPRISE_URN}:employeeNumber": "2002",
                 },
             },
             {"op": "replace", "path": "active", "value": False},
@@ -170,14 +171,14 @@ def test_user_patch_with_the_feature_flag(entra):
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["displayName"] == "New Name" and body["name"]["givenName"] == "New" and body["name"]["familyName"] == "Name"
-    assert body[ENTERPRISE]["employeeNumber"] == "2002" and body[ENTERPRISE]["department"] == "R&D"
+    assert body[ENTERPRISE_URN]["employeeNumber"] == "2002" and body[ENTERPRISE_URN]["department"] == "R&D"
     assert body["active"] is False
     assert any(email["value"] == "new@x.com" and email["type"] == "work" for email in body["emails"])
 
 
 def test_add_attributes_to_a_minimal_user_creates_typed_entries(entra):
     """The Microsoft validator's "Patch User - Add Attributes": value paths create missing entries."""
-    user = entra.post("/Users", {"schemas": [USER], "userName": f"min-{uuid.uuid4()}"}).json()
+    user = entra.post("/Users", {"schemas": [USER_URN], "userName": f"min-{uuid.uuid4()}"}).json()
     response = entra.patch(
         f"/Users/{user['id']}",
         [
@@ -198,24 +199,25 @@ def test_manager_in_every_form_entra_sends(entra):
     report = entra.post("/Users", entra_user(f"report-{uuid.uuid4()}@x.com")).json()
     path = f"/Users/{report['id']}"
 
-    linked = entra.patch(path, [{"op": "add", "path": f"{ENTERPRISE}:manager", "value": manager["id"]}]).json()
-    assert linked[ENTERPRISE]["manager"] == {"value": manager["id"], "$ref": manager["meta"]["location"]}
-    named = entra.get(path, params={"attributes": f"{ENTERPRISE}:manager.displayName"}).json()
-    assert named[ENTERPRISE]["manager"] == {"displayName": "The Boss"}
-    assert entra.patch(path, [{"op": "Remove", "path": f"{ENTERPRISE}:manager"}]).json()[ENTERPRISE].get("manager") is None
+    linked = entra.patch(path, [{"op": "add", "path": f"{ENTERPRISE_URN}:manager", "value": manager["id"]}]).json()
+    assert linked[ENTERPRISE_URN]["manager"] == {"value": manager["id"], "$ref": manager["meta"]["location"]}
+    named = entra.get(path, params={"attributes": f"{ENTERPRISE_URN}:manager.displayName"}).json()
+    assert named[ENTERPRISE_URN]["manager"] == {"displayName": "The Boss"}
+    removed = entra.patch(path, [{"op": "Remove", "path": f"{ENTERPRISE_URN}:manager"}]).json()
+    assert removed[ENTERPRISE_URN].get("manager") is None
 
     entra.patch(path, [{"op": "Add", "path": "manager", "value": [{"$ref": None, "value": manager["id"]}]}])
-    assert entra.get(path).json()[ENTERPRISE]["manager"]["value"] == manager["id"]
+    assert entra.get(path).json()[ENTERPRISE_URN]["manager"]["value"] == manager["id"]
     entra.patch(path, [{"op": "remove", "path": f'manager[value eq "{manager["id"]}"]'}])
-    assert "manager" not in entra.get(path).json()[ENTERPRISE]
+    assert "manager" not in entra.get(path).json()[ENTERPRISE_URN]
 
-    unknown = entra.patch(path, [{"op": "add", "path": f"{ENTERPRISE}:manager", "value": str(uuid.uuid4())}])
+    unknown = entra.patch(path, [{"op": "add", "path": f"{ENTERPRISE_URN}:manager", "value": str(uuid.uuid4())}])
     _error(unknown, 400, "invalidValue")
 
     # Deleting the manager clears the reference instead of leaving it dangling.
-    entra.patch(path, [{"op": "add", "path": f"{ENTERPRISE}:manager", "value": manager["id"]}])
+    entra.patch(path, [{"op": "add", "path": f"{ENTERPRISE_URN}:manager", "value": manager["id"]}])
     assert entra.delete(f"/Users/{manager['id']}").status_code == 204
-    assert "manager" not in entra.get(path).json()[ENTERPRISE]
+    assert "manager" not in entra.get(path).json()[ENTERPRISE_URN]
 
 
 def test_duplicates_are_409_uniqueness_case_insensitively(entra):
@@ -232,7 +234,7 @@ def test_group_lifecycle_default_dialect(entra):
     created = entra.post(
         "/Groups",
         {
-            "schemas": [GROUP, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            "schemas": [GROUP_URN, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
             "externalId": str(uuid.uuid4()),
             "displayName": name,
             "meta": {"resourceType": "Group"},
@@ -294,8 +296,8 @@ def test_group_lifecycle_default_dialect(entra):
 
 def test_group_names_are_unique_case_insensitively(entra):
     name = f"Unique {uuid.uuid4()}"
-    assert entra.post("/Groups", {"schemas": [GROUP], "displayName": name}).status_code == 201
-    _error(entra.post("/Groups", {"schemas": [GROUP], "displayName": name.lower()}), 409, "uniqueness")
+    assert entra.post("/Groups", {"schemas": [GROUP_URN], "displayName": name}).status_code == 201
+    _error(entra.post("/Groups", {"schemas": [GROUP_URN], "displayName": name.lower()}), 409, "uniqueness")
 
 
 def test_a_failing_operation_leaves_the_user_untouched(entra):

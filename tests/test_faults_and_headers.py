@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.support.urns import ERROR_URN
+
 
 def test_an_unreachable_database_is_a_503_scim_error_with_retry_after(app_factory, tenant):
     client = app_factory(database_url="postgresql+psycopg://postgres@127.0.0.1:1/nowhere").test_client()
@@ -9,7 +11,7 @@ def test_an_unreachable_database_is_a_503_scim_error_with_retry_after(app_factor
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "30"
     body = response.get_json(force=True)
-    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and body["status"] == "503"
+    assert body["schemas"] == [ERROR_URN] and body["status"] == "503"
     assert "database is unavailable" in body["detail"] and "psycopg" not in body["detail"]
 
 

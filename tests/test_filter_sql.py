@@ -35,8 +35,9 @@ from fluid_scim.filters import (
 from fluid_scim.models import ScimGroup, ScimUser
 from fluid_scim.repositories.filtering import filter_clause, sort_clause
 from fluid_scim.repositories.scoping import across_organisations
-from fluid_scim.schema import ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE, USER_URN, UnknownAttribute, resolve
+from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, UnknownAttribute, resolve
 from fluid_scim.services.resource_support import ListQuery, list_resources
+from tests.support.urns import ENTERPRISE_URN, GROUP_URN, USER_URN
 from tests.support.users import (
     add_group,
     add_members,
@@ -318,7 +319,7 @@ GROUP_CASES = [
     ('members.$ref pr', {"Admins", "Staff"}),
     ('meta.resourceType eq "Group"', {"Admins", "Staff", "Empty"}),
     ('meta.created gt "2020-01-01T00:00:00Z"', {"Staff", "Empty"}),
-    (f'{"urn:ietf:params:scim:schemas:core:2.0:Group"}:displayName sw "E"', {"Empty"}),
+    (f'{GROUP_URN}:displayName sw "E"', {"Empty"}),
 ]
 
 

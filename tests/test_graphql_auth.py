@@ -16,8 +16,8 @@ from flask.testing import FlaskCliRunner
 
 from fluid_scim.config import ConfigError, Settings, load_settings
 from graphql_admin.auth import InvalidAdminToken, bearer_credential, host_refusal, verify_admin_token
+from tests.support.graphql import claims_for
 from tests.support.tenants import Tenant
-from tests.test_graphql_support import claims_for
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32

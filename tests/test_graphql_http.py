@@ -12,9 +12,10 @@ import pytest
 from flask import Flask
 
 from fluid_scim.services import organisations
+from tests.support.graphql import credential, graphql_post
 from tests.support.services import LiveServer, Vault
 from tests.support.tenants import ScimClient, Tenant
-from tests.test_graphql_support import credential, graphql_post
+from tests.support.urns import USER_URN
 
 pytestmark = pytest.mark.live
 ENTRA_AGENT = "Microsoft.Identity.Provisioning/1.0"
@@ -56,7 +57,7 @@ def test_article_admin_flow(app: Flask, tenant: Tenant, live_server: LiveServer,
     # "Disable SCIM User Sync" on: Entra's requests are refused and change nothing.
     off = gql(live_server, tenant, admin, SYNC, {"on": False})
     assert off["data"]["setScimSyncEnabled"] == {"__typename": "Organisation", "scimSyncEnabled": False}
-    refused = entra.post("/Users", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x@example.com"})
+    refused = entra.post("/Users", {"schemas": [USER_URN], "userName": "x@example.com"})
     assert refused.status_code == 403
     assert gql(live_server, tenant, admin, SYNC, {"on": True})["data"]["setScimSyncEnabled"]["scimSyncEnabled"] is True
     assert entra.get(TEST_CONNECTION).status_code == 200

@@ -19,8 +19,8 @@ from fluid_scim.patch import Operation
 from fluid_scim.services import access_admin, organisations, request_context, users, webhooks
 from fluid_scim.services.request_context import RequestContext
 from graphql_admin.schema import schema
+from tests.support.graphql import claims_for, credential, data, execute
 from tests.support.tenants import Tenant, make_tenant
-from tests.test_graphql_support import claims_for, credential, data, execute
 
 ANY = "__typename ... on Failure { message }"
 

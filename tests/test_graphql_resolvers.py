@@ -12,8 +12,8 @@ from flask import Flask
 from fluid_scim.patch import Operation
 from fluid_scim.services import access_admin, organisations, request_context, users
 from fluid_scim.services.request_context import RequestContext
+from tests.support.graphql import claims_for, data, execute
 from tests.support.tenants import Tenant
-from tests.test_graphql_support import claims_for, data, execute
 
 ORGANISATION = """{ organisation { slug name tenantUrl scimSyncEnabled accessMode
   accessGroup { id displayName } roleMappings { groups { groupName role } appRoles { appRole role } }

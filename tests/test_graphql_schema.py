@@ -17,8 +17,8 @@ from fluid_scim.services import provisioning_status
 from graphql_admin.context import AdminContext
 from graphql_admin.schema import build_schema, schema
 from graphql_admin.view import register_graphql
+from tests.support.graphql import claims_for, credential, data, execute
 from tests.support.tenants import Tenant
-from tests.test_graphql_support import claims_for, credential, data, execute
 
 SDL = Path(__file__).resolve().parents[1] / "graphql_admin" / "schema.graphql"
 INTROSPECTION = "{ __schema { queryType { name } } }"

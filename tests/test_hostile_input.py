@@ -7,11 +7,10 @@ import uuid
 import pytest
 
 from tests.support.tenants import ScimClient
+from tests.support.urns import ERROR_URN, USER_URN
 
 pytestmark = pytest.mark.live
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 @pytest.fixture
@@ -22,7 +21,7 @@ def scim(live_server, tenant) -> ScimClient:
 def _error(response, status, scim_type=None):
     assert response.status_code == status, response.text
     body = response.json()
-    assert body["schemas"] == [ERROR] and body.get("scimType") == scim_type
+    assert body["schemas"] == [ERROR_URN] and body.get("scimType") == scim_type
     assert "Traceback" not in response.text and "sqlalchemy" not in response.text.lower()
     return body
 
@@ -33,25 +32,25 @@ def _count(scim) -> int:
 
 def test_deeply_nested_json_is_refused(scim):
     before = _count(scim)
-    deep = b'{"schemas": ["' + USER.encode() + b'"], "userName": "deep", "name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    deep = b'{"schemas": ["' + USER_URN.encode() + b'"], "userName": "deep", "name": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
     _error(scim.request("POST", "/Users", headers={"Content-Type": "application/scim+json"}, data=deep), 400, "invalidSyntax")
     assert _count(scim) == before
 
 
 def test_control_characters_in_user_names_are_refused(scim):
     for name in ("bad\u0000name", "bad\nname", "tab\tname", "bell\u0007"):
-        _error(scim.post("/Users", {"schemas": [USER], "userName": name}), 400, "invalidValue")
+        _error(scim.post("/Users", {"schemas": [USER_URN], "userName": name}), 400, "invalidValue")
 
 
 def test_look_alike_user_names_are_the_same_name(scim):
     base = f"zoe-{uuid.uuid4().hex[:6]}"
-    assert scim.post("/Users", {"schemas": [USER], "userName": f"{base}\u00e9@x.com"}).status_code == 201  # é composed
+    assert scim.post("/Users", {"schemas": [USER_URN], "userName": f"{base}\u00e9@x.com"}).status_code == 201  # é composed
     for variant in (
         f"{base}e\u0301@x.com",
         f"{base.upper()}\u00c9@X.COM",
         f"{base}\uff45\u0301@x.com",
     ):  # decomposed, upper, full-width
-        _error(scim.post("/Users", {"schemas": [USER], "userName": variant}), 409, "uniqueness")
+        _error(scim.post("/Users", {"schemas": [USER_URN], "userName": variant}), 409, "uniqueness")
 
 
 @pytest.mark.parametrize(
@@ -67,7 +66,7 @@ def test_look_alike_user_names_are_the_same_name(scim):
     ],
 )
 def test_sql_metacharacters_are_data_or_refused(scim, params, scim_type):
-    scim.post("/Users", {"schemas": [USER], "userName": f"keep-{uuid.uuid4().hex[:6]}"})
+    scim.post("/Users", {"schemas": [USER_URN], "userName": f"keep-{uuid.uuid4().hex[:6]}"})
     before = _count(scim)
     response = scim.get("/Users", params=params)
     if scim_type is None:

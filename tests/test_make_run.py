@@ -12,6 +12,7 @@ import time
 import requests
 
 from tests.support.services import ROOT, free_port
+from tests.support.urns import SERVICE_PROVIDER_CONFIG_URN
 
 
 def _read_until(process: subprocess.Popen[bytes], marker: str, timeout: float) -> str:
@@ -49,7 +50,7 @@ def _run_once(env: dict[str, str]) -> tuple[str, str]:
             timeout=10,
         )
         assert response.status_code == 200, response.text
-        assert response.json()["schemas"] == ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]
+        assert response.json()["schemas"] == [SERVICE_PROVIDER_CONFIG_URN]
         return tenant_url, token
     finally:
         # Ctrl-C: the terminal sends SIGINT to the whole foreground process group.

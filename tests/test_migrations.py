@@ -11,7 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from fluid_scim.extensions import db
-from tests.conftest import BACKENDS, POSTGRES_URL
+from tests.support.backends import BACKENDS, POSTGRES_URL
 from tests.support.services import ROOT, PostgresDatabase
 
 

@@ -16,9 +16,7 @@ from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.scim_http.errors import answer_for
 from fluid_scim.services.resource_support import parse_scim_filter
 from tests.support.tenants import ScimClient, make_tenant, wait_until_recorded
-
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
+from tests.support.urns import USER_URN
 
 
 @pytest.mark.live
@@ -29,14 +27,14 @@ def test_logs_and_events_never_hold_a_token_or_password(app, live_server):
     passwords = [f"Pw-{uuid.uuid4().hex}" for _ in range(3)]
 
     entra.get("/Users", params={"filter": f'userName eq "{uuid.uuid4()}"'})
-    user = entra.post("/Users", {"schemas": [USER], "userName": f"leak-{uuid.uuid4().hex[:6]}", "active": True}).json()
+    user = entra.post("/Users", {"schemas": [USER_URN], "userName": f"leak-{uuid.uuid4().hex[:6]}", "active": True}).json()
     entra.patch(f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": "False"}])
     group = entra.get("/Groups", params={"filter": 'displayName eq "Fluid User"'}).json()["Resources"][0]
     entra.patch(f"/Groups/{group['id']}", [{"op": "Add", "path": "members", "value": [{"value": user["id"]}]}])
-    created = okta.post("/Users", {"schemas": [USER], "userName": f"okta-{uuid.uuid4().hex[:6]}", "password": passwords[0]})
+    created = okta.post("/Users", {"schemas": [USER_URN], "userName": f"okta-{uuid.uuid4().hex[:6]}", "password": passwords[0]})
     okta_user = created.json()
     okta.patch(f"/Users/{okta_user['id']}", [{"op": "replace", "value": {"password": passwords[1]}}])
-    okta.put(f"/Users/{okta_user['id']}", {"schemas": [USER], "userName": okta_user["userName"], "password": passwords[2]})
+    okta.put(f"/Users/{okta_user['id']}", {"schemas": [USER_URN], "userName": okta_user["userName"], "password": passwords[2]})
     # Wrong tokens and a token in a query string, as a careless client might send.
     for bad in (tenant.token[:-2] + "xx", "Bearer " + tenant.token):
         ScimClient(live_server.url, type(tenant)(tenant.slug, bad)).get("/Users")

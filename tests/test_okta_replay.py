@@ -1,4 +1,10 @@
-"""Okta's provisioning traffic (shared/OKTA.md) and its SCIM 2.0 SPEC test, against a live server."""
+"""Okta's provisioning traffic and its SCIM 2.0 SPEC test, against a live server.
+
+The requests are those of Okta's "SCIM 2.0 protocol reference",
+https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/ ;
+the SPEC test is the one "Test your Okta SCIM integration" has an integration pass,
+https://developer.okta.com/docs/guides/scim-provisioning-integration-test/main/ .
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,10 @@ from fluid_scim.extensions import db
 from fluid_scim.models import ScimUser
 from fluid_scim.repositories.scoping import across_organisations
 from tests.support.tenants import ScimClient
+from tests.support.urns import ERROR_URN, GROUP_URN, USER_URN
 
 pytestmark = pytest.mark.live
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 
 
 @pytest.fixture
@@ -26,7 +30,7 @@ def okta(live_server, tenant) -> ScimClient:
 
 def okta_user(user_name: str) -> dict:
     return {
-        "schemas": [USER],
+        "schemas": [USER_URN],
         "userName": user_name,
         "name": {"givenName": "Test", "familyName": "User"},
         "emails": [{"primary": True, "value": user_name, "type": "work"}],
@@ -71,7 +75,7 @@ def test_user_lifecycle(okta):
 
 def test_put_clears_what_it_leaves_out_but_keeps_the_password(okta, app):
     user = okta.post("/Users", okta_user(f"put-{uuid.uuid4().hex[:8]}@okta.local")).json()
-    body = {"schemas": [USER], "userName": user["userName"], "id": user["id"], "meta": user["meta"]}
+    body = {"schemas": [USER_URN], "userName": user["userName"], "id": user["id"], "meta": user["meta"]}
     replaced = okta.put(f"/Users/{user['id']}", body).json()
     assert "name" not in replaced and "emails" not in replaced and "displayName" not in replaced
     assert "active" not in replaced, "left out of the PUT, so unassigned"
@@ -81,7 +85,7 @@ def test_put_clears_what_it_leaves_out_but_keeps_the_password(okta, app):
 
 
 def test_spec_suite(okta):
-    """Okta's "SCIM 2.0 SPEC Test" steps (OKTA.md §4)."""
+    """Okta's "SCIM 2.0 SPEC Test" steps, in order (see "Test your Okta SCIM integration")."""
     seed = okta.post("/Users", okta_user(f"seed-{uuid.uuid4().hex[:8]}@example.com")).json()
     first = okta.get("/Users", params={"count": 1, "startIndex": 1}).json()
     assert first["Resources"] and first["itemsPerPage"] == 1 and first["startIndex"] == 1 and first["totalResults"] >= 1
@@ -91,7 +95,7 @@ def test_spec_suite(okta):
 
     assert okta.get("/Users", params={"filter": 'userName eq "doesnotexist@example.com"'}).json()["totalResults"] == 0
     missing = okta.get("/Users/010101001010101011001010101011")
-    assert missing.status_code == 404 and missing.json()["detail"] and missing.json()["schemas"] == [ERROR]
+    assert missing.status_code == 404 and missing.json()["detail"] and missing.json()["schemas"] == [ERROR_URN]
 
     random_name = f"Runscope{uuid.uuid4().hex[:6]}Hfluaklab151@example.com"
     created = okta.post("/Users", okta_user(random_name))
@@ -107,7 +111,7 @@ def test_group_push(okta):
     users = [okta.post("/Users", okta_user(f"gp{i}-{uuid.uuid4().hex[:8]}@okta.local")).json() for i in range(2)]
     name = f"Test SCIMv2 {uuid.uuid4().hex[:6]}"
     assert okta.get("/Groups", params={"filter": f'displayName eq "{name}"'}).json()["totalResults"] == 0
-    group = okta.post("/Groups", {"schemas": [GROUP], "displayName": name, "members": []}).json()
+    group = okta.post("/Groups", {"schemas": [GROUP_URN], "displayName": name, "members": []}).json()
     path = f"/Groups/{group['id']}"
 
     renamed = okta.patch(path, [{"op": "replace", "value": {"id": group["id"], "displayName": name + " renamed"}}])

@@ -24,7 +24,9 @@ from schemathesis.checks import (
 from schemathesis.config import SchemathesisConfig
 
 from fluid_scim.scim_http.openapi import build_openapi
+from tests.support.conformance import CONFORMANCE_RESULTS
 from tests.support.tenants import ScimClient
+from tests.support.urns import ENTERPRISE_URN, GROUP_URN, USER_URN
 
 CHECKED_IN = Path(__file__).resolve().parents[1] / "fluid_scim" / "scim_http" / "openapi.json"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -42,10 +44,8 @@ schema = schemathesis.openapi.from_dict(build_openapi(), config=CONFIG)
 def _report_case_counts():
     """One line per backend at the end of the run (printed with the scim2-tester counts)."""
     yield
-    from tests.test_conformance import CONFORMANCE_RESULTS
-
     for backend, counts in sorted(CASES.items()):
-        CONFORMANCE_RESULTS.append(
+        CONFORMANCE_RESULTS[f"schemathesis on {backend}"] = (
             f"schemathesis on {backend}: {sum(counts.values())} generated cases over {len(counts)} operations"
         )
 
@@ -68,7 +68,7 @@ def test_document_is_openapi_31_with_every_scim_path():
     assert user["id"]["readOnly"] is True
     assert user["password"]["writeOnly"] is True
     assert user["groups"]["readOnly"] is True
-    assert "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User" in user
+    assert ENTERPRISE_URN in user
     assert document["components"]["schemas"]["UserRequest"]["required"] == ["schemas", "userName"]
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
@@ -95,10 +95,10 @@ def _existing_id(client: ScimClient, path: str) -> str:
     """A resource that exists now, so PUT/PATCH/DELETE on {id} are tried on a real one as well."""
     name = f"openapi-{uuid.uuid4().hex[:12]}"
     if path.startswith("/Users/"):
-        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"{name}@example.com"}
+        body = {"schemas": [USER_URN], "userName": f"{name}@example.com"}
         created = client.post("/Users", body)
     else:
-        created = client.post("/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name})
+        created = client.post("/Groups", {"schemas": [GROUP_URN], "displayName": name})
     assert created.status_code == 201, created.text
     return created.json()["id"]
 

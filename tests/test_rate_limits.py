@@ -5,8 +5,7 @@ import uuid
 import pytest
 
 from tests.support.tenants import make_tenant
-
-RETRYABLE = "urn:ietf:params:scim:api:messages:2.0:Error"
+from tests.support.urns import ERROR_URN
 
 
 def _get(client, tenant, token=None):
@@ -18,7 +17,7 @@ def _assert_429(response):
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) >= 1
     body = response.get_json(force=True)
-    assert body["schemas"] == [RETRYABLE] and body["status"] == "429"
+    assert body["schemas"] == [ERROR_URN] and body["status"] == "429"
 
 
 def test_each_organisation_has_its_own_budget(app_factory, app):

@@ -18,8 +18,7 @@ from fluid_scim.services import history, organisations, provisioning_status
 from fluid_scim.services.recorder import recorder_of
 from tests.support.services import LiveServer
 from tests.support.tenants import ScimClient, make_tenant, wait_until_recorded
-
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+from tests.support.urns import USER_URN
 
 
 def _stored_reads(app, slug: str) -> int:
@@ -42,7 +41,9 @@ def test_reads_wait_in_memory_and_are_written_together(app_factory):
     app = app_factory(record_flush_seconds=60)
     tenant = make_tenant(app)
     client = app.test_client()
-    created = client.post("/scim/v2/Users", json={"schemas": [USER], "userName": "batched@contoso.com"}, headers=_headers(tenant))
+    created = client.post(
+        "/scim/v2/Users", json={"schemas": [USER_URN], "userName": "batched@contoso.com"}, headers=_headers(tenant)
+    )
     assert created.status_code == 201
     for _ in range(5):
         assert client.get(f"/scim/v2/Users/{created.json['id']}", headers=_headers(tenant)).status_code == 200
@@ -125,7 +126,7 @@ def test_a_worker_stopping_writes_its_pending_events(app, database_url, vault, a
     server = LiveServer.start(env, artifacts_dir, workers=2)
     try:
         entra = ScimClient(server.url, tenant, user_agent="Microsoft.Identity.Provisioning")
-        user = entra.post("/Users", {"schemas": [USER], "userName": f"stop-{uuid.uuid4().hex[:8]}@contoso.com"}).json()
+        user = entra.post("/Users", {"schemas": [USER_URN], "userName": f"stop-{uuid.uuid4().hex[:8]}@contoso.com"}).json()
         for _ in range(10):
             assert entra.get(f"/Users/{user['id']}").status_code == 200
         assert _stored_reads(app, tenant.slug) == 0

@@ -7,13 +7,19 @@ import uuid
 import pytest
 
 from tests.support.tenants import ScimClient
+from tests.support.urns import (
+    BULK_REQUEST_URN,
+    ENTERPRISE_URN,
+    ERROR_URN,
+    FLUID_URN,
+    GROUP_URN,
+    PATCH_OP_URN,
+    SEARCH_REQUEST_URN,
+    USER_URN,
+)
 
 pytestmark = pytest.mark.live
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-FLUID = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
 
 
 @pytest.fixture
@@ -22,7 +28,7 @@ def scim(live_server, tenant) -> ScimClient:
 
 
 def _user(scim: ScimClient, user_name: str | None = None, **extra) -> dict:
-    response = scim.post("/Users", {"schemas": [USER], "userName": user_name or f"u-{uuid.uuid4().hex[:10]}", **extra})
+    response = scim.post("/Users", {"schemas": [USER_URN], "userName": user_name or f"u-{uuid.uuid4().hex[:10]}", **extra})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -30,7 +36,7 @@ def _user(scim: ScimClient, user_name: str | None = None, **extra) -> dict:
 def _error(response, status: int, scim_type: str | None = None) -> dict:
     assert response.status_code == status, response.text
     body = response.json()
-    assert body["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"] and body["status"] == str(status)
+    assert body["schemas"] == [ERROR_URN] and body["status"] == str(status)
     assert body.get("scimType") == scim_type
     assert "Traceback" not in body["detail"] and "SELECT" not in body["detail"]
     return body
@@ -50,16 +56,20 @@ def test_service_provider_config_describes_what_is_implemented(scim):
 def test_schemas_and_resource_types(scim):
     schemas = scim.get("/Schemas").json()
     ids = [item["id"] for item in schemas["Resources"]]
-    assert ids == [USER, ENTERPRISE, FLUID, GROUP] and schemas["totalResults"] == 4
-    user = scim.get(f"/Schemas/{USER}").json()
+    assert ids == [USER_URN, ENTERPRISE_URN, FLUID_URN, GROUP_URN] and schemas["totalResults"] == 4
+    user = scim.get(f"/Schemas/{USER_URN}").json()
     by_name = {attribute["name"]: attribute for attribute in user["attributes"]}
     assert by_name["userName"]["uniqueness"] == "server" and by_name["userName"]["caseExact"] is False
     assert by_name["password"]["returned"] == "never" and by_name["password"]["mutability"] == "writeOnly"
     assert by_name["groups"]["mutability"] == "readOnly"
     assert {sub["name"] for sub in by_name["emails"]["subAttributes"]} == {"value", "display", "type", "primary"}
     types = scim.get("/ResourceTypes").json()["Resources"]
-    assert [(t["id"], t["endpoint"], t["schema"]) for t in types] == [("User", "/Users", USER), ("Group", "/Groups", GROUP)]
-    assert types[0]["schemaExtensions"] == [{"schema": ENTERPRISE, "required": False}, {"schema": FLUID, "required": False}]
+    assert [(t["id"], t["endpoint"], t["schema"]) for t in types] == [
+        ("User", "/Users", USER_URN), ("Group", "/Groups", GROUP_URN)
+    ]
+    assert types[0]["schemaExtensions"] == [
+        {"schema": ENTERPRISE_URN, "required": False}, {"schema": FLUID_URN, "required": False}
+    ]
     assert scim.get("/ResourceTypes/Group").json()["name"] == "Group"
     _error(scim.get("/ResourceTypes/Device"), 404)
     _error(scim.get("/Schemas/urn:nope"), 404)
@@ -103,7 +113,7 @@ def test_filter_errors_are_invalid_filter(scim):
     for bad in ["userName eq", 'userName zz "x"', 'noSuchAttribute eq "x"', '(userName eq "x"', "x" * 5000]:
         _error(scim.get("/Users", params={"filter": bad}), 400, "invalidFilter")
     huge = " or ".join(f'userName eq "{i}"' for i in range(1000))
-    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": huge}
+    search = {"schemas": [SEARCH_REQUEST_URN], "filter": huge}
     _error(scim.post("/Users/.search", search), 400, "invalidFilter")
 
 
@@ -113,12 +123,12 @@ def test_attribute_projection_on_reads_and_writes(scim):
     assert set(only) == {"schemas", "id", "name", "emails"} and only["name"] == {"givenName": "Ann"}
     without = scim.get(f"/Users/{user['id']}", params={"excludedAttributes": "emails,meta,id"}).json()
     assert "emails" not in without and "meta" not in without and without["id"] == user["id"], "id is always returned"
-    created = scim.post("/Users?attributes=userName", {"schemas": [USER], "userName": f"p-{uuid.uuid4().hex[:8]}"})
+    created = scim.post("/Users?attributes=userName", {"schemas": [USER_URN], "userName": f"p-{uuid.uuid4().hex[:8]}"})
     assert set(created.json()) == {"schemas", "id", "userName"}
-    assert created.json()["schemas"] == [USER]
+    assert created.json()["schemas"] == [USER_URN]
     patched = scim.patch(f"/Users/{user['id']}?excludedAttributes=name", [{"op": "replace", "path": "title", "value": "T"}])
     assert "name" not in patched.json() and patched.json()["title"] == "T"
-    group = scim.post("/Groups", {"schemas": [GROUP], "displayName": f"G {uuid.uuid4()}"}).json()
+    group = scim.post("/Groups", {"schemas": [GROUP_URN], "displayName": f"G {uuid.uuid4()}"}).json()
     shown = scim.patch(
         f"/Groups/{group['id']}?attributes=displayName", [{"op": "add", "path": "members", "value": [{"value": user["id"]}]}]
     )
@@ -129,7 +139,7 @@ def test_attribute_projection_on_reads_and_writes(scim):
 def test_search_endpoints(scim):
     user = _user(scim)
     body = {
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+        "schemas": [SEARCH_REQUEST_URN],
         "filter": f'userName eq "{user["userName"]}"',
         "attributes": ["userName"],
         "startIndex": 1,
@@ -139,7 +149,7 @@ def test_search_endpoints(scim):
     assert found["totalResults"] == 1 and set(found["Resources"][0]) == {"schemas", "id", "userName"}
     root = scim.post("/.search", body).json()
     assert root["totalResults"] == 1 and root["Resources"][0]["id"] == user["id"]
-    group = scim.post("/Groups", {"schemas": [GROUP], "displayName": f"S {uuid.uuid4()}"}).json()
+    group = scim.post("/Groups", {"schemas": [GROUP_URN], "displayName": f"S {uuid.uuid4()}"}).json()
     groups = scim.post("/.search", {**body, "filter": f'displayName eq "{group["displayName"]}"', "attributes": []}).json()
     assert [item["id"] for item in groups["Resources"]] == [group["id"]]
 
@@ -170,7 +180,7 @@ def test_etags_if_match_and_if_none_match(scim):
 @pytest.mark.parametrize("content_type", ["application/scim+json", "application/scim+json; charset=utf-8", "application/json"])
 def test_both_json_media_types_are_read(scim, content_type):
     response = scim.post(
-        "/Users", {"schemas": [USER], "userName": f"m-{uuid.uuid4().hex[:8]}"}, headers={"Content-Type": content_type}
+        "/Users", {"schemas": [USER_URN], "userName": f"m-{uuid.uuid4().hex[:8]}"}, headers={"Content-Type": content_type}
     )
     assert response.status_code == 201
     assert response.headers["Content-Type"] == "application/scim+json"
@@ -185,8 +195,8 @@ def test_bad_bodies_are_clear_errors(scim):
     )
     _error(scim.request("POST", "/Users", headers={"Content-Type": "text/plain"}, data=b"{}"), 415)
     _error(scim.post("/Users", ["a list"]), 400, "invalidSyntax")
-    _error(scim.post("/Users", {"schemas": [USER]}), 400, "invalidValue")
-    _error(scim.post("/Users", {"schemas": [USER], "userName": "x", "shoeSize": 9}), 400, "invalidSyntax")
+    _error(scim.post("/Users", {"schemas": [USER_URN]}), 400, "invalidValue")
+    _error(scim.post("/Users", {"schemas": [USER_URN], "userName": "x", "shoeSize": 9}), 400, "invalidSyntax")
     _error(scim.request("POST", "/Users", headers={"Content-Type": "application/scim+json"}, data=b"x" * 1_100_000), 413)
 
 
@@ -194,7 +204,7 @@ def test_bad_bodies_are_clear_errors(scim):
 
 
 def _bulk(operations: list[dict], **extra) -> dict:
-    return {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": operations, **extra}
+    return {"schemas": [BULK_REQUEST_URN], "Operations": operations, **extra}
 
 
 def test_bulk_with_bulk_id_references(scim):
@@ -203,18 +213,18 @@ def test_bulk_with_bulk_id_references(scim):
         "/Bulk",
         _bulk(
             [
-                {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"schemas": [USER], "userName": name}},
+                {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"schemas": [USER_URN], "userName": name}},
                 {
                     "method": "POST",
                     "path": "/Groups",
                     "bulkId": "g1",
-                    "data": {"schemas": [GROUP], "displayName": f"Bulk {name}", "members": [{"value": "bulkId:u1"}]},
+                    "data": {"schemas": [GROUP_URN], "displayName": f"Bulk {name}", "members": [{"value": "bulkId:u1"}]},
                 },
                 {
                     "method": "PATCH",
                     "path": "/Users/bulkId:u1",
                     "data": {
-                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "schemas": [PATCH_OP_URN],
                         "Operations": [{"op": "replace", "path": "title", "value": "Bulk"}],
                     },
                 },
@@ -238,9 +248,9 @@ def test_bulk_is_all_or_nothing(scim):
         "/Bulk",
         _bulk(
             [
-                {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER], "userName": fresh}},
-                {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"schemas": [USER], "userName": taken}},
-                {"method": "POST", "path": "/Users", "bulkId": "c", "data": {"schemas": [USER], "userName": fresh + "-c"}},
+                {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER_URN], "userName": fresh}},
+                {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"schemas": [USER_URN], "userName": taken}},
+                {"method": "POST", "path": "/Users", "bulkId": "c", "data": {"schemas": [USER_URN], "userName": fresh + "-c"}},
             ]
         ),
     )
@@ -289,7 +299,7 @@ def test_parallel_creates_of_one_user_name_make_one_user(scim):
     with ThreadPoolExecutor(max_workers=4) as pool:
         for _ in range(15):
             name = f"race-{uuid.uuid4().hex[:8]}"
-            bodies = [{"schemas": [USER], "userName": name}, {"schemas": [USER], "userName": name.upper()}]
+            bodies = [{"schemas": [USER_URN], "userName": name}, {"schemas": [USER_URN], "userName": name.upper()}]
             statuses = sorted(response.status_code for response in pool.map(lambda b: scim.post("/Users", b), bodies))
             assert statuses == [201, 409]
             assert scim.get("/Users", params={"filter": f'userName eq "{name}"'}).json()["totalResults"] == 1
@@ -299,7 +309,7 @@ def test_parallel_member_additions_are_all_kept(scim):
     from concurrent.futures import ThreadPoolExecutor
 
     members = [_user(scim)["id"] for _ in range(20)]
-    group = scim.post("/Groups", {"schemas": [GROUP], "displayName": f"Race {uuid.uuid4()}"}).json()
+    group = scim.post("/Groups", {"schemas": [GROUP_URN], "displayName": f"Race {uuid.uuid4()}"}).json()
     path = f"/Groups/{group['id']}"
 
     def add(member_id: str) -> int:

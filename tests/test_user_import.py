@@ -12,9 +12,8 @@ from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS
 from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.services import imports, organisations, users
 from tests.support.tenants import ScimClient
+from tests.support.urns import FLUID_URN, USER_URN
 
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-FLUID = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
 ENTRA_AGENT = "Microsoft.Identity.Provisioning"
 
 MIXED = "\n".join(
@@ -220,7 +219,9 @@ def entra(live_server, tenant) -> ScimClient:
 
 
 def _entra_user(user_name: str, email: str | None = None) -> dict:
-    body = {"schemas": [USER], "externalId": "e-" + user_name, "userName": user_name, "active": True, "displayName": "Someone"}
+    body = {
+        "schemas": [USER_URN], "externalId": "e-" + user_name, "userName": user_name, "active": True, "displayName": "Someone"
+    }
     if email:
         body["emails"] = [{"primary": True, "type": "work", "value": email}]
     return body
@@ -239,10 +240,10 @@ def test_entra_finds_an_imported_user_by_username_then_adopts_it(app, runner, te
 
     # Before adoption, the import's access and roles stand and are visible and filterable.
     shown = entra.get(f"/Users/{alice_id}").json()
-    assert FLUID in shown["schemas"]
-    assert shown[FLUID]["accessGranted"] is True
-    assert shown[FLUID]["roles"] == [{"value": "editor"}]
-    with_access = entra.get(f"/Users?filter={FLUID}:accessGranted eq true").json()
+    assert FLUID_URN in shown["schemas"]
+    assert shown[FLUID_URN]["accessGranted"] is True
+    assert shown[FLUID_URN]["roles"] == [{"value": "editor"}]
+    with_access = entra.get(f"/Users?filter={FLUID_URN}:accessGranted eq true").json()
     assert [resource["id"] for resource in with_access["Resources"]] == [alice_id]
 
     conflict = entra.post("/Users", _entra_user("alice@example.com", "alice@example.com"))

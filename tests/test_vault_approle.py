@@ -1,10 +1,9 @@
 """Production authentication to Vault: AppRole with a least-privilege policy, re-login on expiry."""
 
-import time
-
 import requests
 
 from fluid_scim.services import organisations, scim_tokens
+from tests.support.services import wait_until
 from tests.support.tenants import make_tenant
 
 POLICY = """
@@ -30,6 +29,18 @@ def _approle(vault, role, token_ttl):
     return role_id, secret_id
 
 
+def _logged_in(vault, role) -> bool:
+    """Whether Vault still holds a token from an AppRole login as ``role`` (it revokes one when its TTL ends)."""
+    listed = requests.request("LIST", f"{vault.addr}/v1/auth/token/accessors", headers={"X-Vault-Token": vault.token}, timeout=5)
+    listed.raise_for_status()
+    for accessor in listed.json()["data"]["keys"]:
+        found = requests.post(f"{vault.addr}/v1/auth/token/lookup-accessor", json={"accessor": accessor},
+                              headers={"X-Vault-Token": vault.token}, timeout=5)
+        if found.ok and (found.json()["data"].get("meta") or {}).get("role_name") == role:
+            return True
+    return False
+
+
 def test_approle_login_with_a_least_privilege_policy_and_relogin_after_expiry(app, app_factory, vault):
     role_id, secret_id = _approle(vault, "fluid-scim-test", token_ttl="2s")
     approle_app = app_factory(vault_token=None, vault_role_id=role_id, vault_secret_id=secret_id)
@@ -38,7 +49,9 @@ def test_approle_login_with_a_least_privilege_policy_and_relogin_after_expiry(ap
         store = approle_app.extensions["fluid_secret_store"]
         organisation = organisations.get_organisation(slug=tenant.slug)
         first = scim_tokens.generate_scim_token(organisation=organisation, store=store)
-        time.sleep(3)  # the AppRole login token has expired; the store logs in again by itself
+        assert _logged_in(vault, "fluid-scim-test")
+        # Once Vault has revoked the expired login token, the store must log in again by itself.
+        wait_until(lambda: not _logged_in(vault, "fluid-scim-test"), timeout=30, what="the AppRole login token's expiry")
         second = scim_tokens.generate_scim_token(organisation=organisation, store=store)
         assert store.read_scim_token(organisation.id, 2) == second
         assert first != second

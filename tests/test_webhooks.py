@@ -28,13 +28,10 @@ from fluid_scim.models.types import utcnow
 from fluid_scim.repositories.scoping import across_organisations
 from fluid_scim.secrets import Secret
 from fluid_scim.services import organisations, webhooks
+from tests.support.graphql import claims_for, data, execute
+from tests.support.provisioning import access_group_id, add_to_group, new_user, set_active
 from tests.support.services import ROOT, Vault, wait_until
 from tests.support.tenants import Tenant
-from tests.test_graphql_support import claims_for, data, execute
-
-SCIM = "application/scim+json"
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
 @dataclass
@@ -105,18 +102,6 @@ def settings(database_url: str, vault: Vault) -> dict[str, Any]:
     }
 
 
-def scim(client: FlaskClient, tenant: Tenant, method: str, path: str, body: Any = None) -> Any:
-    response = client.open(
-        f"/scim/v2{path}",
-        method=method,
-        data=None if body is None else json.dumps(body),
-        headers={"Host": tenant.host, "Authorization": f"Bearer {tenant.token}", "Content-Type": SCIM,
-                 "User-Agent": "Microsoft.Identity.Provisioning"},
-    )
-    assert response.status_code < 300, response.get_data(as_text=True)
-    return response.get_json(silent=True)
-
-
 def create_endpoint(app: Flask, tenant: Tenant, url: str, types: list[str] | None = None) -> tuple[str, Secret]:
     result = execute(app, "mutation($url: String!, $types: [String!]) { createWebhookEndpoint(url: $url, eventTypes: $types) {"
                      " __typename ... on WebhookEndpointCreated { secret endpoint { id url eventTypes } }"
@@ -143,25 +128,6 @@ class Clock:
 def work(app: Flask, clock: Any = utcnow) -> webhooks.PassResult:
     with app.app_context():
         return webhooks.run_once(app.extensions["fluid_settings"], app.extensions["fluid_secret_store"], now=clock)
-
-
-def new_user(client: FlaskClient, tenant: Tenant, name: str) -> str:
-    return scim(client, tenant, "POST", "/Users", {"schemas": [USER], "userName": name, "active": True})["id"]
-
-
-def access_group_id(client: FlaskClient, tenant: Tenant) -> str:
-    found = scim(client, tenant, "GET", '/Groups?filter=displayName eq "Fluid User"&excludedAttributes=members')
-    return found["Resources"][0]["id"]
-
-
-def add_to_group(client: FlaskClient, tenant: Tenant, group_id: str, user_id: str) -> None:
-    scim(client, tenant, "PATCH", f"/Groups/{group_id}", {"schemas": [PATCH], "Operations": [
-        {"op": "Add", "path": "members", "value": [{"value": user_id}]}]})
-
-
-def set_active(client: FlaskClient, tenant: Tenant, user_id: str, value: str) -> None:
-    scim(client, tenant, "PATCH", f"/Users/{user_id}", {"schemas": [PATCH], "Operations": [
-        {"op": "Replace", "path": "active", "value": value}]})
 
 
 def deliveries(app: Flask, tenant: Tenant) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ import requests
 from flask import Flask
 
 from fluid_scim.services import organisations, scim_tokens
+from tests.support.urns import PATCH_OP_URN
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ class ScimClient:
         return self.request("PUT", path, body, **kwargs)
 
     def patch(self, path: str, operations: list[dict[str, Any]], **kwargs: Any) -> requests.Response:
-        body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations}
+        body = {"schemas": [PATCH_OP_URN], "Operations": operations}
         return self.request("PATCH", path, body, **kwargs)
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:

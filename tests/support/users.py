@@ -19,7 +19,8 @@ from fluid_scim.filters import AttributeInfo, AttrPath, FilterError
 from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember, ScimUser
 from fluid_scim.models.scim import new_id
 from fluid_scim.repositories import mapping
-from fluid_scim.schema import ENTERPRISE_URN, ResourceType, UnknownAttribute, resolve
+from fluid_scim.schema import ResourceType, UnknownAttribute, resolve
+from tests.support.urns import ENTERPRISE_URN
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 

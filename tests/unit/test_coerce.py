@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from fluid_scim.errors import InvalidSyntax, InvalidValue, Mutability
-from fluid_scim.schema import ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE, resolve
+from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, resolve
 from fluid_scim.schema.attributes import Attribute
 from fluid_scim.schema.coerce import (
     MemberRef,
@@ -17,13 +17,12 @@ from fluid_scim.schema.coerce import (
     coerce_value,
     extract_members,
 )
+from tests.support.urns import ENTERPRISE_URN, GROUP_URN, USER_URN
 
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-
-# ENTRA.md §3.1 "Create User", as the tutorial shows it.
+# "Create User" as Microsoft Learn's SCIM endpoint tutorial ("User operations") shows it:
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups
 ENTRA_CREATE = {
-    "schemas": [USER_SCHEMA, ENTERPRISE_URN],
+    "schemas": [USER_URN, ENTERPRISE_URN],
     "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
     "userName": "Test_User_00aa00aa-0b0b-0c0c-0d0d-000000000000",
     "active": True,
@@ -33,9 +32,10 @@ ENTRA_CREATE = {
     "roles": [],
 }
 
-# ENTRA.md §3.1 notes / §5: the default-mapping POST.
+# The POST with the default attribute mappings (the tutorial's attribute table and
+# https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes).
 ENTRA_DEFAULT_MAPPING_CREATE = {
-    "schemas": [USER_SCHEMA, ENTERPRISE_URN],
+    "schemas": [USER_URN, ENTERPRISE_URN],
     "externalId": "alice",
     "userName": "alice@contoso.com",
     "active": "True",
@@ -57,9 +57,10 @@ ENTRA_DEFAULT_MAPPING_CREATE = {
     "roles": [{"primary": True, "type": "WindowsAzureActiveDirectoryRole", "value": "Admin"}],
 }
 
-# OKTA.md §2 "Create".
+# The create request of Okta's SCIM 2.0 protocol reference:
+# https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/
 OKTA_CREATE = {
-    "schemas": [USER_SCHEMA],
+    "schemas": [USER_URN],
     "userName": "test.user@okta.local",
     "name": {"givenName": "Test", "familyName": "User"},
     "emails": [{"primary": True, "value": "test.user@okta.local", "type": "work"}],
@@ -159,7 +160,7 @@ def _coerce(body, resource_type=USER_RESOURCE):
         ),
         pytest.param(
             GROUP_RESOURCE,
-            {"schemas": [GROUP_SCHEMA, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
+            {"schemas": [GROUP_URN, "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"],
              "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "displayName",
              "meta": {"resourceType": "Group"}},
             {"externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "displayName"},
@@ -167,7 +168,7 @@ def _coerce(body, resource_type=USER_RESOURCE):
             id="entra-4-group-create-2018-uri",
         ),
         pytest.param(
-            GROUP_RESOURCE, {"schemas": [GROUP_SCHEMA], "displayName": "Test SCIMv2", "members": []},
+            GROUP_RESOURCE, {"schemas": [GROUP_URN], "displayName": "Test SCIMv2", "members": []},
             {"displayName": "Test SCIMv2"}, set(), id="okta-1-group-push-create",
         ),
         pytest.param(
@@ -346,8 +347,8 @@ def test_members_entra_and_okta_shapes():
     quirks: set[str] = set()
     members = coerce_members(
         [
-            {"$ref": None, "value": "f648f8d5ea4e4cd38e9c"},  # ENTRA.md §4
-            {"value": "00u1", "display": "test.user@okta.local"},  # OKTA.md §1
+            {"$ref": None, "value": "f648f8d5ea4e4cd38e9c"},  # the tutorial, "Group operations"
+            {"value": "00u1", "display": "test.user@okta.local"},  # Okta reference, "Update specific Group membership"
             {"value": "g2", "type": "group", "$ref": "https://x/Groups/g2"},
             {"value": "f648f8d5ea4e4cd38e9c", "type": "User"},  # duplicate: first kept
         ],

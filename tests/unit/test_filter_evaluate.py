@@ -21,10 +21,7 @@ from fluid_scim.filters import (
     matches,
     parse_filter,
 )
-
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-FLUID = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
+from tests.support.urns import ENTERPRISE_URN, FLUID_URN, USER_URN
 
 STRING = AttributeInfo("string")
 EXACT = AttributeInfo("string", case_exact=True)
@@ -54,18 +51,18 @@ SCHEMA: dict[tuple[str, str, str], AttributeInfo] = {
     ("", "x509certificates", "value"): AttributeInfo("binary", case_exact=True),
     ("", "meta", ""): AttributeInfo("complex"),
     ("", "meta", "lastmodified"): AttributeInfo("dateTime"),
-    (ENTERPRISE.lower(), "employeenumber", ""): STRING,
-    (ENTERPRISE.lower(), "manager", ""): AttributeInfo("complex"),
-    (ENTERPRISE.lower(), "manager", "value"): STRING,
-    (FLUID.lower(), "accessgranted", ""): BOOLEAN,
-    (FLUID.lower(), "level", ""): AttributeInfo("integer"),
-    (FLUID.lower(), "score", ""): AttributeInfo("decimal"),
+    (ENTERPRISE_URN.lower(), "employeenumber", ""): STRING,
+    (ENTERPRISE_URN.lower(), "manager", ""): AttributeInfo("complex"),
+    (ENTERPRISE_URN.lower(), "manager", "value"): STRING,
+    (FLUID_URN.lower(), "accessgranted", ""): BOOLEAN,
+    (FLUID_URN.lower(), "level", ""): AttributeInfo("integer"),
+    (FLUID_URN.lower(), "score", ""): AttributeInfo("decimal"),
 }
 
 
 def attribute(path: AttrPath) -> AttributeInfo:
     schema = (path.schema or "").lower()
-    if schema == CORE_USER.lower():
+    if schema == USER_URN.lower():
         schema = ""
     key = (schema, path.attr.lower(), (path.sub_attr or "").lower())
     if key not in SCHEMA:
@@ -74,7 +71,7 @@ def attribute(path: AttrPath) -> AttributeInfo:
 
 
 ALICE: dict[str, Any] = {
-    "schemas": [CORE_USER, ENTERPRISE, FLUID],
+    "schemas": [USER_URN, ENTERPRISE_URN, FLUID_URN],
     "userName": "Alice@Example.COM",
     "externalId": "ExT-1",
     "title": "",
@@ -88,8 +85,8 @@ ALICE: dict[str, Any] = {
     "roles": [{"value": "admin", "primary": True}, {"value": "user", "primary": False}],
     "x509Certificates": [{"value": "TUlJREFEQ0NB"}],
     "meta": {"lastModified": "2011-05-13T04:42:34Z"},
-    ENTERPRISE: {"employeeNumber": "701984", "manager": {"value": "bob-id"}},
-    FLUID: {"accessGranted": True, "level": 3, "score": 2.5},
+    ENTERPRISE_URN: {"employeeNumber": "701984", "manager": {"value": "bob-id"}},
+    FLUID_URN: {"accessGranted": True, "level": 3, "score": 2.5},
 }
 BOB: dict[str, Any] = {
     "userName": "bob",
@@ -129,8 +126,8 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ('emails[type eq "home"].primary pr', ALICE, False),
     ('emails[type eq "work"].primary pr', ALICE, True),
     ('emails[type eq "work"]', BOB, False),
-    (f'schemas eq "{ENTERPRISE}"', ALICE, True),
-    (f'schemas eq "{ENTERPRISE.upper()}"', ALICE, False),
+    (f'schemas eq "{ENTERPRISE_URN}"', ALICE, True),
+    (f'schemas eq "{ENTERPRISE_URN.upper()}"', ALICE, False),
     ('x509Certificates eq "TUlJREFEQ0NB"', ALICE, True),
     # booleans, including Entra's "True" strings
     ("active eq true", ALICE, True),
@@ -149,16 +146,16 @@ CASES: list[tuple[str, dict[str, Any], bool]] = [
     ('meta.lastModified lt "2011-05-13T04:42:34"', BOB, False),  # naive = UTC
     ('meta.lastModified lt "2012-01-01T00:00:00Z"', EMPTY, False),
     # extensions, qualified paths, case-insensitive URN keys
-    (f'{ENTERPRISE}:employeeNumber eq "701984"', ALICE, True),
-    (f'{ENTERPRISE.upper()}:EMPLOYEENUMBER eq "701984"', ALICE, True),
-    (f'{ENTERPRISE}:manager.value eq "bob-id"', ALICE, True),
-    (f"{ENTERPRISE}:employeeNumber pr", BOB, False),
-    (f"{FLUID}:accessGranted eq true", ALICE, True),
-    (f"{FLUID}:accessGranted eq false", BOB, True),
-    (f"{FLUID}:level ge 3 and {FLUID}:level lt 3.5", ALICE, True),
-    (f"{FLUID}:level gt 3", ALICE, False),
-    (f"{FLUID}:score eq 2.5 and {FLUID}:score gt 2", ALICE, True),
-    (f'{CORE_USER}:name.givenName eq "alice"', ALICE, True),
+    (f'{ENTERPRISE_URN}:employeeNumber eq "701984"', ALICE, True),
+    (f'{ENTERPRISE_URN.upper()}:EMPLOYEENUMBER eq "701984"', ALICE, True),
+    (f'{ENTERPRISE_URN}:manager.value eq "bob-id"', ALICE, True),
+    (f"{ENTERPRISE_URN}:employeeNumber pr", BOB, False),
+    (f"{FLUID_URN}:accessGranted eq true", ALICE, True),
+    (f"{FLUID_URN}:accessGranted eq false", BOB, True),
+    (f"{FLUID_URN}:level ge 3 and {FLUID_URN}:level lt 3.5", ALICE, True),
+    (f"{FLUID_URN}:level gt 3", ALICE, False),
+    (f"{FLUID_URN}:score eq 2.5 and {FLUID_URN}:score gt 2", ALICE, True),
+    (f'{USER_URN}:name.givenName eq "alice"', ALICE, True),
     # pr is false for missing, None, "", [], {}
     ("title pr", ALICE, False),
     ("title pr", BOB, True),
@@ -202,9 +199,9 @@ def test_matches(text: str, resource: dict[str, Any], expected: bool) -> None:
         ("active eq 1", "cannot compare the boolean attribute 'active' with 1"),
         ("userName eq 1", "cannot compare the string attribute 'userName' with 1"),
         ("userName eq true", "cannot compare the string attribute 'userName' with true"),
-        (f'{FLUID}:level eq "3"', "cannot compare the integer attribute"),
-        (f"{FLUID}:level co 3", "'co' only works on strings"),
-        (f"{FLUID}:level eq true", "cannot compare the integer attribute"),
+        (f'{FLUID_URN}:level eq "3"', "cannot compare the integer attribute"),
+        (f"{FLUID_URN}:level co 3", "'co' only works on strings"),
+        (f"{FLUID_URN}:level eq true", "cannot compare the integer attribute"),
         ('meta.lastModified co "2011"', "'co' only works on strings"),
         ('meta.lastModified gt "yesterday"', "ISO 8601"),
         ("meta.lastModified gt 5", "ISO 8601"),

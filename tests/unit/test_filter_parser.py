@@ -25,10 +25,7 @@ from fluid_scim.filters import (
     parse_path,
     render,
 )
-
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-FLUID = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User"
+from tests.support.urns import ENTERPRISE_URN, FLUID_URN, USER_URN
 
 
 def p(attr: str, sub_attr: str | None = None, schema: str | None = None) -> AttrPath:
@@ -47,7 +44,7 @@ RFC_EXAMPLES: list[tuple[str, Filter]] = [
     ('userName eq "bjensen"', eq(p("userName"), "bjensen")),
     ('name.familyName co "O\'Malley"', Compare(p("name", "familyName"), "co", "O'Malley")),
     ('userName sw "J"', Compare(p("userName"), "sw", "J")),
-    (f'{CORE_USER}:userName sw "J"', Compare(p("userName", schema=CORE_USER), "sw", "J")),
+    (f'{USER_URN}:userName sw "J"', Compare(p("userName", schema=USER_URN), "sw", "J")),
     ("title pr", Present(p("title"))),
     *[
         (f'meta.lastModified {op} "2011-05-13T04:42:34Z"', Compare(p("meta", "lastModified"), op, "2011-05-13T04:42:34Z"))
@@ -55,7 +52,7 @@ RFC_EXAMPLES: list[tuple[str, Filter]] = [
     ],
     ('title pr and userType eq "Employee"', And(Present(p("title")), eq(p("userType"), "Employee"))),
     ('title pr or userType eq "Intern"', Or(Present(p("title")), eq(p("userType"), "Intern"))),
-    (f'schemas eq "{ENTERPRISE}"', eq(p("schemas"), ENTERPRISE)),
+    (f'schemas eq "{ENTERPRISE_URN}"', eq(p("schemas"), ENTERPRISE_URN)),
     (
         'userType eq "Employee" and (emails co "example.com" or\n  emails.value co "example.org")',
         And(
@@ -102,10 +99,10 @@ PARSE_CASES: list[tuple[str, Filter]] = [
     ("NOT (UserName PR)", Not(Present(p("UserName")))),
     ("x eq TRUE or x eq False or x eq NULL", Or(Or(eq(p("x"), True), eq(p("x"), False)), eq(p("x"), None))),
     # schema-qualified paths: split at the last colon, then at the dot
-    (f'{ENTERPRISE}:employeeNumber eq "701984"', eq(p("employeeNumber", schema=ENTERPRISE), "701984")),
-    (f'{CORE_USER}:name.givenName eq "Barbara"', eq(p("name", "givenName", CORE_USER), "Barbara")),
-    (f'{ENTERPRISE}:manager.value eq "26118915"', eq(p("manager", "value", ENTERPRISE), "26118915")),
-    (f"{FLUID}:accessGranted eq true", eq(p("accessGranted", schema=FLUID), True)),
+    (f'{ENTERPRISE_URN}:employeeNumber eq "701984"', eq(p("employeeNumber", schema=ENTERPRISE_URN), "701984")),
+    (f'{USER_URN}:name.givenName eq "Barbara"', eq(p("name", "givenName", USER_URN), "Barbara")),
+    (f'{ENTERPRISE_URN}:manager.value eq "26118915"', eq(p("manager", "value", ENTERPRISE_URN), "26118915")),
+    (f"{FLUID_URN}:accessGranted eq true", eq(p("accessGranted", schema=FLUID_URN), True)),
     ("URN:x:y:attr pr", Present(p("attr", schema="URN:x:y"))),
     # value paths
     ('emails[type eq "work"]', ValuePath(p("emails"), WORK)),
@@ -114,7 +111,7 @@ PARSE_CASES: list[tuple[str, Filter]] = [
         'emails[not (type eq "work") or (primary eq true and value pr)]',
         ValuePath(p("emails"), Or(Not(WORK), And(eq(p("primary"), True), Present(p("value"))))),
     ),
-    (f'{ENTERPRISE}:manager[value eq "1"]', ValuePath(p("manager", schema=ENTERPRISE), eq(p("value"), "1"))),
+    (f'{ENTERPRISE_URN}:manager[value eq "1"]', ValuePath(p("manager", schema=ENTERPRISE_URN), eq(p("value"), "1"))),
     # Entra: value path with a trailing sub-attribute, compared or tested
     ('emails[type eq "work"].value eq "user@contoso.com"', eq(ValuePath(p("emails"), WORK, "value"), "user@contoso.com")),
     ('emails[type eq "work"].value pr', Present(ValuePath(p("emails"), WORK, "value"))),
@@ -175,8 +172,8 @@ PATCH_PATHS: list[tuple[str, PatchPath]] = [
     ("members", PatchPath(p("members"))),
     ('members[value eq "2819c223"]', PatchPath(p("members"), eq(p("value"), "2819c223"))),
     ('emails[type eq "work"].value', PatchPath(p("emails"), WORK, "value")),
-    (f"{ENTERPRISE}:manager", PatchPath(p("manager", schema=ENTERPRISE))),
-    (f"{ENTERPRISE}:manager.value", PatchPath(p("manager", "value", ENTERPRISE))),
+    (f"{ENTERPRISE_URN}:manager", PatchPath(p("manager", schema=ENTERPRISE_URN))),
+    (f"{ENTERPRISE_URN}:manager.value", PatchPath(p("manager", "value", ENTERPRISE_URN))),
     ('addresses[type eq "work"].streetAddress', PatchPath(p("addresses"), WORK, "streetAddress")),
     ('members[value eq "a" or value eq "b"]', PatchPath(p("members"), Or(eq(p("value"), "a"), eq(p("value"), "b")))),
 ]
@@ -342,7 +339,7 @@ def test_limits_nodes() -> None:
 
 TOKENS = [
     *'a emails name.givenName urn: not and or pr eq EQ co gt ( ) [ ] . "x" " \\ \\u00 true null 1 -1.5e3 01 jyoung'.split(),
-    f"{ENTERPRISE}:manager.value",
+    f"{ENTERPRISE_URN}:manager.value",
     " ",
     "\t",
 ]
@@ -371,7 +368,7 @@ def test_any_text_parses_or_raises_filter_error(text: str, bare: bool) -> None:
 
 RESERVED_NAMES = {"and", "or", "not"}
 names = st.from_regex(r"[A-Za-z$][A-Za-z0-9_$\-]{0,6}", fullmatch=True).filter(lambda name: name.lower() not in RESERVED_NAMES)
-schemas = st.sampled_from([None, ENTERPRISE, CORE_USER, FLUID, "URN:Ex:a.b-c:9"])
+schemas = st.sampled_from([None, ENTERPRISE_URN, USER_URN, FLUID_URN, "URN:Ex:a.b-c:9"])
 attr_paths = st.builds(AttrPath, schemas, names, st.none() | names)
 values = st.one_of(
     st.none(),
@@ -431,5 +428,5 @@ def test_render_path_round_trips(path: PatchPath) -> None:
 def test_render_is_canonical() -> None:
     text = 'A Eq 1 OR ( b pr AND NOT( c Gt "x\\u00e9\\n") ) or (d pr or e pr)'
     assert render(parse_filter(text)) == 'A eq 1 or b pr and not (c gt "xé\\n") or (d pr or e pr)'
-    assert render(p("m", "v", ENTERPRISE)) == f"{ENTERPRISE}:m.v"
+    assert render(p("m", "v", ENTERPRISE_URN)) == f"{ENTERPRISE_URN}:m.v"
     assert render(eq(p("x"), 1e16)) == "x eq 1e+16"

@@ -6,10 +6,7 @@ import pytest
 
 from fluid_scim.errors import InvalidSyntax
 from fluid_scim.messages import (
-    BULK_REQUEST_URN,
     MAX_PATCH_OPERATIONS,
-    PATCH_OP_URN,
-    SEARCH_REQUEST_URN,
     describe_errors,
     parse_bulk_request,
     parse_patch_operations,
@@ -17,6 +14,7 @@ from fluid_scim.messages import (
 )
 from fluid_scim.patch import Operation
 from fluid_scim.scim_http.errors import scim_error_answer
+from tests.support.urns import BULK_REQUEST_URN, PATCH_OP_URN, SEARCH_REQUEST_URN
 
 
 def _patch(operations, **extra):
@@ -76,7 +74,7 @@ def test_maximum_operations_accepted():
         ([], "request body: must be a JSON object"),
         ("x", "request body: must be a JSON object"),
         ({"Operations": [{"op": "add"}]}, "schemas: is required"),
-        ({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "Operations": [{"op": "add"}]},
+        ({"schemas": [SEARCH_REQUEST_URN], "Operations": [{"op": "add"}]},
          f'schemas: must contain "{PATCH_OP_URN}"'),
         ({"schemas": PATCH_OP_URN, "Operations": [{"op": "add"}]}, "schemas: must be an array of schema URIs"),
         ({"schemas": [PATCH_OP_URN]}, "Operations: is required"),

@@ -1,4 +1,14 @@
-"""fluid_scim.patch: RFC 7644 §3.5.2 PATCH plus every Entra/Okta request shape of ENTRA.md and OKTA.md."""
+"""fluid_scim.patch: RFC 7644 §3.5.2 PATCH plus every PATCH shape Microsoft Entra ID and Okta document.
+
+Sources: Microsoft Learn "Tutorial: Develop and plan provisioning for a SCIM endpoint" ("the tutorial"),
+https://learn.microsoft.com/en-us/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups ;
+"Known issues and resolutions with SCIM 2.0 protocol compliance" ("the known-issues page"; its aadOptscim062020
+flag: "both columns" below are the requests without and with it),
+https://learn.microsoft.com/en-us/entra/identity/app-provisioning/application-provisioning-config-problem-scim-compatibility ;
+"Customize user provisioning attribute-mappings" ("the attribute-mappings page"),
+https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes ;
+Okta "SCIM 2.0 protocol reference", https://developer.okta.com/docs/api/openapi/okta-scim/guides/scim-20/ .
+"""
 
 from __future__ import annotations
 
@@ -18,17 +28,18 @@ from fluid_scim.errors import (
     Mutability,
     NoTarget,
 )
-from fluid_scim.messages import PATCH_OP_URN, parse_patch_operations
+from fluid_scim.messages import parse_patch_operations
 from fluid_scim.patch import MemberDelta, MemberRef, Operation, apply_patch
-from fluid_scim.schema import ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE
+from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
+from tests.support.urns import ENTERPRISE_URN, PATCH_OP_URN
 
 EXT = ENTERPRISE_URN
 USER_ID = "6764549bef60420686bc"
 GROUP_ID = "40734ae655284ad3abcc"
 NO_MEMBERS = MemberDelta()
 
-# The user ENTRA.md §3.1 creates, with a second (home) email so that "other email types must be untouched".
+# The user of the tutorial's "Create User" request, with a second (home) email so that "other email types must be untouched".
 ENTRA_USER: dict[str, Any] = {
     "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
     "userName": "Test_User_00aa00aa",
@@ -66,7 +77,7 @@ def with_(document: dict[str, Any], **changes: Any) -> dict[str, Any]:
 # -- replayed client requests -----------------------------------------------------------------------
 
 CASES = [
-    # ENTRA.md §3.4: multi-valued update without the flag.
+    # The tutorial, "User operations": the multi-valued update, without the flag.
     pytest.param(
         USER_RESOURCE, ENTRA_USER,
         [{"op": "Replace", "path": 'emails[type eq "work"].value', "value": "updatedEmail@microsoft.com"},
@@ -85,7 +96,7 @@ CASES = [
         NO_MEMBERS, {"op-case"}, ("userName",),
         id="entra-3.5-update-single-valued",
     ),
-    # ENTRA.md §3.6 and §6 "Disable user", both columns, and re-enable.
+    # The tutorial, "User operations": disable user; both columns (known-issues page), and re-enable.
     pytest.param(
         USER_RESOURCE, ENTRA_USER, [{"op": "Replace", "path": "active", "value": "False"}],
         with_(ENTRA_USER, active=False), NO_MEMBERS, {"op-case", "string-boolean"}, ("active",),
@@ -101,7 +112,7 @@ CASES = [
         ENTRA_USER, NO_MEMBERS, {"op-case", "string-boolean"}, ("active",),
         id="entra-3.6-re-enable",
     ),
-    # ENTRA.md §6 "Add single-valued string", both columns.
+    # Known-issues page: adding a single-valued string attribute, both columns.
     pytest.param(
         USER_RESOURCE, ENTRA_USER, [{"op": "Add", "path": "nickName", "value": "Babs"}],
         with_(ENTRA_USER, nickName="Babs"), NO_MEMBERS, {"op-case"}, ("nickName",),
@@ -112,7 +123,7 @@ CASES = [
         with_(ENTRA_USER, nickName="Babs"), NO_MEMBERS, set(), ("nickName",),
         id="entra-6-add-string-with-flag",
     ),
-    # ENTRA.md §3.8 manager: set (observed string form, RFC object, old narrative list) and the removal forms.
+    # The enterprise manager (RFC 7643 §4.3): set (the string Entra sends, the RFC object, a one-element list) and removed.
     pytest.param(
         USER_RESOURCE, BARE_USER, [{"op": "add", "path": f"{EXT}:manager", "value": "2c2f6fb8"}],
         with_(BARE_USER, **{f"{EXT}": {"manager": {"value": "2c2f6fb8"}}}), NO_MEMBERS, {"manager-string"},
@@ -171,7 +182,7 @@ CASES = [
         MANAGED_USER, NO_MEMBERS, set(), (),
         id="remove-manager-filter-no-match",
     ),
-    # ENTRA.md §4 group operations.
+    # The tutorial, "Group operations".
     pytest.param(
         GROUP_RESOURCE, ENTRA_GROUP, [{"op": "Replace", "path": "displayName", "value": "1879db59-updatedDisplayName"}],
         with_(ENTRA_GROUP, displayName="1879db59-updatedDisplayName"), NO_MEMBERS, {"op-case"}, ("displayName",),
@@ -207,7 +218,7 @@ CASES = [
         {"op-case", "remove-by-value"}, ("members",),
         id="entra-1-several-memberships-one-patch",
     ),
-    # ENTRA.md §5: roles.
+    # Roles as the attribute-mappings page shows them (the JSON-in-value PATCH and the primary-role paths).
     pytest.param(
         USER_RESOURCE, BARE_USER,
         [{"op": "Add", "path": "roles",
@@ -244,7 +255,7 @@ CASES = [
         with_(BARE_USER, roles=[{"value": "26"}]), NO_MEMBERS, {"op-case", "role-json-value", "remove-by-value"}, ("roles",),
         id="entra-5-role-json-remove",
     ),
-    # ENTRA.md §5 default mappings: address / phone / other-email paths on a user that has none.
+    # Default attribute mappings (the tutorial's attribute table): address / phone / other-email paths on a user that has none.
     pytest.param(
         USER_RESOURCE, BARE_USER,
         [{"op": "Add", "path": 'addresses[type eq "work"].formatted', "value": "Building 1"},
@@ -271,7 +282,8 @@ CASES = [
         ("title", "preferredLanguage", "emails", "phoneNumbers", "addresses", f"{EXT}:department"),
         id="entra-5-default-mapping-paths",
     ),
-    # ENTRA.md §6 rule 5: the SCIM validator's "Patch User - Add Attributes" on a user with only userName.
+    # The SCIM Validator's "Patch User - Add Attributes" on a user with only userName:
+    # https://learn.microsoft.com/en-us/entra/identity/app-provisioning/scim-validator-tutorial
     pytest.param(
         USER_RESOURCE, BARE_USER,
         [{"op": "add", "path": "name.givenName", "value": "Given"},
@@ -289,7 +301,7 @@ CASES = [
         ("name.familyName", "name.givenName", "displayName", "active", "emails", f"{EXT}:employeeNumber", f"{EXT}:manager.value"),
         id="entra-6-rule-5-validator-add-attributes",
     ),
-    # OKTA.md §1 / §5.
+    # Okta reference: deactivation by a path-less replace (RFC 7644 §3.5.2.3), group rename with the id in the value.
     pytest.param(
         USER_RESOURCE, ENTRA_USER, [{"op": "replace", "value": {"active": False}}],
         with_(ENTRA_USER, active=False), NO_MEMBERS, set(), ("active",),
@@ -329,7 +341,7 @@ def test_client_requests(resource_type, document, operations, expected, members,
     assert coerce_resource(resource_type, result.document, quirks=set()) == result.document
 
 
-# ENTRA.md §6 "Replace several attributes": both columns must produce the same user.
+# Known-issues page: replacing several attributes, both columns must produce the same user.
 SEVERAL_EXPECTED = with_(
     ENTRA_USER,
     displayName="New Display",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 
 from fluid_scim.projection import Projection
-from fluid_scim.schema import ENTERPRISE_URN, GROUP_RESOURCE, GROUP_URN, USER_RESOURCE, USER_URN
+from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE
+from tests.support.urns import ENTERPRISE_URN, GROUP_URN, USER_URN
 
 USER = {
     "schemas": [USER_URN, ENTERPRISE_URN],

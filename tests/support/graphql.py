@@ -1,4 +1,4 @@
-"""Helpers shared by the GraphQL admin API tests (this module holds no tests of its own).
+"""Helpers shared by the GraphQL admin API tests.
 
 ``execute`` runs an operation in-process with ``schema.execute_sync`` as a given caller;
 ``credential`` mints a real JWT for HTTP tests; ``graphql_post`` sends one to a live server.
