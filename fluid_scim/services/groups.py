@@ -159,7 +159,7 @@ def delete_group(*, organisation: Organisation, group_id: str, if_match: str | N
         resource_id=group.id,
         changes=[{"path": "displayName", "before": group.display_name, "after": None}],
     )
-    db.session.delete(group)
+    repo.delete_group(group)
     transaction.commit()
 
 

@@ -22,6 +22,24 @@ def commit() -> None:
         db.session.commit()
 
 
+def rollback() -> None:
+    """Void what the current use case wrote and end its transaction (a refused row, a lost race)."""
+    db.session.rollback()
+
+
+@contextmanager
+def rolled_back_on_failure() -> Iterator[None]:
+    """One use case of a caller that goes on after a failure (a GraphQL request's next mutation).
+
+    Whatever the failed use case left in the session is void, so the next one cannot commit it.
+    """
+    try:
+        yield
+    except BaseException:
+        rollback()
+        raise
+
+
 def reads_only_from_here() -> None:
     """What is left of this request only reads: on PostgreSQL, run it in autocommit.
 
