@@ -14,9 +14,8 @@ from typing import Any, TypeVar
 
 from strawberry.permission import BasePermission
 
-from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
-from fluid_scim.services import audit, organisations
+from fluid_scim.services import audit, organisations, transaction
 from graphql_admin.context import AdminContext, Info
 from graphql_admin.errors import Failure, ForbiddenError, NotAllowed, failure_for
 
@@ -85,10 +84,10 @@ def _acting(context: AdminContext) -> Iterator[None]:
 
 def _expected(change: Callable[[], R]) -> R | Failure:
     try:
-        return change()
+        # One request may carry several mutations: a failed one must leave nothing for the next to commit.
+        with transaction.rolled_back_on_failure():
+            return change()
     except Exception as exc:
-        # Whatever the service left in the session is void; the next resolver starts clean.
-        db.session.rollback()
         failure = failure_for(exc)
         if failure is None:
             raise
