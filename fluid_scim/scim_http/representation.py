@@ -11,7 +11,7 @@ from typing import Any
 
 from fluid_scim.projection import Projection
 from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, GROUP_URN, USER_URN
-from fluid_scim.services.reading import FluidAccess, Member, StoredGroup, StoredUser
+from fluid_scim.services.reading import FluidAccess, StoredGroup, StoredUser
 from fluid_scim.services.resource_support import etag
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -78,17 +78,20 @@ def render_group(group: StoredGroup, *, base_url: str, projection: Projection) -
     body: dict[str, Any] = {"schemas": [GROUP_URN], "id": group.id}
     body.update(group.document)
     if group.members is not None:
-        body["members"] = [_member(member, base_url) for member in group.members]
+        body["members"] = [
+            {
+                "value": member_id,
+                "$ref": f"{base_url}/{'Users' if kind == 'User' else 'Groups'}/{member_id}",
+                "display": display,
+                "type": kind,
+            }
+            for member_id, kind, display in group.members
+        ]
+        for member in body["members"]:
+            if member["display"] is None:
+                del member["display"]
     body["meta"] = _meta("Group", f"{base_url}/Groups/{group.id}", group.created_at, group.updated_at, group.version)
     return projection.apply(body)
-
-
-def _member(member: Member, base_url: str) -> dict[str, Any]:
-    rendered = {"value": member.id, "$ref": f"{base_url}/{'Users' if member.type == 'User' else 'Groups'}/{member.id}"}
-    if member.display is not None:
-        rendered["display"] = member.display
-    rendered["type"] = member.type
-    return rendered
 
 
 def list_response(resources: list[dict[str, Any]], *, total: int, start_index: int) -> dict[str, Any]:

@@ -16,11 +16,15 @@ from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.projection import Projection
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
+from fluid_scim.repositories.scim import MemberRow
 from fluid_scim.schema import ENTERPRISE_URN
 from fluid_scim.services import transaction
 
+# The classes below are not frozen: a frozen dataclass costs about 2.5 times as much to build, and
+# one is built for every user of a page.
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True)
 class FluidAccess:
     """The derived Fluid extension of a user."""
 
@@ -29,7 +33,7 @@ class FluidAccess:
     access_changed_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredUser:
     """A user as its representation shows it: the canonical document plus what Fluid adds."""
 
@@ -38,26 +42,21 @@ class StoredUser:
     created_at: datetime
     updated_at: datetime
     document: dict[str, Any]  # canonical (no id, meta, groups or password); the caller may change it
-    groups: tuple[tuple[str, str], ...]  # direct groups: (id, displayName)
+    groups: list[tuple[str, str]]  # direct groups: (id, displayName)
     manager_display_name: str | None
     fluid: FluidAccess | None  # None: the user does not show the Fluid extension
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    id: str
-    type: str  # User or Group
-    display: str | None
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StoredGroup:
     id: str
     version: int
     created_at: datetime
     updated_at: datetime
     document: dict[str, Any]  # canonical (no id, meta or members); the caller may change it
-    members: tuple[Member, ...] | None  # None: not read, because the projection leaves them out
+    # (id, User or Group, display name), as the repository read them: a group may have 100,000 members.
+    # None: not read, because the projection leaves them out.
+    members: list[MemberRow] | None
 
 
 def stored_users(
@@ -81,7 +80,7 @@ def stored_users(
             created_at=user.created_at,
             updated_at=user.updated_at,
             document=mapping.read_user(user),
-            groups=tuple(groups.get(user.id, ())),
+            groups=groups.get(user.id, []),
             manager_display_name=manager_names.get(user.manager_id) if user.manager_id else None,
             fluid=_fluid(user) if user.fluid_extension else None,
         )
@@ -96,11 +95,7 @@ def _fluid(user: ScimUser) -> FluidAccess:
 def stored_group(*, organisation: Organisation, group: ScimGroup, projection: Projection) -> StoredGroup:
     """A group; its members are read only when the projection keeps them (Entra excludes them)."""
     transaction.reads_only_from_here()
-    members = None
-    if projection.wants("members"):
-        members = tuple(
-            Member(member_id, kind, display) for member_id, kind, display in repo.members_of(organisation.id, group.id)
-        )
+    members = repo.members_of(organisation.id, group.id) if projection.wants("members") else None
     return StoredGroup(
         id=group.id,
         version=group.version,
