@@ -47,12 +47,11 @@ def role_mappings(organisation_id: object) -> Sequence[RoleMapping]:
     return db.session.execute(_ROLE_MAPPINGS, {"organisation_id": organisation_id}).scalars().all()
 
 
-def replace_role_mappings(organisation_id: Any, *, groups: Mapping[str, str], app_roles: Mapping[str, str]) -> None:
-    """Replace every mapping: ``groups`` maps group ids, ``app_roles`` lower-cased app role values, to roles."""
+def replace_role_mappings(organisation_id: Any, *, groups: Iterable[tuple[str, str]], app_roles: Mapping[str, str]) -> None:
+    """Replace every mapping with ``groups`` ((group id, role) pairs) and ``app_roles`` (lower-cased value -> role)."""
     db.session.execute(delete(RoleMapping).where(RoleMapping.organisation_id == organisation_id))
     db.session.add_all(
-        RoleMapping(organisation_id=organisation_id, kind="group", source=group_id, role=role)
-        for group_id, role in groups.items()
+        RoleMapping(organisation_id=organisation_id, kind="group", source=group_id, role=role) for group_id, role in groups
     )
     db.session.add_all(
         RoleMapping(organisation_id=organisation_id, kind="app_role", source=value, role=role)

@@ -77,7 +77,7 @@ def set_role_mappings(
     before = role_mappings(organisation=organisation)
     if any(not name for name in cleaned_groups) or any(not value for value in cleaned_apps):
         raise InvalidValue("group names and app role values must not be empty")
-    by_group = {access.group_named(organisation, name).id: role for name, role in cleaned_groups.items()}
+    by_group = [(access.group_named(organisation, name).id, role) for name, role in cleaned_groups.items()]
     access_repo.replace_role_mappings(organisation.id, groups=by_group, app_roles=cleaned_apps)
     events = _recompute_everyone(organisation, reason="organisation.role_mappings")
     _admin_event(
