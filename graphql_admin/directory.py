@@ -1,12 +1,11 @@
 """What the directory put in Fluid, and what happened to it: users, groups, events, held removals.
 
-Listing goes through the SCIM services (``users.list_users`` with a SCIM filter built here from
-the admin console's search boxes), so the admin API and SCIM filter in the same way.
+Listing goes through :mod:`fluid_scim.services.search`, which matches the admin console's search
+boxes as SCIM filters would, so the admin API and SCIM filter in the same way.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -16,7 +15,6 @@ from strawberry.scalars import JSON
 
 from fluid_scim.models import HeldAccessChange, ScimGroup, ScimUser
 from fluid_scim.models import ProvisioningEvent as EventModel
-from fluid_scim.schema import FLUID_URN
 from graphql_admin.context import Info
 from graphql_admin.errors import BadInputError
 from graphql_admin.pagination import Connection, page_size, slice_connection
@@ -209,31 +207,14 @@ class HeldDeprovisioning:
         )
 
 
-def user_filter(search: str | None, has_access: bool | None, active: bool | None) -> str | None:
-    """The SCIM filter of the console's user search: text in userName, displayName or e-mail."""
-    clauses: list[str] = []
-    if search is not None and search.strip():
-        value = _literal(search)
-        clauses.append(f"(userName co {value} or displayName co {value} or emails.value co {value})")
-    if has_access is not None:
-        clauses.append(f"{FLUID_URN}:accessGranted eq {json.dumps(has_access)}")
-    if active is not None:
-        # A user whose ``active`` is unassigned counts as active (as for access).
-        clauses.append("not (active eq false)" if active else "active eq false")
-    return " and ".join(clauses) or None
-
-
-def group_filter(search: str | None) -> str | None:
+def search_text(search: str | None) -> str | None:
+    """The console's search box: the text to look for, or None when there is none."""
     if search is None or not search.strip():
         return None
-    return f"displayName co {_literal(search)}"
-
-
-def _literal(search: str) -> str:
     text = search.strip()
     if len(text) > MAX_SEARCH:
         raise BadInputError(f"search must be at most {MAX_SEARCH} characters", argument="search")
-    return json.dumps(text)  # a SCIM filter string is a JSON string
+    return text
 
 
 def _email(user: ScimUser) -> str | None:

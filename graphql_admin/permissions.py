@@ -15,9 +15,8 @@ from typing import Any, TypeVar, overload
 from strawberry.permission import BasePermission
 
 from fluid_scim.errors import OrganisationNotFound
-from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
-from fluid_scim.services import request_context
+from fluid_scim.services import request_context, transaction
 from graphql_admin.context import AdminContext, Info
 from graphql_admin.errors import Failure, ForbiddenError, NotAllowed, failure_for
 
@@ -116,10 +115,10 @@ def _expected(change: Callable[[], R], declared: tuple[type[Failure], ...]) -> R
     or a domain error whose failure the mutation's union does not list (a bug in the union).
     """
     try:
-        return change()
+        # One request may carry several mutations: a failed one must leave nothing for the next to commit.
+        with transaction.rolled_back_on_failure():
+            return change()
     except Exception as exc:
-        # Whatever the service left in the session is void; the next resolver starts clean.
-        db.session.rollback()
         failure = failure_for(exc)
         if failure is None or not isinstance(failure, (NotAllowed, *declared)):
             raise

@@ -10,9 +10,8 @@ import strawberry
 
 from fluid_scim.errors import InvalidFilter, InvalidValue, NotFound
 from fluid_scim.services import access_admin, organisations, provisioning_status
-from fluid_scim.services import groups as group_service
+from fluid_scim.services import search as search_service
 from fluid_scim.services import users as user_service
-from fluid_scim.services.resource_support import ListQuery
 from graphql_admin.context import Info
 from graphql_admin.directory import (
     EventKind,
@@ -22,8 +21,7 @@ from graphql_admin.directory import (
     HeldDeprovisioning,
     ProvisioningEvent,
     User,
-    group_filter,
-    user_filter,
+    search_text,
 )
 from graphql_admin.errors import BadInputError, ForbiddenError
 from graphql_admin.pagination import Connection, connection, decode_offset, offset_connection, page_size, slice_connection
@@ -72,8 +70,12 @@ class Query(WebhookQueries):
     ) -> Connection[User]:
         organisation = own_organisation(info)
         size, offset = page_size(first, info.context.settings), decode_offset(after)
-        query = ListQuery(filter=user_filter(search, has_access, active), sort_by="userName", start_index=offset + 1, count=size)
-        page = _listing(lambda: user_service.list_users(organisation=organisation, query=query))
+        text = search_text(search)
+        page = _listing(
+            lambda: search_service.find_users(
+                organisation=organisation, text=text, has_access=has_access, active=active, start_index=offset + 1, count=size
+            )
+        )
         nodes = [User.of(user) for user in page.items]
         return offset_connection(nodes, offset=offset, has_next=offset + len(nodes) < page.total)
 
@@ -90,8 +92,10 @@ class Query(WebhookQueries):
     ) -> Connection[Group]:
         organisation = own_organisation(info)
         size, offset = page_size(first, info.context.settings), decode_offset(after)
-        query = ListQuery(filter=group_filter(search), sort_by="displayName", start_index=offset + 1, count=size)
-        page = _listing(lambda: group_service.list_groups(organisation=organisation, query=query))
+        text = search_text(search)
+        page = _listing(
+            lambda: search_service.find_groups(organisation=organisation, text=text, start_index=offset + 1, count=size)
+        )
         nodes = [Group.of(group, organisation.access_group_id) for group in page.items]
         return offset_connection(nodes, offset=offset, has_next=offset + len(nodes) < page.total)
 

@@ -9,9 +9,9 @@ from flask import Flask
 
 from fluid_scim.errors import SecretStoreUnavailable
 from fluid_scim.services import organisations
+from tests.support.graphql import claims_for, data, execute
 from tests.support.services import Vault
 from tests.support.tenants import Tenant
-from tests.test_graphql_support import claims_for, data, execute
 
 VAULT_DOWN = "the key vault is unavailable, so nothing was changed; try again shortly"
 

@@ -9,11 +9,7 @@ from sqlalchemy import select
 from fluid_scim.extensions import db
 from fluid_scim.models import ProvisioningEvent
 from fluid_scim.services import organisations, request_context
-
-USER = "urn:ietf:params:scim:schemas:core:2.0:User"
-GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+from tests.support.urns import BULK_REQUEST_URN, GROUP_URN, PATCH_OP_URN, USER_URN
 
 
 def _headers(tenant) -> dict[str, str]:
@@ -40,8 +36,8 @@ def _is_default(context: request_context.RequestContext) -> bool:
 
 def test_quirks_of_one_request_are_not_recorded_with_the_next(app, client, tenant):
     name = f"quirky-{uuid.uuid4().hex[:8]}@contoso.com"
-    created = client.post("/scim/v2/Users", json={"schemas": [USER], "userName": name}, headers=_headers(tenant))
-    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
+    created = client.post("/scim/v2/Users", json={"schemas": [USER_URN], "userName": name}, headers=_headers(tenant))
+    patch = {"schemas": [PATCH_OP_URN], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]}
     assert client.patch(f"/scim/v2/Users/{created.json['id']}", json=patch, headers=_headers(tenant)).status_code == 200
     assert client.get(f"/scim/v2/Users/{created.json['id']}", headers=_headers(tenant)).status_code == 200
 
@@ -72,21 +68,22 @@ def test_routing_errors_authenticate_in_a_context_they_end(app, client, tenant):
 
 
 def _bulk(client, tenant, operations: list[dict]) -> dict:
-    response = client.post("/scim/v2/Bulk", json={"schemas": [BULK], "Operations": operations}, headers=_headers(tenant))
+    body = {"schemas": [BULK_REQUEST_URN], "Operations": operations}
+    response = client.post("/scim/v2/Bulk", json=body, headers=_headers(tenant))
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.json
 
 
 def test_bulk_operations_record_the_status_each_one_answers(app, client, tenant):
     name = f"bulk-{uuid.uuid4().hex[:8]}"
-    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": f"{name} renamed"}]}
+    patch = {"schemas": [PATCH_OP_URN], "Operations": [{"op": "replace", "path": "displayName", "value": f"{name} renamed"}]}
     answer = _bulk(
         client,
         tenant,
         [
-            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER], "userName": name}},
-            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": [GROUP], "displayName": name}},
-            {"method": "PUT", "path": "/Users/bulkId:u", "data": {"schemas": [USER], "userName": name, "title": "T"}},
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"schemas": [USER_URN], "userName": name}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": [GROUP_URN], "displayName": name}},
+            {"method": "PUT", "path": "/Users/bulkId:u", "data": {"schemas": [USER_URN], "userName": name, "title": "T"}},
             {"method": "PATCH", "path": "/Groups/bulkId:g", "data": patch},
             {"method": "DELETE", "path": "/Groups/bulkId:g"},
             {"method": "DELETE", "path": "/Users/bulkId:u"},
@@ -109,8 +106,8 @@ def test_a_rolled_back_bulk_request_records_itself_with_why(app, client, tenant)
         client,
         tenant,
         [
-            {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER], "userName": name}},
-            {"method": "POST", "path": "/Users/some-id", "bulkId": "b", "data": {"schemas": [USER], "userName": name}},
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"schemas": [USER_URN], "userName": name}},
+            {"method": "POST", "path": "/Users/some-id", "bulkId": "b", "data": {"schemas": [USER_URN], "userName": name}},
         ],
     )
     assert [result["status"] for result in answer["Operations"]] == ["424", "400"]

@@ -112,6 +112,16 @@ def write_user(user: ScimUser, document: dict[str, Any]) -> list[ScimUserValue]:
     return rows
 
 
+def fluid_role_rows(user: ScimUser, roles: list[str]) -> list[ScimUserValue]:
+    """The value rows of a user's effective Fluid roles (``…:fluid:2.0:User:roles``, filterable), not added."""
+    return [
+        ScimUserValue(
+            organisation_id=user.organisation_id, user_id=user.id, attribute=FLUID_ROLES_ROWS, position=position, value=role
+        )
+        for position, role in enumerate(roles)
+    ]
+
+
 def _read_plan() -> tuple[tuple[str, bool, str, str], ...]:
     """(column, in the enterprise extension, attribute, sub-attribute or "") per mapped path, worked out once."""
     plan = []

@@ -1,4 +1,8 @@
-"""Organisation and SCIM token queries."""
+"""Organisation and SCIM token queries; none commits.
+
+``organisation`` is not a tenant table: listing every organisation needs no exemption. The
+``scim_token`` functions take the organisation's id.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +34,27 @@ def find_with_token(slug: str) -> tuple[Organisation, ScimToken | None] | None:
     return None if row is None else (row[0], row[1])
 
 
+def add(organisation: Organisation) -> None:
+    """Add a new organisation and flush it: its id exists from here on, and a taken slug fails here."""
+    db.session.add(organisation)
+    db.session.flush()
+
+
 def list_all() -> Sequence[Organisation]:
     return db.session.execute(select(Organisation).order_by(Organisation.slug)).scalars().all()
 
 
 def token_of(organisation_id: uuid.UUID) -> ScimToken | None:
     return db.session.get(ScimToken, organisation_id)
+
+
+def save_token(row: ScimToken) -> None:
+    """Add the organisation's token row (a replaced one is already in the session: this changes nothing)."""
+    db.session.add(row)
+
+
+def delete_token(row: ScimToken) -> None:
+    db.session.delete(row)
 
 
 def mark_token_used(organisation_id: uuid.UUID, digest: bytes, now: datetime, stale_before: datetime) -> None:

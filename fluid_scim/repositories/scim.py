@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
@@ -38,6 +39,12 @@ _WITH_EMAIL = (
     )
     .limit(50)
 )
+_USERS_BY_IDS = select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id.in_(_IDS))
+_MEMBERSHIPS = select(ScimGroupMember.member_id, ScimGroupMember.group_id).where(
+    ScimGroupMember.organisation_id == _ORGANISATION,
+    ScimGroupMember.member_id.in_(_IDS),
+    ScimGroupMember.group_id.in_(bindparam("group_ids", expanding=True)),
+)
 _BY_KEY = {
     ScimUser: select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.user_name_key == _KEY),
     ScimGroup: select(ScimGroup).where(ScimGroup.organisation_id == _ORGANISATION, ScimGroup.display_name_key == _KEY),
@@ -49,6 +56,40 @@ def get_user(organisation_id: object, user_id: str, *, for_update: bool = False)
         return None
     query = _USER_BY_ID_FOR_UPDATE if for_update else _USER_BY_ID
     return db.session.execute(query, {"organisation_id": organisation_id, "id": user_id}).scalar_one_or_none()
+
+
+def users_by_ids(organisation_id: object, user_ids: Sequence[str]) -> list[ScimUser]:
+    """These users (in no particular order): those the session has loaded already, the rest in one query.
+
+    A loaded user counts when it is persistent, has no expired attribute and is not being deleted, so
+    that a use case recomputing the access of users it just changed reads none of them again.
+    """
+    found: list[ScimUser] = []
+    missing: list[str] = []
+    for user_id in user_ids:
+        loaded = db.session.identity_map.get(identity_key(ScimUser, (organisation_id, user_id)))
+        state = inspect(loaded) if isinstance(loaded, ScimUser) else None
+        if state is not None and state.persistent and not state.expired_attributes and loaded not in db.session.deleted:
+            found.append(loaded)
+        else:
+            missing.append(user_id)
+    if missing:
+        found.extend(db.session.execute(_USERS_BY_IDS, {"organisation_id": organisation_id, "ids": missing}).scalars())
+    return found
+
+
+def user_ids_after(organisation_id: object, after: str, limit: int) -> Sequence[str]:
+    """The next ``limit`` user ids greater than ``after``, in id order (keyset pagination over every user)."""
+    return (
+        db.session.execute(
+            select(ScimUser.id)
+            .where(ScimUser.organisation_id == organisation_id, ScimUser.id > after)
+            .order_by(ScimUser.id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def find_by_key(model: type[ScimUser] | type[ScimGroup], organisation_id: object, key: str) -> ScimUser | ScimGroup | None:
@@ -65,6 +106,29 @@ def get_group(organisation_id: object, group_id: str, *, for_update: bool = Fals
     return db.session.execute(query).scalar_one_or_none()
 
 
+def group_display_names(organisation_id: object, group_ids: Iterable[str]) -> dict[str, str]:
+    """displayName of each of these groups that exists."""
+    rows = db.session.execute(
+        select(ScimGroup.id, ScimGroup.display_name).where(
+            ScimGroup.organisation_id == organisation_id, ScimGroup.id.in_(list(group_ids))
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def add_group(group: ScimGroup) -> None:
+    """Add a new group and flush it, so that its id can be referred to at once."""
+    db.session.add(group)
+    db.session.flush()
+
+
+def add_user(user: ScimUser, rows: Iterable[ScimUserValue]) -> None:
+    """Add a new user, flush (the userName key's unique index speaks here), then add its value rows."""
+    db.session.add(user)
+    db.session.flush()
+    db.session.add_all(list(rows))
+
+
 def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue], *, attributes: Iterable[str]) -> None:
     """Replace the value rows of the named attributes (others, such as the Fluid roles, stay)."""
     db.session.execute(
@@ -77,8 +141,19 @@ def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue], *, attrib
     db.session.add_all(list(rows))
 
 
-def page(query: Select[Any], start_index: int, count: int) -> Sequence[Any]:
-    return db.session.execute(query.offset(start_index - 1).limit(count)).scalars().all()
+def page(
+    model: type[ScimUser] | type[ScimGroup],
+    organisation_id: object,
+    clause: ColumnElement[bool] | None,
+    order_by: Sequence[ColumnElement[Any]],
+    start_index: int,
+    count: int,
+) -> Sequence[Any]:
+    """One page (1-based ``start_index``) of the users or groups matching ``clause``, in this order."""
+    query = select(model).where(model.organisation_id == organisation_id)
+    if clause is not None:
+        query = query.where(clause)
+    return db.session.execute(query.order_by(*order_by).offset(start_index - 1).limit(count)).scalars().all()
 
 
 def count(model: type[ScimUser] | type[ScimGroup], organisation_id: object, clause: ColumnElement[bool] | None) -> int:
@@ -136,6 +211,18 @@ def members_of(organisation_id: object, group_id: str) -> list[MemberRow]:
     return [(row[0], row[1], row[2]) for row in rows]
 
 
+def memberships_in(organisation_id: object, user_ids: Sequence[str], group_ids: Iterable[str]) -> dict[str, set[str]]:
+    """Of these groups, the ones each of these users is a direct member of (users in none are left out)."""
+    groups = sorted(group_ids)
+    if not groups or not user_ids:
+        return {}
+    parameters = {"organisation_id": organisation_id, "ids": list(user_ids), "group_ids": groups}
+    found: dict[str, set[str]] = {}
+    for member_id, group_id in db.session.execute(_MEMBERSHIPS, parameters):
+        found.setdefault(member_id, set()).add(group_id)
+    return found
+
+
 def existing_member_types(organisation_id: object, ids: Sequence[str]) -> dict[str, str]:
     """Which of ``ids`` are users or groups of the organisation (two indexed lookups)."""
     ids = [member_id for member_id in ids if is_resource_id(member_id)]
@@ -185,6 +272,15 @@ def remove_members(organisation_id: object, group_id: str, member_ids: Iterable[
             return
         query = query.where(ScimGroupMember.member_id.in_(ids))
     db.session.execute(query)
+
+
+def delete_user(user: ScimUser) -> None:
+    """Delete the user's row (its value rows go with it: ON DELETE CASCADE); memberships are the caller's."""
+    db.session.delete(user)
+
+
+def delete_group(group: ScimGroup) -> None:
+    db.session.delete(group)
 
 
 def forget_member_everywhere(organisation_id: object, member_id: str) -> None:
@@ -253,3 +349,33 @@ def imported_users_with_email(organisation_id: object, addresses: Sequence[str])
             .limit(2)
         ).scalars()
     )
+
+
+def imported_user_name_with_email(organisation_id: object, email: str) -> str | None:
+    """The userName of an imported, not yet adopted user having ``email`` (any case), if any.
+
+    Index look-ups on purpose — the e-mail rows by ``lower(value)``, then their users by primary
+    key — rather than one semi-join (:func:`imported_users_with_email`): while the statistics lag
+    behind a bulk import, PostgreSQL's planner may drive that semi-join from every user of the
+    organisation, a scan per row that makes a large import quadratic.
+    """
+    owners = (
+        db.session.execute(
+            select(ScimUserValue.user_id).where(
+                ScimUserValue.organisation_id == organisation_id,
+                ScimUserValue.attribute == "emails",
+                func.lower(ScimUserValue.value) == email.lower(),
+            )
+        )
+        .scalars()
+        .all()
+    )  # no DISTINCT: it steers SQLite's planner away from the lower(value) index
+    for user_id in dict.fromkeys(owners):  # each by primary key: no plan depends on statistics
+        owner = db.session.execute(
+            select(ScimUser.user_name, ScimUser.origin, ScimUser.linked_at).where(
+                ScimUser.organisation_id == organisation_id, ScimUser.id == user_id
+            )
+        ).one_or_none()
+        if owner is not None and owner.origin == "import" and owner.linked_at is None:
+            return str(owner.user_name)
+    return None

@@ -14,7 +14,6 @@ from flask import current_app, g, request
 from fluid_scim.config import Settings
 from fluid_scim.errors import Forbidden, NotFound, SecretStoreUnavailable, ServiceUnavailable, Unauthorized
 from fluid_scim.models import Organisation
-from fluid_scim.repositories import organisations as repo
 from fluid_scim.scim_http import rate_limits
 from fluid_scim.secrets import SecretStore
 from fluid_scim.services import request_context, scim_tokens
@@ -36,7 +35,7 @@ def authenticate_scim_request() -> None:
     """``before_request`` of the SCIM blueprint: sets ``g.scim_client`` or raises a SCIM error."""
     settings: Settings = current_app.extensions["fluid_settings"]
     slug = slug_from_host(request.host, settings.base_domain)
-    found = repo.find_with_token(slug) if slug else None
+    found = scim_tokens.organisation_and_token(slug=slug) if slug else None
     if found is None:
         raise NotFound(f"no Fluid organisation at {request.host!r}; check the tenant URL")
     organisation, token_row = found

@@ -1,4 +1,7 @@
-"""Stored users and groups -> SCIM JSON (RFC 7643 §4), with meta, references and projection."""
+"""Stored users and groups -> SCIM JSON (RFC 7643 §4), with meta, references and projection.
+
+Pure rendering: what it shows comes from :mod:`fluid_scim.services.reading` as plain data.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.projection import Projection
-from fluid_scim.repositories import mapping
-from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, GROUP_URN, USER_URN
+from fluid_scim.services.reading import FluidAccess, StoredGroup, StoredUser
 from fluid_scim.services.resource_support import etag
 
 LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
@@ -30,70 +31,53 @@ def _meta(resource_type: str, location: str, created: datetime, modified: dateti
     }
 
 
-def render_users(
-    organisation: Organisation, users: Sequence[ScimUser], *, base_url: str, projection: Projection, in_no_group: bool = False
-) -> list[dict[str, Any]]:
-    """Render a page of users with two extra queries at most (groups, manager names), never one per user.
-
-    ``in_no_group``: the caller knows that none of them is a member of a group (a user created just now).
-    """
-    ids = [user.id for user in users]
-    groups = repo.groups_of_users(organisation.id, ids) if projection.wants("groups") and not in_no_group else {}
-    managers = {user.manager_id for user in users if user.manager_id}
-    manager_names = (
-        repo.display_names(organisation.id, managers) if managers and projection.wants("manager", ENTERPRISE_URN) else {}
-    )
-    return [projection.apply(_user_body(user, base_url, groups.get(user.id, []), manager_names)) for user in users]
+def render_users(users: Sequence[StoredUser], *, base_url: str, projection: Projection) -> list[dict[str, Any]]:
+    return [projection.apply(_user_body(user, base_url)) for user in users]
 
 
-def render_user(
-    organisation: Organisation, user: ScimUser, *, base_url: str, projection: Projection, in_no_group: bool = False
-) -> dict[str, Any]:
-    return render_users(organisation, [user], base_url=base_url, projection=projection, in_no_group=in_no_group)[0]
+def render_user(user: StoredUser, *, base_url: str, projection: Projection) -> dict[str, Any]:
+    return projection.apply(_user_body(user, base_url))
 
 
-def _user_body(
-    user: ScimUser, base_url: str, groups: list[tuple[str, str]], manager_names: dict[str, str | None]
-) -> dict[str, Any]:
-    document = mapping.read_user(user)
+def _user_body(user: StoredUser, base_url: str) -> dict[str, Any]:
+    document = user.document
     enterprise = document.get(ENTERPRISE_URN)
     if enterprise and "manager" in enterprise:
         manager_id = enterprise["manager"]["value"]
         manager: dict[str, Any] = {"value": manager_id, "$ref": f"{base_url}/Users/{manager_id}"}
-        if manager_names.get(manager_id):
-            manager["displayName"] = manager_names[manager_id]
+        if user.manager_display_name:
+            manager["displayName"] = user.manager_display_name
         enterprise["manager"] = manager
     schemas = [USER_URN, ENTERPRISE_URN] if enterprise else [USER_URN]
-    body: dict[str, Any] = {"schemas": [*schemas, FLUID_URN] if user.fluid_extension else schemas, "id": user.id}
+    body: dict[str, Any] = {"schemas": [*schemas, FLUID_URN] if user.fluid is not None else schemas, "id": user.id}
     body.update(document)
-    if groups:
+    if user.groups:
         body["groups"] = [
             {"value": group_id, "$ref": f"{base_url}/Groups/{group_id}", "display": name, "type": "direct"}
-            for group_id, name in groups
+            for group_id, name in user.groups
         ]
-    if user.fluid_extension:
-        body[FLUID_URN] = _fluid(user)
+    if user.fluid is not None:
+        body[FLUID_URN] = _fluid(user.fluid)
     body["meta"] = _meta("User", f"{base_url}/Users/{user.id}", user.created_at, user.updated_at, user.version)
     return body
 
 
-def _fluid(user: ScimUser) -> dict[str, Any]:
+def _fluid(access: FluidAccess) -> dict[str, Any]:
     """The derived Fluid extension. Unassigned values are left out: no ``accessGranted`` means none."""
     fluid: dict[str, Any] = {}
-    if user.access_granted:
+    if access.access_granted:
         fluid["accessGranted"] = True
-    if user.fluid_roles:
-        fluid["roles"] = [{"value": role} for role in user.fluid_roles]
-    if user.access_changed_at is not None:
-        fluid["accessChangedAt"] = timestamp(user.access_changed_at)
+    if access.roles:
+        fluid["roles"] = [{"value": role} for role in access.roles]
+    if access.access_changed_at is not None:
+        fluid["accessChangedAt"] = timestamp(access.access_changed_at)
     return fluid
 
 
-def render_group(organisation: Organisation, group: ScimGroup, *, base_url: str, projection: Projection) -> dict[str, Any]:
-    """A group; ``members`` are read only when the projection keeps them (Entra excludes them)."""
+def render_group(group: StoredGroup, *, base_url: str, projection: Projection) -> dict[str, Any]:
     body: dict[str, Any] = {"schemas": [GROUP_URN], "id": group.id}
-    body.update(mapping.read_group(group))
-    if projection.wants("members"):
+    body.update(group.document)
+    if group.members is not None:
         body["members"] = [
             {
                 "value": member_id,
@@ -101,7 +85,7 @@ def render_group(organisation: Organisation, group: ScimGroup, *, base_url: str,
                 "display": display,
                 "type": kind,
             }
-            for member_id, kind, display in repo.members_of(organisation.id, group.id)
+            for member_id, kind, display in group.members
         ]
         for member in body["members"]:
             if member["display"] is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, g, request
@@ -16,7 +16,7 @@ from fluid_scim.scim_http import cursors
 from fluid_scim.scim_http.representation import list_response, render_group, render_user, render_users
 from fluid_scim.scim_http.request_parsing import if_match, json_body, list_query, projection
 from fluid_scim.scim_http.responses import scim_json
-from fluid_scim.services import groups, request_context, transaction, users
+from fluid_scim.services import groups, reading, request_context, users
 from fluid_scim.services.resource_support import ListQuery, etag, etag_matches
 
 
@@ -60,6 +60,16 @@ def _not_modified(version: int) -> Response | None:
     return None
 
 
+def _render_users(items: Sequence[ScimUser], view: Projection) -> list[dict[str, Any]]:
+    stored = reading.stored_users(organisation=_organisation(), users=items, projection=view)
+    return render_users(stored, base_url=base_url(), projection=view)
+
+
+def _render_group(group: ScimGroup, view: Projection) -> dict[str, Any]:
+    stored = reading.stored_group(organisation=_organisation(), group=group, projection=view)
+    return render_group(stored, base_url=base_url(), projection=view)
+
+
 def _page_body(query: ListQuery, total: int, resources: list[dict[str, Any]]) -> dict[str, Any]:
     """A ListResponse; with RFC 9865 cursors instead of startIndex when the client paged by cursor."""
     body = list_response(resources, total=total, start_index=query.start_index)
@@ -80,8 +90,8 @@ def _page_body(query: ListQuery, total: int, resources: list[dict[str, Any]]) ->
 def _user_response(user: ScimUser, status: int, view: Projection, *, created: bool = False) -> Response:
     # A user created just now is in no group; one adopted from an import (the service notes it) may be.
     in_no_group = created and "adopted-by-email" not in request_context.current().quirks
-    transaction.reads_only_from_here()
-    body = render_user(_organisation(), user, base_url=base_url(), projection=view, in_no_group=in_no_group)
+    (stored,) = reading.stored_users(organisation=_organisation(), users=[user], projection=view, in_no_group=in_no_group)
+    body = render_user(stored, base_url=base_url(), projection=view)
     return _resource(body, status, user.version, location=f"{base_url()}/Users/{user.id}" if created else None)
 
 
@@ -96,7 +106,7 @@ def search_users() -> Response:
 
 def _list_users(query: ListQuery, view: Projection) -> Response:
     page = users.list_users(organisation=_organisation(), query=query)
-    resources = render_users(_organisation(), page.items, base_url=base_url(), projection=view)
+    resources = _render_users(page.items, view)
     return scim_json(_page_body(query, page.total, resources))
 
 
@@ -134,8 +144,7 @@ def delete_user(user_id: str) -> Response:
 
 
 def _group_response(group: ScimGroup, status: int, view: Projection, *, created: bool = False) -> Response:
-    transaction.reads_only_from_here()
-    body = render_group(_organisation(), group, base_url=base_url(), projection=view)
+    body = _render_group(group, view)
     return _resource(body, status, group.version, location=f"{base_url()}/Groups/{group.id}" if created else None)
 
 
@@ -150,7 +159,7 @@ def search_groups() -> Response:
 
 def _list_groups(query: ListQuery, view: Projection) -> Response:
     page = groups.list_groups(organisation=_organisation(), query=query)
-    resources = [render_group(_organisation(), group, base_url=base_url(), projection=view) for group in page.items]
+    resources = [_render_group(group, view) for group in page.items]
     return scim_json(_page_body(query, page.total, resources))
 
 
@@ -220,9 +229,9 @@ def search_root() -> Response:
             )
             view = projection(resource_type, body, strict=False)
             if resource_type is USER_RESOURCE:
-                rendered = render_users(_organisation(), page.items, base_url=base_url(), projection=view)
+                rendered = _render_users(page.items, view)
             else:
-                rendered = [render_group(_organisation(), item, base_url=base_url(), projection=view) for item in page.items]
+                rendered = [_render_group(item, view) for item in page.items]
             resources.extend(rendered)
             wanted -= len(rendered)
     if len(refusals) == len(listers):

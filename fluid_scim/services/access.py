@@ -23,22 +23,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, inspect, select
-from sqlalchemy.orm.util import identity_key
-
-from fluid_scim.extensions import db
-from fluid_scim.models import (
-    AccessEvent,
-    HeldAccessChange,
-    Organisation,
-    RoleMapping,
-    ScimGroup,
-    ScimGroupMember,
-    ScimUser,
-    ScimUserValue,
-)
+from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, ScimGroup, ScimUser
+from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
-from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS
+from fluid_scim.repositories import access as access_repo
+from fluid_scim.repositories import mapping
+from fluid_scim.repositories import scim as repo
 from fluid_scim.services import outbox
 
 DEFAULT_ACCESS_GROUP = "Fluid User"
@@ -75,7 +65,7 @@ class RoleRules:
 
 
 def role_rules(organisation: Organisation) -> RoleRules:
-    rows = db.session.execute(select(RoleMapping).where(RoleMapping.organisation_id == organisation.id)).scalars()
+    rows = access_repo.role_mappings(organisation.id)
     by_group: dict[str, str] = {}
     by_app_role: dict[str, str] = {}
     for row in rows:
@@ -113,8 +103,8 @@ def recompute(
     events: list[AccessEvent] = []
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        users = _users(organisation, chunk)
-        memberships = _memberships(organisation, chunk, protected_group_ids(organisation, rules))
+        users = repo.users_by_ids(organisation.id, chunk)
+        memberships = repo.memberships_in(organisation.id, chunk, protected_group_ids(organisation, rules))
         position = {user_id: index for index, user_id in enumerate(chunk)}
         # In the order the request named them, so that which removals the brake holds is predictable.
         for user in sorted(users, key=lambda item: position[item.id]):
@@ -135,44 +125,11 @@ def grant_on_creation(organisation: Organisation, user: ScimUser, *, reason: str
     return _apply(organisation, user, granted, roles, reason=reason, bypass_brake=False)
 
 
-def _users(organisation: Organisation, user_ids: Sequence[str]) -> list[ScimUser]:
-    """These users: those this transaction has loaded already from the session, the rest in one query."""
-    found: list[ScimUser] = []
-    missing: list[str] = []
-    for user_id in user_ids:
-        loaded = db.session.identity_map.get(identity_key(ScimUser, (organisation.id, user_id)))
-        state = inspect(loaded) if isinstance(loaded, ScimUser) else None
-        if state is not None and state.persistent and not state.expired_attributes and loaded not in db.session.deleted:
-            found.append(loaded)  # type: ignore[arg-type]
-        else:
-            missing.append(user_id)
-    if missing:
-        query = select(ScimUser).where(ScimUser.organisation_id == organisation.id, ScimUser.id.in_(missing))
-        found.extend(db.session.execute(query).scalars())
-    return found
-
-
 def revoke_for_deletion(organisation: Organisation, user: ScimUser, *, reason: str) -> AccessEvent | None:
     """A deleted user loses access at once (the brake cannot hold what no longer exists)."""
     if not user.access_granted:
         return None
     return _record(organisation, user, "revoked", reason, list(user.fluid_roles), [])
-
-
-def _memberships(organisation: Organisation, user_ids: Sequence[str], group_ids: set[str]) -> dict[str, set[str]]:
-    if not group_ids:
-        return {}
-    rows = db.session.execute(
-        select(ScimGroupMember.member_id, ScimGroupMember.group_id).where(
-            ScimGroupMember.organisation_id == organisation.id,
-            ScimGroupMember.member_id.in_(list(user_ids)),
-            ScimGroupMember.group_id.in_(sorted(group_ids)),
-        )
-    )
-    found: dict[str, set[str]] = {}
-    for member_id, group_id in rows:
-        found.setdefault(member_id, set()).add(group_id)
-    return found
 
 
 def _decide(organisation: Organisation, rules: RoleRules, user: ScimUser, groups: set[str]) -> tuple[bool, list[str]]:
@@ -209,7 +166,8 @@ def _record(
     now = utcnow()
     user.access_granted = kind in ("granted", "roles_changed")
     if after != before:
-        _write_role_rows(user, after)
+        # Keep the filterable copy of the effective roles in step.
+        repo.replace_user_values(user, mapping.fluid_role_rows(user, after), attributes=(mapping.FLUID_ROLES_ROWS,))
     user.fluid_roles = after
     user.access_changed_at = now
     event = _access_event(organisation, user, kind, reason, before, after, now)
@@ -241,23 +199,7 @@ def _access_event(
         roles_after=after,
         created_at=now,
     )
-    db.session.add(event)
-    return event
-
-
-def _write_role_rows(user: ScimUser, roles: list[str]) -> None:
-    """Keep the filterable copy of the effective roles (``…:fluid:2.0:User:roles``) in step."""
-    db.session.execute(
-        delete(ScimUserValue).where(
-            ScimUserValue.organisation_id == user.organisation_id,
-            ScimUserValue.user_id == user.id,
-            ScimUserValue.attribute == FLUID_ROLES_ROWS,
-        )
-    )
-    db.session.add_all(
-        ScimUserValue(organisation_id=user.organisation_id, user_id=user.id, attribute=FLUID_ROLES_ROWS, position=i, value=role)
-        for i, role in enumerate(roles)
-    )
+    return access_repo.add_access_event(event)
 
 
 # -- the deprovisioning brake ------------------------------------------------------------------
@@ -267,40 +209,18 @@ def _brake_holds(organisation: Organisation) -> bool:
     """Would one more removal exceed both the share and the number allowed in the window?"""
     if not organisation.brake_enabled:
         return False
-    db.session.execute(  # serialise removals of one organisation (PostgreSQL row lock; SQLite has one writer)
-        select(Organisation.id).where(Organisation.id == organisation.id).with_for_update()
-    )
+    access_repo.lock_organisation(organisation.id)  # one removal decision at a time per organisation
     since = utcnow() - timedelta(minutes=organisation.brake_window_minutes)
-    db.session.flush()
-    removed = db.session.execute(
-        select(func.count())
-        .select_from(AccessEvent)
-        .where(
-            AccessEvent.organisation_id == organisation.id,
-            AccessEvent.kind.in_(REMOVALS),
-            AccessEvent.created_at >= since,
-        )
-    ).scalar_one()
-    with_access = db.session.execute(
-        select(func.count())
-        .select_from(ScimUser)
-        .where(ScimUser.organisation_id == organisation.id, ScimUser.access_granted.is_(True))
-    ).scalar_one()
+    removed = access_repo.count_events_since(organisation.id, REMOVALS, since)
+    with_access = access_repo.count_users_with_access(organisation.id)
     baseline = with_access + removed  # roughly who had access when the window opened
     allowed = max(baseline * organisation.brake_percent // 100, organisation.brake_min_removals)
     return removed + 1 > allowed
 
 
 def _hold(organisation: Organisation, user: ScimUser, reason: str) -> AccessEvent:
-    pending = db.session.execute(
-        select(HeldAccessChange).where(
-            HeldAccessChange.organisation_id == organisation.id,
-            HeldAccessChange.user_id == user.id,
-            HeldAccessChange.status == "held",
-        )
-    ).scalar_one_or_none()
-    if pending is None:
-        db.session.add(
+    if access_repo.held_change_of(organisation.id, user.id) is None:
+        access_repo.add_held_change(
             HeldAccessChange(organisation_id=organisation.id, user_id=user.id, user_name=user.user_name, reason=reason)
         )
     return note(organisation, user, "held", reason)
@@ -315,15 +235,10 @@ def ensure_access_group(organisation: Organisation, name: str = DEFAULT_ACCESS_G
 
 def group_named(organisation: Organisation, name: str) -> ScimGroup:
     """The organisation's group with this displayName (case-insensitively), created if there is none; no commit."""
-    from fluid_scim.models.scim import new_id
-    from fluid_scim.repositories import scim as repo
-    from fluid_scim.repositories.mapping import fold, write_group
-
-    group = repo.find_by_key(ScimGroup, organisation.id, fold(name))
+    group = repo.find_by_key(ScimGroup, organisation.id, mapping.fold(name))
     if group is None:
         now = utcnow()
         group = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)
-        write_group(group, {"displayName": name})
-        db.session.add(group)
-        db.session.flush()
-    return group  # type: ignore[return-value]
+        mapping.write_group(group, {"displayName": name})
+        repo.add_group(group)
+    return group

@@ -9,15 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
-
 from fluid_scim.errors import InvalidValue, NotFound, Uniqueness
-from fluid_scim.extensions import db
-from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, RoleMapping, ScimGroup, ScimUser, UserTombstone
+from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, ScimGroup
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
-from fluid_scim.services import access, audit
+from fluid_scim.services import access, audit, transaction
 
 ACCESS_MODES = ("group", "all_active")
 
@@ -36,10 +34,10 @@ class AccessPage:
 
 
 def access_group(*, organisation: Organisation) -> ScimGroup:
-    group = db.session.get(ScimGroup, (organisation.id, organisation.access_group_id)) if organisation.access_group_id else None
+    group = repo.get_group(organisation.id, organisation.access_group_id) if organisation.access_group_id else None
     if group is None:
         group = access.ensure_access_group(organisation)
-        db.session.commit()
+        transaction.commit()
     return group
 
 
@@ -55,7 +53,7 @@ def set_access_group_name(*, organisation: Organisation, name: str) -> ScimGroup
     mapping.write_group(group, {**mapping.read_group(group), "displayName": name})
     group.updated_at = utcnow()
     _admin_event(organisation, "access.group_renamed", "accessGroup", before, name)
-    db.session.commit()
+    transaction.commit()
     return group
 
 
@@ -66,7 +64,7 @@ def set_access_mode(*, organisation: Organisation, mode: str) -> list[AccessEven
     organisation.access_mode = mode
     events = _recompute_everyone(organisation, reason=f"organisation.access_mode:{mode}")
     _admin_event(organisation, "access.mode_changed", "accessMode", before, mode)
-    db.session.commit()
+    transaction.commit()
     return events
 
 
@@ -79,13 +77,8 @@ def set_role_mappings(
     before = role_mappings(organisation=organisation)
     if any(not name for name in cleaned_groups) or any(not value for value in cleaned_apps):
         raise InvalidValue("group names and app role values must not be empty")
-    db.session.execute(delete(RoleMapping).where(RoleMapping.organisation_id == organisation.id))
-    for name, role in cleaned_groups.items():
-        group = access.group_named(organisation, name)
-        db.session.add(RoleMapping(organisation_id=organisation.id, kind="group", source=group.id, role=role))
-    for value, role in cleaned_apps.items():
-        db.session.add(RoleMapping(organisation_id=organisation.id, kind="app_role", source=value, role=role))
-    db.session.flush()
+    by_group = [(access.group_named(organisation, name).id, role) for name, role in cleaned_groups.items()]
+    access_repo.replace_role_mappings(organisation.id, groups=by_group, app_roles=cleaned_apps)
     events = _recompute_everyone(organisation, reason="organisation.role_mappings")
     _admin_event(
         organisation,
@@ -94,20 +87,14 @@ def set_role_mappings(
         _mappings_json(*before),
         _mappings_json(cleaned_groups, cleaned_apps),
     )
-    db.session.commit()
+    transaction.commit()
     return events
 
 
 def role_mappings(*, organisation: Organisation) -> tuple[dict[str, str], dict[str, str]]:
     """(group displayName -> role, app role value -> role), as an admin would read them."""
     rules = access.role_rules(organisation)
-    names = dict(
-        db.session.execute(
-            select(ScimGroup.id, ScimGroup.display_name).where(
-                ScimGroup.organisation_id == organisation.id, ScimGroup.id.in_(list(rules.by_group))
-            )
-        ).all()
-    )
+    names = repo.group_display_names(organisation.id, rules.by_group)
     return {names[group_id]: role for group_id, role in rules.by_group.items() if group_id in names}, dict(rules.by_app_role)
 
 
@@ -131,20 +118,12 @@ def set_brake(
     organisation.brake_min_removals = min_removals if min_removals is not None else organisation.brake_min_removals
     organisation.brake_window_minutes = window_minutes if window_minutes is not None else organisation.brake_window_minutes
     _admin_event(organisation, "brake.settings_changed", "brake", before, _brake_json(organisation))
-    db.session.commit()
+    transaction.commit()
     return organisation
 
 
 def held_changes(*, organisation: Organisation, status: str = "held") -> Sequence[HeldAccessChange]:
-    return (
-        db.session.execute(
-            select(HeldAccessChange)
-            .where(HeldAccessChange.organisation_id == organisation.id, HeldAccessChange.status == status)
-            .order_by(HeldAccessChange.created_at, HeldAccessChange.id)
-        )
-        .scalars()
-        .all()
-    )
+    return access_repo.held_changes(organisation.id, status)
 
 
 def release_held(*, organisation: Organisation, ids: Sequence[str] | None, actor: str) -> list[AccessEvent]:
@@ -153,13 +132,13 @@ def release_held(*, organisation: Organisation, ids: Sequence[str] | None, actor
     rules = access.role_rules(organisation)
     for held in _pending(organisation, ids):
         held.status, held.decided_at, held.decided_by = "released", utcnow(), actor
-        user = db.session.get(ScimUser, (organisation.id, held.user_id))
+        user = repo.get_user(organisation.id, held.user_id)
         if user is None:
             continue
         events += access.recompute(organisation, [user.id], reason=f"brake.released by {actor}", bypass_brake=True, rules=rules)
         events.append(access.note(organisation, user, "released", f"brake.released by {actor}"))
         _admin_event(organisation, "brake.released", "heldChange", held.id, "released", resource_id=user.id)
-    db.session.commit()
+    transaction.commit()
     return events
 
 
@@ -168,39 +147,26 @@ def discard_held(*, organisation: Organisation, ids: Sequence[str] | None, actor
     count = 0
     for held in _pending(organisation, ids):
         held.status, held.decided_at, held.decided_by = "discarded", utcnow(), actor
-        user = db.session.get(ScimUser, (organisation.id, held.user_id))
+        user = repo.get_user(organisation.id, held.user_id)
         if user is not None:
             access.note(organisation, user, "discarded", f"brake.discarded by {actor}")
         _admin_event(organisation, "brake.discarded", "heldChange", held.id, "discarded", resource_id=held.user_id)
         count += 1
-    db.session.commit()
+    transaction.commit()
     return count
 
 
 def who_has_access(*, organisation: Organisation, after: str | None = None, limit: int = 100) -> AccessPage:
     """Users with access and their roles, in id order, ``limit`` at a time (keyset pagination)."""
     limit = max(1, min(limit, 1000))
-    query = select(ScimUser.id, ScimUser.user_name, ScimUser.fluid_roles).where(
-        ScimUser.organisation_id == organisation.id, ScimUser.access_granted.is_(True)
-    )
-    if after:
-        query = query.where(ScimUser.id > after)
-    rows = db.session.execute(query.order_by(ScimUser.id).limit(limit + 1)).all()
-    entries = tuple(AccessEntry(row[0], row[1], tuple(row[2] or ())) for row in rows[:limit])
+    rows = access_repo.users_with_access(organisation.id, after=after, limit=limit + 1)
+    entries = tuple(AccessEntry(user_id, user_name, tuple(roles or ())) for user_id, user_name, roles in rows[:limit])
     return AccessPage(entries, entries[-1].user_id if len(rows) > limit else None)
 
 
 def access_trail(*, organisation: Organisation, user_id: str) -> Sequence[AccessEvent]:
     """Every access change of one user, oldest first: "why was this person deactivated?"."""
-    return (
-        db.session.execute(
-            select(AccessEvent)
-            .where(AccessEvent.organisation_id == organisation.id, AccessEvent.user_id == user_id)
-            .order_by(AccessEvent.created_at, AccessEvent.id)
-        )
-        .scalars()
-        .all()
-    )
+    return access_repo.access_events_of(organisation.id, user_id)
 
 
 def _admin_event(
@@ -236,10 +202,7 @@ def _role(role: str) -> str:
 
 
 def _pending(organisation: Organisation, ids: Sequence[str] | None) -> Iterator[HeldAccessChange]:
-    query = select(HeldAccessChange).where(HeldAccessChange.organisation_id == organisation.id, HeldAccessChange.status == "held")
-    if ids is not None:
-        query = query.where(HeldAccessChange.id.in_(list(ids)))
-    found = db.session.execute(query.order_by(HeldAccessChange.created_at)).scalars().all()
+    found = access_repo.pending_held_changes(organisation.id, ids)
     if ids is not None and len(found) != len(set(ids)):
         raise NotFound("some of these held changes do not exist or were already decided")
     yield from found
@@ -250,16 +213,7 @@ def _recompute_everyone(organisation: Organisation, *, reason: str) -> list[Acce
     rules = access.role_rules(organisation)
     after = ""
     while True:
-        ids = (
-            db.session.execute(
-                select(ScimUser.id)
-                .where(ScimUser.organisation_id == organisation.id, ScimUser.id > after)
-                .order_by(ScimUser.id)
-                .limit(1000)
-            )
-            .scalars()
-            .all()
-        )
+        ids = repo.user_ids_after(organisation.id, after, 1000)
         if not ids:
             return events
         events += access.recompute(organisation, ids, reason=reason, rules=rules)
@@ -270,17 +224,11 @@ def purge_tombstones(*, batch_size: int = 1000, max_batches: int = 10_000) -> in
     """Delete tombstones whose retention has ended, in small batches so writers are never held up."""
     removed = 0
     for _ in range(max_batches):
-        batch = db.session.execute(
-            select(UserTombstone.organisation_id, UserTombstone.user_id)
-            .where(UserTombstone.purge_after < utcnow())
-            .limit(batch_size)
-        ).all()
+        batch = access_repo.expired_tombstones(utcnow(), batch_size)
         if not batch:
             break
         for organisation_id, user_id in batch:
-            db.session.execute(
-                delete(UserTombstone).where(UserTombstone.organisation_id == organisation_id, UserTombstone.user_id == user_id)
-            )
-        db.session.commit()
+            access_repo.delete_tombstone(organisation_id, user_id)
+        transaction.commit()
         removed += len(batch)
     return removed

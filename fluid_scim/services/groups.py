@@ -172,7 +172,7 @@ def delete_group(*, organisation: Organisation, group_id: str, if_match: str | N
         changes=[{"path": "displayName", "before": group.display_name, "after": None}],
         status=204,
     )
-    db.session.delete(group)
+    repo.delete_group(group)
     transaction.commit()
 
 

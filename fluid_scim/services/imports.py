@@ -24,18 +24,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Literal
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from fluid_scim.errors import DomainError, ImportFileRefused
-from fluid_scim.extensions import db
-from fluid_scim.models import AccessEvent, Organisation, ScimUser, ScimUserValue
+from fluid_scim.models import AccessEvent, Organisation, ScimUser
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
+from fluid_scim.services import transaction
 from fluid_scim.services.access import ROLE_NAME
 
 MAX_ROWS = 100_000
@@ -199,11 +199,11 @@ def import_users(
             except OperationalError:
                 # A busy database (SQLite: a SCIM request wrote between this row's check and its
                 # insert) or a dropped connection: this row's transaction is gone, so run it again.
-                db.session.rollback()
+                transaction.rollback()
                 if attempt == _ATTEMPTS:
                     raise
                 time.sleep(0.05 * 2**attempt)
-        db.session.rollback()  # ends a skipped or refused row's read transaction: none spans two rows
+        transaction.rollback()  # ends a skipped or refused row's read transaction: none spans two rows
         report.results.append(result)
         if progress is not None:
             progress(result)
@@ -234,54 +234,24 @@ def _import_row(organisation_id: Any, number: int, row: dict[str, str], first_ro
         if repo.user_exists_with_key(organisation_id, key):
             return RowResult(number, user_name, "skipped", "exists")
         email = row.get("email", "")
-        other = _imported_user_with_email(organisation_id, email) if email else None
+        other = repo.imported_user_name_with_email(organisation_id, email) if email else None
         if other is not None:
             raise _Refused(
                 f"email '{email}' is already the email of imported user '{other}'; adoption by email needs exactly one match"
             )
         user_id = _create(organisation_id, document, roles)
     except _Refused as refused:
-        db.session.rollback()
+        transaction.rollback()
         return RowResult(number, user_name, "refused", refused.reason)
     except IntegrityError:
-        db.session.rollback()
+        transaction.rollback()
         if repo.user_exists_with_key(organisation_id, mapping.fold(user_name)):
             return RowResult(number, user_name, "skipped", "exists")  # created by SCIM meanwhile
         return RowResult(number, user_name, "refused", "the database refused the row (a unique value is taken)")
     except BaseException:
-        db.session.rollback()
+        transaction.rollback()
         raise
     return RowResult(number, user_name, "created", user_id=user_id)
-
-
-def _imported_user_with_email(organisation_id: Any, email: str) -> str | None:
-    """The userName of an imported, not yet adopted user having ``email`` (any case), if any.
-
-    Index look-ups on purpose — the e-mail rows by ``lower(value)``, then their users by primary
-    key — rather than one semi-join (``repositories.scim.imported_users_with_email``): while the
-    statistics lag behind a bulk import, PostgreSQL's planner may drive that semi-join from every
-    user of the organisation, a scan per row that makes a large import quadratic.
-    """
-    owners = (
-        db.session.execute(
-            select(ScimUserValue.user_id).where(
-                ScimUserValue.organisation_id == organisation_id,
-                ScimUserValue.attribute == "emails",
-                func.lower(ScimUserValue.value) == email.lower(),
-            )
-        )
-        .scalars()
-        .all()
-    )  # no DISTINCT: it steers SQLite's planner away from the lower(value) index
-    for user_id in dict.fromkeys(owners):  # each by primary key: no plan depends on statistics
-        owner = db.session.execute(
-            select(ScimUser.user_name, ScimUser.origin, ScimUser.linked_at).where(
-                ScimUser.organisation_id == organisation_id, ScimUser.id == user_id
-            )
-        ).one_or_none()
-        if owner is not None and owner.origin == "import" and owner.linked_at is None:
-            return owner.user_name
-    return None
 
 
 def _document(row: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
@@ -332,19 +302,11 @@ def _create(organisation_id: Any, document: dict[str, Any], roles: list[str]) ->
         fluid_roles=after,
         access_changed_at=now,
     )
-    values = mapping.write_user(user, document)
+    values = mapping.write_user(user, document) + mapping.fluid_role_rows(user, after)
     user_id, user_name = user.id, user.user_name
-    db.session.add(user)
-    db.session.flush()  # the userName key's unique index speaks here, before the dependent rows
-    db.session.add_all(values)
-    db.session.add_all(
-        ScimUserValue(
-            organisation_id=organisation_id, user_id=user_id, attribute=mapping.FLUID_ROLES_ROWS, position=position, value=role
-        )
-        for position, role in enumerate(after)
-    )
+    repo.add_user(user, values)  # the userName key's unique index speaks before the dependent rows
     if granted:
-        db.session.add(
+        access_repo.add_access_event(
             AccessEvent(
                 organisation_id=organisation_id,
                 user_id=user_id,
@@ -356,5 +318,5 @@ def _create(organisation_id: Any, document: dict[str, Any], roles: list[str]) ->
                 created_at=now,
             )
         )
-    db.session.commit()
+    transaction.commit()
     return user_id

@@ -8,10 +8,9 @@ from sqlalchemy.exc import IntegrityError
 
 from fluid_scim.dns_label import LABEL
 from fluid_scim.errors import InvalidSlug, OrganisationError, OrganisationExists, OrganisationNotFound
-from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
-from fluid_scim.services import access, audit
+from fluid_scim.services import access, audit, transaction
 
 # Labels of Fluid's own hosts under the base domain; no customer may take them.
 RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "static", "scim", "mail"})
@@ -36,9 +35,8 @@ def create_organisation(*, slug: str, name: str | None = None, access_group: str
     if not display_name or len(display_name) > 200:
         raise OrganisationError("the organisation name must be 1 to 200 characters")
     organisation = Organisation(slug=slug, name=display_name, scim_sync_enabled=True)
-    db.session.add(organisation)
     try:
-        db.session.flush()
+        repo.add(organisation)
         # Entra runs group provisioning with Create unchecked: the access group must already exist.
         group = access.ensure_access_group(organisation, (access_group or "").strip() or access.DEFAULT_ACCESS_GROUP)
         audit.record(
@@ -50,9 +48,9 @@ def create_organisation(*, slug: str, name: str | None = None, access_group: str
                 {"path": "accessGroup", "before": None, "after": group.display_name},
             ],
         )
-        db.session.commit()
+        transaction.commit()
     except IntegrityError:
-        db.session.rollback()
+        transaction.rollback()
         raise OrganisationExists(f"organisation {slug!r} already exists") from None
     return organisation
 
@@ -79,5 +77,5 @@ def set_scim_sync_enabled(*, slug: str, enabled: bool) -> Organisation:
         resource_type="Organisation",
         changes=[{"path": "scimSyncEnabled", "before": before, "after": enabled}],
     )
-    db.session.commit()
+    transaction.commit()
     return organisation

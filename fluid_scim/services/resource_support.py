@@ -7,13 +7,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from fluid_scim.errors import InvalidFilter, PreconditionFailed, Uniqueness
 from fluid_scim.extensions import db
-from fluid_scim.filters import AttrPath, Compare, FilterError, FilterTooComplex, parse_filter
+from fluid_scim.filters import AttrPath, Compare, Filter, FilterError, FilterTooComplex, parse_filter
 from fluid_scim.schema import ResourceType
 from fluid_scim.services import transaction
 
@@ -47,7 +46,7 @@ class Page(Generic[T]):
     items: Sequence[T] = field(default_factory=tuple)
 
 
-def parse_scim_filter(text: str) -> object:
+def parse_scim_filter(text: str) -> Filter:
     """Parse a client filter, turning every parser complaint into ``invalidFilter``."""
     try:
         return parse_filter(text, max_length=MAX_FILTER_LENGTH, allow_bare_values=True)
@@ -90,7 +89,7 @@ def retry_on_conflict(operation: Callable[P, T]) -> Callable[P, T]:
             try:
                 return operation(*args, **kwargs)
             except StaleDataError:
-                db.session.rollback()
+                transaction.rollback()
                 if kwargs.get("if_match") is not None or attempt == 2:
                     raise PreconditionFailed("the resource was changed by another request; retry") from None
         raise AssertionError("unreachable")
@@ -103,7 +102,7 @@ def commit_unique(what: str) -> None:
     try:
         transaction.commit()
     except IntegrityError:
-        db.session.rollback()
+        transaction.rollback()
         raise Uniqueness(what) from None
 
 
@@ -111,16 +110,23 @@ def flush_unique(what: str) -> None:
     try:
         db.session.flush()
     except IntegrityError:
-        db.session.rollback()
+        transaction.rollback()
         raise Uniqueness(what) from None
 
 
 def list_resources(model: Any, resource_type: ResourceType, *, organisation_id: object, query: ListQuery) -> Page[Any]:
     """Filter, count, sort and page users or groups in the database (RFC 7644 §3.4.2)."""
+    node = parse_scim_filter(query.filter) if query.filter else None
+    return list_matching(model, resource_type, organisation_id=organisation_id, node=node, query=query)
+
+
+def list_matching(
+    model: Any, resource_type: ResourceType, *, organisation_id: object, node: Filter | None, query: ListQuery
+) -> Page[Any]:
+    """:func:`list_resources` with the filter already parsed (``node``; ``query.filter`` is not read)."""
     from fluid_scim.repositories import filtering
     from fluid_scim.repositories import scim as repo
 
-    node = parse_scim_filter(query.filter) if query.filter else None
     key = _unique_key_wanted(resource_type, node) if query.sort_by is None else None
     if key is not None:  # Entra's `userName eq` / `displayName eq` lookups: one row at most, by its unique index
         found = repo.find_by_key(model, organisation_id, key)
@@ -129,11 +135,8 @@ def list_resources(model: Any, resource_type: ResourceType, *, organisation_id: 
     clause = filtering.filter_clause(resource_type, node) if node is not None else None
     if query.count == 0:
         return Page(total=repo.count(model, organisation_id, clause), start_index=query.start_index)
-    statement = select(model).where(model.organisation_id == organisation_id)
-    if clause is not None:
-        statement = statement.where(clause)
-    statement = statement.order_by(*filtering.sort_clause(resource_type, query.sort_by, query.descending))
-    items = repo.page(statement, query.start_index, query.count)
+    order = filtering.sort_clause(resource_type, query.sort_by, query.descending)
+    items = repo.page(model, organisation_id, clause, order, query.start_index, query.count)
     if 0 < len(items) < query.count or (not items and query.start_index == 1):
         # A short page is the last one: it tells the total without COUNT(*) (Entra's `userName eq` lookups).
         return Page(total=query.start_index - 1 + len(items), start_index=query.start_index, items=items)

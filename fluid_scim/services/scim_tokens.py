@@ -18,12 +18,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 
 from fluid_scim.errors import NoScimToken, SecretNotFound, SecretStoreError, TokenRevealRefused, WeakToken
-from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimToken
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import organisations as repo
 from fluid_scim.secrets import Secret, SecretStore
-from fluid_scim.services import audit
+from fluid_scim.services import audit, transaction
 from fluid_scim.services.token_strength import check_token_strength
 
 TOKEN_PREFIX = "fscim_"  # noqa: S105  (a public marker that lets secret scanners spot leaked tokens)
@@ -83,14 +82,14 @@ def revoke_scim_token(*, organisation: Organisation, store: SecretStore) -> Toke
         raise NoScimToken(f"organisation {organisation.slug!r} has no SCIM token")
     revoked = metadata_of(row)
     organisation_id = organisation.id
-    db.session.delete(row)
+    repo.delete_token(row)
     audit.record(
         organisation,
         operation="token.revoked",
         resource_type="Organisation",
         changes=[{"path": "scimToken.fingerprint", "before": revoked.fingerprint, "after": None}],
     )
-    db.session.commit()
+    transaction.commit()
     try:
         store.destroy_scim_token(organisation_id)
     except SecretStoreError as exc:
@@ -118,12 +117,20 @@ def reveal_scim_token(*, organisation: Organisation, store: SecretStore, allowed
         audit.record_outside(organisation, operation="token.revealed", status=status, detail=detail)
         raise
     audit.record(organisation, operation="token.revealed", resource_type="Organisation", detail=f"fingerprint {fingerprint}")
-    db.session.commit()
+    transaction.commit()
     return token
 
 
 def metadata_of(row: ScimToken) -> TokenMetadata:
     return TokenMetadata(fingerprint=row.fingerprint, source=row.source, created_at=row.created_at, last_used_at=row.last_used_at)
+
+
+def organisation_and_token(*, slug: str) -> tuple[Organisation, ScimToken | None] | None:
+    """The organisation with this slug and its current token (None: no token), in one round trip; None if none.
+
+    The per-request lookup of SCIM authentication: check the presented token with :func:`verify_scim_token`.
+    """
+    return repo.find_with_token(slug)
 
 
 def verify_scim_token(*, row: ScimToken | None, presented: str, key: bytes) -> bool:
@@ -139,7 +146,7 @@ def record_token_use(*, row: ScimToken, interval_seconds: int) -> None:
     if row.last_used_at is not None and now - row.last_used_at < timedelta(seconds=interval_seconds):
         return
     repo.mark_token_used(row.organisation_id, row.digest, now, now - timedelta(seconds=interval_seconds))
-    db.session.commit()
+    transaction.commit()
 
 
 def _replace_token(*, organisation: Organisation, token: Secret, source: str, store: SecretStore) -> ScimToken:
@@ -157,7 +164,7 @@ def _replace_token(*, organisation: Organisation, token: Secret, source: str, st
         row.vault_version = version
         row.created_at = utcnow()
         row.last_used_at = None
-        db.session.add(row)
+        repo.save_token(row)
         audit.record(
             organisation,
             operation=f"token.{source}",
@@ -165,11 +172,11 @@ def _replace_token(*, organisation: Organisation, token: Secret, source: str, st
             changes=[{"path": "scimToken.fingerprint", "before": before, "after": row.fingerprint}],
         )
         try:
-            db.session.commit()
+            transaction.commit()
             return row
         except IntegrityError:
             # Two first-ever tokens raced to insert the row; the loser updates the winner's row.
-            db.session.rollback()
+            transaction.rollback()
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")

@@ -27,8 +27,21 @@ def commit() -> None:
 
 
 def rollback() -> None:
-    """Forget what the session's transaction holds (inside :func:`all_or_nothing`, the whole Bulk request's)."""
+    """Void what the current use case wrote and end its transaction (a refused row, a lost race)."""
     db.session.rollback()
+
+
+@contextmanager
+def rolled_back_on_failure() -> Iterator[None]:
+    """One use case of a caller that goes on after a failure (a GraphQL request's next mutation).
+
+    Whatever the failed use case left in the session is void, so the next one cannot commit it.
+    """
+    try:
+        yield
+    except BaseException:
+        rollback()
+        raise
 
 
 def reads_only_from_here() -> None:

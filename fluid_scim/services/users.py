@@ -11,6 +11,7 @@ from fluid_scim.models import Organisation, ScimUser, ScimUserValue, UserTombsto
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.patch import Operation, apply_patch
+from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, USER_RESOURCE
@@ -129,7 +130,7 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
     user = get_user(organisation=organisation, user_id=user_id)
     check_if_match(if_match, user.version)
     now = utcnow()
-    db.session.add(
+    access_repo.add_tombstone(
         UserTombstone(
             organisation_id=organisation.id,
             user_id=user.id,
@@ -152,7 +153,7 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
     access.revoke_for_deletion(organisation, user, reason="user.deleted")
     deleted = {"userId": user.id, "userName": user.user_name, "externalId": user.external_id}
     outbox.emit(organisation, "user.deleted", user.id, deleted)
-    db.session.delete(user)
+    repo.delete_user(user)
     transaction.commit()
 
 

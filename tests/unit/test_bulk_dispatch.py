@@ -13,13 +13,14 @@ from fluid_scim.schema import RESOURCE_TYPES
 from fluid_scim.scim_http import bulk
 from fluid_scim.scim_http.errors import scim_error_answer
 from fluid_scim.services import groups, request_context, users
+from tests.support.urns import PATCH_OP_URN
 
 METHODS = ("POST", "PUT", "PATCH", "DELETE")  # RFC 7644 §3.7, as the BulkRequest message accepts them
 ORGANISATION: Any = object()
 BODY = {"userName": "x"}
 VERSION = 'W/"2"'
 PATCH_BODY = {
-    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+    "schemas": [PATCH_OP_URN],
     "Operations": [{"op": "Replace", "path": "title", "value": "T"}],
 }
 PATCHED = [Operation("replace", "title", "T", 0)]

@@ -14,8 +14,7 @@ from fluid_scim.cli.common import CLI_FAILURES, failures
 from fluid_scim.errors import DomainError, mapping_for
 from fluid_scim.scim_http.errors import SCIM_ANSWERS, scim_error_answer
 from graphql_admin.errors import FAILURES, Conflict, InvalidInput, NotFound, Unavailable, WeakToken, failure_for
-
-ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
+from tests.support.urns import ERROR_URN
 
 
 def _concrete(base: type[DomainError] = DomainError) -> list[type[DomainError]]:
@@ -68,7 +67,7 @@ def test_scim_bodies_and_headers() -> None:
     unauthorized = scim_error_answer(errors.Unauthorized("bad token", error="invalid_token"))
     assert unauthorized.status == 401
     assert unauthorized.headers == {"WWW-Authenticate": 'Bearer realm="fluid-scim", error="invalid_token"'}
-    assert unauthorized.body == {"schemas": [ERROR_SCHEMA], "status": "401", "detail": "bad token"}
+    assert unauthorized.body == {"schemas": [ERROR_URN], "status": "401", "detail": "bad token"}
     assert scim_error_answer(errors.Unauthorized("no header")).headers == {"WWW-Authenticate": 'Bearer realm="fluid-scim"'}
     assert scim_error_answer(errors.TooManyRequests("slow down", retry_after=0)).headers == {"Retry-After": "1"}
     assert scim_error_answer(errors.ServiceUnavailable("down")).headers == {"Retry-After": "30"}

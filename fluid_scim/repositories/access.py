@@ -1,0 +1,162 @@
+"""Queries on access: role mappings, access events, held access changes (the brake) and tombstones.
+
+Every function takes ``organisation_id`` (the tombstone purge says :func:`across_organisations`
+instead: it is a platform job); none commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BindParameter, bindparam, delete, func, select
+
+from fluid_scim.extensions import db
+from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, RoleMapping, ScimUser, UserTombstone
+from fluid_scim.repositories.scoping import across_organisations
+
+# Every SCIM change of a user or of a protected group's members recomputes access: its statements
+# are built once, with bound parameters (see repositories.scim).
+_ORGANISATION: BindParameter[Any] = bindparam("organisation_id")
+_ROLE_MAPPINGS = select(RoleMapping).where(RoleMapping.organisation_id == _ORGANISATION)
+_HELD_OF_USER = select(HeldAccessChange).where(
+    HeldAccessChange.organisation_id == _ORGANISATION,
+    HeldAccessChange.user_id == bindparam("user_id"),
+    HeldAccessChange.status == "held",
+)
+_ORGANISATION_ROW_LOCK = select(Organisation.id).where(Organisation.id == _ORGANISATION).with_for_update()
+_REMOVALS_SINCE = (
+    select(func.count())
+    .select_from(AccessEvent)
+    .where(
+        AccessEvent.organisation_id == _ORGANISATION,
+        AccessEvent.kind.in_(bindparam("kinds", expanding=True)),
+        AccessEvent.created_at >= bindparam("since"),
+    )
+)
+_WITH_ACCESS = (
+    select(func.count()).select_from(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.access_granted.is_(True))
+)
+
+
+# -- role mappings -------------------------------------------------------------------------------
+
+
+def role_mappings(organisation_id: object) -> Sequence[RoleMapping]:
+    return db.session.execute(_ROLE_MAPPINGS, {"organisation_id": organisation_id}).scalars().all()
+
+
+def replace_role_mappings(organisation_id: Any, *, groups: Iterable[tuple[str, str]], app_roles: Mapping[str, str]) -> None:
+    """Replace every mapping with ``groups`` ((group id, role) pairs) and ``app_roles`` (lower-cased value -> role)."""
+    db.session.execute(delete(RoleMapping).where(RoleMapping.organisation_id == organisation_id))
+    db.session.add_all(
+        RoleMapping(organisation_id=organisation_id, kind="group", source=group_id, role=role) for group_id, role in groups
+    )
+    db.session.add_all(
+        RoleMapping(organisation_id=organisation_id, kind="app_role", source=value, role=role)
+        for value, role in app_roles.items()
+    )
+    db.session.flush()
+
+
+# -- access events and the brake -----------------------------------------------------------------
+
+
+def add_access_event(event: AccessEvent) -> AccessEvent:
+    db.session.add(event)
+    return event
+
+
+def access_events_of(organisation_id: object, user_id: str) -> Sequence[AccessEvent]:
+    """Every access event of one user, oldest first."""
+    return (
+        db.session.execute(
+            select(AccessEvent)
+            .where(AccessEvent.organisation_id == organisation_id, AccessEvent.user_id == user_id)
+            .order_by(AccessEvent.created_at, AccessEvent.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def lock_organisation(organisation_id: object) -> None:
+    """Serialise the access removals of one organisation (a PostgreSQL row lock; SQLite has one writer)."""
+    db.session.execute(_ORGANISATION_ROW_LOCK, {"organisation_id": organisation_id})
+
+
+def count_events_since(organisation_id: object, kinds: Iterable[str], since: datetime) -> int:
+    """How many access events of these kinds the organisation has had since ``since`` (pending ones flushed)."""
+    db.session.flush()
+    parameters = {"organisation_id": organisation_id, "kinds": list(kinds), "since": since}
+    return int(db.session.execute(_REMOVALS_SINCE, parameters).scalar_one())
+
+
+def count_users_with_access(organisation_id: object) -> int:
+    return int(db.session.execute(_WITH_ACCESS, {"organisation_id": organisation_id}).scalar_one())
+
+
+def users_with_access(organisation_id: object, *, after: str | None, limit: int) -> Sequence[tuple[str, str, list[str] | None]]:
+    """(id, userName, Fluid roles) of up to ``limit`` users with access whose id is greater than ``after``, in id order."""
+    query = select(ScimUser.id, ScimUser.user_name, ScimUser.fluid_roles).where(
+        ScimUser.organisation_id == organisation_id, ScimUser.access_granted.is_(True)
+    )
+    if after:
+        query = query.where(ScimUser.id > after)
+    return [(row[0], row[1], row[2]) for row in db.session.execute(query.order_by(ScimUser.id).limit(limit))]
+
+
+# -- held access changes -------------------------------------------------------------------------
+
+
+def held_changes(organisation_id: object, status: str) -> Sequence[HeldAccessChange]:
+    """The organisation's held changes with this status, oldest first."""
+    return (
+        db.session.execute(
+            select(HeldAccessChange)
+            .where(HeldAccessChange.organisation_id == organisation_id, HeldAccessChange.status == status)
+            .order_by(HeldAccessChange.created_at, HeldAccessChange.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def pending_held_changes(organisation_id: object, ids: Sequence[str] | None) -> Sequence[HeldAccessChange]:
+    """The changes still held (all, or those of ``ids`` among them), oldest first."""
+    query = select(HeldAccessChange).where(HeldAccessChange.organisation_id == organisation_id, HeldAccessChange.status == "held")
+    if ids is not None:
+        query = query.where(HeldAccessChange.id.in_(list(ids)))
+    return db.session.execute(query.order_by(HeldAccessChange.created_at)).scalars().all()
+
+
+def held_change_of(organisation_id: object, user_id: str) -> HeldAccessChange | None:
+    """The user's change still held, if any (one at most)."""
+    return db.session.execute(_HELD_OF_USER, {"organisation_id": organisation_id, "user_id": user_id}).scalar_one_or_none()
+
+
+def add_held_change(change: HeldAccessChange) -> None:
+    db.session.add(change)
+
+
+# -- tombstones ----------------------------------------------------------------------------------
+
+
+def add_tombstone(tombstone: UserTombstone) -> None:
+    db.session.add(tombstone)
+
+
+def expired_tombstones(now: datetime, limit: int) -> Sequence[tuple[Any, str]]:
+    """(organisation id, user id) of up to ``limit`` tombstones whose retention ended before ``now``.
+
+    Across organisations on purpose: the retention purge is a platform job.
+    """
+    query = select(UserTombstone.organisation_id, UserTombstone.user_id).where(UserTombstone.purge_after < now).limit(limit)
+    return [(row[0], row[1]) for row in db.session.execute(across_organisations(query))]
+
+
+def delete_tombstone(organisation_id: object, user_id: str) -> None:
+    db.session.execute(
+        delete(UserTombstone).where(UserTombstone.organisation_id == organisation_id, UserTombstone.user_id == user_id)
+    )
