@@ -20,17 +20,18 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 run: $(VENV)/.runtime
 	VENV=$(VENV) scripts/run.sh
 
-test: $(VENV)/.dev
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/python scripts/check_complexity.py
+test: lint
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 # `make bench BENCH_ARGS="--users 500 --backends sqlite"`: see bench/README.md.
 bench: $(VENV)/.dev
 	$(VENV)/bin/python -m bench.run $(BENCH_ARGS)
 
+# Lint, the layer contracts (pyproject.toml), static types and the complexity bound (15 per function).
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python scripts/check_complexity.py
 
 clean:

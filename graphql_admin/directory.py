@@ -103,7 +103,7 @@ class User:
                 what=entry.what,
                 detail=entry.detail,
                 status=entry.status,
-                changes=entry.changes,
+                changes=None if entry.changes is None else JSON(entry.changes),
                 roles_before=entry.roles_before,
                 roles_after=entry.roles_after,
             )
@@ -178,7 +178,7 @@ class ProvisioningEvent:
             token_fingerprint=event.token_fingerprint,
             request_id=event.request_id,
             latency_ms=event.latency_ms,
-            changes=list(event.changes or ()),
+            changes=JSON(list(event.changes or ())),
         )
 
 

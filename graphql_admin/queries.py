@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import strawberry
+from strawberry.permission import BasePermission
 
 from fluid_scim.errors import InvalidFilter, InvalidValue, NotFound
 from fluid_scim.services import access_admin, organisations, provisioning_status
@@ -30,8 +31,8 @@ from graphql_admin.types import Organisation, OrganisationSummary, ProvisioningS
 from graphql_admin.webhooks import WebhookQueries
 
 T = TypeVar("T")
-_ADMIN = [IsOrganisationAdmin]
-_OPERATOR = [IsPlatformOperator]
+_ADMIN: list[type[BasePermission]] = [IsOrganisationAdmin]
+_OPERATOR: list[type[BasePermission]] = [IsPlatformOperator]
 
 
 @strawberry.type

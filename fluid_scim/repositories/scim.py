@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, overload
 
-from sqlalchemy import ColumnElement, bindparam, delete, func, inspect, select, update
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, delete, func, inspect, select, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -21,7 +21,10 @@ MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
 
 # The statements of the hottest paths are built once, with bound parameters: building a SELECT and
 # its cache key costs more than SQLite takes to run it (about 0.13 ms per statement, measured).
-_ORGANISATION, _ID, _IDS, _KEY = bindparam("organisation_id"), bindparam("id"), bindparam("ids", expanding=True), bindparam("key")
+_ORGANISATION: BindParameter[Any] = bindparam("organisation_id")
+_ID: BindParameter[str] = bindparam("id")
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_KEY: BindParameter[str] = bindparam("key")
 _USER_BY_ID = select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id == _ID)
 _USER_BY_ID_FOR_UPDATE = _USER_BY_ID.with_for_update()
 _GROUPS_OF_USERS = (
@@ -45,7 +48,7 @@ _MEMBERSHIPS = select(ScimGroupMember.member_id, ScimGroupMember.group_id).where
     ScimGroupMember.member_id.in_(_IDS),
     ScimGroupMember.group_id.in_(bindparam("group_ids", expanding=True)),
 )
-_BY_KEY = {
+_BY_KEY: dict[type[ScimUser] | type[ScimGroup], Select[Any]] = {
     ScimUser: select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.user_name_key == _KEY),
     ScimGroup: select(ScimGroup).where(ScimGroup.organisation_id == _ORGANISATION, ScimGroup.display_name_key == _KEY),
 }
@@ -68,14 +71,18 @@ def users_by_ids(organisation_id: object, user_ids: Sequence[str]) -> list[ScimU
     missing: list[str] = []
     for user_id in user_ids:
         loaded = db.session.identity_map.get(identity_key(ScimUser, (organisation_id, user_id)))
-        state = inspect(loaded) if isinstance(loaded, ScimUser) else None
-        if state is not None and state.persistent and not state.expired_attributes and loaded not in db.session.deleted:
+        if isinstance(loaded, ScimUser) and _current(loaded):
             found.append(loaded)
         else:
             missing.append(user_id)
     if missing:
         found.extend(db.session.execute(_USERS_BY_IDS, {"organisation_id": organisation_id, "ids": missing}).scalars())
     return found
+
+
+def _current(user: ScimUser) -> bool:
+    state = inspect(user)
+    return state.persistent and not state.expired_attributes and user not in db.session.deleted
 
 
 def user_ids_after(organisation_id: object, after: str, limit: int) -> Sequence[str]:
@@ -92,9 +99,16 @@ def user_ids_after(organisation_id: object, after: str, limit: int) -> Sequence[
     )
 
 
+@overload
+def find_by_key(model: type[ScimUser], organisation_id: object, key: str) -> ScimUser | None: ...
+@overload
+def find_by_key(model: type[ScimGroup], organisation_id: object, key: str) -> ScimGroup | None: ...
 def find_by_key(model: type[ScimUser] | type[ScimGroup], organisation_id: object, key: str) -> ScimUser | ScimGroup | None:
     """The user with this folded userName, or the group with this folded displayName (unique keys)."""
-    return db.session.execute(_BY_KEY[model], {"organisation_id": organisation_id, "key": key}).scalar_one_or_none()
+    found: ScimUser | ScimGroup | None = db.session.execute(
+        _BY_KEY[model], {"organisation_id": organisation_id, "key": key}
+    ).scalar_one_or_none()
+    return found
 
 
 def get_group(organisation_id: object, group_id: str, *, for_update: bool = False) -> ScimGroup | None:

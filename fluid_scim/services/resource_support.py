@@ -130,7 +130,7 @@ def list_matching(
     key = _unique_key_wanted(resource_type, node) if query.sort_by is None else None
     if key is not None:  # Entra's `userName eq` / `displayName eq` lookups: one row at most, by its unique index
         found = repo.find_by_key(model, organisation_id, key)
-        items = [found] if found is not None and query.start_index == 1 and query.count > 0 else []
+        items: Sequence[Any] = [found] if found is not None and query.start_index == 1 and query.count > 0 else []
         return Page(total=int(found is not None), start_index=query.start_index, items=items)
     clause = filtering.filter_clause(resource_type, node) if node is not None else None
     if query.count == 0:

@@ -209,7 +209,8 @@ def _password_change(*, password_set: bool) -> list[dict[str, Any]]:
 
 
 def _mentions_fluid_extension(body: dict[str, Any]) -> bool:
-    schemas = body.get("schemas") if isinstance(body.get("schemas"), list) else []
+    declared = body.get("schemas")
+    schemas = declared if isinstance(declared, list) else []
     keys = [key for key in body if isinstance(key, str)] + [urn for urn in schemas if isinstance(urn, str)]
     return any(key.lower() == FLUID_URN.lower() for key in keys)
 
