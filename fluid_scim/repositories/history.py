@@ -45,6 +45,11 @@ _EVENTS = typing.cast(Table, ProvisioningEvent.__table__)  # a declarative class
 _INSERT_EVENTS = across_organisations(insert(_EVENTS))
 
 
+def add_event(event: ProvisioningEvent) -> None:
+    """Add an event to the current transaction (written with the change it records)."""
+    db.session.add(event)
+
+
 def _key(position: EventKey) -> Any:
     created_at, event_id = position
     return tuple_(literal(created_at, UTCDateTime()), literal(event_id, String()))

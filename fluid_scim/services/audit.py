@@ -15,13 +15,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from fluid_scim.extensions import db
 from fluid_scim.models import Organisation
 from fluid_scim.models.audit import ProvisioningEvent
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories import history as history_repo
 from fluid_scim.schema import ENTERPRISE_URN
-from fluid_scim.services import request_context
+from fluid_scim.services import request_context, transaction
 from fluid_scim.services.request_context import RequestContext
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def record(
     event = ProvisioningEvent(
         **event_values(organisation.id, context, operation, resource_type, resource_id, changes or [], status, None, detail)
     )
-    db.session.add(event)
+    history_repo.add_event(event)
     context.recorded = True
     return event
 
@@ -67,16 +67,16 @@ def record_outside(
     """Record a read or a refused request in its own short transaction; a failure here is only logged."""
     context = request_context.current()
     try:
-        db.session.rollback()
-        db.session.add(
+        transaction.rollback()
+        history_repo.add_event(
             ProvisioningEvent(
                 **event_values(organisation.id, context, operation, resource_type, resource_id, [], status, scim_type, detail)
             )
         )
-        db.session.commit()
+        transaction.commit()
         context.recorded = True
     except Exception:
-        db.session.rollback()
+        transaction.rollback()
         log.exception("could not record a provisioning event", extra={"operation": operation})
 
 
