@@ -9,7 +9,6 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from fluid_scim.errors import DomainError, InternalError, MethodNotAllowed, NotFound, ServiceUnavailable
-from fluid_scim.extensions import db
 from fluid_scim.scim_http import bulk, discovery, openapi, rate_limits, recording, resource_views
 from fluid_scim.scim_http.auth import authenticate_scim_request
 from fluid_scim.scim_http.errors import INTERNAL_DETAIL, answer_for
@@ -81,7 +80,7 @@ def register_scim(app: Flask) -> None:
     @app.errorhandler(InterfaceError)
     def handle_database_down(error: Exception) -> Response | tuple[dict[str, str], int]:
         # Nothing was committed: the transaction that failed is rolled back whole.
-        db.session.rollback()
+        transaction.rollback()
         log.error("database unavailable", extra={"error_type": type(error).__name__})
         if _is_scim_request():
             return scim_error(ServiceUnavailable("the database is unavailable; nothing was changed; retry later"))

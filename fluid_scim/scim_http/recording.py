@@ -12,9 +12,8 @@ import time
 
 from flask import Response, current_app, g, request
 
-from fluid_scim.extensions import db
 from fluid_scim.models.types import utcnow
-from fluid_scim.services import audit, request_context
+from fluid_scim.services import audit, request_context, transaction
 from fluid_scim.services.recorder import recorder_of
 from fluid_scim.services.request_context import RequestContext
 from fluid_scim.web import metrics
@@ -102,7 +101,7 @@ def _record(response: Response, context: RequestContext) -> None:
         context.recorded = True
     recorder = recorder_of(current_app)
     if recorder.interval <= 0:
-        db.session.rollback()  # written in the request: end the request's own transaction first
+        transaction.rollback()  # written in the request: end the request's own transaction first
     recorder.add(organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=utcnow(), event=event)
 
 
