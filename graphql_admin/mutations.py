@@ -224,11 +224,10 @@ class Mutation(WebhookMutations):
 
     @strawberry.mutation(description="Apply held access removals (the given ones, or all).")
     def release_held_changes(self, info: Info, ids: list[strawberry.ID] | None = None) -> ReleaseHeldChangesResult:
-        actor = info.context.audit_context().actor or "admin"
 
         def change(organisation: OrganisationModel) -> HeldChangesReleased:
             chosen = None if ids is None else [str(item) for item in ids]
-            events = access_admin.release_held(organisation=organisation, ids=chosen, actor=actor)
+            events = access_admin.release_held(organisation=organisation, ids=chosen)
             released = sum(1 for event in events if event.kind == "released")
             return HeldChangesReleased(released=released, access_changes=len(events) - released)
 
@@ -236,11 +235,10 @@ class Mutation(WebhookMutations):
 
     @strawberry.mutation(description="Drop held access removals (the given ones, or all): those users keep access.")
     def discard_held_changes(self, info: Info, ids: list[strawberry.ID] | None = None) -> DiscardHeldChangesResult:
-        actor = info.context.audit_context().actor or "admin"
 
         def change(organisation: OrganisationModel) -> HeldChangesDiscarded:
             chosen = None if ids is None else [str(item) for item in ids]
-            return HeldChangesDiscarded(discarded=access_admin.discard_held(organisation=organisation, ids=chosen, actor=actor))
+            return HeldChangesDiscarded(discarded=access_admin.discard_held(organisation=organisation, ids=chosen))
 
         return as_admin(info, change, NotFound)
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, UserTombstone
 from fluid_scim.repositories.scoping import across_organisations
-from fluid_scim.services import access_admin, organisations
+from fluid_scim.services import access_admin, organisations, request_context
+from fluid_scim.services.request_context import RequestContext
 from tests.support.tenants import ScimClient
 from tests.support.urns import FLUID_URN, GROUP_URN, USER_URN
 
@@ -183,9 +184,12 @@ def test_the_brake_holds_the_21st_removal_of_100_users_at_20_percent(app, tenant
         assert len(page.entries) == 50 and page.next_after is not None
         rest = access_admin.who_has_access(organisation=organisation, after=page.next_after, limit=50)
         assert len(page.entries) + len(rest.entries) == 80 and rest.next_after is None  # 75 members + 5 held
-        events = access_admin.release_held(organisation=organisation, ids=None, actor="admin@acme")
+        with request_context.acting(RequestContext(actor="admin@acme")):
+            events = access_admin.release_held(organisation=organisation, ids=None)
         assert sum(1 for e in events if e.kind == "revoked") == 5
         assert access_admin.held_changes(organisation=organisation) == []
+        released = access_admin.held_changes(organisation=organisation, status="released")
+        assert {change.decided_by for change in released} == {"admin@acme"}, "the acting admin decided them"
     assert [_access(entra, user_id)[0] for user_id in ids[20:25]] == [False] * 5
     assert _trail(app, tenant, ids[22]) == ["granted", "held", "revoked", "released"]
 
@@ -198,8 +202,8 @@ def test_discarding_held_changes_keeps_access(app, tenant, entra):
         access_admin.set_brake(organisation=_organisation(app, tenant), enabled=True, percent=10, min_removals=1)
     _members(entra, access_group, "Remove", ids)
     assert [_access(entra, i)[0] for i in ids] == [False, True, True]
-    with app.app_context():
-        assert access_admin.discard_held(organisation=_organisation(app, tenant), ids=None, actor="admin@acme") == 2
+    with app.app_context(), request_context.acting(RequestContext(actor="admin@acme")):
+        assert access_admin.discard_held(organisation=_organisation(app, tenant), ids=None) == 2
     assert [_access(entra, i)[0] for i in ids] == [False, True, True]
     with app.app_context():
         kinds = db.session.execute(

@@ -96,9 +96,9 @@ def org_held(slug: str, decision: str | None) -> None:
     with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
         if decision == "release":
-            access_admin.release_held(organisation=organisation, ids=None, actor="cli")
+            access_admin.release_held(organisation=organisation, ids=None)
         elif decision == "discard":
-            access_admin.discard_held(organisation=organisation, ids=None, actor="cli")
+            access_admin.discard_held(organisation=organisation, ids=None)
         pending = access_admin.held_changes(organisation=organisation)
     for held in pending:
         click.echo(f"{held.id}  {held.user_name}  {held.created_at.isoformat()}  {held.reason}")

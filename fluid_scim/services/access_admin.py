@@ -15,7 +15,7 @@ from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
-from fluid_scim.services import access, audit, transaction
+from fluid_scim.services import access, audit, request_context, transaction
 
 ACCESS_MODES = ("group", "all_active")
 
@@ -126,8 +126,9 @@ def held_changes(*, organisation: Organisation, status: str = "held") -> Sequenc
     return access_repo.held_changes(organisation.id, status)
 
 
-def release_held(*, organisation: Organisation, ids: Sequence[str] | None, actor: str) -> list[AccessEvent]:
+def release_held(*, organisation: Organisation, ids: Sequence[str] | None) -> list[AccessEvent]:
     """Apply the held removals (all, or the given ones): the directory's word now counts."""
+    actor = _deciding_actor()
     events: list[AccessEvent] = []
     rules = access.role_rules(organisation)
     for held in _pending(organisation, ids):
@@ -142,8 +143,9 @@ def release_held(*, organisation: Organisation, ids: Sequence[str] | None, actor
     return events
 
 
-def discard_held(*, organisation: Organisation, ids: Sequence[str] | None, actor: str) -> int:
+def discard_held(*, organisation: Organisation, ids: Sequence[str] | None) -> int:
     """Drop held removals: the users keep access until the directory changes them again."""
+    actor = _deciding_actor()
     count = 0
     for held in _pending(organisation, ids):
         held.status, held.decided_at, held.decided_by = "discarded", utcnow(), actor
@@ -154,6 +156,11 @@ def discard_held(*, organisation: Organisation, ids: Sequence[str] | None, actor
         count += 1
     transaction.commit()
     return count
+
+
+def _deciding_actor() -> str:
+    """Who releases or discards held changes: the acting admin (``admin:<subject>``) or operator (``cli:<login>``)."""
+    return request_context.current().actor or "admin"
 
 
 def who_has_access(*, organisation: Organisation, after: str | None = None, limit: int = 100) -> AccessPage:
