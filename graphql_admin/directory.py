@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from fluid_scim.models import HeldAccessChange, ScimGroup, ScimUser
 from fluid_scim.models import ProvisioningEvent as EventModel
 from graphql_admin.context import Info
+from graphql_admin.copying import copied
 from graphql_admin.errors import BadInputError
 from graphql_admin.pagination import Connection, page_size, slice_connection
 from graphql_admin.permissions import own_organisation
@@ -73,20 +74,14 @@ class User:
 
     @classmethod
     def of(cls, user: ScimUser) -> User:
-        return cls(
+        return copied(
+            cls,
+            user,
             model=user,
-            id=strawberry.ID(user.id),
-            user_name=user.user_name,
-            display_name=user.display_name,
-            external_id=user.external_id,
             email=_email(user),
             active=user.active is not False,
             has_access=user.access_granted,
             roles=list(user.fluid_roles or ()),
-            origin=user.origin,
-            access_changed_at=user.access_changed_at,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
         )
 
     @strawberry.field(description="Why this person has (or lost) access: their history, oldest first.")
@@ -96,18 +91,7 @@ class User:
         size = page_size(first, info.context.settings)
         entries = history.access_trail(organisation=own_organisation(info), user_id=self.id)
         nodes = [
-            TrailEntry(
-                id=strawberry.ID(entry.id),
-                time=entry.time,
-                source=entry.source,
-                what=entry.what,
-                detail=entry.detail,
-                status=entry.status,
-                changes=None if entry.changes is None else JSON(entry.changes),
-                roles_before=entry.roles_before,
-                roles_after=entry.roles_after,
-            )
-            for entry in entries
+            copied(TrailEntry, entry, changes=None if entry.changes is None else JSON(entry.changes)) for entry in entries
         ]
         return slice_connection(nodes, first=size, after=after)
 
@@ -123,14 +107,7 @@ class Group:
 
     @classmethod
     def of(cls, group: ScimGroup, access_group_id: str | None) -> Group:
-        return cls(
-            id=strawberry.ID(group.id),
-            display_name=group.display_name,
-            external_id=group.external_id,
-            is_access_group=group.id == access_group_id,
-            created_at=group.created_at,
-            updated_at=group.updated_at,
-        )
+        return copied(cls, group, is_access_group=group.id == access_group_id)
 
 
 @strawberry.type(description="One SCIM request or admin action: who, what, when, and how it ended.")
@@ -158,27 +135,8 @@ class ProvisioningEvent:
 
     @classmethod
     def of(cls, event: EventModel) -> ProvisioningEvent:
-        return cls(
-            id=strawberry.ID(event.id),
-            created_at=event.created_at,
-            kind=EventKind(event.kind),
-            actor=event.actor,
-            operation=event.operation,
-            status=event.status,
-            succeeded=event.succeeded,
-            resource_type=event.resource_type,
-            resource_id=event.resource_id,
-            method=event.method,
-            path=event.path,
-            scim_type=event.scim_type,
-            detail=event.detail,
-            dialect=event.dialect,
-            quirks=list(event.quirks or ()),
-            user_agent=event.user_agent,
-            token_fingerprint=event.token_fingerprint,
-            request_id=event.request_id,
-            latency_ms=event.latency_ms,
-            changes=JSON(list(event.changes or ())),
+        return copied(
+            cls, event, kind=EventKind(event.kind), quirks=list(event.quirks or ()), changes=JSON(list(event.changes or ()))
         )
 
 
@@ -195,16 +153,7 @@ class HeldDeprovisioning:
 
     @classmethod
     def of(cls, held: HeldAccessChange) -> HeldDeprovisioning:
-        return cls(
-            id=strawberry.ID(held.id),
-            user_id=strawberry.ID(held.user_id),
-            user_name=held.user_name,
-            reason=held.reason,
-            status=HeldChangeStatus(held.status),
-            created_at=held.created_at,
-            decided_at=held.decided_at,
-            decided_by=held.decided_by,
-        )
+        return copied(cls, held, status=HeldChangeStatus(held.status))
 
 
 def search_text(search: str | None) -> str | None:

@@ -15,6 +15,7 @@ from fluid_scim.models import Organisation as OrganisationModel
 from fluid_scim.models import ScimGroup
 from fluid_scim.services import access_admin, provisioning_status, scim_tokens
 from graphql_admin.context import Info
+from graphql_admin.copying import copied
 
 
 @strawberry.enum(description="How the current SCIM token came to be.")
@@ -35,13 +36,7 @@ class ScimTokenMetadata:
     def of(cls, metadata: scim_tokens.TokenMetadata | None) -> ScimTokenMetadata:
         if metadata is None:
             return cls(is_set=False, fingerprint=None, source=None, created_at=None, last_used_at=None)
-        return cls(
-            is_set=True,
-            fingerprint=metadata.fingerprint,
-            source=ScimTokenSource(metadata.source),
-            created_at=metadata.created_at,
-            last_used_at=metadata.last_used_at,
-        )
+        return copied(cls, metadata, is_set=True, source=ScimTokenSource(metadata.source))
 
 
 @strawberry.type(description='The group whose members may use Fluid ("Fluid User" unless renamed).')
@@ -51,7 +46,7 @@ class AccessGroup:
 
     @classmethod
     def of(cls, group: ScimGroup) -> AccessGroup:
-        return cls(id=strawberry.ID(group.id), display_name=group.display_name)
+        return copied(cls, group)
 
 
 @strawberry.type(description="Members of this directory group get this Fluid role.")
@@ -108,14 +103,7 @@ class Organisation:
 
     @classmethod
     def of(cls, model: OrganisationModel) -> Organisation:
-        return cls(
-            model=model,
-            slug=model.slug,
-            name=model.name,
-            scim_sync_enabled=model.scim_sync_enabled,
-            access_mode=model.access_mode,
-            created_at=model.created_at,
-        )
+        return copied(cls, model, model=model)
 
     @strawberry.field(description="The Tenant URL to enter in the identity provider.")
     def tenant_url(self, info: Info) -> str:
@@ -147,7 +135,7 @@ class OrganisationSummary:
 
     @classmethod
     def of(cls, model: OrganisationModel) -> OrganisationSummary:
-        return cls(slug=model.slug, name=model.name, scim_sync_enabled=model.scim_sync_enabled, created_at=model.created_at)
+        return copied(cls, model)
 
     @strawberry.field
     def tenant_url(self, info: Info) -> str:
@@ -191,32 +179,13 @@ class ProvisioningStatus:
 
     @classmethod
     def of(cls, view: provisioning_status.StatusView) -> ProvisioningStatus:
-        def window(value: provisioning_status.Window) -> RequestWindow:
-            return RequestWindow(
-                requests=value.requests,
-                errors=value.errors,
-                unauthorized=value.unauthorized,
-                query_not_found=value.query_not_found,
-            )
-
-        return cls(
-            last_request_at=view.last_request_at,
-            last_success_at=view.last_success_at,
-            last_error_at=view.last_error_at,
-            last_error_status=view.last_error_status,
-            last_error_detail=view.last_error_detail,
-            consecutive_failures=view.consecutive_failures,
-            last_hour=window(view.last_hour),
-            last_day=window(view.last_day),
+        return copied(
+            cls,
+            view,
+            last_hour=copied(RequestWindow, view.last_hour),
+            last_day=copied(RequestWindow, view.last_day),
             verdict=ProvisioningVerdict(view.verdict),
             reasons=list(view.reasons),
-            token_set=view.token_set,
-            token_created_at=view.token_created_at,
-            token_last_used_at=view.token_last_used_at,
-            users_total=view.users_total,
-            users_active=view.users_active,
-            users_with_access=view.users_with_access,
-            groups_total=view.groups_total,
         )
 
 

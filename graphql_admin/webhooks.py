@@ -21,6 +21,7 @@ from fluid_scim.models import WebhookDelivery as DeliveryModel
 from fluid_scim.models import WebhookEndpoint as EndpointModel
 from fluid_scim.services import outbox, webhooks
 from graphql_admin.context import Info
+from graphql_admin.copying import copied
 from graphql_admin.errors import InvalidInput, NotAllowed, NotFound, Unavailable
 from graphql_admin.pagination import (
     Connection,
@@ -53,13 +54,7 @@ class WebhookEndpoint:
 
     @classmethod
     def of(cls, endpoint: EndpointModel) -> WebhookEndpoint:
-        return cls(
-            id=strawberry.ID(endpoint.id),
-            url=endpoint.url,
-            event_types=list(endpoint.event_types or []),
-            enabled=endpoint.enabled,
-            created_at=endpoint.created_at,
-        )
+        return copied(cls, endpoint, event_types=list(endpoint.event_types or []))
 
 
 @strawberry.type(description="One event for one endpoint: its attempts and outcome.")
@@ -79,19 +74,12 @@ class WebhookDelivery:
 
     @classmethod
     def of(cls, row: DeliveryModel) -> WebhookDelivery:
-        return cls(
+        return copied(
+            cls,
+            row,
             id=strawberry.ID(f"{row.endpoint_id}:{row.event_seq}"),
-            endpoint_id=strawberry.ID(row.endpoint_id),
-            event_id=row.event_id,
-            event_type=row.event_type,
-            subject_id=row.subject_id,
             status=WebhookDeliveryStatus(row.status),
-            attempts=row.attempts,
-            last_status_code=row.last_status_code,
-            last_error=row.last_error,
             next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
-            created_at=row.created_at,
-            delivered_at=row.delivered_at,
         )
 
 
@@ -106,8 +94,7 @@ class FeedEvent:
 
     @classmethod
     def of(cls, row: OutboxEvent) -> FeedEvent:
-        return cls(id=row.id, sequence=row.seq, type=row.type, subject_id=row.subject_id, occurred_at=row.created_at,
-                   data=JSON(row.data))
+        return copied(cls, row, sequence=row.seq, occurred_at=row.created_at, data=JSON(row.data))
 
 
 @strawberry.type(description="The new endpoint and its signing secret: shown this once, store it in the receiver now.")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, bindparam, delete, func, select
+from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, select
 
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, RoleMapping, ScimUser, UserTombstone
 from fluid_scim.repositories.scoping import across_organisations
+
+_Timed = TypeVar("_Timed", AccessEvent, HeldAccessChange)
 
 # Every SCIM change of a user or of a protected group's members recomputes access: its statements
 # are built once, with bound parameters (see repositories.scim).
@@ -70,15 +72,7 @@ def add_access_event(event: AccessEvent) -> AccessEvent:
 
 def access_events_of(organisation_id: object, user_id: str) -> Sequence[AccessEvent]:
     """Every access event of one user, oldest first."""
-    return (
-        db.session.execute(
-            select(AccessEvent)
-            .where(AccessEvent.organisation_id == organisation_id, AccessEvent.user_id == user_id)
-            .order_by(AccessEvent.created_at, AccessEvent.id)
-        )
-        .scalars()
-        .all()
-    )
+    return _oldest_first(AccessEvent, organisation_id, AccessEvent.user_id == user_id)
 
 
 def lock_organisation(organisation_id: object) -> None:
@@ -112,15 +106,7 @@ def users_with_access(organisation_id: object, *, after: str | None, limit: int)
 
 def held_changes(organisation_id: object, status: str) -> Sequence[HeldAccessChange]:
     """The organisation's held changes with this status, oldest first."""
-    return (
-        db.session.execute(
-            select(HeldAccessChange)
-            .where(HeldAccessChange.organisation_id == organisation_id, HeldAccessChange.status == status)
-            .order_by(HeldAccessChange.created_at, HeldAccessChange.id)
-        )
-        .scalars()
-        .all()
-    )
+    return _oldest_first(HeldAccessChange, organisation_id, HeldAccessChange.status == status)
 
 
 def pending_held_changes(organisation_id: object, ids: Sequence[str] | None) -> Sequence[HeldAccessChange]:
@@ -138,6 +124,12 @@ def held_change_of(organisation_id: object, user_id: str) -> HeldAccessChange | 
 
 def add_held_change(change: HeldAccessChange) -> None:
     db.session.add(change)
+
+
+def _oldest_first(model: type[_Timed], organisation_id: object, condition: ColumnElement[bool]) -> Sequence[_Timed]:
+    """The organisation's rows of ``model`` that meet ``condition``, oldest first (the id breaks ties)."""
+    query = select(model).where(model.organisation_id == organisation_id, condition).order_by(model.created_at, model.id)
+    return db.session.execute(query).scalars().all()
 
 
 # -- tombstones ----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fluid_scim.errors import InvalidValue, NotFound, ProtectedGroup
+from fluid_scim.errors import InvalidValue, ProtectedGroup
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup
 from fluid_scim.models.scim import new_id
@@ -21,6 +21,7 @@ from fluid_scim.services.resource_support import (
     Page,
     check_if_match,
     commit_unique,
+    existing,
     flush_unique,
     list_resources,
     retry_on_conflict,
@@ -34,10 +35,7 @@ def _taken(document: dict[str, Any]) -> str:
 
 
 def get_group(*, organisation: Organisation, group_id: str) -> ScimGroup:
-    group = repo.get_group(organisation.id, group_id)
-    if group is None:
-        raise NotFound(f"Group {group_id} not found")
-    return group
+    return existing(repo.get_group(organisation.id, group_id), f"Group {group_id} not found")
 
 
 def create_group(*, organisation: Organisation, body: dict[str, Any]) -> ScimGroup:

@@ -10,7 +10,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from fluid_scim.errors import InvalidFilter, PreconditionFailed, Uniqueness
+from fluid_scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
 from fluid_scim.extensions import db
 from fluid_scim.filters import AttrPath, Compare, Filter, FilterError, FilterTooComplex, parse_filter
 from fluid_scim.schema import ResourceType
@@ -54,6 +54,13 @@ def parse_scim_filter(text: str) -> Filter:
         raise InvalidFilter(f"the filter is too long or too complex: {exc}") from None
     except FilterError as exc:
         raise InvalidFilter(f"invalid filter: {exc}") from None
+
+
+def existing(resource: T | None, detail: str) -> T:
+    """``resource`` as a repository found it; 404 with ``detail`` when it found none."""
+    if resource is None:
+        raise NotFound(detail)
+    return resource
 
 
 def etag(version: int) -> str:

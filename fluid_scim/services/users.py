@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fluid_scim.errors import InvalidValue, NotFound
+from fluid_scim.errors import InvalidValue
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimUser, ScimUserValue, UserTombstone
 from fluid_scim.models.scim import new_id
@@ -23,6 +23,7 @@ from fluid_scim.services.resource_support import (
     Page,
     check_if_match,
     commit_unique,
+    existing,
     flush_unique,
     list_resources,
     retry_on_conflict,
@@ -34,10 +35,7 @@ def _taken(document: dict[str, Any]) -> str:
 
 
 def get_user(*, organisation: Organisation, user_id: str) -> ScimUser:
-    user = repo.get_user(organisation.id, user_id)
-    if user is None:
-        raise NotFound(f"User {user_id} not found")
-    return user
+    return existing(repo.get_user(organisation.id, user_id), f"User {user_id} not found")
 
 
 def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser:
