@@ -297,19 +297,25 @@ def delete_group(group: ScimGroup) -> None:
     db.session.delete(group)
 
 
+# Every deletion of a user runs these two: built once, like the lookups above.
+_FORGET_MEMBER = delete(ScimGroupMember).where(
+    ScimGroupMember.organisation_id == _ORGANISATION, ScimGroupMember.member_id == bindparam("member")
+)
+_CLEAR_MANAGER = (
+    update(ScimUser)
+    # An UPDATE may not name a bound parameter after a column of its table: "tenant", not "organisation_id".
+    .where(ScimUser.organisation_id == bindparam("tenant"), ScimUser.manager_id == bindparam("former_manager"))
+    .values(manager_id=None, version=ScimUser.version + 1, updated_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
 def forget_member_everywhere(organisation_id: object, member_id: str) -> None:
-    db.session.execute(
-        delete(ScimGroupMember).where(ScimGroupMember.organisation_id == organisation_id, ScimGroupMember.member_id == member_id)
-    )
+    db.session.execute(_FORGET_MEMBER, {"organisation_id": organisation_id, "member": member_id})
 
 
 def clear_manager(organisation_id: object, manager_id: str) -> None:
-    db.session.execute(
-        update(ScimUser)
-        .where(ScimUser.organisation_id == organisation_id, ScimUser.manager_id == manager_id)
-        .values(manager_id=None, version=ScimUser.version + 1, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    db.session.execute(_CLEAR_MANAGER, {"tenant": organisation_id, "former_manager": manager_id, "now": utcnow()})
 
 
 def touch_group(group: ScimGroup) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter, ClauseElement, ColumnClause, ColumnElement
-from sqlalchemy.sql.util import find_tables
+from sqlalchemy.sql.selectable import TableClause
 
 ACROSS_ORGANISATIONS = "fluid_across_organisations"
 _TENANT_COLUMN = "organisation_id"
@@ -72,22 +72,24 @@ def is_scoped(statement: ClauseElement) -> bool:
     ``organisation`` row is tied by its ``id`` or ``slug`` compared with a value); the comparisons
     may stand in the WHERE clause, a join's ON clause or a subquery. Aliases count as their table.
     """
-    tables = find_tables(statement, include_aliases=True, include_crud=True)
-    tenants = {_name(table) for table in tables if _is_tenant_table(table)}
-    if not tenants:
-        return True
+    # One walk over the statement: the tables it reads (an alias leads to its table) and its comparisons.
+    tenants: set[str] = set()
     tied: set[str] = set()
     links: list[tuple[str, str]] = []
     for node in visitors.iterate(statement):
-        if not isinstance(node, BinaryExpression):
-            continue
-        left, right = _key_column(node.left), _key_column(node.right)
-        if left and right:
-            links.append((left, right))
-        elif left and _is_value(node.right):
-            tied.add(left)
-        elif right and _is_value(node.left):
-            tied.add(right)
+        if isinstance(node, TableClause):
+            if _TENANT_COLUMN in node.c:
+                tenants.add(node.name)
+        elif isinstance(node, BinaryExpression):
+            left, right = _key_column(node.left), _key_column(node.right)
+            if left and right:
+                links.append((left, right))
+            elif left and _is_value(node.right):
+                tied.add(left)
+            elif right and _is_value(node.left):
+                tied.add(right)
+    if not tenants:
+        return True
     changed = True
     while changed:  # at most one pass per table: each pass ties a table or stops
         changed = False
@@ -100,11 +102,6 @@ def is_scoped(statement: ClauseElement) -> bool:
 
 def _name(table: Any) -> str:
     return str(getattr(getattr(table, "element", table), "name", ""))
-
-
-def _is_tenant_table(table: Any) -> bool:
-    columns = getattr(table, "c", None)
-    return columns is not None and _TENANT_COLUMN in columns
 
 
 def _key_column(element: ColumnElement[Any]) -> str | None:
