@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from fluid_scim.errors import InvalidValue, ProtectedGroup
-from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
@@ -25,6 +24,7 @@ from fluid_scim.services.resource_support import (
     flush_unique,
     list_resources,
     retry_on_conflict,
+    unique,
 )
 
 MAX_MEMBERS_PER_REQUEST = 10_000
@@ -45,8 +45,8 @@ def create_group(*, organisation: Organisation, body: dict[str, Any]) -> ScimGro
     now = utcnow()
     group = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)
     mapping.write_group(group, document)
-    db.session.add(group)
-    flush_unique(_taken(document))
+    with unique(_taken(document)):
+        repo.add_group(group)
     added = _checked(organisation, members, group_id=group.id)
     repo.add_members(organisation.id, group.id, added)
     changes = audit.diff({}, document) + audit.membership([member_id for member_id, _ in added], [])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, ParamSpec, TypeVar
 
@@ -11,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from fluid_scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
-from fluid_scim.extensions import db
 from fluid_scim.filters import AttrPath, Compare, Filter, FilterError, FilterTooComplex, parse_filter
 from fluid_scim.schema import ResourceType
 from fluid_scim.services import transaction
@@ -113,12 +113,20 @@ def commit_unique(what: str) -> None:
         raise Uniqueness(what) from None
 
 
-def flush_unique(what: str) -> None:
+@contextmanager
+def unique(what: str) -> Iterator[None]:
+    """Turn a unique-index violation inside the block into 409 ``uniqueness`` (the index decides, not a pre-check)."""
     try:
-        db.session.flush()
+        yield
     except IntegrityError:
         transaction.rollback()
         raise Uniqueness(what) from None
+
+
+def flush_unique(what: str) -> None:
+    """Send the pending changes now, so that a unique index speaks before the use case goes on."""
+    with unique(what):
+        transaction.flush()
 
 
 def list_resources(model: Any, resource_type: ResourceType, *, organisation_id: object, query: ListQuery) -> Page[Any]:

@@ -26,6 +26,11 @@ def commit() -> None:
         db.session.commit()
 
 
+def flush() -> None:
+    """Send the pending changes inside the current transaction (a unique index speaks now, not at commit)."""
+    db.session.flush()
+
+
 def rollback() -> None:
     """Void what the current use case wrote and end its transaction (a refused row, a lost race)."""
     db.session.rollback()

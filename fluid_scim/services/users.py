@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from fluid_scim.errors import InvalidValue
-from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimUser, ScimUserValue, UserTombstone
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
@@ -27,6 +26,7 @@ from fluid_scim.services.resource_support import (
     flush_unique,
     list_resources,
     retry_on_conflict,
+    unique,
 )
 
 
@@ -59,9 +59,8 @@ def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser
         fluid_roles=[],
     )
     rows = _store(organisation, user, document, password=document.pop("password", None))
-    db.session.add(user)
-    flush_unique(_taken(document))
-    db.session.add_all(rows)
+    with unique(_taken(document)):
+        repo.add_user(user, rows)  # the userName key's unique index speaks before the value rows are added
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
     audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes, status=201)
     outbox.emit(organisation, "user.provisioned", user.id, _user_data(user, "user.created"))
