@@ -116,3 +116,19 @@ def test_a_rolled_back_bulk_request_records_itself_with_why(app, client, tenant)
         ("bulk", 200, "rolled back: Operations[1]: POST is not allowed on /Users/some-id"),
     ]
     assert _is_default(request_context.current())
+
+
+def test_a_lower_case_endpoint_and_a_trailing_slash_are_served_and_recorded_as_quirks(app, client, tenant):
+    name = f"lenient-{uuid.uuid4().hex[:8]}@contoso.com"
+    created = client.post("/scim/v2/users/", json={"schemas": [USER_URN], "userName": name}, headers=_headers(tenant))
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.headers["Location"].endswith(f"/scim/v2/Users/{created.json['id']}")
+    found = client.get("/scim/v2/USERS", query_string={"filter": f'userName eq "{name}"'}, headers=_headers(tenant))
+    assert found.status_code == 200 and found.json["totalResults"] == 1
+    assert client.get("/scim/v2/Userz", headers=_headers(tenant)).status_code == 404
+
+    events = _events(app, tenant)
+    assert [(e.operation, sorted(e.quirks)) for e in events if e.operation in ("user.created", "users.list")] == [
+        ("user.created", ["endpoint-case", "trailing-slash"]),
+        ("users.list", ["endpoint-case"]),
+    ]

@@ -9,7 +9,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from fluid_scim.errors import DomainError, InternalError, MethodNotAllowed, NotFound, ServiceUnavailable
-from fluid_scim.scim_http import bulk, discovery, openapi, rate_limits, recording, resource_views
+from fluid_scim.scim_http import addressing, bulk, discovery, openapi, rate_limits, recording, resource_views
 from fluid_scim.scim_http.auth import authenticate_scim_request
 from fluid_scim.scim_http.errors import INTERNAL_DETAIL, answer_for
 from fluid_scim.scim_http.responses import scim_error, scim_error_status
@@ -42,6 +42,8 @@ def register_scim(app: Flask) -> None:
     answer SCIM JSON only for paths under the SCIM prefix.
     """
     rate_limits.register_rate_limits(app)
+    # Before routing: /scim/v2/users and /scim/v2/Users/ reach /Users (recorded as quirks).
+    app.wsgi_app = addressing.LenientAddressing(app.wsgi_app)  # type: ignore[method-assign]  # Flask's documented middleware hook
     app.register_blueprint(create_scim_blueprint())
 
     @app.errorhandler(DomainError)

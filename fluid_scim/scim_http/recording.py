@@ -13,6 +13,7 @@ import time
 from flask import Response, current_app, g, request
 
 from fluid_scim.models.types import utcnow
+from fluid_scim.scim_http import addressing
 from fluid_scim.services import audit, request_context, transaction
 from fluid_scim.services.recorder import recorder_of
 from fluid_scim.services.request_context import RequestContext
@@ -58,6 +59,7 @@ def context_of_request() -> RequestContext:
         dialect=request_context.dialect_of(request.user_agent.string, request.query_string.decode("latin-1")),
         method=request.method,
         path=request.path,
+        quirks=set(addressing.tolerated(request)),
     )
 
 
