@@ -132,3 +132,19 @@ def test_a_lower_case_endpoint_and_a_trailing_slash_are_served_and_recorded_as_q
         ("user.created", ["endpoint-case", "trailing-slash"]),
         ("users.list", ["endpoint-case"]),
     ]
+
+
+def test_a_member_item_with_display_name_is_added_and_recorded_as_a_quirk(app, client, tenant):
+    headers = _headers(tenant)
+    user = client.post("/scim/v2/Users", json={"schemas": [USER_URN], "userName": f"m-{uuid.uuid4().hex[:8]}"}, headers=headers)
+    group_body = {"schemas": [GROUP_URN], "displayName": f"g-{uuid.uuid4().hex[:8]}"}
+    group = client.post("/scim/v2/Groups", json=group_body, headers=headers)
+    member = {"value": user.json["id"], "displayName": "Alice Example"}
+    patch = {"schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": "members", "value": [member]}]}
+    answered = client.patch(f"/scim/v2/Groups/{group.json['id']}", json=patch, headers=_headers(tenant))
+    assert answered.status_code == 204, answered.get_data(as_text=True)
+    members = client.get(f"/scim/v2/Groups/{group.json['id']}", headers=_headers(tenant)).json["members"]
+    assert [item["value"] for item in members] == [user.json["id"]]
+    events = _events(app, tenant)
+    updated = [event for event in events if event.resource_id == group.json["id"] and event.operation != "group.read"]
+    assert "member-extra-sub-attribute" in updated[-1].quirks, [(e.operation, e.quirks) for e in updated]

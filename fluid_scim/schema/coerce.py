@@ -283,13 +283,17 @@ _MEMBER_TYPES = {"user": "User", "group": "Group"}
 
 
 _MEMBER_KEYS = frozenset({"value", "$ref", "display", "type"})
+# SCIM 1.1 removed a member with {"value": id, "operation": "delete"}: dropping the key would turn
+# that removal into an addition, so it is refused rather than tolerated.
+_MEMBER_DIRECTIVES = frozenset({"operation"})
 
 
 def coerce_members(value: Any, *, quirks: set[str]) -> list[MemberRef]:
     """Group ``members`` as the client sent them: ``[{"value": id, "$ref": ..., "display": ..., "type": ...}]``.
 
     ``$ref`` and ``display`` are accepted and ignored; ``value`` is required; duplicates collapse
-    (first occurrence kept).
+    (first occurrence kept). Other sub-attributes (a ``displayName`` some mappings add) are dropped
+    and recorded as ``member-extra-sub-attribute``, except ``operation``, see :data:`_MEMBER_DIRECTIVES`.
     """
     if is_unassigned(value):
         return []
@@ -300,12 +304,12 @@ def coerce_members(value: Any, *, quirks: set[str]) -> list[MemberRef]:
         raise InvalidValue("'members' must be a JSON array of objects with a 'value'")
     members: dict[str, MemberRef] = {}
     for index, entry in enumerate(value):
-        member = _member(entry, label=f"members[{index}]")
+        member = _member(entry, label=f"members[{index}]", quirks=quirks)
         members.setdefault(member.value, member)
     return list(members.values())
 
 
-def _member(entry: Any, *, label: str) -> MemberRef:
+def _member(entry: Any, *, label: str, quirks: set[str]) -> MemberRef:
     """One entry of ``members``: its id (required) and its optional ``type``."""
     if not isinstance(entry, dict):
         raise InvalidValue(f"'{label}' must be a JSON object with a 'value'")
@@ -315,7 +319,10 @@ def _member(entry: Any, *, label: str) -> MemberRef:
     for key, item in entry.items():
         lowered = key.lower()
         if lowered not in _MEMBER_KEYS:
-            raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
+            if lowered in _MEMBER_DIRECTIVES:
+                raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}' (to remove members, PATCH with op \"remove\")")
+            quirks.add("member-extra-sub-attribute")
+            continue
         _once(seen, lowered, f"{label}.{key}")
         if lowered == "value":
             member_id = item

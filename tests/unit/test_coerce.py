@@ -440,3 +440,10 @@ def test_scalar_types(kind, value, expected):
 def test_scalar_type_errors(kind, value, detail):
     with pytest.raises(InvalidValue, match=detail):
         coerce_scalar(Attribute(name="x", type=kind), value, quirks=set(), label="x")
+
+
+def test_an_extra_sub_attribute_of_a_member_is_dropped_and_recorded():
+    quirks: set[str] = set()
+    members = coerce_members([{"value": "u1", "displayName": "Alice", "display": "alice@x"}], quirks=quirks)
+    assert [member.value for member in members] == ["u1"]
+    assert quirks == {"member-extra-sub-attribute"}
