@@ -163,20 +163,8 @@ def access_trail(*, organisation: Organisation, user_id: str, include_reads: boo
     rows = repo.trail_of_user(
         organisation.id, user_id, include_reads=include_reads, membership_operations=MEMBERSHIP_OPERATIONS
     )
-    entries = [
-        TrailEntry(
-            time=row.time,
-            source=row.source,
-            what=row.what,
-            detail=row.detail,
-            status=row.status,
-            changes=row.changes,
-            roles_before=row.roles_before,
-            roles_after=row.roles_after,
-            id=row.id,
-        )
-        for row in rows
-    ]
+    # The repository labels its columns with the entry's field names (one UNION ALL of both event kinds).
+    entries = [TrailEntry(**row._mapping) for row in rows]
     return entries
 
 
