@@ -2,12 +2,15 @@
 
 from fluid_scim.models.access import AccessEvent, HeldAccessChange, RoleMapping, UserTombstone
 from fluid_scim.models.audit import ProvisioningEvent, ProvisioningStatus, StatusBucket
+from fluid_scim.models.directory import AttributeDeclaration, AttributeRoleMapping, UndeclaredAttribute
 from fluid_scim.models.organisation import Organisation, ScimToken
 from fluid_scim.models.outbox import OutboxEvent, OutboxSequence, WebhookDelivery, WebhookEndpoint
-from fluid_scim.models.scim import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
+from fluid_scim.models.scim import ScimGroup, ScimGroupMember, ScimUser, ScimUserCustomValue, ScimUserValue
 
 __all__ = [
     "AccessEvent",
+    "AttributeDeclaration",
+    "AttributeRoleMapping",
     "HeldAccessChange",
     "Organisation",
     "OutboxEvent",
@@ -19,8 +22,10 @@ __all__ = [
     "ScimGroupMember",
     "ScimToken",
     "ScimUser",
+    "ScimUserCustomValue",
     "ScimUserValue",
     "StatusBucket",
+    "UndeclaredAttribute",
     "UserTombstone",
     "WebhookDelivery",
     "WebhookEndpoint",

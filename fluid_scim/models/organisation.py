@@ -23,8 +23,15 @@ class Organisation(Model):
     scim_sync_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # The SCIM group whose active members may use Fluid ("Fluid User" unless configured otherwise).
     access_group_id: Mapped[str | None] = mapped_column(String(36))
-    # "group": active members of the access group have access; "all_active": every active user.
+    # "group": active members of the access group have access; "all_active": every active user;
+    # "attribute": every active user matching ``access_filter``.
     access_mode: Mapped[str] = mapped_column(String(16), default="group", server_default="group")
+    # Mode "attribute": active users matching this SCIM filter over the user have access.
+    access_filter: Mapped[str | None] = mapped_column(String(1024))
+    # What becomes of attributes the organisation has not declared: "keep", "ignore" or "reject".
+    undeclared_policy: Mapped[str] = mapped_column(String(8), default="keep", server_default="keep")
+    # Bumped whenever the organisation's declared attributes change (their schemas are cached by it).
+    schema_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # The deprovisioning brake (off by default): hold access removals beyond a share and a number
     # of the organisation's users within a window, until an admin releases or discards them.
     brake_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -59,6 +60,7 @@ class ScimUser(Model):
         Index("ix_scim_user_external_id", "organisation_id", "external_id"),
         Index("ix_scim_user_display_name", "organisation_id", text("lower(display_name)")),
         Index("ix_scim_user_manager_id", "organisation_id", "manager_id"),
+        Index("ix_scim_user_manager_ref", "organisation_id", "manager_ref"),
         Index("ix_scim_user_updated_at", "organisation_id", "updated_at"),
         Index("ix_scim_user_access", "organisation_id", "access_granted"),
     )
@@ -91,6 +93,9 @@ class ScimUser(Model):
     organization: Mapped[str | None] = mapped_column(String(1024))
     division: Mapped[str | None] = mapped_column(String(1024))
     department: Mapped[str | None] = mapped_column(String(1024))
+    # The manager as the client named them (an id, or e.g. Okta's free-text managerId), and the id
+    # of the user of this organisation it resolves to (None while no user matches it).
+    manager_ref: Mapped[str | None] = mapped_column(String(1024))
     manager_id: Mapped[str | None] = mapped_column(String(36))
     # Fluid access, derived from the directory (fluid_scim.services.access) and read-only in SCIM.
     access_granted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -104,11 +109,41 @@ class ScimUser(Model):
     fluid_extension: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # {"emails": [...], "phoneNumbers": [...], ...}: canonical multi-valued attributes, for rendering.
     multi_valued: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The organisation's declared custom attributes and undeclared ones kept as received, in the
+    # canonical document's shape ({"<extension URN>": {...}, "<top-level name>": value}); None: none.
+    custom: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class ScimUserCustomValue(Model):
+    """One value of a declared custom attribute, typed, for filters and sorting in SQL.
+
+    Written with the user's ``custom`` document in the same transaction; only declared
+    attributes have rows (undeclared ones are kept, not searchable).
+    """
+
+    __tablename__ = "scim_user_custom_value"
+    __table_args__ = (
+        ForeignKeyConstraint(["organisation_id", "user_id"], ["scim_user.organisation_id", "scim_user.id"], ondelete="CASCADE"),
+        Index("ix_scim_user_custom_value_text", "organisation_id", "attribute_id", text("lower(text)")),
+        Index("ix_scim_user_custom_value_exact", "organisation_id", "attribute_id", "text"),
+        Index("ix_scim_user_custom_value_number", "organisation_id", "attribute_id", "number"),
+        Index("ix_scim_user_custom_value_flag", "organisation_id", "attribute_id", "flag"),
+        Index("ix_scim_user_custom_value_instant", "organisation_id", "attribute_id", "instant"),
+    )
+
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    attribute_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    number: Mapped[float | None] = mapped_column(Double)
+    flag: Mapped[bool | None] = mapped_column(Boolean)
+    instant: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ScimUserValue(Model):
@@ -150,6 +185,8 @@ class ScimGroup(Model):
     # NFKC-normalised, lower-cased displayName: unique per organisation (Entra requires it).
     display_name_key: Mapped[str] = mapped_column(String(255))
     external_id: Mapped[str | None] = mapped_column(String(255))
+    # Undeclared attributes kept as received (the organisation's policy "keep"); None: none.
+    custom: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

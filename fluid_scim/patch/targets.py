@@ -57,7 +57,7 @@ class Target:
 
     @property
     def is_members(self) -> bool:
-        return self.attribute is not None and self.schema is not None and self.schema is GROUP_RESOURCE.schema and (
+        return self.attribute is not None and self.schema is not None and self.schema.id == GROUP_RESOURCE.schema.id and (
             self.attribute.name == "members"
         )
 
@@ -97,7 +97,7 @@ def _parse(text: str, label: str) -> PatchPath:
 
 
 def _schema_urn(resource_type: ResourceType, attr_path: AttrPath, quirks: set[str]) -> str | None:
-    if resource_type is USER_RESOURCE and attr_path.schema is None and attr_path.attr.lower() == "manager":
+    if resource_type.id == USER_RESOURCE.id and attr_path.schema is None and attr_path.attr.lower() == "manager":
         quirks.add("manager-unqualified")  # Entra's old narrative form: "path": "manager"
         return ENTERPRISE_URN
     return attr_path.schema

@@ -31,6 +31,10 @@ class Attribute:
     canonical_values: tuple[str, ...] = ()
     reference_types: tuple[str, ...] = ()
     sub_attributes: tuple[Attribute, ...] = ()
+    # The id of the organisation's declaration, for a declared custom attribute (its values have typed rows).
+    custom_id: str | None = None
+    # False for an attribute the organisation has not declared, kept or ignored as its policy says.
+    declared: bool = True
     _by_key: dict[str, Attribute] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +115,9 @@ class ResourceType:
     description: str
     schema: Schema
     extensions: tuple[SchemaExtension, ...] = ()
+    # What becomes of an attribute none of its schemas defines: "reject" (400), "keep" (stored as
+    # received) or "ignore" (dropped); the organisation's policy.
+    undeclared: str = "reject"
 
     @property
     def schemas(self) -> tuple[Schema, ...]:

@@ -77,7 +77,7 @@ def coerce_resource(resource_type: ResourceType, body: dict[str, Any], *, quirks
             if coerced_extension is not None:
                 document[extension.id] = coerced_extension
             continue
-        if resource_type is GROUP_RESOURCE and lowered == "members":
+        if resource_type.id == GROUP_RESOURCE.id and lowered == "members":
             _once(seen, "members", key)
             coerce_members(value, quirks=quirks)  # validated here, stored by the service as a relation
             continue
