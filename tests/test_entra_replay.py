@@ -306,7 +306,7 @@ def test_a_failing_operation_leaves_the_user_untouched(entra):
         f"/Users/{user['id']}",
         [
             {"op": "Replace", "path": "displayName", "value": "Changed"},
-            {"op": "Replace", "path": "noSuchAttribute", "value": "x"},
+            {"op": "Replace", "path": "active", "value": "not a boolean"},
         ],
     )
     body = _error(response, 400)

@@ -10,6 +10,7 @@ import copy
 from typing import Any
 
 from fluid_scim.errors import DomainError, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
+from fluid_scim.patch import scalars
 from fluid_scim.patch.diff import changed_paths
 from fluid_scim.patch.entries import Entry, merge, same_entry, set_sub, settle_primary, splice
 from fluid_scim.patch.members import MemberAccumulator, apply_member_operation
@@ -22,8 +23,10 @@ from fluid_scim.schema.coerce import (
     coerce_sub,
     is_manager,
     is_unassigned,
+    kept,
     manager_id_of,
 )
+from fluid_scim.schema.custom import undeclared_attribute
 
 
 def apply_patch(
@@ -93,6 +96,8 @@ class _Patcher:
         if not isinstance(value, dict):
             raise InvalidSyntax(f"{op} without a path needs a JSON object as its value")
         for key, item in value.items():
+            if self.undeclared_extension(op, key, item):
+                continue
             if key.lower() == "id":
                 if isinstance(item, str) and item == self.resource_id:
                     self.quirks.add("readonly-id-ignored")  # Okta's group rename carries the group's own id
@@ -101,6 +106,19 @@ class _Patcher:
             target = parse_target(self.resource_type, key, quirks=self.quirks)
             if not target.read_only:  # meta, groups, schemas sent back by the client are ignored
                 self.write(op, target, item)
+
+    def undeclared_extension(self, op: str, key: str, value: Any) -> bool:
+        """A path-less value's extension object no schema declares: written as the policy says (True) or not one (False)."""
+        if not (key.lower().startswith("urn:") and isinstance(value, dict)) or self.resource_type.undeclared == "reject":
+            return False
+        if self.resource_type.extension(key) is not None:
+            return False
+        extension = Schema(id=key, name="", description="", attributes=())
+        for name, item in value.items():
+            if name.lower() != "schemas":
+                target = Target(label=f"{key}:{name}", schema=extension, attribute=undeclared_attribute(name))
+                self.write(op, target, item)
+        return True
 
     def write(self, op: str, target: Target, value: Any) -> None:
         if target.extension is not None:
@@ -112,8 +130,13 @@ class _Patcher:
             assert attribute is not None
             if target.sub is not None and target.sub.name == "$ref" and is_manager(attribute, target.schema):
                 return  # manager.$ref is derived from manager.value when rendering
+            if not kept(self.resource_type, attribute, self.quirks):
+                return
             if attribute.multi_valued and attribute.type == "complex":
                 self.write_multi(op, target, attribute, value)
+            elif attribute.multi_valued:
+                current = list(self.current(target, attribute) or [])
+                self.store(target, attribute, scalars.written(op, target, attribute, current, value, self.quirks) or None)
             elif attribute.type == "complex":
                 self.write_complex(target, attribute, value)
             else:
@@ -152,6 +175,8 @@ class _Patcher:
             if key.lower() == "schemas":
                 continue  # an extension serialised as a resource of its own carries its schemas list
             attribute = extension.attribute(key)
+            if attribute is None and self.resource_type.undeclared != "reject":
+                attribute = undeclared_attribute(key)
             if attribute is None:
                 raise InvalidPath(f"path '{label}': the extension '{extension.id}' has no attribute '{key}'")
             if not attribute.read_only:
@@ -280,8 +305,13 @@ class _Patcher:
         assert attribute is not None
         if attribute.required and target.sub is None:
             raise Mutability(f"'{target.label}' is required and cannot be removed")
+        if not kept(self.resource_type, attribute, self.quirks):
+            return
         if attribute.multi_valued and attribute.type == "complex":
             self.remove_multi(target, attribute, value)
+        elif attribute.multi_valued:
+            current = list(self.current(target, attribute) or [])
+            self.store(target, attribute, scalars.removed(target, attribute, current, value, self.quirks) or None)
         else:
             self.remove_single(target, attribute, value)
 

@@ -76,7 +76,10 @@ def parse_target(resource_type: ResourceType, text: Any, *, quirks: set[str], la
     if schema_urn is None and attr_path.attr.lower() == "schemas":
         return Target(label=label, read_only=True)
     try:
-        resolved = resolve(resource_type, schema_urn, attr_path.attr, attr_path.sub_attr or patch_path.sub_attr)
+        resolved = resolve(
+            resource_type, schema_urn, attr_path.attr, attr_path.sub_attr or patch_path.sub_attr,
+            undeclared=patch_path.value_filter is None,
+        )
     except UnknownAttribute as error:
         raise InvalidPath(f"path '{label}': {error}") from None
     target = Target(label=label, schema=resolved.schema, attribute=resolved.attribute, sub=resolved.sub_attribute)
@@ -107,8 +110,13 @@ def _filtered(resource_type: ResourceType, target: Target, value_filter: Filter,
     """``target`` with a value filter (``emails[type eq "work"]``) and its compiled predicate."""
     attribute = target.attribute
     assert attribute is not None
-    if attribute.type != "complex":
+    if attribute.type != "complex" and not attribute.multi_valued:
         raise InvalidPath(f"path '{target.label}': '{attribute.name}' is not a complex attribute, so it cannot take a filter")
+    if attribute.type != "complex":
+        if target.sub is not None:
+            raise InvalidPath(f"path '{target.label}': '{attribute.name}' has no sub-attributes")
+        return Target(label=target.label, schema=target.schema, attribute=attribute, value_filter=value_filter,
+                      predicate=_scalar_predicate(target, attribute, value_filter))
     predicate = _predicate(resource_type, target, value_filter)
     if _string_boolean_literal(attribute, value_filter):
         quirks.add("string-boolean")  # Entra: roles[primary eq "True"]
@@ -155,6 +163,25 @@ def _predicate(resource_type: ResourceType, target: Target, value_filter: Filter
         return compiled({container: wrapped} if container else wrapped)
 
     return predicate
+
+
+def _scalar_predicate(target: Target, attribute: Attribute, value_filter: Filter) -> Predicate:
+    """A filter over the elements of a multi-valued simple attribute, ``value`` naming the element."""
+    element = AttributeInfo(attribute.type, case_exact=attribute.case_exact)
+
+    def lookup(path: AttrPath) -> AttributeInfo:
+        if path.attr.lower() == attribute.name.lower() and path.sub_attr is None:
+            return AttributeInfo("complex", multi_valued=True)
+        if path.attr.lower() == "value" and path.sub_attr is None and path.schema is None:
+            return element
+        raise FilterError(f"inside '{attribute.name}[...]' only 'value' (the element itself) can be compared")
+
+    try:
+        compiled = compile_predicate(ValuePath(AttrPath(None, attribute.name), value_filter), attribute=lookup)
+    except FilterError as error:
+        raise InvalidFilter(f"the filter in path '{target.label}' is invalid: {error}") from None
+    name = attribute.name
+    return lambda entry: compiled({name: [entry]})
 
 
 def _string_boolean_literal(attribute: Attribute, value_filter: Filter) -> bool:

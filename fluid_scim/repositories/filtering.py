@@ -29,7 +29,7 @@ from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression, and_, 
 
 from fluid_scim.errors import InvalidFilter, InvalidValue
 from fluid_scim.filters import And, AttrPath, Compare, Filter, FilterError, Not, Or, Present, ValuePath, parse_path, render
-from fluid_scim.repositories.filtering_sources import ResourceColumns, RowScope, Scope, columns_for
+from fluid_scim.repositories.filtering_sources import ResourceColumns, RowScope, Scope, UserColumns, columns_for
 from fluid_scim.repositories.filtering_values import STRING_TYPES, CodePoint, Operand, compare, present
 from fluid_scim.schema import Attribute, Resolved, ResourceType, UnknownAttribute, resolve
 
@@ -125,6 +125,9 @@ class _Translator:
                 raise InvalidFilter(f"'{render(path)}' inside '{scope.label}[...]' must be a plain sub-attribute name")
             return _itself, scope.operand(self._sub(scope, path.attr))
         resolved = self._resolve(path)
+        if resolved.attribute.custom_id is not None:
+            custom = self._custom(resolved)
+            return custom.any, custom.operand(resolved.attribute)
         if resolved.attribute.type != "complex":
             return _itself, self._columns.operand(resolved)
         element = self._columns.scope(resolved)
@@ -149,6 +152,11 @@ class _Translator:
             return resolve(self._columns.resource_type, path.schema, path.attr, path.sub_attr)
         except UnknownAttribute as error:
             raise InvalidFilter(f"unknown attribute '{render(path)}': {error}") from None
+
+    def _custom(self, resolved: Resolved) -> RowScope:
+        columns = self._columns
+        assert isinstance(columns, UserColumns)  # only Users have declared attributes
+        return columns.custom(resolved)
 
     @staticmethod
     def _sub(scope: Scope, name: str) -> Attribute:
@@ -202,6 +210,9 @@ def _sort_path(resource_type: ResourceType, sort_by: str) -> Resolved:
 
 def _sort_operand(columns: ResourceColumns, resolved: Resolved) -> tuple[Scope | None, Operand]:
     """The column to sort by and, for a complex attribute, its scope; a multi-valued one sorts by ``value``."""
+    if resolved.attribute.custom_id is not None and isinstance(columns, UserColumns):
+        custom = columns.custom(resolved)
+        return custom, custom.operand(resolved.attribute)
     if resolved.attribute.type != "complex":
         return None, columns.operand(resolved)
     element = columns.scope(resolved)

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from fluid_scim.errors import InvalidFilter, InvalidValue
-from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
+from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserCustomValue, ScimUserValue
 from fluid_scim.repositories.filtering_values import Operand
 from fluid_scim.repositories.mapping import (
     DERIVED_USER_COLUMNS,
@@ -144,8 +144,28 @@ class ResourceColumns:
 
 
 class UserColumns(ResourceColumns):
-    resource_type = USER_RESOURCE
     entity = ScimUser
+
+    def __init__(self, resource_type: ResourceType = USER_RESOURCE) -> None:
+        self.resource_type = resource_type  # the organisation's: its declared custom attributes included
+
+    def custom(self, resolved: Resolved) -> RowScope:
+        """A declared custom attribute: its typed rows (``scim_user_custom_value``), one per value.
+
+        Single- and multi-valued alike: "some value satisfies" is an EXISTS on the rows, which the
+        (organisation, attribute, value) indexes answer; a sort reads the first value.
+        """
+        attribute = resolved.attribute
+        row = aliased(ScimUserCustomValue)
+        correlation = (
+            row.organisation_id == ScimUser.organisation_id,
+            row.user_id == ScimUser.id,
+            row.attribute_id == attribute.custom_id,
+        )
+        column = {"boolean": row.flag, "integer": row.number, "decimal": row.number, "dateTime": row.instant}.get(
+            attribute.type, row.text
+        )
+        return RowScope(attribute, resolved.path, row, correlation, ScimUser, {attribute.name: column}, order=(row.position,))
 
     def operand(self, resolved: Resolved) -> Operand:
         path, attribute = resolved.path, resolved.attribute
@@ -267,8 +287,8 @@ class GroupColumns(ResourceColumns):
 
 
 def columns_for(resource_type: ResourceType) -> ResourceColumns:
-    if resource_type is USER_RESOURCE:
-        return UserColumns()
-    if resource_type is GROUP_RESOURCE:
+    if resource_type.id == USER_RESOURCE.id:
+        return UserColumns(resource_type)
+    if resource_type.id == GROUP_RESOURCE.id:
         return GroupColumns()
     raise ValueError(f"no table for the resource type {resource_type.name!r}")

@@ -7,11 +7,14 @@ same maps, so an attribute is stored and filtered from one definition.
 
 from __future__ import annotations
 
+import copy
 import unicodedata
+from datetime import UTC, datetime
 from typing import Any
 
-from fluid_scim.models import ScimGroup, ScimUser, ScimUserValue
-from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN
+from fluid_scim.models import ScimGroup, ScimUser, ScimUserCustomValue, ScimUserValue
+from fluid_scim.schema import ENTERPRISE_URN, ENTERPRISE_USER, FLUID_URN, USER, Attribute, ResourceType
+from fluid_scim.schema.custom import declared_attributes
 
 # Canonical path -> ScimUser column name, for single-valued attributes.
 USER_COLUMNS: dict[str, str] = {
@@ -96,11 +99,93 @@ def _get_path(document: dict[str, Any], path: str) -> Any:
     return value.get(sub) if sub and isinstance(value, dict) else value
 
 
+# The document keys that have columns or value rows; everything else is custom (see custom_part).
+_STANDARD_USER_KEYS = frozenset({attribute.name for attribute in USER.attributes} | {"externalId", ENTERPRISE_URN})
+_ENTERPRISE_KEYS = frozenset(attribute.name for attribute in ENTERPRISE_USER.attributes)
+
+
+def custom_part(document: dict[str, Any]) -> dict[str, Any] | None:
+    """The values of ``document`` no standard column holds: declared custom attributes and undeclared
+    ones (kept as received), in the document's own shape; None when there are none."""
+    custom = {key: value for key, value in document.items() if key not in _STANDARD_USER_KEYS}
+    enterprise = document.get(ENTERPRISE_URN)
+    if isinstance(enterprise, dict):
+        extra = {key: value for key, value in enterprise.items() if key not in _ENTERPRISE_KEYS}
+        if extra:
+            custom[ENTERPRISE_URN] = extra
+    return custom or None
+
+
+def _merge_custom(document: dict[str, Any], custom: dict[str, Any] | None) -> None:
+    for key, value in (custom or {}).items():
+        if key == ENTERPRISE_URN:
+            document.setdefault(ENTERPRISE_URN, {}).update(value)
+        else:
+            document[key] = value
+
+
+def custom_rows(user: ScimUser, resource_type: ResourceType) -> list[ScimUserCustomValue]:
+    """The typed rows of ``user``'s declared custom attributes (``resource_type`` is its organisation's), not added."""
+    custom = user.custom or {}
+    rows: list[ScimUserCustomValue] = []
+    for urn, attribute in declared_attributes(resource_type):
+        holder = custom if urn is None else _holder(custom, urn)
+        value = _value_of(holder, attribute.name)
+        values = value if isinstance(value, list) else [] if value is None else [value]
+        for position, item in enumerate(values):
+            row = ScimUserCustomValue(
+                organisation_id=user.organisation_id, user_id=user.id, attribute_id=attribute.custom_id, position=position
+            )
+            _set_typed(row, attribute, item)
+            rows.append(row)
+    return rows
+
+
+def _holder(custom: dict[str, Any], urn: str) -> dict[str, Any]:
+    lowered = urn.lower()
+    return next((value for key, value in custom.items() if key.lower() == lowered and isinstance(value, dict)), {})
+
+
+def _value_of(holder: dict[str, Any], name: str) -> Any:
+    if name in holder:
+        return holder[name]
+    lowered = name.lower()
+    return next((value for key, value in holder.items() if key.lower() == lowered), None)
+
+
+def _set_typed(row: ScimUserCustomValue, attribute: Attribute, value: Any) -> None:
+    """One value in the column its declared type compares in (a value that does not fit stays NULL)."""
+    kind = attribute.type
+    if kind == "boolean":
+        row.flag = value if isinstance(value, bool) else None
+    elif kind in ("integer", "decimal"):
+        row.number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    elif kind == "dateTime":
+        row.instant = instant(value)
+    else:
+        row.text = value if isinstance(value, str) else None
+
+
+def instant(value: Any) -> datetime | None:
+    """A dateTime value as an aware UTC instant (naive means UTC, as the filter evaluator reads it)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
 def write_user(user: ScimUser, document: dict[str, Any]) -> list[ScimUserValue]:
-    """Set every column of ``user`` from ``document`` and return its multi-valued rows (not added)."""
+    """Set every column of ``user`` from ``document`` and return its multi-valued rows (not added).
+
+    Custom values go to ``user.custom``; their typed rows are :func:`custom_rows`.
+    """
     for path, column in USER_COLUMNS.items():
         setattr(user, column, _get_path(document, path))
     user.user_name_key = fold(user.user_name)
+    user.custom = custom_part(document)
     user.multi_valued = {name: document[name] for name in MULTI_VALUED if document.get(name)}
     rows: list[ScimUserValue] = []
     for name, entries in user.multi_valued.items():
@@ -155,6 +240,11 @@ def read_user(user: ScimUser) -> dict[str, Any]:
     for name in MULTI_VALUED:
         if multi_valued.get(name):
             document[name] = [dict(entry) for entry in multi_valued[name]]
+    custom = loaded.get("custom", _ABSENT)
+    if custom is _ABSENT:
+        custom = user.custom
+    if custom:
+        _merge_custom(document, copy.deepcopy(custom))
     return document
 
 
@@ -162,10 +252,13 @@ def write_group(group: ScimGroup, document: dict[str, Any]) -> None:
     group.display_name = document["displayName"]
     group.display_name_key = fold(group.display_name)
     group.external_id = document.get("externalId")
+    group.custom = {key: value for key, value in document.items() if key not in ("displayName", "externalId")} or None
 
 
 def read_group(group: ScimGroup) -> dict[str, Any]:
     document: dict[str, Any] = {"displayName": group.display_name}
     if group.external_id is not None:
         document["externalId"] = group.external_id
+    if group.custom:
+        document.update(copy.deepcopy(group.custom))
     return document

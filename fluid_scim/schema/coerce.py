@@ -24,6 +24,7 @@ from typing import Any
 
 from fluid_scim.errors import InvalidSyntax, InvalidValue, Mutability
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
+from fluid_scim.schema.custom import INTEGER_LIMIT, undeclared_attribute, undeclared_value
 from fluid_scim.schema.definitions import ENTERPRISE_URN, GROUP_RESOURCE
 from fluid_scim.schema.resolve import Resolved, UnknownAttribute, resolve
 
@@ -71,7 +72,9 @@ def coerce_resource(resource_type: ResourceType, body: dict[str, Any], *, quirks
         if lowered.startswith("urn:"):
             extension = resource_type.extension(key)
             if extension is None:
-                raise InvalidSyntax(f"{resource_type.name} has no schema extension '{key}'")
+                _once(seen, key, key)
+                _undeclared_extension(resource_type, document, key, value, quirks=quirks)
+                continue
             _once(seen, extension.id, key)
             coerced_extension = coerce_extension(resource_type, extension, value, quirks=quirks, label=extension.id)
             if coerced_extension is not None:
@@ -82,12 +85,12 @@ def coerce_resource(resource_type: ResourceType, body: dict[str, Any], *, quirks
             coerce_members(value, quirks=quirks)  # validated here, stored by the service as a relation
             continue
         try:
-            resolved = resolve(resource_type, None, key)
+            resolved = resolve(resource_type, None, key, undeclared=True)
         except UnknownAttribute as error:
             raise InvalidSyntax(str(error)) from None
         attribute = resolved.attribute
         _once(seen, attribute.name, key)
-        if attribute.read_only:
+        if attribute.read_only or not kept(resource_type, attribute, quirks):
             continue  # RFC 7644 §3.3 / §3.5.1: id, meta, groups sent by the client are ignored
         coerced = coerce_attribute(resolved.schema, attribute, value, quirks=quirks, label=attribute.name)
         if coerced is not None:
@@ -129,9 +132,11 @@ def coerce_extension(
             continue
         attribute = extension.attribute(key)
         if attribute is None:
-            raise InvalidSyntax(f"the extension '{extension.id}' has no attribute '{key}'")
+            if resource_type.undeclared == "reject":
+                raise InvalidSyntax(f"the extension '{extension.id}' has no attribute '{key}'")
+            attribute = undeclared_attribute(key)
         _once(seen, attribute.name, key)
-        if attribute.read_only:
+        if attribute.read_only or not kept(resource_type, attribute, quirks):
             continue
         coerced = coerce_attribute(extension, attribute, item, quirks=quirks, label=f"{extension.id}:{attribute.name}")
         if coerced is not None:
@@ -159,8 +164,45 @@ def coerce_value(
     return coerce_sub(resolved.attribute, resolved.sub_attribute, value, quirks=quirks, label=label)
 
 
+def kept(resource_type: ResourceType, attribute: Attribute, quirks: set[str]) -> bool:
+    """Whether a value of ``attribute`` is stored: always for a declared one; an undeclared one as the
+    organisation's policy says (``keep`` or ``ignore``; ``reject`` never resolves one)."""
+    if attribute.declared:
+        return True
+    if resource_type.undeclared == "ignore":
+        quirks.add("undeclared-attribute-ignored")
+        return False
+    quirks.add("undeclared-attribute")
+    return True
+
+
+def _undeclared_extension(
+    resource_type: ResourceType, document: dict[str, Any], key: str, value: Any, *, quirks: set[str]
+) -> None:
+    """An extension object no declared schema has: refused, dropped or kept as the policy says."""
+    if resource_type.undeclared == "reject":
+        raise InvalidSyntax(f"{resource_type.name} has no schema extension '{key}'")
+    if is_unassigned(value):
+        return
+    if not isinstance(value, dict):
+        raise InvalidValue(f"'{key}' must be a JSON object holding the extension's attributes")
+    if not kept(resource_type, undeclared_attribute(key), quirks):
+        return
+    kept_values = {}
+    for name, item in value.items():
+        if name.lower() == "schemas":
+            continue
+        coerced = undeclared_value(item, label=f"{key}:{name}")
+        if coerced is not None:
+            kept_values[name] = coerced
+    if kept_values:
+        document[key] = kept_values
+
+
 def coerce_attribute(schema: Schema | None, attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:
     """Canonical value of a top-level attribute, None when unassigned."""
+    if not attribute.declared:
+        return undeclared_value(value, label=label)
     if is_manager(attribute, schema):
         return coerce_manager(value, quirks=quirks, label=label)
     if attribute.multi_valued:
@@ -356,7 +398,7 @@ def coerce_scalar(attribute: Attribute, value: Any, *, quirks: set[str], label: 
     if kind == "boolean":
         return _boolean(value, quirks=quirks, label=label)
     if kind in ("integer", "decimal"):
-        return _number(value, integer=kind == "integer", label=label)
+        return _number(value, integer=kind == "integer", label=label, custom=attribute.custom_id is not None)
     if not isinstance(value, str):
         raise InvalidValue(f"'{label}' must be a string, not {_show(value)}")
     if kind == "dateTime":
@@ -369,11 +411,13 @@ def coerce_scalar(attribute: Attribute, value: Any, *, quirks: set[str], label: 
     return _string(value, label=label, limit=SHORT_LIMIT if short else STRING_LIMIT, no_control=short)
 
 
-def _number(value: Any, *, integer: bool, label: str) -> int | float:
+def _number(value: Any, *, integer: bool, label: str, custom: bool = False) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidValue(f"'{label}' must be a number, not {_show(value)}")
     if integer and not isinstance(value, int):
         raise InvalidValue(f"'{label}' must be an integer, not {_show(value)}")
+    if custom and abs(value) > INTEGER_LIMIT:
+        raise InvalidValue(f"'{label}' is outside the range a custom number holds exactly (±2^53)")
     if isinstance(value, float) and not math.isfinite(value):
         raise InvalidValue(f"'{label}' must be a finite number")
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
+from fluid_scim.schema.custom import undeclared_attribute
 from fluid_scim.schema.definitions import COMMON_ATTRIBUTES
 
 
@@ -38,15 +39,34 @@ class Resolved:
 _COMMON = {attribute.name.lower(): attribute for attribute in COMMON_ATTRIBUTES}
 
 
-def resolve(resource_type: ResourceType, schema_urn: str | None, attr: str, sub_attr: str | None = None) -> Resolved:
-    """Find ``[schema_urn:]attr[.sub_attr]`` on ``resource_type``, case-insensitively."""
-    schema, attribute = _top_level(resource_type, schema_urn, attr)
+def resolve(
+    resource_type: ResourceType, schema_urn: str | None, attr: str, sub_attr: str | None = None, *, undeclared: bool = False
+) -> Resolved:
+    """Find ``[schema_urn:]attr[.sub_attr]`` on ``resource_type``, case-insensitively.
+
+    ``undeclared``: a top-level name no schema defines resolves to a stand-in (``declared=False``)
+    when the resource type's policy keeps or ignores such attributes (writes only: filters,
+    sorting and projection name declared attributes).
+    """
+    try:
+        schema, attribute = _top_level(resource_type, schema_urn, attr)
+    except UnknownAttribute:
+        if not undeclared or resource_type.undeclared == "reject" or sub_attr is not None:
+            raise
+        return _undeclared(resource_type, schema_urn, attr)
     if sub_attr is None:
         return Resolved(schema, attribute)
     sub = attribute.sub(sub_attr)
     if sub is None:
         raise UnknownAttribute(f"'{attribute.name}' has no sub-attribute '{sub_attr}'")
     return Resolved(schema, attribute, sub)
+
+
+def _undeclared(resource_type: ResourceType, schema_urn: str | None, attr: str) -> Resolved:
+    if schema_urn is None or schema_urn.lower() == resource_type.schema.id.lower():
+        return Resolved(resource_type.schema, undeclared_attribute(attr))
+    extension = resource_type.extension(schema_urn) or Schema(id=schema_urn, name="", description="", attributes=())
+    return Resolved(extension, undeclared_attribute(attr))
 
 
 def _top_level(resource_type: ResourceType, schema_urn: str | None, attr: str) -> tuple[Schema | None, Attribute]:

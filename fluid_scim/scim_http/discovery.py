@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app, g, request
 
 from fluid_scim.config import Settings
 from fluid_scim.errors import NotFound
-from fluid_scim.schema import RESOURCE_TYPES, SCHEMAS
+from fluid_scim.schema import RESOURCE_TYPES, SCHEMAS, ResourceType, Schema
 from fluid_scim.scim_http.representation import list_response
 from fluid_scim.scim_http.responses import scim_json
+from fluid_scim.services import directory_schema
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 DOCUMENTATION_URI = "https://fluid.wlork/docs/scim"
@@ -66,8 +67,26 @@ def service_provider_config() -> Response:
     )
 
 
+def _resource_types() -> tuple[ResourceType, ...]:
+    """The organisation's resource types: its declared custom attributes included."""
+    organisation = g.get("organisation")
+    if organisation is None:
+        return RESOURCE_TYPES
+    return (directory_schema.user_resource(organisation), directory_schema.group_resource(organisation))
+
+
+def _schemas() -> tuple[Schema, ...]:
+    """Every schema of the organisation's resource types, each once (its User schema with declared top-level names)."""
+    found: dict[str, Schema] = {}
+    for resource_type in _resource_types():
+        for schema in resource_type.schemas:
+            found.setdefault(schema.id, schema)
+    standard = {schema.id: index for index, schema in enumerate(SCHEMAS)}
+    return tuple(sorted(found.values(), key=lambda schema: standard.get(schema.id, len(standard))))
+
+
 def _schema_bodies() -> list[dict[str, Any]]:
-    return [item.to_scim(f"{_root()}/Schemas/{item.id}") for item in SCHEMAS]
+    return [item.to_scim(f"{_root()}/Schemas/{item.id}") for item in _schemas()]
 
 
 def schemas() -> Response:
@@ -83,7 +102,7 @@ def schema(schema_id: str) -> Response:
 
 
 def _type_bodies() -> list[dict[str, Any]]:
-    return [item.to_scim(f"{_root()}/ResourceTypes/{item.id}") for item in RESOURCE_TYPES]
+    return [item.to_scim(f"{_root()}/ResourceTypes/{item.id}") for item in _resource_types()]
 
 
 def resource_types() -> Response:

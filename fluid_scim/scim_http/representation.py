@@ -49,6 +49,7 @@ def _user_body(user: StoredUser, base_url: str) -> dict[str, Any]:
             manager["displayName"] = user.manager_display_name
         enterprise["manager"] = manager
     schemas = [USER_URN, ENTERPRISE_URN] if enterprise else [USER_URN]
+    schemas += [key for key in document if key.startswith("urn:") and key != ENTERPRISE_URN]  # custom extensions
     body: dict[str, Any] = {"schemas": [*schemas, FLUID_URN] if user.fluid is not None else schemas, "id": user.id}
     body.update(document)
     if user.groups:

@@ -18,7 +18,7 @@ from fluid_scim.scim_http import cursors
 from fluid_scim.scim_http.representation import list_response, render_group, render_users
 from fluid_scim.scim_http.request_parsing import if_match, json_body, list_query, projection
 from fluid_scim.scim_http.responses import scim_json
-from fluid_scim.services import groups, reading, request_context, users
+from fluid_scim.services import directory_schema, groups, reading, request_context, users
 from fluid_scim.services.resource_support import ListQuery, Page, etag, etag_matches
 
 
@@ -101,6 +101,11 @@ class _ResourceKind(Generic[R]):
     # A group PATCH answers 204 (Entra's preference, and no member list to send) unless the client
     # asked for attributes; the service records which.
     patch_body_when_asked: bool = False
+    # The organisation's own resource type (its declared attributes, its undeclared-attribute policy).
+    of_organisation: Callable[[Organisation], ResourceType] = directory_schema.user_resource
+
+    def type_here(self) -> ResourceType:
+        return self.of_organisation(_organisation())
 
 
 USERS = _ResourceKind(
@@ -109,7 +114,7 @@ USERS = _ResourceKind(
     replace=users.replace_user, patch=users.patch_user, delete=users.delete_user,
 )
 GROUPS = _ResourceKind(
-    GROUP_RESOURCE, "group", render=_render_groups, patch_body_when_asked=True,
+    GROUP_RESOURCE, "group", render=_render_groups, patch_body_when_asked=True, of_organisation=directory_schema.group_resource,
     list_page=groups.list_groups, create=groups.create_group, get=groups.get_group,
     replace=groups.replace_group, patch=groups.patch_group, delete=groups.delete_group,
 )
@@ -125,12 +130,12 @@ def _answer(kind: _ResourceKind[R], resource: R, status: int, view: Projection, 
 
 
 def _list(kind: _ResourceKind[R]) -> Response:
-    return _page(kind, list_query(request.args), projection(kind.resource_type))
+    return _page(kind, list_query(request.args), projection(kind.type_here()))
 
 
 def _search(kind: _ResourceKind[R]) -> Response:
     body = parse_search_request(json_body())
-    return _page(kind, list_query(body), projection(kind.resource_type, body))
+    return _page(kind, list_query(body), projection(kind.type_here(), body))
 
 
 def _page(kind: _ResourceKind[R], query: ListQuery, view: Projection) -> Response:
@@ -140,26 +145,26 @@ def _page(kind: _ResourceKind[R], query: ListQuery, view: Projection) -> Respons
 
 
 def _create(kind: _ResourceKind[R]) -> Response:
-    view = projection(kind.resource_type)
+    view = projection(kind.type_here())
     resource = kind.create(organisation=_organisation(), body=json_body())
     return _answer(kind, resource, 201, view, created=True)
 
 
 def _get(kind: _ResourceKind[R], **path: str) -> Response:
-    view = projection(kind.resource_type)
+    view = projection(kind.type_here())
     resource = kind.get(organisation=_organisation(), **path)
     return _not_modified(resource.version) or _answer(kind, resource, 200, view)
 
 
 def _replace(kind: _ResourceKind[R], **path: str) -> Response:
-    view = projection(kind.resource_type)
+    view = projection(kind.type_here())
     resource = kind.replace(organisation=_organisation(), **path, body=json_body(), if_match=if_match())
     return _answer(kind, resource, 200, view)
 
 
 def _patch(kind: _ResourceKind[R], **path: str) -> Response:
     asked = bool(request.args.get("attributes") or request.args.get("excludedAttributes"))
-    view = projection(kind.resource_type)
+    view = projection(kind.type_here())
     operations = parse_patch_operations(json_body(), quirks=request_context.current().quirks)
     options = {"respond_with_body": asked} if kind.patch_body_when_asked else {}
     resource = kind.patch(organisation=_organisation(), **path, operations=operations, if_match=if_match(), **options)
@@ -212,7 +217,7 @@ def search_root() -> Response:
             page = kind.list_page(
                 organisation=_organisation(), query=ListQuery(query.filter, query.sort_by, query.descending, offset + 1, wanted)
             )
-            rendered = kind.render(page.items, projection(kind.resource_type, body, strict=False), False)
+            rendered = kind.render(page.items, projection(kind.type_here(), body, strict=False), False)
             resources.extend(rendered)
             wanted -= len(rendered)
     if len(refusals) == len(KINDS):

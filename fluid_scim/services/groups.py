@@ -12,9 +12,8 @@ from fluid_scim.models.types import utcnow
 from fluid_scim.patch import MemberDelta, Operation, apply_patch
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
-from fluid_scim.schema import GROUP_RESOURCE
 from fluid_scim.schema.coerce import MemberRef, coerce_resource, extract_members
-from fluid_scim.services import access, audit, outbox, request_context, transaction
+from fluid_scim.services import access, audit, directory_schema, outbox, request_context, transaction
 from fluid_scim.services.resource_support import (
     ListQuery,
     Page,
@@ -40,13 +39,14 @@ def get_group(*, organisation: Organisation, group_id: str) -> ScimGroup:
 
 def create_group(*, organisation: Organisation, body: dict[str, Any]) -> ScimGroup:
     quirks = request_context.current().quirks
-    document = coerce_resource(GROUP_RESOURCE, body, quirks=quirks)
+    document = coerce_resource(directory_schema.group_resource(organisation), body, quirks=quirks)
     members = extract_members(body, quirks=quirks) or []
     now = utcnow()
     group = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)
     mapping.write_group(group, document)
     with unique(_taken(document)):
         repo.add_group(group)
+    directory_schema.note_undeclared(organisation, directory_schema.group_resource(organisation), document, resource_id=group.id)
     added = _checked(organisation, members, group_id=group.id)
     repo.add_members(organisation.id, group.id, added)
     changes = audit.diff({}, document) + audit.membership([member_id for member_id, _ in added], [])
@@ -70,12 +70,14 @@ def replace_group(
     group = get_group(organisation=organisation, group_id=group_id)
     check_if_match(if_match, group.version)
     quirks = request_context.current().quirks
-    document = coerce_resource(GROUP_RESOURCE, body, quirks=quirks)
+    resource_type = directory_schema.group_resource(organisation)
+    document = coerce_resource(resource_type, body, quirks=quirks)
     before = mapping.read_group(group)
     changes = audit.diff(before, document)
     mapping.write_group(group, document)
     group.updated_at = utcnow()
     flush_unique(_taken(document))
+    directory_schema.note_undeclared(organisation, resource_type, document, resource_id=group.id, before=before)
     replacement = extract_members(body, quirks=quirks)
     if replacement is not None:
         members = _checked(organisation, replacement, group_id=group.id)
@@ -107,7 +109,8 @@ def patch_group(
     group = get_group(organisation=organisation, group_id=group_id)
     check_if_match(if_match, group.version)
     quirks = request_context.current().quirks
-    result = apply_patch(GROUP_RESOURCE, mapping.read_group(group), operations, resource_id=group.id, quirks=quirks)
+    resource_type = directory_schema.group_resource(organisation)
+    result = apply_patch(resource_type, mapping.read_group(group), operations, resource_id=group.id, quirks=quirks)
     document = result.document
     before = mapping.read_group(group)
     changes = audit.diff(before, document)
@@ -115,6 +118,7 @@ def patch_group(
         mapping.write_group(group, document)
         group.updated_at = utcnow()
         flush_unique(_taken(document))
+        directory_schema.note_undeclared(organisation, resource_type, document, resource_id=group.id, before=before)
     membership: list[dict[str, Any]] = []
     affected: set[str] = set()
     if result.members:
@@ -176,7 +180,7 @@ def delete_group(*, organisation: Organisation, group_id: str, if_match: str | N
 
 def list_groups(*, organisation: Organisation, query: ListQuery) -> Page[ScimGroup]:
     """Filter, count, sort and page in the database (RFC 7644 §3.4.2)."""
-    return list_resources(ScimGroup, GROUP_RESOURCE, organisation_id=organisation.id, query=query)
+    return list_resources(ScimGroup, directory_schema.group_resource(organisation), organisation_id=organisation.id, query=query)
 
 
 def _apply_delta(organisation: Organisation, group: ScimGroup, delta: MemberDelta) -> tuple[set[str], list[dict[str, Any]]]:

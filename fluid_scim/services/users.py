@@ -13,9 +13,9 @@ from fluid_scim.patch import Operation, apply_patch
 from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
-from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, USER_RESOURCE
+from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN
 from fluid_scim.schema.coerce import coerce_resource
-from fluid_scim.services import access, audit, outbox, request_context, transaction
+from fluid_scim.services import access, audit, directory_schema, outbox, request_context, transaction
 from fluid_scim.services.passwords import hash_password
 from fluid_scim.services.resource_support import (
     ListQuery,
@@ -41,7 +41,8 @@ def get_user(*, organisation: Organisation, user_id: str) -> ScimUser:
 def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser:
     """POST: a new user — or an imported one adopted by email, so that nobody is duplicated."""
     quirks = request_context.current().quirks
-    document = coerce_resource(USER_RESOURCE, body, quirks=quirks)
+    resource_type = directory_schema.user_resource(organisation)
+    document = coerce_resource(resource_type, body, quirks=quirks)
     imported = _imported_match(organisation, document)
     if imported is not None:
         quirks.add("adopted-by-email")
@@ -61,6 +62,9 @@ def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser
     rows = _store(organisation, user, document, password=document.pop("password", None))
     with unique(_taken(document)):
         repo.add_user(user, rows)  # the userName key's unique index speaks before the value rows are added
+    if user.custom:
+        directory_schema.store_custom_values(resource_type, user, before=None)
+        directory_schema.note_undeclared(organisation, resource_type, document, resource_id=user.id)
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
     audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes, status=201)
     outbox.emit(organisation, "user.provisioned", user.id, _user_data(user, "user.created"))
@@ -80,7 +84,7 @@ def replace_user(
     """
     user = get_user(organisation=organisation, user_id=user_id)
     check_if_match(if_match, user.version)
-    document = coerce_resource(USER_RESOURCE, body, quirks=request_context.current().quirks)
+    document = coerce_resource(directory_schema.user_resource(organisation), body, quirks=request_context.current().quirks)
     user.fluid_extension = _mentions_fluid_extension(body)
     _update(organisation, user, document, password=document.pop("password", None), reason="user.replaced", status=200)
     return user
@@ -95,7 +99,8 @@ def patch_user(
     check_if_match(if_match, user.version)
     shown, operations = _fluid_extension_operations(operations, user.fluid_extension)
     quirks = request_context.current().quirks
-    result = apply_patch(USER_RESOURCE, mapping.read_user(user), operations, resource_id=user.id, quirks=quirks)
+    resource_type = directory_schema.user_resource(organisation)
+    result = apply_patch(resource_type, mapping.read_user(user), operations, resource_id=user.id, quirks=quirks)
     document = dict(result.document)
     password = document.pop("password", None)
     if result.changed or password is not None or _awaiting_adoption(user) or shown != user.fluid_extension:
@@ -156,13 +161,13 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
 
 def list_users(*, organisation: Organisation, query: ListQuery) -> Page[ScimUser]:
     """Filter, count, sort and page in the database (RFC 7644 §3.4.2)."""
-    return list_resources(ScimUser, USER_RESOURCE, organisation_id=organisation.id, query=query)
+    return list_resources(ScimUser, directory_schema.user_resource(organisation), organisation_id=organisation.id, query=query)
 
 
 def _update(
     organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None, reason: str, status: int
 ) -> None:
-    before = user.multi_valued
+    before, before_custom = user.multi_valued, user.custom
     before_document = mapping.read_user(user)
     rows = _store(organisation, user, document, password=password)
     user.updated_at = utcnow()
@@ -171,6 +176,9 @@ def _update(
     flush_unique(_taken(document))
     if user.multi_valued != before:
         repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
+    resource_type = directory_schema.user_resource(organisation)
+    directory_schema.store_custom_values(resource_type, user, before=before_custom)
+    directory_schema.note_undeclared(organisation, resource_type, document, resource_id=user.id, before=before_document)
     changes = audit.diff(before_document, mapping.read_user(user)) + _password_change(password_set=password is not None)
     operation = _update_operation(reason, before_document, document)
     audit.record(organisation, operation=operation, resource_type="User", resource_id=user.id, changes=changes, status=status)
@@ -198,6 +206,8 @@ def _user_data(user: ScimUser, operation: str) -> dict[str, Any]:
         "externalId": user.external_id,
         "active": user.active is not False,
         "operation": operation,
+        # Declared custom attributes and undeclared ones kept, as stored (never a credential).
+        "customAttributes": user.custom or {},
     }
 
 

@@ -1,0 +1,156 @@
+"""Queries on an organisation's customised directory: declared attributes, their typed value rows,
+undeclared attributes seen. Every function takes ``organisation_id``; none commits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+
+from fluid_scim.database import upsert_insert
+from fluid_scim.extensions import db
+from fluid_scim.models import AttributeDeclaration, Organisation, ScimUser, ScimUserCustomValue, UndeclaredAttribute
+
+
+def declarations(organisation_id: object) -> Sequence[AttributeDeclaration]:
+    query = (
+        select(AttributeDeclaration)
+        .where(AttributeDeclaration.organisation_id == organisation_id)
+        .order_by(AttributeDeclaration.schema_urn, AttributeDeclaration.name)
+    )
+    return db.session.scalars(query).all()
+
+
+def declaration_by_key(organisation_id: object, key: str) -> AttributeDeclaration | None:
+    query = select(AttributeDeclaration).where(
+        AttributeDeclaration.organisation_id == organisation_id, AttributeDeclaration.path_key == key
+    )
+    return db.session.scalars(query).first()
+
+
+def count_declarations(organisation_id: object) -> int:
+    query = select(func.count()).select_from(AttributeDeclaration).where(AttributeDeclaration.organisation_id == organisation_id)
+    return int(db.session.scalar(query) or 0)
+
+
+def add_declaration(declaration: AttributeDeclaration) -> None:
+    db.session.add(declaration)
+    db.session.flush()
+
+
+def delete_declaration(declaration: AttributeDeclaration) -> None:
+    db.session.delete(declaration)
+
+
+def bump_schema_version(organisation_id: object) -> None:
+    db.session.execute(
+        update(Organisation).where(Organisation.id == organisation_id).values(schema_version=Organisation.schema_version + 1)
+    )
+
+
+# -- typed value rows --------------------------------------------------------------------------------
+
+
+def replace_custom_values(user: ScimUser, rows: Iterable[ScimUserCustomValue]) -> None:
+    """Replace every typed custom row of ``user`` (a user has few: one per declared value)."""
+    db.session.execute(
+        delete(ScimUserCustomValue).where(
+            ScimUserCustomValue.organisation_id == user.organisation_id, ScimUserCustomValue.user_id == user.id
+        )
+    )
+    db.session.add_all(list(rows))
+
+
+def delete_values_of(organisation_id: object, attribute_id: str) -> None:
+    db.session.execute(
+        delete(ScimUserCustomValue).where(
+            ScimUserCustomValue.organisation_id == organisation_id, ScimUserCustomValue.attribute_id == attribute_id
+        )
+    )
+
+
+def users_with_custom(organisation_id: object, after: str, limit: int) -> Sequence[ScimUser]:
+    """Users holding any custom value, by id after ``after``: a batch of a whole-organisation pass."""
+    query = (
+        select(ScimUser)
+        .where(ScimUser.organisation_id == organisation_id, ScimUser.custom.is_not(None), ScimUser.id > after)
+        .order_by(ScimUser.id)
+        .limit(limit)
+    )
+    return db.session.scalars(query).all()
+
+
+# -- undeclared attributes seen ---------------------------------------------------------------------
+
+
+def note_undeclared(
+    organisation_id: object, *, path: str, resource_type: str, value_kind: str, resource_id: str, now: datetime
+) -> None:
+    """Count one resource written with the undeclared ``path`` (first and last seen, an example)."""
+    insert = upsert_insert(db.session.get_bind().dialect.name)
+    statement = insert(UndeclaredAttribute).values(
+        organisation_id=organisation_id,
+        path_key=path.lower(),
+        path=path,
+        resource_type=resource_type,
+        value_kind=value_kind,
+        first_seen_at=now,
+        last_seen_at=now,
+        seen_count=1,
+        example_resource_id=resource_id,
+    )
+    db.session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["organisation_id", "path_key"],
+            set_={
+                "last_seen_at": now,
+                "seen_count": UndeclaredAttribute.seen_count + 1,
+                "value_kind": value_kind,
+                "example_resource_id": resource_id,
+            },
+        )
+    )
+
+
+def known_undeclared(organisation_id: object, keys: Sequence[str]) -> set[str]:
+    query = select(UndeclaredAttribute.path_key).where(
+        UndeclaredAttribute.organisation_id == organisation_id, UndeclaredAttribute.path_key.in_(list(keys))
+    )
+    return set(db.session.scalars(query).all())
+
+
+def count_undeclared(organisation_id: object) -> int:
+    query = select(func.count()).select_from(UndeclaredAttribute).where(UndeclaredAttribute.organisation_id == organisation_id)
+    return int(db.session.scalar(query) or 0)
+
+
+def undeclared(organisation_id: object, limit: int) -> Sequence[UndeclaredAttribute]:
+    query = (
+        select(UndeclaredAttribute)
+        .where(UndeclaredAttribute.organisation_id == organisation_id)
+        .order_by(UndeclaredAttribute.last_seen_at.desc(), UndeclaredAttribute.path_key)
+        .limit(limit)
+    )
+    return db.session.scalars(query).all()
+
+
+def forget_undeclared(organisation_id: object, key: str) -> None:
+    db.session.execute(
+        delete(UndeclaredAttribute).where(
+            UndeclaredAttribute.organisation_id == organisation_id, UndeclaredAttribute.path_key == key
+        )
+    )
+
+
+def value_rows(organisation_id: object, user_id: str) -> list[dict[str, Any]]:
+    """The typed rows of one user (for tests and diagnostics)."""
+    query = select(ScimUserCustomValue).where(
+        ScimUserCustomValue.organisation_id == organisation_id, ScimUserCustomValue.user_id == user_id
+    )
+    return [
+        {"attribute_id": row.attribute_id, "position": row.position, "text": row.text, "number": row.number,
+         "flag": row.flag, "instant": row.instant}
+        for row in db.session.scalars(query)
+    ]
