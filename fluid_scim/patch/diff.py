@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fluid_scim.schema.attributes import Attribute, ResourceType
+from fluid_scim.schema.custom import undeclared_paths
 from fluid_scim.schema.definitions import EXTERNAL_ID
 
 
@@ -35,7 +36,14 @@ def changed_paths(resource_type: ResourceType, before: dict[str, Any], after: di
                 )
             else:
                 changed.append(f"{prefix}{attribute.name}")
+    changed.extend(_undeclared_changes(resource_type, before, after))
     return tuple(changed)
+
+
+def _undeclared_changes(resource_type: ResourceType, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """Paths of values no schema defines (kept as received) that differ, in name order."""
+    old, new = dict(undeclared_paths(resource_type, before)), dict(undeclared_paths(resource_type, after))
+    return [path for path in sorted({*old, *new}) if not _same(old.get(path), new.get(path))]
 
 
 def _object(value: Any) -> dict[str, Any]:

@@ -170,9 +170,10 @@ def _scalar_predicate(target: Target, attribute: Attribute, value_filter: Filter
     element = AttributeInfo(attribute.type, case_exact=attribute.case_exact)
 
     def lookup(path: AttrPath) -> AttributeInfo:
-        if path.attr.lower() == attribute.name.lower() and path.sub_attr is None:
+        own = path.attr.lower() == attribute.name.lower()
+        if own and path.sub_attr is None:
             return AttributeInfo("complex", multi_valued=True)
-        if path.attr.lower() == "value" and path.sub_attr is None and path.schema is None:
+        if (own and (path.sub_attr or "").lower() == "value") or (path.attr.lower() == "value" and path.sub_attr is None):
             return element
         raise FilterError(f"inside '{attribute.name}[...]' only 'value' (the element itself) can be compared")
 

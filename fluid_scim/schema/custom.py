@@ -42,7 +42,7 @@ INTEGER_LIMIT = 2**53
 # RFC 7643 §2.1: ATTRNAME = ALPHA *(nameChar), nameChar = "-" / "_" / DIGIT / ALPHA.
 ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,127}$")
 # An extension schema URN: "urn:" NID ":" NSS (RFC 8141), without the characters a path would misread.
-SCHEMA_URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.=@;$_!*'%/?#]+$")
+SCHEMA_URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*'%/]+$")
 STANDARD_URNS = frozenset(urn.lower() for urn in (USER_URN, ENTERPRISE_URN, FLUID_URN, GROUP_URN))
 _STANDARD_TOP = frozenset(
     {attribute.name.lower() for attribute in (*USER.attributes, *COMMON_ATTRIBUTES)} | {"schemas"}

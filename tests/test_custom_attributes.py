@@ -1,0 +1,218 @@
+"""Customised directories against a live server, as Microsoft Entra and Okta send them.
+
+The custom-extension request body and PATCH are those of Microsoft Learn, "Customize user
+provisioning attribute mappings for SaaS applications in Microsoft Entra ID" (section
+"Provisioning a custom extension attribute to a SCIM compliant application"):
+https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from flask import Flask
+
+from fluid_scim.services import directory_attributes, organisations
+from fluid_scim.services.directory_attributes import Spec
+from tests.support.tenants import ScimClient, Tenant
+from tests.support.urns import ERROR_URN, USER_URN
+
+pytestmark = pytest.mark.live
+
+CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+@pytest.fixture
+def entra(live_server, tenant) -> ScimClient:
+    return ScimClient(live_server.url, tenant, user_agent="Azure Active Directory SCIM Client")
+
+
+def declare(
+    app: Flask, tenant: Tenant, path: str, type_: str = "string", *, drop_mismatched: bool = False, **options
+) -> directory_attributes.StoredValues:
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        _, stored = directory_attributes.declare(
+            organisation=organisation, spec=Spec(path, type_, **options), drop_mismatched=drop_mismatched
+        )
+        return stored
+
+
+def set_policy(app: Flask, tenant: Tenant, policy: str) -> None:
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        directory_attributes.set_policy(organisation=organisation, policy=policy)
+
+
+def microsoft_user(user_name: str, value: str = "Sample value") -> dict:
+    """Microsoft Learn's example body: the core attributes and the custom extension."""
+    return {
+        "schemas": [USER_URN, CUSTOM],
+        "userName": user_name,
+        "id": "",
+        "externalId": user_name.split("@")[0],
+        "displayName": "Bjorn Jensen",
+        "active": True,
+        CUSTOM: {"CustomAttribute": value},
+    }
+
+
+def _error(response, status: int, scim_type: str | None = None) -> dict:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["schemas"] == [ERROR_URN]
+    if scim_type:
+        assert body.get("scimType") == scim_type, body
+    return body
+
+
+def test_microsoft_documented_extension_is_kept_before_it_is_declared(entra):
+    name = f"bjensen-{uuid.uuid4().hex[:8]}@example.com"
+    created = entra.post("/Users", microsoft_user(name))
+    assert created.status_code == 201, created.text
+    user = created.json()
+    assert user[CUSTOM] == {"CustomAttribute": "Sample value"}
+    assert CUSTOM in user["schemas"]
+
+    # Microsoft's documented PATCH on the attribute, and a plain top-level name an admin added.
+    patched = entra.patch(f"/Users/{user['id']}", [
+        {"op": "Add", "path": f"{CUSTOM}:CustomAttribute", "value": "New value"},
+        {"op": "Replace", "path": "costCentreCode", "value": "CC-7"},
+        {"op": "Replace", "path": "displayName", "value": "Björn Jensen"},
+    ])
+    assert patched.status_code == 200, patched.text
+    body = entra.get(f"/Users/{user['id']}").json()
+    assert body[CUSTOM] == {"CustomAttribute": "New value"}
+    assert body["costCentreCode"] == "CC-7" and body["displayName"] == "Björn Jensen"
+
+    removed = entra.patch(f"/Users/{user['id']}", [{"op": "Remove", "path": "costCentreCode"}])
+    assert removed.status_code == 200, removed.text
+    assert "costCentreCode" not in entra.get(f"/Users/{user['id']}").json()
+
+
+def test_declared_attribute_is_advertised_validated_filtered_and_sorted(app, entra, tenant):
+    declare(app, tenant, f"{CUSTOM}:CustomAttribute")
+    declare(app, tenant, f"{CUSTOM}:badgeNumber", "integer")
+    declare(app, tenant, "startDate", "dateTime")
+
+    schemas = {item["id"]: item for item in entra.get("/Schemas").json()["Resources"]}
+    assert [attr["name"] for attr in schemas[CUSTOM]["attributes"]] == ["badgeNumber", "CustomAttribute"] or [
+        attr["name"] for attr in schemas[CUSTOM]["attributes"]] == ["CustomAttribute", "badgeNumber"]
+    assert any(attr["name"] == "startDate" and attr["type"] == "dateTime" for attr in schemas[USER_URN]["attributes"])
+    user_type = entra.get("/ResourceTypes/User").json()
+    assert {"schema": CUSTOM, "required": False} in user_type["schemaExtensions"]
+
+    ids = {}
+    for index, value in enumerate(["gamma", "Alpha", "beta"]):
+        body = microsoft_user(f"sorted-{index}-{uuid.uuid4().hex[:6]}@example.com", value)
+        body[CUSTOM]["badgeNumber"] = 100 - index
+        body["startDate"] = f"2026-0{index + 1}-01T09:00:00Z"
+        response = entra.post("/Users", body)
+        assert response.status_code == 201, response.text
+        ids[value] = response.json()["id"]
+
+    # A wrong value of a declared attribute is still refused, and nothing is stored.
+    wrong = microsoft_user(f"wrong-{uuid.uuid4().hex[:6]}@example.com")
+    wrong[CUSTOM]["badgeNumber"] = "twelve"
+    _error(entra.post("/Users", wrong), 400, "invalidValue")
+
+    def search(expression: str, **params) -> list[str]:
+        answer = entra.get("/Users", params={"filter": expression, **params})
+        assert answer.status_code == 200, answer.text
+        return [item["id"] for item in answer.json()["Resources"]]
+
+    # Entra's matching-attribute lookup: eq on the full URN path, case-insensitively by default.
+    assert search(f'{CUSTOM}:CustomAttribute eq "ALPHA"') == [ids["Alpha"]]
+    assert search(f"{CUSTOM}:badgeNumber gt 99") == [ids["gamma"]]
+    assert search('startDate ge "2026-02-01T00:00:00Z"', sortBy="startDate") == [ids["Alpha"], ids["beta"]]
+    assert search(f"{CUSTOM}:CustomAttribute pr", sortBy=f"{CUSTOM}:CustomAttribute") == [
+        ids["Alpha"], ids["beta"], ids["gamma"]]
+    assert ids["gamma"] not in search(f'not ({CUSTOM}:CustomAttribute eq "gamma") and {CUSTOM}:badgeNumber pr')
+
+    # attributes / excludedAttributes honour declared attributes.
+    only = entra.get(f"/Users/{ids['beta']}", params={"attributes": f"{CUSTOM}:badgeNumber"}).json()
+    assert only[CUSTOM] == {"badgeNumber": 98} and "userName" not in only
+    without = entra.get(f"/Users/{ids['beta']}", params={"excludedAttributes": CUSTOM + ":CustomAttribute"}).json()
+    assert without[CUSTOM] == {"badgeNumber": 98}
+
+
+def test_multi_valued_custom_attribute_patch_with_value_paths(app, entra, tenant):
+    declare(app, tenant, f"{CUSTOM}:skills", multi_valued=True)
+    body = microsoft_user(f"skills-{uuid.uuid4().hex[:6]}@example.com")
+    body[CUSTOM]["skills"] = ["python", "sql"]
+    user = entra.post("/Users", body).json()
+    path = f"{CUSTOM}:skills"
+    assert entra.patch(f"/Users/{user['id']}", [{"op": "add", "path": path, "value": ["go", "sql"]}]).status_code == 200
+    assert entra.get(f"/Users/{user['id']}").json()[CUSTOM]["skills"] == ["python", "sql", "go"]
+    removed = entra.patch(f"/Users/{user['id']}", [{"op": "remove", "path": f'{path}[value eq "SQL"]'}])
+    assert removed.status_code == 200, removed.text
+    assert entra.get(f"/Users/{user['id']}").json()[CUSTOM]["skills"] == ["python", "go"]
+    found = entra.get("/Users", params={"filter": f'{path} eq "go"'}).json()
+    assert [item["id"] for item in found["Resources"]] == [user["id"]]
+
+
+def test_a_failing_operation_keeps_the_custom_values(app, entra, tenant):
+    declare(app, tenant, f"{CUSTOM}:CustomAttribute")
+    user = entra.post("/Users", microsoft_user(f"atomic-{uuid.uuid4().hex[:6]}@example.com")).json()
+    response = entra.patch(f"/Users/{user['id']}", [
+        {"op": "Replace", "path": f"{CUSTOM}:CustomAttribute", "value": "changed"},
+        {"op": "Replace", "path": "active", "value": "maybe"},
+    ])
+    _error(response, 400, "invalidValue")
+    assert entra.get(f"/Users/{user['id']}").json()[CUSTOM] == {"CustomAttribute": "Sample value"}
+    assert entra.get("/Users", params={"filter": f'{CUSTOM}:CustomAttribute eq "changed"'}).json()["totalResults"] == 0
+
+
+def test_declaring_a_kept_attribute_converts_its_values_and_refuses_mismatches(app, entra, tenant):
+    fits = microsoft_user(f"fits-{uuid.uuid4().hex[:6]}@example.com", "42")
+    fits[CUSTOM]["level"] = 3
+    odd = microsoft_user(f"odd-{uuid.uuid4().hex[:6]}@example.com")
+    odd[CUSTOM]["level"] = "three"
+    first, second = entra.post("/Users", fits).json(), entra.post("/Users", odd).json()
+
+    with pytest.raises(Exception) as refused:
+        declare(app, tenant, f"{CUSTOM}:level", "integer")
+    assert "1 user(s)" in str(refused.value) and odd["userName"] in str(refused.value)
+    assert entra.get("/Users", params={"filter": f"{CUSTOM}:level eq 3"}).status_code == 400  # still undeclared
+
+    stored = declare(app, tenant, f"{CUSTOM}:level", "integer", drop_mismatched=True)
+    assert (stored.converted, stored.dropped) == (1, 1)
+    found = entra.get("/Users", params={"filter": f"{CUSTOM}:level eq 3"}).json()
+    assert [item["id"] for item in found["Resources"]] == [first["id"]]
+    assert "level" not in entra.get(f"/Users/{second['id']}").json()[CUSTOM]
+
+
+def test_policy_ignore_and_reject(app, entra, tenant):
+    set_policy(app, tenant, "ignore")
+    created = entra.post("/Users", microsoft_user(f"ignored-{uuid.uuid4().hex[:6]}@example.com"))
+    assert created.status_code == 201, created.text
+    assert CUSTOM not in created.json()
+    patched = entra.patch(f"/Users/{created.json()['id']}", [{"op": "Add", "path": f"{CUSTOM}:CustomAttribute", "value": "x"},
+                                                             {"op": "Replace", "path": "title", "value": "Lead"}])
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["title"] == "Lead" and CUSTOM not in patched.json()
+
+    set_policy(app, tenant, "reject")
+    _error(entra.post("/Users", microsoft_user(f"rejected-{uuid.uuid4().hex[:6]}@example.com")), 400, "invalidSyntax")
+
+
+def test_undeclared_values_are_bounded(entra):
+    body = microsoft_user(f"big-{uuid.uuid4().hex[:6]}@example.com")
+    body["notes"] = "x" * 5000
+    assert "2048" in _error(entra.post("/Users", body), 400, "invalidValue")["detail"]
+    many = microsoft_user(f"many-{uuid.uuid4().hex[:6]}@example.com")
+    many.update({f"extra{index}": index for index in range(40)})
+    assert "at most 32" in _error(entra.post("/Users", many), 400, "invalidValue")["detail"]
+
+
+def test_group_member_with_display_name_is_added(entra):
+    user = entra.post("/Users", microsoft_user(f"member-{uuid.uuid4().hex[:6]}@example.com")).json()
+    group = entra.post("/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                   "displayName": f"Team {uuid.uuid4().hex[:6]}"}).json()
+    response = entra.patch(f"/Groups/{group['id']}", [
+        {"op": "Add", "path": "members", "value": [{"value": user["id"], "displayName": "Bjorn Jensen"}]}])
+    assert response.status_code == 204, response.text
+    members = entra.get(f"/Groups/{group['id']}").json()["members"]
+    assert [member["value"] for member in members] == [user["id"]]
