@@ -56,6 +56,16 @@ class TrailEntry:
     roles_after: list[str] | None
 
 
+@strawberry.type(description="A user's enterprise manager: the value the directory sent, and the user it names once one matches.")
+class UserManager:
+    value: str = strawberry.field(description="As the directory sent it: a user's id, or free text such as Okta's managerId.")
+    resolved: bool = strawberry.field(
+        description="Whether a user of the organisation matches the value (by id, else externalId, else employeeNumber)."
+    )
+    id: strawberry.ID | None = strawberry.field(description="The id of the user the value resolves to; null while unresolved.")
+    user_name: str | None = strawberry.field(description="The userName of the user the value resolves to; null while unresolved.")
+
+
 @strawberry.type(description="A person the directory provisioned (or an import created) in Fluid.")
 class User:
     model: strawberry.Private[ScimUser]
@@ -83,6 +93,16 @@ class User:
             has_access=user.access_granted,
             roles=list(user.fluid_roles or ()),
         )
+
+    @strawberry.field(description="The enterprise manager the directory sent; null when it sent none.")
+    def manager(self, info: Info) -> UserManager | None:
+        from fluid_scim.services import managers
+
+        manager = managers.manager_of(own_organisation(info), self.model)
+        if manager is None:
+            return None
+        user_id = None if manager.user_id is None else strawberry.ID(manager.user_id)
+        return UserManager(value=manager.value, resolved=user_id is not None, id=user_id, user_name=manager.user_name)
 
     @strawberry.field(description="Why this person has (or lost) access: their history, oldest first.")
     def access_trail(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[TrailEntry]:

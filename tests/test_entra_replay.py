@@ -211,8 +211,11 @@ def test_manager_in_every_form_entra_sends(entra):
     entra.patch(path, [{"op": "remove", "path": f'manager[value eq "{manager["id"]}"]'}])
     assert "manager" not in entra.get(path).json()[ENTERPRISE_URN]
 
-    unknown = entra.patch(path, [{"op": "add", "path": f"{ENTERPRISE_URN}:manager", "value": str(uuid.uuid4())}])
-    _error(unknown, 400, "invalidValue")
+    # An id naming no user is an optional reference: kept as sent, unresolved (no $ref), not refused.
+    stranger = str(uuid.uuid4())
+    unknown = entra.patch(path, [{"op": "add", "path": f"{ENTERPRISE_URN}:manager", "value": stranger}])
+    assert unknown.status_code == 200, unknown.text
+    assert unknown.json()[ENTERPRISE_URN]["manager"] == {"value": stranger}
 
     # Deleting the manager clears the reference instead of leaving it dangling.
     entra.patch(path, [{"op": "add", "path": f"{ENTERPRISE_URN}:manager", "value": manager["id"]}])

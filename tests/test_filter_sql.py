@@ -559,6 +559,8 @@ def user_documents_strategy(draw: Any, count: int) -> list[dict[str, Any]]:
         extension = some(department=maybe, employeeNumber=maybe)
         if n and draw(st.booleans()):
             extension["manager"] = {"value": draw(st.integers(0, n - 1))}  # index, replaced by an id
+        elif draw(st.booleans()):
+            extension["manager"] = {"value": draw(word)}  # free text naming no user: kept, unresolved
         if extension:
             document[ENT] = extension
         documents.append(document)
@@ -572,7 +574,7 @@ def _store_users(data: Any) -> tuple[Any, list[str]]:
     users = []
     for n, document in enumerate(documents):
         manager = (document.get(ENT) or {}).get("manager")
-        if manager is not None:
+        if manager is not None and isinstance(manager["value"], int):
             manager["value"] = users[manager["value"]].id
         created, updated = data.draw(st.sampled_from(STAMPS)), data.draw(st.sampled_from(STAMPS))
         # Ids are literals of the filters: the same on every run, or Hypothesis cannot replay.

@@ -7,9 +7,10 @@ reproduces :mod:`fluid_scim.filters.evaluate` exactly, with these documented dif
 * ``userName eq`` (and a Group's ``displayName eq``) compares the NFKC-folded uniqueness key, so
   it finds the resource a create with that name would collide with even when the two differ by
   NFKC normalisation (full-width letters, ligatures); other operators use ``lower()``.
-* Member, group and manager ids (``members.value``, ``groups.value``, ``manager.value``) are
-  compared without ``lower()`` on the column, relying on ids being server-assigned lower-case
-  UUID text, so that the membership and manager indexes answer.
+* Member and group ids (``members.value``, ``groups.value``) are compared without ``lower()`` on
+  the column, relying on ids being server-assigned lower-case UUID text, so that the membership
+  indexes answer. ``manager.value`` is the value as the client sent it (free text for Okta), so it
+  is compared like any other caseExact=false string.
 * A multi-valued attribute is present (``emails pr``) when it has at least one stored entry.
 * Literals containing NUL match nothing (PostgreSQL text cannot hold NUL).
 

@@ -196,8 +196,10 @@ class UserColumns(ResourceColumns):
                 .correlate(ScimUser)
                 .scalar_subquery()
             )
-            values = {"value": ScimUser.manager_id, "displayName": display, "$ref": ScimUser.manager_id}
-            return ElementScope(attribute, label, values, ScimUser.manager_id.is_not(None), REF, frozenset({"value"}))
+            # value: as the client sent it (free text: compared like any string); displayName and
+            # $ref: those of the user it resolves to, absent while unresolved.
+            values = {"value": ScimUser.manager_ref, "displayName": display, "$ref": ScimUser.manager_id}
+            return ElementScope(attribute, label, values, ScimUser.manager_ref.is_not(None), REF)
         if name == "groups":
             return _user_groups(attribute, label)
         if resolved.schema is not None and resolved.schema.id == FLUID_URN and name == "roles":

@@ -62,7 +62,7 @@ class Operand:
 
     ``key`` is the NFKC-folded uniqueness key (``userName``, a Group's ``displayName``): ``eq``
     compares it with ``fold(literal)`` so that the unique index answers. ``lowercase`` marks
-    server-assigned ids (member, group and manager ids: canonical lower-case UUID text), which a
+    server-assigned ids (member and group ids: canonical lower-case UUID text), which a
     caseExact=false comparison need not ``lower()``, so that the key indexes answer.
     ``filterable=False`` allows only ``pr``, ``eq null`` and ``ne null`` (password, meta.location,
     $ref, binaries).

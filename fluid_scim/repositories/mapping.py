@@ -40,7 +40,8 @@ USER_COLUMNS: dict[str, str] = {
     f"{ENTERPRISE_URN}:organization": "organization",
     f"{ENTERPRISE_URN}:division": "division",
     f"{ENTERPRISE_URN}:department": "department",
-    f"{ENTERPRISE_URN}:manager.value": "manager_id",
+    # As the client named the manager; the resolved user's id (manager_id) is the service's to set.
+    f"{ENTERPRISE_URN}:manager.value": "manager_ref",
 }
 
 # Read-only attributes Fluid derives (fluid_scim.services.access); filterable, never written from input.

@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, overload
 
-from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, delete, func, inspect, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -305,8 +319,16 @@ _CLEAR_MANAGER = (
     update(ScimUser)
     # An UPDATE may not name a bound parameter after a column of its table: "tenant", not "organisation_id".
     .where(ScimUser.organisation_id == bindparam("tenant"), ScimUser.manager_id == bindparam("former_manager"))
-    .values(manager_id=None, version=ScimUser.version + 1, updated_at=bindparam("now"))
-    .execution_options(synchronize_session=False)
+    .values(
+        manager_id=None,
+        # A reference by the deleted id names nothing any more (ids are never reissued); a free-text one
+        # (an employee number) still says what the directory says and may name a later user.
+        manager_ref=case((ScimUser.manager_ref == bindparam("former_manager"), None), else_=ScimUser.manager_ref),
+        version=ScimUser.version + 1,
+        updated_at=bindparam("now"),
+    )
+    # Reports loaded in this session (a Bulk request) learn their new version before they are written again.
+    .execution_options(synchronize_session="fetch")
 )
 
 
@@ -315,7 +337,78 @@ def forget_member_everywhere(organisation_id: object, member_id: str) -> None:
 
 
 def clear_manager(organisation_id: object, manager_id: str) -> None:
+    """The deleted user's reports have no manager any more; a free-text reference to it is kept, unresolved."""
     db.session.execute(_CLEAR_MANAGER, {"tenant": organisation_id, "former_manager": manager_id, "now": utcnow()})
+
+
+def user_ids_with(organisation_id: object, column: str, value: str, *, except_id: str, limit: int) -> list[str]:
+    """Ids of up to ``limit`` users (not ``except_id``) whose ``external_id`` or ``employee_number`` is ``value``."""
+    attribute = {"external_id": ScimUser.external_id, "employee_number": ScimUser.employee_number}[column]
+    query = (
+        select(ScimUser.id)
+        .where(ScimUser.organisation_id == organisation_id, attribute == value, ScimUser.id != except_id)
+        .limit(limit)
+    )
+    return list(db.session.execute(query).scalars())
+
+
+def _link_reports() -> Any:
+    """Reports waiting for a manager whom the user ``:manager`` is the one their reference resolves to.
+
+    A report's ``manager_ref`` names the user by id, or else by externalId, or else by
+    employeeNumber (:mod:`fluid_scim.services.managers`). The id always wins; by externalId or
+    employeeNumber the user wins only when no other user (the report aside) matches the reference
+    with the same or a higher rank: otherwise the reference is ambiguous and stays unresolved.
+    """
+    report, other = ScimUser, aliased(ScimUser)
+    tenant: BindParameter[Any] = bindparam("tenant")
+    manager = bindparam("manager", type_=String())
+    external, employee = bindparam("by_external_id", type_=String()), bindparam("by_employee_number", type_=String())
+    rival = (
+        select(other.id)
+        .where(
+            other.organisation_id == tenant,
+            other.id != manager,
+            other.id != report.id,
+            or_(
+                other.id == report.manager_ref,
+                other.external_id == report.manager_ref,
+                # A user matched by externalId outranks any match by employeeNumber.
+                and_(other.employee_number == report.manager_ref, func.coalesce(external, "") != report.manager_ref),
+            ),
+        )
+        .correlate(report)
+        .exists()
+    )
+    return (
+        update(report)
+        .where(
+            report.organisation_id == tenant,
+            report.manager_id.is_(None),
+            report.manager_ref.in_([manager, external, employee]),  # ix_scim_user_manager_ref answers
+            report.id != manager,
+            or_(report.manager_ref == manager, ~rival),
+        )
+        .values(manager_id=manager, version=report.version + 1, updated_at=bindparam("now"))
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+_LINK_REPORTS = _link_reports()
+
+
+def link_reports(organisation_id: object, manager_id: str, *, external_id: str | None, employee_number: str | None) -> None:
+    """Resolve to ``manager_id`` the unresolved managers that name it by id, externalId or employeeNumber; one UPDATE."""
+    db.session.execute(
+        _LINK_REPORTS,
+        {
+            "tenant": organisation_id,
+            "manager": manager_id,
+            "by_external_id": external_id,
+            "by_employee_number": employee_number,
+            "now": utcnow(),
+        },
+    )
 
 
 def touch_group(group: ScimGroup) -> None:

@@ -43,10 +43,12 @@ def _user_body(user: StoredUser, base_url: str) -> dict[str, Any]:
     document = user.document
     enterprise = document.get(ENTERPRISE_URN)
     if enterprise and "manager" in enterprise:
-        manager_id = enterprise["manager"]["value"]
-        manager: dict[str, Any] = {"value": manager_id, "$ref": f"{base_url}/Users/{manager_id}"}
-        if user.manager_display_name:
-            manager["displayName"] = user.manager_display_name
+        # value as the client sent it; $ref and displayName only once it resolves to a user
+        manager: dict[str, Any] = {"value": enterprise["manager"]["value"]}
+        if user.manager_id is not None:
+            manager["$ref"] = f"{base_url}/Users/{user.manager_id}"
+            if user.manager_display_name:
+                manager["displayName"] = user.manager_display_name
         enterprise["manager"] = manager
     schemas = [USER_URN, ENTERPRISE_URN] if enterprise else [USER_URN]
     schemas += [key for key in document if key.startswith("urn:") and key != ENTERPRISE_URN]  # custom extensions

@@ -43,6 +43,7 @@ class StoredUser:
     updated_at: datetime
     document: dict[str, Any]  # canonical (no id, meta, groups or password); the caller may change it
     groups: list[tuple[str, str]]  # direct groups: (id, displayName)
+    manager_id: str | None  # the user the manager's value resolves to; None: none, or unresolved
     manager_display_name: str | None
     fluid: FluidAccess | None  # None: the user does not show the Fluid extension
 
@@ -81,6 +82,7 @@ def stored_users(
             updated_at=user.updated_at,
             document=mapping.read_user(user),
             groups=groups.get(user.id, []),
+            manager_id=user.manager_id,
             manager_display_name=manager_names.get(user.manager_id) if user.manager_id else None,
             fluid=_fluid(user) if user.fluid_extension else None,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fluid_scim.errors import InvalidValue
 from fluid_scim.models import Organisation, ScimUser, ScimUserValue, UserTombstone
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
@@ -13,9 +12,9 @@ from fluid_scim.patch import Operation, apply_patch
 from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
-from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN
+from fluid_scim.schema import FLUID_URN
 from fluid_scim.schema.coerce import coerce_resource
-from fluid_scim.services import access, audit, directory_schema, outbox, request_context, transaction
+from fluid_scim.services import access, audit, directory_schema, managers, outbox, request_context, transaction
 from fluid_scim.services.passwords import hash_password
 from fluid_scim.services.resource_support import (
     ListQuery,
@@ -65,6 +64,7 @@ def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser
     if user.custom:
         directory_schema.store_custom_values(resource_type, user, before=None)
         directory_schema.note_undeclared(organisation, resource_type, document, resource_id=user.id)
+    managers.link_reports(organisation, user)
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
     audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes, status=201)
     outbox.emit(organisation, "user.provisioned", user.id, _user_data(user, "user.created"))
@@ -174,6 +174,7 @@ def _update(
     if _awaiting_adoption(user):
         user.linked_at = user.updated_at  # the directory manages this imported user from now on
     flush_unique(_taken(document))
+    managers.link_reports(organisation, user)
     if user.multi_valued != before:
         repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
     resource_type = directory_schema.user_resource(organisation)
@@ -242,14 +243,10 @@ def _imported_match(organisation: Organisation, document: dict[str, Any]) -> Sci
 
 
 def _store(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None) -> list[ScimUserValue]:
-    """Write ``document`` onto ``user``'s columns, checking the manager; return its value rows."""
-    manager = (document.get(ENTERPRISE_URN) or {}).get("manager")
-    if manager is not None:
-        manager_id = manager.get("value")
-        if manager_id == user.id:
-            raise InvalidValue("a user cannot be their own manager")
-        if manager_id != user.manager_id and repo.get_user(organisation.id, manager_id) is None:
-            raise InvalidValue(f"manager '{manager_id}' is not a user of this organisation")
+    """Write ``document`` onto ``user``'s columns, resolving the manager; return its value rows."""
+    manager_id = managers.manager_for(organisation, user, document)  # before the columns change: no early flush
     if password is not None:
         user.password_hash = hash_password(password)
-    return mapping.write_user(user, document)
+    rows = mapping.write_user(user, document)
+    user.manager_id = manager_id
+    return rows

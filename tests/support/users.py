@@ -44,6 +44,9 @@ def add_user(
     """A user stored as the services store one (columns and value rows from ``mapping.write_user``)."""
     user = ScimUser(organisation_id=organisation.id, id=user_id or new_id(), created_at=created, updated_at=updated or created)
     rows = mapping.write_user(user, document)
+    # A manager named by id is resolved, as the service would resolve it; other text stays unresolved.
+    named = user.manager_ref
+    user.manager_id = named if named is not None and db.session.get(ScimUser, (organisation.id, named)) else None
     user.password_hash = password_hash
     db.session.add(user)
     db.session.flush()
