@@ -216,3 +216,24 @@ def test_the_cli_sets_the_attribute_mode_and_rules(app, runner, tenant):
     bad = runner.invoke(args=["org", "attribute-roles", tenant.slug, "--rule", "nikname pr=staff"])
     assert bad.exit_code == 1 and "has no attribute 'nikname'" in bad.output
     assert "title pr -> staff" in runner.invoke(args=["org", "access", tenant.slug]).stdout
+
+
+def test_a_stored_filter_that_no_longer_fits_grants_nothing_and_changes_no_access(app, tenant, entra):
+    """As when a custom attribute a filter names is removed: SCIM writes go on, nobody is locked out."""
+    from fluid_scim.extensions import db
+    from fluid_scim.repositories import access as access_repo
+
+    _set_mappings(app, tenant, ('userType eq "Employee"', "staff"))
+    _set_mode(app, tenant, "ATTRIBUTE", 'userType eq "Employee"')
+    user = _user(entra, userType="Employee")
+    assert _access(entra, user["id"]) == (True, ["staff"])
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        access_repo.replace_attribute_role_mappings(organisation.id, [('gone eq "x"', "staff")])
+        organisation.access_filter = 'urn:example:gone:2.0:User:gone eq "x"'
+        db.session.commit()
+    patched = entra.patch(f"/Users/{user['id']}", [{"op": "Replace", "path": "userType", "value": "Contractor"}])
+    assert patched.status_code == 200, patched.text
+    assert _fluid(patched.json()) == (True, []), "access kept, the unfit mapping grants nothing"
+    entra.patch(f"/Users/{user['id']}", [{"op": "Replace", "path": "active", "value": False}])
+    assert _access(entra, user["id"]) == (False, []), "active false still suspends"
