@@ -8,6 +8,7 @@ the same types to ``as_admin`` / ``as_operator``, which the type checker holds t
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Annotated
 
 import strawberry
@@ -60,6 +61,19 @@ class RoleMappingsSet:
 
 
 @strawberry.type
+class AccessModeSet:
+    organisation: Organisation
+    access_changes: int = strawberry.field(description="How many users' access or roles changed as a result.")
+
+
+@strawberry.enum(description="Who may use Fluid: the organisation's access rule.")
+class AccessMode(Enum):
+    GROUP = "group"
+    ALL_ACTIVE = "all_active"
+    ATTRIBUTE = "attribute"
+
+
+@strawberry.type
 class HeldChangesReleased:
     released: int
     access_changes: int
@@ -104,6 +118,12 @@ class AppRoleMappingInput:
     role: str
 
 
+@strawberry.input(description='Users this SCIM filter matches get this Fluid role, e.g. department eq "Finance".')
+class AttributeRoleMappingInput:
+    filter: str
+    role: str
+
+
 @strawberry.input(description="A person who already has a Fluid account, to be matched and adopted by SCIM later.")
 class ImportUserInput:
     user_name: str
@@ -126,6 +146,10 @@ SetAccessGroupNameResult = Annotated[
     AccessGroup | InvalidInput | Conflict | NotAllowed, strawberry.union("SetAccessGroupNameResult")
 ]
 SetRoleMappingsResult = Annotated[RoleMappingsSet | InvalidInput | NotAllowed, strawberry.union("SetRoleMappingsResult")]
+SetAttributeRoleMappingsResult = Annotated[
+    RoleMappingsSet | InvalidInput | NotAllowed, strawberry.union("SetAttributeRoleMappingsResult")
+]
+SetAccessModeResult = Annotated[AccessModeSet | InvalidInput | NotAllowed, strawberry.union("SetAccessModeResult")]
 SetDeprovisioningBrakeResult = Annotated[
     DeprovisioningBrake | InvalidInput | NotAllowed, strawberry.union("SetDeprovisioningBrakeResult")
 ]
@@ -198,6 +222,32 @@ class Mutation(WebhookMutations):
                 app_roles={item.app_role: item.role for item in app_roles or ()},
             )
             return RoleMappingsSet(role_mappings=RoleMappings.of(organisation), access_changes=len(events))
+
+        return as_admin(info, change, InvalidInput)
+
+    @strawberry.mutation(
+        description="Replace the attribute role mappings (SCIM filters over users, in order); group and app-role "
+        "mappings stay. Each filter is checked against the User schema first: a bad one changes nothing."
+    )
+    def set_attribute_role_mappings(
+        self, info: Info, mappings: list[AttributeRoleMappingInput]
+    ) -> SetAttributeRoleMappingsResult:
+        def change(organisation: OrganisationModel) -> RoleMappingsSet:
+            events = access_admin.set_attribute_role_mappings(
+                organisation=organisation, rules=[(item.filter, item.role) for item in mappings]
+            )
+            return RoleMappingsSet(role_mappings=RoleMappings.of(organisation), access_changes=len(events))
+
+        return as_admin(info, change, InvalidInput)
+
+    @strawberry.mutation(
+        description="Set who may use Fluid: GROUP (active members of the access group), ALL_ACTIVE, or ATTRIBUTE "
+        "with a SCIM filter over users (required there, refused otherwise). Removals are subject to the brake."
+    )
+    def set_access_mode(self, info: Info, mode: AccessMode, filter: str | None = None) -> SetAccessModeResult:
+        def change(organisation: OrganisationModel) -> AccessModeSet:
+            events = access_admin.set_access_mode(organisation=organisation, mode=mode.value, access_filter=filter)
+            return AccessModeSet(organisation=Organisation.of(organisation), access_changes=len(events))
 
         return as_admin(info, change, InvalidInput)
 

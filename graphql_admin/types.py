@@ -61,10 +61,22 @@ class AppRoleMapping:
     role: str
 
 
-@strawberry.type
+@strawberry.type(
+    description="Users this SCIM filter (RFC 7644 §3.4.2.2) matches get this Fluid role, "
+    'e.g. department eq "Finance" -> finance.'
+)
+class AttributeRoleMapping:
+    filter: str
+    role: str
+
+
+@strawberry.type(
+    description="A user with access has the union of the roles of all three kinds of mapping; without access, no roles."
+)
 class RoleMappings:
     groups: list[GroupRoleMapping]
     app_roles: list[AppRoleMapping]
+    attributes: list[AttributeRoleMapping] = strawberry.field(description="In the order they were saved.")
 
     @classmethod
     def of(cls, organisation: OrganisationModel) -> RoleMappings:
@@ -72,6 +84,10 @@ class RoleMappings:
         return cls(
             groups=[GroupRoleMapping(group_name=name, role=role) for name, role in sorted(groups.items())],
             app_roles=[AppRoleMapping(app_role=value, role=role) for value, role in sorted(apps.items())],
+            attributes=[
+                AttributeRoleMapping(filter=text, role=role)
+                for text, role in access_admin.attribute_role_mappings(organisation=organisation)
+            ],
         )
 
 
@@ -98,7 +114,11 @@ class Organisation:
     slug: str
     name: str
     scim_sync_enabled: bool = strawberry.field(description='False while "Disable SCIM User Sync" is on.')
-    access_mode: str
+    access_mode: str = strawberry.field(
+        description="group: active members of the access group; all_active: every active user; "
+        "attribute: every active user the access filter matches."
+    )
+    access_filter: str | None = strawberry.field(description="The SCIM filter of the attribute access mode.")
     created_at: datetime
 
     @classmethod

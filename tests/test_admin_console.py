@@ -322,6 +322,47 @@ def test_console_sections_and_screenshot(app: Flask, live_server: LiveServer, br
     assert page.evaluate("sessionStorage.getItem('fluid-admin-credential')") is None
 
 
+def test_console_sets_attribute_rules_and_the_attribute_access_mode(
+    app: Flask, tenant: Tenant, live_server: LiveServer, browser_page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser_page
+    entra = ScimClient(live_server.url, tenant, user_agent="Microsoft.Identity.Provisioning/1.0")
+    body = {"schemas": [USER_URN], "userName": "eve@example.com", "userType": "Employee", "title": "Analyst"}
+    user = entra.post("/Users", body).json()
+    open_console(page, live_server, tenant, credential(app, tenant.slug))
+    expect(page.locator("#precedence")).to_contain_text("union")
+    expect(page.get_by_role("radio", name="Active members of the access group")).to_be_checked()
+    expect(page.get_by_label("Access filter", exact=True)).to_be_disabled()
+
+    # A rule naming an unknown attribute is refused, said aloud, and nothing is saved.
+    page.get_by_role("button", name="Add attribute rule", exact=True).click()
+    page.get_by_label("Attribute filter 1").fill('titel eq "Analyst"')
+    page.get_by_label("Fluid role of attribute rule 1").fill("analyst")
+    page.get_by_role("button", name="Save attribute rules", exact=True).click()
+    expect(page.locator("#attribute-rules-error")).to_contain_text("User has no attribute 'titel'")
+    announced(page, "has no attribute")
+    page.get_by_label("Attribute filter 1").fill('title eq "analyst"')
+    page.get_by_role("button", name="Save attribute rules", exact=True).click()
+    announced(page, "attribute rules saved")
+
+    # The attribute access mode, chosen with the keyboard.
+    page.get_by_role("radio", name="Every active user the access filter matches").press("Space")
+    expect(page.get_by_label("Access filter", exact=True)).to_be_enabled()
+    page.get_by_label("Access filter", exact=True).fill('userType eq "Employee"')
+    page.get_by_role("button", name="Save access rule", exact=True).click()
+    announced(page, "access rule saved; 1 user")
+    fluid = entra.get(f"/Users/{user['id']}").json()["urn:fluid:params:scim:schemas:extension:fluid:2.0:User"]
+    assert fluid["accessGranted"] is True and [role["value"] for role in fluid["roles"]] == ["analyst"]
+
+    page.reload()
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.get_by_role("radio", name="Every active user the access filter matches")).to_be_checked()
+    expect(page.get_by_label("Access filter", exact=True)).to_have_value('userType eq "Employee"')
+    expect(page.get_by_label("Attribute filter 1")).to_have_value('title eq "analyst"')
+
+
 def test_console_refuses_a_bad_credential(app: Flask, tenant: Tenant, live_server: LiveServer, browser_page: Any) -> None:
     from playwright.sync_api import expect
 

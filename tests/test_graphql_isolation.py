@@ -33,6 +33,7 @@ def populate(app: Flask, tenant: Tenant) -> dict[str, str]:
         organisation = organisations.get_organisation(slug=tenant.slug)
         access_admin.set_access_mode(organisation=organisation, mode="all_active")
         access_admin.set_role_mappings(organisation=organisation, groups={group_name: "admin"})
+        access_admin.set_attribute_role_mappings(organisation=organisation, rules=[('userType eq "Employee"', "staff")])
         user = users.create_user(organisation=organisation, body={"userName": user_name, "active": True})
         user_id = user.id
         access_admin.set_brake(organisation=organisation, enabled=True, percent=1, min_removals=0)
@@ -76,6 +77,10 @@ def operations(b: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
         "revokeScimToken": (f"mutation {{ revokeScimToken {{ {ANY} }} }}", {}),
         "setAccessGroupName": (f'mutation {{ setAccessGroupName(name: "Renamed by A") {{ {ANY} }} }}', {}),
         "setRoleMappings": (f'mutation {{ setRoleMappings(groups: [{{groupName: "A Only", role: "viewer"}}]) {{ {ANY} }} }}', {}),
+        "setAttributeRoleMappings": (
+            f'mutation {{ setAttributeRoleMappings(mappings: [{{filter: "title pr", role: "viewer"}}]) {{ {ANY} }} }}', {}
+        ),
+        "setAccessMode": (f'mutation {{ setAccessMode(mode: ATTRIBUTE, filter: "title pr") {{ {ANY} }} }}', {}),
         "setDeprovisioningBrake": (f"mutation {{ setDeprovisioningBrake(enabled: false) {{ {ANY} }} }}", {}),
         "releaseHeldChanges": (f"mutation($ids: [ID!]) {{ releaseHeldChanges(ids: $ids) {{ {ANY} }} }}", {"ids": [b["held_id"]]}),
         "discardHeldChanges": (f"mutation($ids: [ID!]) {{ discardHeldChanges(ids: $ids) {{ {ANY} }} }}", {"ids": [b["held_id"]]}),
@@ -86,8 +91,8 @@ def operations(b: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
 
 def snapshot(app: Flask, slug: str) -> str:
     """Everything B's own admin can read, as one string."""
-    query = """{ organisation { slug name scimSyncEnabled accessGroup { id displayName }
-        roleMappings { groups { groupName role } appRoles { appRole role } }
+    query = """{ organisation { slug name scimSyncEnabled accessMode accessFilter accessGroup { id displayName }
+        roleMappings { groups { groupName role } appRoles { appRole role } attributes { filter role } }
         deprovisioningBrake { enabled percent minRemovals windowMinutes } scimToken { isSet fingerprint createdAt } }
       users(first: 100) { edges { node { id userName active hasAccess roles } } }
       groups(first: 100) { edges { node { id displayName } } }

@@ -1,4 +1,4 @@
-"""``flask --app app org access|roles|brake|held …``: an organisation's access settings for operators."""
+"""``flask --app app org access|roles|attribute-roles|brake|held …``: an organisation's access settings for operators."""
 
 from __future__ import annotations
 
@@ -26,24 +26,33 @@ def _pairs(values: tuple[str, ...], what: str) -> dict[str, str]:
 @click.option(
     "--mode",
     type=click.Choice(access_admin.ACCESS_MODES),
-    help="group: members of the access group; all_active: every active user.",
+    help="group: members of the access group; all_active: every active user; attribute: every active user --filter matches.",
 )
-def org_access(slug: str, group_name: str | None, mode: str | None) -> None:
+@click.option(
+    "--filter", "access_filter", help='With --mode attribute: a SCIM filter over users, e.g. \'userType eq "Employee"\'.'
+)
+def org_access(slug: str, group_name: str | None, mode: str | None, access_filter: str | None) -> None:
     """Show or change who may use Fluid."""
+    if access_filter is not None and mode is None:
+        raise click.BadParameter("--filter goes with --mode attribute", param_hint="--filter")
     with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
         if group_name:
             access_admin.set_access_group_name(organisation=organisation, name=group_name)
         if mode:
-            access_admin.set_access_mode(organisation=organisation, mode=mode)
+            access_admin.set_access_mode(organisation=organisation, mode=mode, access_filter=access_filter)
         group = access_admin.access_group(organisation=organisation)
         groups, apps = access_admin.role_mappings(organisation=organisation)
+        attributes = access_admin.attribute_role_mappings(organisation=organisation)
     click.echo(f"access group: {group.display_name} ({group.id})")
-    click.echo(f"access mode: {organisation.access_mode}")
+    mode_line = f"access mode: {organisation.access_mode}"
+    click.echo(f"{mode_line} ({organisation.access_filter})" if organisation.access_filter else mode_line)
     for name, role in sorted(groups.items()):
         click.echo(f"role: group {name!r} -> {role}")
     for value, role in sorted(apps.items()):
         click.echo(f"role: app role {value!r} -> {role}")
+    for text, role in attributes:
+        click.echo(f"role: attribute filter {text} -> {role}")
 
 
 @click.command("roles")
@@ -59,6 +68,26 @@ def org_roles(slug: str, groups: tuple[str, ...], app_roles: tuple[str, ...]) ->
             organisation=organisation, groups=_pairs(groups, "--group"), app_roles=_pairs(app_roles, "--app-role")
         )
     click.echo(f"role mappings set; {len(events)} access change(s)", err=True)
+
+
+@click.command("attribute-roles")
+@with_appcontext
+@click.argument("slug")
+@click.option(
+    "--rule", "rules", multiple=True, help='\'FILTER=role\' (repeatable, in order), e.g. \'department eq "Finance"=finance\'.'
+)
+def org_attribute_roles(slug: str, rules: tuple[str, ...]) -> None:
+    """Replace the attribute role mappings (none given: remove them all); group and app-role mappings stay."""
+    pairs: list[tuple[str, str]] = []
+    for value in rules:
+        text, sep, role = value.rpartition("=")
+        if not sep or not text.strip() or not role.strip():
+            raise click.BadParameter(f"{value!r}: expected FILTER=ROLE", param_hint="--rule")
+        pairs.append((text.strip(), role.strip()))
+    with failures("nothing was changed"):
+        organisation = organisations.get_organisation(slug=slug)
+        events = access_admin.set_attribute_role_mappings(organisation=organisation, rules=pairs)
+    click.echo(f"attribute role mappings set; {len(events)} access change(s)", err=True)
 
 
 @click.command("brake")
@@ -114,4 +143,4 @@ def org_purge_tombstones() -> None:
 
 
 # Attached to the ``org`` group by :func:`fluid_scim.cli.register_cli`.
-COMMANDS = (org_access, org_roles, org_brake, org_held, org_purge_tombstones)
+COMMANDS = (org_access, org_roles, org_attribute_roles, org_brake, org_held, org_purge_tombstones)

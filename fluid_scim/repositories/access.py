@@ -1,4 +1,5 @@
-"""Queries on access: role mappings, access events, held access changes (the brake) and tombstones.
+"""Queries on access: role mappings (by group, app role and attribute filter), access events, held access
+changes (the brake) and tombstones.
 
 Every function takes ``organisation_id`` (the tombstone purge says :func:`across_organisations`
 instead: it is a platform job); none commits.
@@ -13,7 +14,15 @@ from typing import Any, TypeVar
 from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, select
 
 from fluid_scim.extensions import db
-from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, RoleMapping, ScimUser, UserTombstone
+from fluid_scim.models import (
+    AccessEvent,
+    AttributeRoleMapping,
+    HeldAccessChange,
+    Organisation,
+    RoleMapping,
+    ScimUser,
+    UserTombstone,
+)
 from fluid_scim.repositories.scoping import across_organisations
 
 _Timed = TypeVar("_Timed", AccessEvent, HeldAccessChange)
@@ -22,6 +31,11 @@ _Timed = TypeVar("_Timed", AccessEvent, HeldAccessChange)
 # are built once, with bound parameters (see repositories.scim).
 _ORGANISATION: BindParameter[Any] = bindparam("organisation_id")
 _ROLE_MAPPINGS = select(RoleMapping).where(RoleMapping.organisation_id == _ORGANISATION)
+_ATTRIBUTE_ROLE_MAPPINGS = (
+    select(AttributeRoleMapping)
+    .where(AttributeRoleMapping.organisation_id == _ORGANISATION)
+    .order_by(AttributeRoleMapping.position, AttributeRoleMapping.id)
+)
 _HELD_OF_USER = select(HeldAccessChange).where(
     HeldAccessChange.organisation_id == _ORGANISATION,
     HeldAccessChange.user_id == bindparam("user_id"),
@@ -58,6 +72,21 @@ def replace_role_mappings(organisation_id: Any, *, groups: Iterable[tuple[str, s
     db.session.add_all(
         RoleMapping(organisation_id=organisation_id, kind="app_role", source=value, role=role)
         for value, role in app_roles.items()
+    )
+    db.session.flush()
+
+
+def attribute_role_mappings(organisation_id: object) -> Sequence[AttributeRoleMapping]:
+    """The attribute role mappings in the order the admin gave them."""
+    return db.session.execute(_ATTRIBUTE_ROLE_MAPPINGS, {"organisation_id": organisation_id}).scalars().all()
+
+
+def replace_attribute_role_mappings(organisation_id: Any, rules: Sequence[tuple[str, str]]) -> None:
+    """Replace every attribute role mapping with ``rules`` ((filter, role) pairs, in order)."""
+    db.session.execute(delete(AttributeRoleMapping).where(AttributeRoleMapping.organisation_id == organisation_id))
+    db.session.add_all(
+        AttributeRoleMapping(organisation_id=organisation_id, filter=text, role=role, position=position)
+        for position, (text, role) in enumerate(rules)
     )
     db.session.flush()
 

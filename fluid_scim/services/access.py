@@ -4,11 +4,18 @@ The rule (docs/access-and-audit.md "Access and roles"):
 
 * In ``group`` mode (the default) a user has access while ``active`` is not false and they are a
   direct member of the organisation's access group ("Fluid User" unless configured otherwise).
-  In ``all_active`` mode every user whose ``active`` is not false has access.
+  In ``all_active`` mode every user whose ``active`` is not false has access. In ``attribute`` mode
+  a user has access while ``active`` is not false and the organisation's access filter (a SCIM
+  filter, RFC 7644 §3.4.2.2) matches the user.
 * A user with access has the union of the Fluid roles mapped from the groups they are a direct
-  member of and from their SCIM ``roles`` (Entra app roles): an app role counts when an app-role
-  mapping names it, or when its value is itself a Fluid role some mapping grants. Without access, no
-  roles.
+  member of, from their SCIM ``roles`` (Entra app roles: an app role counts when an app-role
+  mapping names it, or when its value is itself a Fluid role some mapping grants) and from every
+  attribute role mapping whose filter matches the user. Without access, no roles.
+* Filters are evaluated in memory (:mod:`fluid_scim.filters`) over the user's canonical document,
+  against the organisation's User resource type; they are checked when an admin saves them and
+  compiled once per recomputation. A stored filter that no longer compiles (a custom attribute
+  it names was removed or retyped) grants no role, and in ``attribute`` mode leaves everyone's
+  access as it is, with a warning in the log, until an admin saves a valid one.
 * Users created by ``users import`` keep the access and roles the import gave them until SCIM
   adopts them (their first SCIM write); from then on the directory decides.
 
@@ -18,34 +25,79 @@ with the SCIM change that caused it, together with its :class:`AccessEvent`.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
+from fluid_scim.filters import (
+    And,
+    AttributeInfo,
+    AttrPath,
+    Compare,
+    Filter,
+    FilterError,
+    Not,
+    Or,
+    Present,
+    ValuePath,
+    compile_predicate,
+    parse_filter,
+)
 from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, ScimGroup, ScimUser
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
+from fluid_scim.schema import FLUID_URN, USER_RESOURCE, ResourceType
+from fluid_scim.schema.resolve import UnknownAttribute, resolve
 from fluid_scim.services import outbox
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ACCESS_GROUP = "Fluid User"
 ROLE_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 REMOVALS = ("suspended", "revoked")
 
+UserPredicate = Callable[[Mapping[str, Any]], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeRule:
+    """An attribute role mapping: users its filter matches get ``role``.
+
+    ``matches`` is the compiled filter, or None when the stored filter no longer compiles
+    against the organisation's User resource type (then it matches nobody).
+    """
+
+    filter: str
+    role: str
+    matches: UserPredicate | None
+
 
 @dataclass(frozen=True, slots=True)
 class RoleRules:
-    """An organisation's role mappings, loaded once per recomputation."""
+    """An organisation's role mappings and access filter, loaded and compiled once per recomputation.
+
+    ``access_filter``: the compiled filter of the ``attribute`` access mode (None in the other modes,
+    or when the stored filter no longer compiles: then access stays as it is).
+    """
 
     by_group: dict[str, str]
     by_app_role: dict[str, str]
+    by_attribute: tuple[AttributeRule, ...] = ()
+    access_filter: UserPredicate | None = None
 
     @property
     def known_roles(self) -> frozenset[str]:
-        return frozenset(self.by_group.values()) | frozenset(self.by_app_role.values())
+        by_attribute = frozenset(rule.role for rule in self.by_attribute)
+        return frozenset(self.by_group.values()) | frozenset(self.by_app_role.values()) | by_attribute
+
+    def attribute_roles(self, document: Mapping[str, Any]) -> set[str]:
+        return {rule.role for rule in self.by_attribute if rule.matches is not None and rule.matches(document)}
 
     def app_roles(self, entries: Sequence[dict[str, object]]) -> set[str]:
         roles: set[str] = set()
@@ -70,7 +122,112 @@ def role_rules(organisation: Organisation) -> RoleRules:
     by_app_role: dict[str, str] = {}
     for row in rows:
         (by_group if row.kind == "group" else by_app_role)[row.source] = row.role
-    return RoleRules(by_group, by_app_role)
+    mappings = access_repo.attribute_role_mappings(organisation.id)
+    if not mappings and organisation.access_mode != "attribute":
+        return RoleRules(by_group, by_app_role)
+    resource_type = _user_resource(organisation)
+    by_attribute = tuple(
+        AttributeRule(row.filter, row.role, _stored_filter(organisation, resource_type, row.filter, f"role {row.role}"))
+        for row in mappings
+    )
+    access_filter = None
+    if organisation.access_mode == "attribute":
+        access_filter = _stored_filter(organisation, resource_type, organisation.access_filter or "", "access")
+    return RoleRules(by_group, by_app_role, by_attribute, access_filter)
+
+
+# -- filters over users --------------------------------------------------------------------------
+
+
+def _user_resource(organisation: Organisation) -> ResourceType:
+    """The organisation's User resource type, which attribute filters are checked and evaluated against."""
+    return USER_RESOURCE
+
+
+def check_user_filter(organisation: Organisation, text: str) -> UserPredicate:
+    """Parse and type-check a filter over the organisation's users; :class:`FilterError` says what is wrong."""
+    return compile_user_filter(_user_resource(organisation), text)
+
+
+def compile_user_filter(resource_type: ResourceType, text: str) -> UserPredicate:
+    """``text`` (RFC 7644 §3.4.2.2) as a predicate over users' canonical documents (see :func:`user_document`)."""
+    if not text.strip():
+        raise FilterError("the filter is empty")
+    node = _qualified(parse_filter(text), resource_type)
+    return compile_predicate(node, attribute=_attribute_lookup(resource_type))
+
+
+def user_document(user: ScimUser) -> dict[str, Any]:
+    """What filters see of a user: the canonical document (extensions under their URN) and its id."""
+    return {**mapping.read_user(user), "id": user.id}
+
+
+def _attribute_lookup(resource_type: ResourceType) -> Callable[[AttrPath], AttributeInfo]:
+    def lookup(path: AttrPath) -> AttributeInfo:
+        try:
+            resolved = resolve(resource_type, path.schema, path.attr, path.sub_attr)
+        except UnknownAttribute as error:
+            raise FilterError(str(error)) from None
+        if resolved.schema is not None and resolved.schema.id.lower() != resource_type.schema.id.lower():
+            if resolved.schema.id.lower() == FLUID_URN.lower():
+                raise FilterError("Fluid's access and roles come from these rules, so a rule cannot test them")
+        elif resolved.attribute.name in _UNUSABLE:
+            raise FilterError(f"'{resolved.attribute.name}' cannot be used here: {_UNUSABLE[resolved.attribute.name]}")
+        found = resolved.target
+        return AttributeInfo(found.type, case_exact=found.case_exact, multi_valued=found.multi_valued)
+
+    return lookup
+
+
+def _qualified(node: Filter, resource_type: ResourceType) -> Filter:
+    """``node`` with each unqualified name that only an extension defines qualified with its URN.
+
+    ``department eq "Finance"`` means the enterprise extension's ``department`` (the User schema has
+    none); a name of the User schema itself, or one several extensions define, is left as written.
+    """
+    if isinstance(node, And | Or):
+        return type(node)(_qualified(node.left, resource_type), _qualified(node.right, resource_type))
+    if isinstance(node, Not):
+        return Not(_qualified(node.operand, resource_type))
+    if isinstance(node, ValuePath):
+        return ValuePath(_qualified_path(node.attr, resource_type), node.filter, node.sub_attr)
+    path = node.path
+    if isinstance(path, ValuePath):
+        path = ValuePath(_qualified_path(path.attr, resource_type), path.filter, path.sub_attr)
+    else:
+        path = _qualified_path(path, resource_type)
+    return Present(path) if isinstance(node, Present) else Compare(path, node.op, node.value)
+
+
+def _qualified_path(path: AttrPath, resource_type: ResourceType) -> AttrPath:
+    if path.schema is not None:
+        return path
+    try:
+        resolve(resource_type, None, path.attr)
+        return path
+    except UnknownAttribute:
+        pass
+    owners = [extension.schema.id for extension in resource_type.extensions if extension.schema.attribute(path.attr)]
+    if len(owners) > 1:
+        raise FilterError(f"'{path.attr}' is an attribute of several extensions ({', '.join(owners)}); qualify it with one")
+    return AttrPath(owners[0], path.attr, path.sub_attr) if owners else path
+
+
+_UNUSABLE = {
+    "groups": "group membership is mapped to roles by group role mappings and the access group",
+    "password": "it is write-only",
+    "meta": "it describes the stored record, not the person",
+}
+
+
+def _stored_filter(organisation: Organisation, resource_type: ResourceType, text: str, what: str) -> UserPredicate | None:
+    try:
+        return compile_user_filter(resource_type, text)
+    except FilterError as error:
+        log.warning(
+            "organisation %s: the %s filter %r no longer compiles and is not applied: %s", organisation.slug, what, text, error
+        )
+        return None
 
 
 def protected_group_ids(organisation: Organisation, rules: RoleRules | None = None) -> set[str]:
@@ -118,8 +275,9 @@ def recompute(
 
 
 def grant_on_creation(organisation: Organisation, user: ScimUser, *, reason: str) -> AccessEvent | None:
-    """:func:`recompute` for a user created just now: in no group yet, so only ``all_active`` can grant."""
-    if organisation.access_mode != "all_active":
+    """:func:`recompute` for a user created just now: in no group yet, so only ``all_active`` or
+    ``attribute`` mode can grant (with the app-role and attribute roles the user has)."""
+    if organisation.access_mode not in ("all_active", "attribute"):
         return None
     granted, roles = _decide(organisation, role_rules(organisation), user, set())
     return _apply(organisation, user, granted, roles, reason=reason, bypass_brake=False)
@@ -134,14 +292,21 @@ def revoke_for_deletion(organisation: Organisation, user: ScimUser, *, reason: s
 
 def _decide(organisation: Organisation, rules: RoleRules, user: ScimUser, groups: set[str]) -> tuple[bool, list[str]]:
     active = user.active is not False
+    document = user_document(user) if rules.by_attribute or organisation.access_mode == "attribute" else {}
     if organisation.access_mode == "all_active":
         granted = active
+    elif organisation.access_mode == "attribute":
+        if rules.access_filter is None:
+            granted = active and user.access_granted  # the stored filter no longer compiles: grant and revoke nobody
+        else:
+            granted = active and rules.access_filter(document)
     else:
         granted = active and organisation.access_group_id in groups
     if not granted:
         return False, []
     roles = {rules.by_group[group_id] for group_id in groups if group_id in rules.by_group}
     roles |= rules.app_roles(user.multi_valued.get("roles") or [])
+    roles |= rules.attribute_roles(document)
     return True, sorted(roles)
 
 

@@ -1,5 +1,9 @@
 """What an admin decides about access: the access group, the mode, role mappings, the brake, held changes.
 
+Filters (the ``attribute`` mode's access filter, attribute role mappings) are parsed and
+type-checked against the organisation's User resource type when saved: a filter naming an
+unknown attribute or comparing a wrong type is refused with :class:`InvalidFilter` and nothing changes.
+
 Each function ends its transaction; every access change it causes is an :class:`AccessEvent`.
 The GraphQL admin API and the CLI call these; neither has access logic of its own.
 """
@@ -9,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from fluid_scim.errors import InvalidValue, NotFound, Uniqueness
+from fluid_scim.errors import InvalidFilter, InvalidValue, NotFound, Uniqueness
+from fluid_scim.filters import FilterError
 from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, ScimGroup
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import access as access_repo
@@ -17,7 +22,9 @@ from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.services import access, audit, request_context, transaction
 
-ACCESS_MODES = ("group", "all_active")
+ACCESS_MODES = ("group", "all_active", "attribute")
+MAX_ATTRIBUTE_RULES = 100
+MAX_FILTER_LENGTH = 1024  # the column's size
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +64,26 @@ def set_access_group_name(*, organisation: Organisation, name: str) -> ScimGroup
     return group
 
 
-def set_access_mode(*, organisation: Organisation, mode: str) -> list[AccessEvent]:
+def set_access_mode(*, organisation: Organisation, mode: str, access_filter: str | None = None) -> list[AccessEvent]:
+    """Switch the access rule; ``access_filter`` (a SCIM filter over users) is required by, and only
+    allowed with, the ``attribute`` mode. Everyone's access is recomputed (the brake applies)."""
     if mode not in ACCESS_MODES:
         raise InvalidValue(f"the access mode must be one of {', '.join(ACCESS_MODES)}; got {mode!r}")
-    before = organisation.access_mode
+    text = (access_filter or "").strip()
+    if mode == "attribute":
+        if not text:
+            raise InvalidValue('the attribute access mode needs a filter over users, such as userType eq "Employee"')
+        _checked_filter(organisation, text, "the access filter")
+    elif text:
+        raise InvalidValue("an access filter applies only to the attribute access mode")
+    before_mode, before_filter = organisation.access_mode, organisation.access_filter
     organisation.access_mode = mode
+    organisation.access_filter = text or None
     events = _recompute_everyone(organisation, reason=f"organisation.access_mode:{mode}")
-    _admin_event(organisation, "access.mode_changed", "accessMode", before, mode)
+    changes: list[dict[str, object]] = [{"path": "accessMode", "before": before_mode, "after": mode}]
+    if before_filter != organisation.access_filter:
+        changes.append({"path": "accessFilter", "before": before_filter, "after": organisation.access_filter})
+    audit.record(organisation, operation="access.mode_changed", resource_type="Organisation", changes=changes)
     transaction.commit()
     return events
 
@@ -96,6 +116,50 @@ def role_mappings(*, organisation: Organisation) -> tuple[dict[str, str], dict[s
     rules = access.role_rules(organisation)
     names = repo.group_display_names(organisation.id, rules.by_group)
     return {names[group_id]: role for group_id, role in rules.by_group.items() if group_id in names}, dict(rules.by_app_role)
+
+
+def set_attribute_role_mappings(*, organisation: Organisation, rules: Sequence[tuple[str, str]]) -> list[AccessEvent]:
+    """Replace the attribute role mappings: (SCIM filter over users, Fluid role) pairs, in order.
+
+    Every filter is checked before anything changes; then everyone's roles are recomputed.
+    """
+    if len(rules) > MAX_ATTRIBUTE_RULES:
+        raise InvalidValue(f"at most {MAX_ATTRIBUTE_RULES} attribute role mappings; got {len(rules)}")
+    cleaned: list[tuple[str, str]] = []
+    for index, (text, role) in enumerate(rules, start=1):
+        text = text.strip()
+        if not text:
+            raise InvalidValue(f"attribute role mapping {index}: the filter must not be empty")
+        _checked_filter(organisation, text, f"attribute role mapping {index}: the filter")
+        pair = (text, _role(role))
+        if pair not in cleaned:
+            cleaned.append(pair)
+    before = attribute_role_mappings(organisation=organisation)
+    access_repo.replace_attribute_role_mappings(organisation.id, cleaned)
+    events = _recompute_everyone(organisation, reason="organisation.attribute_role_mappings")
+    _admin_event(
+        organisation,
+        "access.attribute_role_mappings_changed",
+        "attributeRoleMappings",
+        _attribute_rules_json(before),
+        _attribute_rules_json(cleaned),
+    )
+    transaction.commit()
+    return events
+
+
+def attribute_role_mappings(*, organisation: Organisation) -> list[tuple[str, str]]:
+    """(filter, role) pairs, in the order they were saved."""
+    return [(row.filter, row.role) for row in access_repo.attribute_role_mappings(organisation.id)]
+
+
+def _checked_filter(organisation: Organisation, text: str, label: str) -> None:
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidFilter(f"{label} is longer than {MAX_FILTER_LENGTH} characters")
+    try:
+        access.check_user_filter(organisation, text)
+    except FilterError as error:
+        raise InvalidFilter(f"{label} '{text}' cannot be used: {error}") from None
 
 
 def set_brake(
@@ -190,6 +254,10 @@ def _admin_event(
 
 def _mappings_json(groups: Mapping[str, str], apps: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return {"groups": dict(sorted(groups.items())), "appRoles": dict(sorted(apps.items()))}
+
+
+def _attribute_rules_json(rules: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"filter": text, "role": role} for text, role in rules]
 
 
 def _brake_json(organisation: Organisation) -> dict[str, object]:

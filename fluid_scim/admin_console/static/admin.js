@@ -123,9 +123,9 @@
   const ORGANISATION = `{
     viewer { subject organisation isAdmin expiresAt }
     organisation {
-      slug name scimSyncEnabled tenantUrl accessMode
+      slug name scimSyncEnabled tenantUrl accessMode accessFilter
       accessGroup { id displayName }
-      roleMappings { groups { groupName role } appRoles { appRole role } }
+      roleMappings { groups { groupName role } appRoles { appRole role } attributes { filter role } }
       deprovisioningBrake { enabled percent minRemovals windowMinutes }
       scimToken { isSet fingerprint source createdAt lastUsedAt }
     }
@@ -159,6 +159,7 @@
     renderSync(org.scimSyncEnabled);
     renderTokenMeta(org.scimToken);
     $("access-group").value = org.accessGroup.displayName;
+    renderMode(org.accessMode, org.accessFilter);
     renderMappings(org.roleMappings);
     renderBrake(org.deprovisioningBrake);
   }
@@ -184,12 +185,18 @@
     );
   }
 
+  const MAPPING_KINDS = {
+    group: { tbody: "group-mappings", what: "Directory group", role: "Fluid role" },
+    app: { tbody: "app-role-mappings", what: "App role", role: "Fluid role" },
+    attribute: { tbody: "attribute-mappings", what: "Attribute filter", role: "Fluid role of attribute rule" },
+  };
+
   function mappingRow(kind, key, role) {
-    const index = $(kind === "group" ? "group-mappings" : "app-role-mappings").children.length + 1;
-    const what = kind === "group" ? "Directory group" : "App role";
+    const index = $(MAPPING_KINDS[kind].tbody).children.length + 1;
+    const what = MAPPING_KINDS[kind].what;
     const row = el("tr", {}, [
       el("td", {}, el("input", { type: "text", className: "mapping-key", value: key || "", spellcheck: "false", "aria-label": what + " " + index })),
-      el("td", {}, el("input", { type: "text", className: "mapping-role", value: role || "", spellcheck: "false", "aria-label": "Fluid role " + index })),
+      el("td", {}, el("input", { type: "text", className: "mapping-role", value: role || "", spellcheck: "false", "aria-label": MAPPING_KINDS[kind].role + " " + index })),
       el("td", {}, el("button", {
         type: "button", className: "small danger", text: "Remove", "aria-label": "Remove " + what.toLowerCase() + " mapping " + index,
         onclick: function () { row.remove(); announce(what + " mapping removed; save to apply."); },
@@ -203,15 +210,38 @@
     for (const m of mappings.groups) $("group-mappings").append(mappingRow("group", m.groupName, m.role));
     $("app-role-mappings").replaceChildren();
     for (const m of mappings.appRoles) $("app-role-mappings").append(mappingRow("app", m.appRole, m.role));
+    if (mappings.attributes) renderAttributeMappings(mappings.attributes); // saved on their own
   }
 
-  function collectMappings(tbodyId, keyName) {
+  function renderAttributeMappings(attributes) {
+    $("attribute-mappings").replaceChildren();
+    for (const m of attributes) $("attribute-mappings").append(mappingRow("attribute", m.filter, m.role));
+  }
+
+  function renderMode(mode, filter) {
+    const radio = { group: "mode-group", all_active: "mode-all-active", attribute: "mode-attribute" }[mode];
+    if (radio) $(radio).checked = true;
+    $("access-filter").value = filter || "";
+    syncFilterInput();
+  }
+
+  function chosenMode() {
+    const checked = document.querySelector("input[name='access-mode']:checked");
+    return checked ? checked.value : null;
+  }
+
+  /* The access filter applies to the attribute mode only. */
+  function syncFilterInput() {
+    $("access-filter").disabled = chosenMode() !== "ATTRIBUTE";
+  }
+
+  function collectMappings(tbodyId, keyName, needs) {
     const out = [];
     for (const row of $(tbodyId).children) {
       const key = row.querySelector(".mapping-key").value.trim();
       const role = row.querySelector(".mapping-role").value.trim();
       if (!key && !role) continue;
-      if (!key || !role) throw new Error("Each mapping needs both a name and a Fluid role.");
+      if (!key || !role) throw new Error(needs || "Each mapping needs both a name and a Fluid role.");
       out.push({ [keyName]: key, role: role });
     }
     return out;
@@ -479,6 +509,42 @@
       const row = mappingRow("app", "", "");
       $("app-role-mappings").append(row);
       row.querySelector("input").focus();
+    });
+    $("add-attribute-mapping").addEventListener("click", function () {
+      const row = mappingRow("attribute", "", "");
+      $("attribute-mappings").append(row);
+      row.querySelector("input").focus();
+    });
+
+    for (const radio of document.querySelectorAll("input[name='access-mode']")) radio.addEventListener("change", syncFilterInput);
+
+    $("mode-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      const input = $("access-filter");
+      act(event.submitter || null, "mode-error", async function () {
+        const mode = chosenMode();
+        if (!mode) throw new Error("Choose who may use Fluid.");
+        const filter = mode === "ATTRIBUTE" ? input.value.trim() : null;
+        if (mode === "ATTRIBUTE" && !filter) throw new Error('Enter the access filter, such as userType eq "Employee".');
+        const data = await gql("mutation($mode: AccessMode!, $filter: String) { setAccessMode(mode: $mode, filter: $filter) { __typename ... on AccessModeSet { accessChanges organisation { accessMode accessFilter } } ... on Failure { message } } }", { mode: mode, filter: filter });
+        const saved = expect(data.setAccessMode, "AccessModeSet");
+        renderMode(saved.organisation.accessMode, saved.organisation.accessFilter);
+        announce("Access rule saved; " + saved.accessChanges + " user(s) changed access or roles.");
+        await loadHeld();
+        loadHistory(true).catch(function () {});
+      }, chosenMode() === "ATTRIBUTE" ? input : null);
+    });
+
+    $("attribute-rules-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      act(event.submitter || null, "attribute-rules-error", async function () {
+        const mappings = collectMappings("attribute-mappings", "filter", "Each attribute rule needs both a filter and a Fluid role.");
+        const data = await gql("mutation($mappings: [AttributeRoleMappingInput!]!) { setAttributeRoleMappings(mappings: $mappings) { __typename ... on RoleMappingsSet { accessChanges roleMappings { attributes { filter role } } } ... on Failure { message } } }", { mappings: mappings });
+        const saved = expect(data.setAttributeRoleMappings, "RoleMappingsSet");
+        renderAttributeMappings(saved.roleMappings.attributes);
+        announce("Attribute rules saved; " + saved.accessChanges + " user(s) changed access or roles.");
+        loadHistory(true).catch(function () {});
+      });
     });
 
     $("roles-form").addEventListener("submit", function (event) {
