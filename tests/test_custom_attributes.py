@@ -216,3 +216,23 @@ def test_group_member_with_display_name_is_added(entra):
     assert response.status_code == 204, response.text
     members = entra.get(f"/Groups/{group['id']}").json()["members"]
     assert [member["value"] for member in members] == [user["id"]]
+
+
+def test_a_custom_attribute_grants_a_role(app, entra, tenant):
+    from fluid_scim.services import access_admin
+
+    declare(app, tenant, f"{CUSTOM}:fluidRole")
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        access_admin.set_access_mode(organisation=organisation, mode="all_active")
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        access_admin.set_attribute_role_mappings(
+            organisation=organisation, rules=[(f'{CUSTOM}:fluidRole eq "Manager"', "manager")]
+        )
+    body = microsoft_user(f"role-{uuid.uuid4().hex[:6]}@example.com")
+    body[CUSTOM]["fluidRole"] = "manager"
+    created = entra.post("/Users", body)
+    assert created.status_code == 201, created.text
+    fluid = entra.get(f"/Users/{created.json()['id']}").json()["urn:fluid:params:scim:schemas:extension:fluid:2.0:User"]
+    assert fluid["roles"] == [{"value": "manager"}]

@@ -52,9 +52,9 @@ from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
-from fluid_scim.schema import FLUID_URN, USER_RESOURCE, ResourceType
+from fluid_scim.schema import FLUID_URN, ResourceType
 from fluid_scim.schema.resolve import UnknownAttribute, resolve
-from fluid_scim.services import outbox
+from fluid_scim.services import directory_schema, outbox
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +140,9 @@ def role_rules(organisation: Organisation) -> RoleRules:
 
 
 def _user_resource(organisation: Organisation) -> ResourceType:
-    """The organisation's User resource type, which attribute filters are checked and evaluated against."""
-    return USER_RESOURCE
+    """The organisation's User resource type (its declared custom attributes included), which attribute
+    filters are checked and evaluated against."""
+    return directory_schema.user_resource(organisation)
 
 
 def check_user_filter(organisation: Organisation, text: str) -> UserPredicate:
