@@ -129,7 +129,7 @@ def test_undeclared_values_are_listed_and_declaring_a_mismatching_type_is_refuse
     wrong = scim_raw(client, tenant, "PATCH", f"/Users/{linus['id']}", {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "costCentre", "value": "not a number"}]})
-    assert wrong.status_code == 400
+    assert wrong.status_code == 400 and wrong.get_json()["scimType"] == "invalidValue"
 
 
 def test_retyping_converts_stored_values_or_says_which_do_not_fit(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
