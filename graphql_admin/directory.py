@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 
 from fluid_scim.models import HeldAccessChange, ScimGroup, ScimUser
 from fluid_scim.models import ProvisioningEvent as EventModel
+from fluid_scim.schema.custom import declared_attributes, path_key
 from graphql_admin.context import Info
 from graphql_admin.copying import copied
 from graphql_admin.errors import BadInputError
@@ -66,6 +67,13 @@ class UserManager:
     user_name: str | None = strawberry.field(description="The userName of the user the value resolves to; null while unresolved.")
 
 
+@strawberry.type(description="A custom attribute a user holds, as the directory sent it.")
+class CustomAttribute:
+    path: str = strawberry.field(description="'<extension URN>:<name>', or a plain top-level name.")
+    value: JSON
+    declared: bool = strawberry.field(description="Whether the organisation declared it (else it is kept as received).")
+
+
 @strawberry.type(description="A person the directory provisioned (or an import created) in Fluid.")
 class User:
     model: strawberry.Private[ScimUser]
@@ -114,6 +122,17 @@ class User:
             copied(TrailEntry, entry, changes=None if entry.changes is None else JSON(entry.changes)) for entry in entries
         ]
         return slice_connection(nodes, first=size, after=after)
+
+    @strawberry.field(description="Custom attributes, declared and undeclared, as stored (at most 132: 100 declared, 32 not).")
+    def custom_attributes(self, info: Info) -> list[CustomAttribute]:
+        from fluid_scim.services import directory_schema
+
+        resource_type = directory_schema.user_resource(own_organisation(info))
+        declared = {path_key(urn or "", attribute.name) for urn, attribute in declared_attributes(resource_type)}
+        return [
+            CustomAttribute(path=path, value=JSON(value), declared=path.lower() in declared)
+            for path, value in custom_values(self.model.custom)
+        ]
 
 
 @strawberry.type
@@ -184,6 +203,17 @@ def search_text(search: str | None) -> str | None:
     if len(text) > MAX_SEARCH:
         raise BadInputError(f"search must be at most {MAX_SEARCH} characters", argument="search")
     return text
+
+
+def custom_values(custom: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """(path, value) of a stored custom document: ``{"<extension URN>": {name: value}, "<name>": value}``."""
+    found: list[tuple[str, Any]] = []
+    for key, value in (custom or {}).items():
+        if key.lower().startswith("urn:") and isinstance(value, dict):
+            found.extend((f"{key}:{name}", item) for name, item in value.items())
+        else:
+            found.append((key, value))
+    return found
 
 
 def _email(user: ScimUser) -> str | None:

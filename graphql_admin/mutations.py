@@ -16,6 +16,7 @@ import strawberry
 from fluid_scim.models import Organisation as OrganisationModel
 from fluid_scim.secrets import Secret
 from fluid_scim.services import access_admin, audit, organisations, scim_tokens
+from graphql_admin.attributes import AttributeMutations
 from graphql_admin.context import Info
 from graphql_admin.errors import Conflict, InvalidInput, NotAllowed, NotFound, Unavailable, WeakToken
 from graphql_admin.permissions import as_admin, as_operator
@@ -162,7 +163,7 @@ CreateOrganisationResult = Annotated[
 
 
 @strawberry.type
-class Mutation(WebhookMutations):
+class Mutation(WebhookMutations, AttributeMutations):
     @strawberry.mutation(description='The "Disable SCIM User Sync" switch: false refuses SCIM requests (403).')
     def set_scim_sync_enabled(self, info: Info, enabled: bool) -> SetScimSyncEnabledResult:
         def change(organisation: OrganisationModel) -> Organisation:

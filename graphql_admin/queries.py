@@ -13,6 +13,7 @@ from fluid_scim.errors import InvalidFilter, InvalidValue, NotFound
 from fluid_scim.services import access_admin, organisations, provisioning_status
 from fluid_scim.services import search as search_service
 from fluid_scim.services import users as user_service
+from graphql_admin.attributes import AttributeQueries
 from graphql_admin.context import Info
 from graphql_admin.directory import (
     EventKind,
@@ -36,7 +37,7 @@ _OPERATOR: list[type[BasePermission]] = [IsPlatformOperator]
 
 
 @strawberry.type
-class Query(WebhookQueries):
+class Query(WebhookQueries, AttributeQueries):
     @strawberry.field(description="Who is calling (the verified credential); needs no role.")
     def viewer(self, info: Info) -> Viewer:
         claims = info.context.claims

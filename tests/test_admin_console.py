@@ -372,3 +372,53 @@ def test_console_refuses_a_bad_credential(app: Flask, tenant: Tenant, live_serve
     expect(page.locator("#signed-out-text")).to_contain_text("expired or is not valid")
     expect(page.locator("#console")).to_be_hidden()
     assert page.evaluate("sessionStorage.getItem('fluid-admin-credential')") is None
+
+
+def test_console_declares_an_attribute_the_directory_sends(
+    app: Flask, tenant: Tenant, live_server: LiveServer, browser_page: Any
+) -> None:
+    """The "Directory attributes" section: an unknown attribute listed, declared with "Declare…", then removed."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    urn = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+    path = f"{urn}:CustomAttribute"
+    entra = ScimClient(live_server.url, tenant, user_agent="Microsoft.Identity.Provisioning/1.0")
+    sent = entra.post("/Users", {"schemas": [USER_URN, urn], "userName": "ada@example.com", urn: {"CustomAttribute": "701984"}})
+    assert sent.status_code == 201, sent.text
+    open_console(page, live_server, tenant, credential(app, tenant.slug))
+
+    expect(page.get_by_role("heading", name="Directory attributes")).to_be_visible()
+    expect(page.locator("#declared-empty")).to_be_visible()
+    unknown = page.locator("#undeclared-rows tr", has_text=path)
+    expect(unknown).to_contain_text("ada@example.com")
+    page.get_by_role("button", name=f"Declare {path}", exact=True).click()
+    announced(page, "form is filled")
+    expect(page.get_by_label("Attribute path")).to_have_value(path)
+    expect(page.get_by_label("Type", exact=True)).to_be_focused()
+    page.get_by_label("Description").fill("Cost centre")
+    page.get_by_role("button", name="Declare attribute", exact=True).click()
+    announced(page, "declared as string; 1 stored value")
+    declared = page.locator("#declared-rows tr", has_text=path)
+    expect(declared).to_contain_text("Cost centre")
+    expect(page.locator("#undeclared-empty")).to_be_visible()
+    schemas = entra.get(f"/Schemas/{urn}")
+    assert schemas.status_code == 200 and [a["name"] for a in schemas.json()["attributes"]] == ["CustomAttribute"]
+
+    # The undeclared policy, by keyboard.
+    policy = page.get_by_label("Attributes that are not declared")
+    policy.select_option("REJECT")
+    announced(page, "refused")
+    refused = entra.post("/Users", {"schemas": [USER_URN], "userName": "linus@example.com", "shoeSize": "44"})
+    assert refused.status_code == 400
+
+    # Removing asks what becomes of the stored values.
+    page.get_by_role("button", name=f"Remove {path}", exact=True).click()
+    keep = page.get_by_role("button", name=f"Remove {path} and keep its values", exact=True)
+    expect(keep).to_be_focused()
+    page.keyboard.press("Enter")
+    announced(page, "1 stored value\\(s\\) kept as undeclared")
+    expect(page.locator("#declared-empty")).to_be_visible()
+    expect(page.locator("#undeclared-rows tr", has_text=path)).to_have_count(1)
+    problems = [line for line in page.seen["console"] if "Content Security Policy" in line or "pageerror" in line]
+    assert not problems, page.seen["console"]

@@ -146,6 +146,11 @@
   }`;
   const HELD = `{ heldDeprovisionings(first: 100) { edges { node { id userId userName reason createdAt } } } }`;
   const TOKEN_FIELDS = "isSet fingerprint source createdAt lastUsedAt";
+  const ATTRIBUTES = `{ directoryAttributes { undeclaredPolicy
+    declarations { path type multiValued caseExact description }
+    undeclaredAttributes(first: 100) { path resourceType valueKind firstSeenAt lastSeenAt seenCount exampleResourceId
+      exampleUser { userName } } } }`;
+  const TYPE_NAMES = { STRING: "String", BOOLEAN: "Boolean", INTEGER: "Integer", DECIMAL: "Decimal", DATE_TIME: "Date and time" };
 
   /* ---- organisation: SCIM card, access, brake ---- */
 
@@ -305,6 +310,108 @@
       }
       await Promise.all([loadHeld(), loadStatus(), loadHistory(true)]);
     });
+  }
+
+  /* ---- directory attributes ---- */
+
+  function storedText(stored) {
+    return stored.converted + " stored value(s) kept, " + stored.dropped + " dropped";
+  }
+
+  function declarationRow(declaration) {
+    const actions = el("td", { className: "row" });
+    const removeButton = el("button", {
+      type: "button", className: "small danger", text: "Remove", "aria-label": "Remove " + declaration.path,
+      onclick: function () { askRemoval(declaration.path, actions, removeButton); },
+    });
+    actions.append(removeButton);
+    return el("tr", { "data-path": declaration.path }, [
+      el("td", {}, el("code", { text: declaration.path })),
+      el("td", { text: TYPE_NAMES[declaration.type] || declaration.type }),
+      el("td", { text: declaration.multiValued ? "Yes" : "No" }),
+      el("td", { text: declaration.caseExact ? "Yes" : "No" }),
+      el("td", { text: declaration.description }),
+      actions,
+    ]);
+  }
+
+  /* Removing asks what becomes of the values users hold: kept as undeclared values, or deleted. */
+  function askRemoval(path, cell, removeButton) {
+    const question = "Remove " + path + "? What becomes of the values users hold?";
+    const cancel = el("button", { type: "button", className: "small", text: "Cancel" });
+    const group = el("div", { className: "confirm", role: "group", "aria-label": question }, [
+      el("span", { text: "Stored values:" }),
+      el("button", { type: "button", className: "small", text: "Keep values", "aria-label": "Remove " + path + " and keep its values",
+        onclick: function (event) { removeAttribute(path, false, event.currentTarget); } }),
+      el("button", { type: "button", className: "small danger", text: "Delete values", "aria-label": "Remove " + path + " and delete its values",
+        onclick: function (event) { removeAttribute(path, true, event.currentTarget); } }),
+      cancel,
+    ]);
+    cancel.addEventListener("click", function () {
+      group.remove();
+      removeButton.hidden = false;
+      removeButton.focus();
+    });
+    removeButton.hidden = true;
+    cell.append(group);
+    group.querySelector("button").focus();
+    announce(question + " Keep values leaves them as undeclared values; Delete values deletes them.");
+  }
+
+  function removeAttribute(path, deleteValues, button) {
+    return act(button, "declare-error", async function () {
+      const data = await gql("mutation($path: String!, $delete: Boolean!) { removeAttribute(path: $path, deleteValues: $delete) { __typename ... on AttributeRemoved { path storedValues { converted dropped } } ... on Failure { message } } }", { path: path, delete: deleteValues });
+      const removed = expect(data.removeAttribute, "AttributeRemoved");
+      announce(removed.path + " removed; " + (deleteValues
+        ? removed.storedValues.dropped + " stored value(s) deleted."
+        : removed.storedValues.converted + " stored value(s) kept as undeclared values."));
+      await loadAttributes();
+      $("declare-path").focus();
+      loadHistory(true).catch(function () {});
+    });
+  }
+
+  function guessType(valueKind) {
+    return { boolean: "BOOLEAN", number: "DECIMAL" }[valueKind] || "STRING";
+  }
+
+  function undeclaredRow(item) {
+    const example = item.exampleUser ? item.exampleUser.userName : (item.exampleResourceId || "");
+    return el("tr", { "data-path": item.path }, [
+      el("td", {}, el("code", { text: item.path })),
+      el("td", { text: item.valueKind + (item.resourceType === "User" ? "" : " (" + item.resourceType + ")") }),
+      el("td", {}, R.timeEl(item.firstSeenAt)),
+      el("td", {}, R.timeEl(item.lastSeenAt)),
+      el("td", { text: String(item.seenCount) }),
+      el("td", { text: example }),
+      el("td", {}, el("button", {
+        type: "button", className: "small", text: "Declare…", "aria-label": "Declare " + item.path,
+        onclick: function () { prefillDeclaration(item); },
+      })),
+    ]);
+  }
+
+  function prefillDeclaration(item) {
+    $("declare-path").value = item.path;
+    $("declare-type").value = guessType(item.valueKind);
+    $("declare-multi").checked = item.valueKind === "array";
+    $("declare-case").checked = false;
+    $("declare-drop").checked = false;
+    showError("declare-error", "", $("declare-path"));
+    $("declare-type").focus();
+    announce("The declaration form is filled with " + item.path + ": choose its type, then press Declare attribute.");
+  }
+
+  async function loadAttributes() {
+    const attributes = (await gql(ATTRIBUTES)).directoryAttributes;
+    $("declared-rows").replaceChildren(...attributes.declarations.map(declarationRow));
+    $("declared-table").hidden = attributes.declarations.length === 0;
+    $("declared-empty").hidden = attributes.declarations.length > 0;
+    $("undeclared-rows").replaceChildren(...attributes.undeclaredAttributes.map(undeclaredRow));
+    $("undeclared-table").hidden = attributes.undeclaredAttributes.length === 0;
+    $("undeclared-empty").hidden = attributes.undeclaredAttributes.length > 0;
+    $("undeclared-policy").value = attributes.undeclaredPolicy;
+    $("undeclared-policy").setAttribute("data-saved", attributes.undeclaredPolicy);
   }
 
   /* ---- history ---- */
@@ -576,12 +683,47 @@
       });
     });
 
+    $("declare-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      const input = $("declare-path");
+      act(event.submitter || null, "declare-error", async function () {
+        const path = input.value.trim();
+        if (!path) throw new Error("Enter the attribute's path, such as urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:CustomAttribute.");
+        const variables = { input: {
+          path: path, type: $("declare-type").value, multiValued: $("declare-multi").checked, caseExact: $("declare-case").checked,
+          description: $("declare-description").value.trim(), dropMismatched: $("declare-drop").checked,
+        } };
+        const data = await gql("mutation($input: AttributeInput!) { declareAttribute(input: $input) { __typename ... on AttributeDeclared { declaration { path type } storedValues { converted dropped } } ... on Failure { message } } }", variables);
+        const declared = expect(data.declareAttribute, "AttributeDeclared");
+        $("declare-form").reset();
+        announce(declared.declaration.path + " declared as " + (TYPE_NAMES[declared.declaration.type] || declared.declaration.type) + "; " + storedText(declared.storedValues) + ".");
+        await loadAttributes();
+        loadHistory(true).catch(function () {});
+      }, input);
+    });
+
+    $("undeclared-policy").addEventListener("change", function (event) {
+      const select = event.currentTarget;
+      act(select, "declare-error", async function () {
+        try {
+          const data = await gql("mutation($policy: UndeclaredPolicy!) { setUndeclaredPolicy(policy: $policy) { __typename ... on DirectoryAttributes { undeclaredPolicy } ... on Failure { message } } }", { policy: select.value });
+          const saved = expect(data.setUndeclaredPolicy, "DirectoryAttributes");
+          select.setAttribute("data-saved", saved.undeclaredPolicy);
+          announce({ KEEP: "Undeclared attributes are kept and listed.", IGNORE: "Undeclared attributes are ignored.", REJECT: "Requests with undeclared attributes are refused." }[saved.undeclaredPolicy]);
+        } catch (error) {
+          select.value = select.getAttribute("data-saved") || "KEEP"; // nothing changed
+          throw error;
+        }
+        loadHistory(true).catch(function () {});
+      }).then(function () { select.focus(); });
+    });
+
     $("release-all").addEventListener("click", function (event) { decideHeld("release", null, event.currentTarget); });
     $("discard-all").addEventListener("click", function (event) { decideHeld("discard", null, event.currentTarget); });
 
     $("refresh-status").addEventListener("click", function (event) {
       act(event.currentTarget, null, async function () {
-        await Promise.all([loadStatus(), loadHeld(), loadHistory(true)]);
+        await Promise.all([loadStatus(), loadHeld(), loadAttributes(), loadHistory(true)]);
         announce("Status and history refreshed.");
       });
     });
@@ -615,7 +757,7 @@
       await loadOrganisation();
       $("signed-out").hidden = true;
       $("console").hidden = false;
-      await Promise.all([loadStatus(), loadHeld(), loadHistory(true)]);
+      await Promise.all([loadStatus(), loadHeld(), loadAttributes(), loadHistory(true)]);
       document.body.setAttribute("data-ready", "true");
       announce("Authentication Providers loaded.");
     } catch (error) {
