@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
@@ -85,32 +85,36 @@ def users_with_custom(organisation_id: object, after: str, limit: int) -> Sequen
 # -- undeclared attributes seen ---------------------------------------------------------------------
 
 
-def note_undeclared(
-    organisation_id: object, *, path: str, resource_type: str, value_kind: str, resource_id: str, now: datetime
+def add_sighting(
+    connection: Connection, organisation_id: object, *, key: str, path: str, resource_type: str, value_kind: str,
+    example: str, first: datetime, last: datetime, count: int,
 ) -> None:
-    """Count one resource written with the undeclared ``path`` (first and last seen, an example)."""
-    insert = upsert_insert(db.session.get_bind().dialect.name)
+    """Add ``count`` sightings of the undeclared ``path`` (first and last seen, an example resource)."""
+    insert = upsert_insert(connection.dialect.name)
     statement = insert(UndeclaredAttribute).values(
-        organisation_id=organisation_id,
-        path_key=path.lower(),
-        path=path,
-        resource_type=resource_type,
-        value_kind=value_kind,
-        first_seen_at=now,
-        last_seen_at=now,
-        seen_count=1,
-        example_resource_id=resource_id,
+        organisation_id=organisation_id, path_key=key, path=path, resource_type=resource_type, value_kind=value_kind,
+        first_seen_at=first, last_seen_at=last, seen_count=count, example_resource_id=example,
     )
-    db.session.execute(
+    connection.execute(
         statement.on_conflict_do_update(
             index_elements=["organisation_id", "path_key"],
             set_={
-                "last_seen_at": now,
-                "seen_count": UndeclaredAttribute.seen_count + 1,
+                "last_seen_at": last,
+                "seen_count": UndeclaredAttribute.seen_count + count,
                 "value_kind": value_kind,
-                "example_resource_id": resource_id,
+                "example_resource_id": example,
             },
         )
+    )
+
+
+def note_undeclared(
+    organisation_id: object, *, path: str, resource_type: str, value_kind: str, resource_id: str, now: datetime
+) -> None:
+    """Note, in the current transaction, one resource holding the undeclared ``path`` (a removed declaration's values)."""
+    add_sighting(
+        db.session.connection(), organisation_id, key=path.lower(), path=path, resource_type=resource_type,
+        value_kind=value_kind, example=resource_id, first=now, last=now, count=1,
     )
 
 

@@ -104,7 +104,10 @@ def _record(response: Response, context: RequestContext) -> None:
     recorder = recorder_of(current_app)
     if recorder.interval <= 0:
         transaction.rollback()  # written in the request: end the request's own transaction first
-    recorder.add(organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=utcnow(), event=event)
+    at = utcnow()
+    if status < 400 and context.undeclared:
+        recorder.sighted(organisation_id, context.undeclared, at)  # the changes that kept them are committed
+    recorder.add(organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=at, event=event)
 
 
 def _error(response: Response) -> tuple[str | None, str | None]:

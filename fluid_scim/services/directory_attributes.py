@@ -33,7 +33,7 @@ from fluid_scim.schema.custom import (
     path_key,
     user_resource_type,
 )
-from fluid_scim.services import audit, transaction
+from fluid_scim.services import audit, recorder, transaction
 
 #: Most attributes one organisation may declare.
 DECLARATIONS_PER_ORGANISATION = 100
@@ -76,6 +76,7 @@ def declarations(*, organisation: Organisation) -> Sequence[AttributeDeclaration
 
 def undeclared(*, organisation: Organisation, limit: int = 100) -> Sequence[UndeclaredAttribute]:
     """"Attributes your directory sends that Fluid does not know": most recently seen first."""
+    recorder.flush_pending()  # this process's sightings not yet written
     return repo.undeclared(organisation.id, max(1, min(limit, 500)))
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from fluid_scim.errors import InvalidValue
 from fluid_scim.models import Organisation, ScimUser
-from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import directory as repo
 from fluid_scim.repositories import mapping
 from fluid_scim.schema import ResourceType
@@ -24,6 +23,7 @@ from fluid_scim.schema.custom import (
     undeclared_paths,
     user_resource_type,
 )
+from fluid_scim.services import request_context
 
 #: Most distinct undeclared attributes an organisation's directory may send (each is listed for its admin).
 UNDECLARED_PER_ORGANISATION = 100
@@ -65,7 +65,11 @@ def note_undeclared(
     organisation: Organisation, resource_type: ResourceType, document: dict[str, Any], *, resource_id: str,
     before: dict[str, Any] | None = None,
 ) -> None:
-    """Record the undeclared attributes of a written resource (those new or changed when ``before`` is given).
+    """Note the undeclared attributes of a written resource (those new or changed when ``before`` is given).
+
+    They are counted off the request path, once the request succeeded (:mod:`fluid_scim.services.recorder`):
+    counting them in the change's transaction would make every write carrying the same undeclared
+    attribute wait for the others' commits on its row.
 
     Raises :class:`InvalidValue` past the bounds: :data:`fluid_scim.schema.custom.PER_RESOURCE` on
     the resource, :data:`UNDECLARED_PER_ORGANISATION` distinct paths in the organisation.
@@ -90,9 +94,5 @@ def note_undeclared(
             f"{UNDECLARED_PER_ORGANISATION} undeclared attributes: declare it (or remove unused ones) in Fluid's "
             "Directory attributes, or set the undeclared-attribute policy to ignore"
         )
-    now = utcnow()
-    for path, value in paths:
-        repo.note_undeclared(
-            organisation.id, path=path, resource_type=resource_type.name, value_kind=json_kind(value),
-            resource_id=resource_id, now=now,
-        )
+    sightings = request_context.current().undeclared
+    sightings.extend((path, resource_type.name, json_kind(value), resource_id) for path, value in paths)

@@ -1,4 +1,5 @@
-"""Writing what a request that changed nothing leaves behind: its event and its status counts.
+"""Writing what a request that changed nothing leaves behind: its event and its status counts
+(and the undeclared attributes a successful change kept: their sightings for the admin's list).
 
 A change writes its provisioning event inside its own transaction (:func:`audit.record`). What is
 left, the events of reads and refused requests and every request's status counters, need not hold
@@ -28,6 +29,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from fluid_scim.repositories import directory as directory_repo
 from fluid_scim.repositories import history as history_repo
 from fluid_scim.repositories import status as status_repo
 from fluid_scim.services import transaction
@@ -38,6 +40,19 @@ FLUSH_AT = 1000  # pending events that make a request flush (bounds memory when 
 # Pending events kept across failed flushes (database down: about 15 MB); older ones are dropped, and logged.
 KEEP_AT_MOST = 10_000
 BUCKET_SECONDS = 300  # the status counters' five-minute buckets (provisioning_status.BUCKET)
+
+
+@dataclass(slots=True)
+class Sighting:
+    """An undeclared attribute's sightings in one organisation since the last flush."""
+
+    path: str
+    resource_type: str
+    kind: str
+    example: str
+    first: datetime
+    last: datetime
+    count: int
 
 
 @dataclass(slots=True)
@@ -81,6 +96,7 @@ class Recorder:
         self._events: list[dict[str, Any]] = []
         self._counts: dict[uuid.UUID, _Counts] = {}
         self._buckets: dict[tuple[uuid.UUID, datetime], list[int]] = {}
+        self._sightings: dict[tuple[uuid.UUID, str], Sighting] = {}
         self._wake = threading.Event()
         self._stopped = False
         self._thread: threading.Thread | None = None
@@ -121,6 +137,17 @@ class Recorder:
         elif self._thread is None:
             self._start()
 
+    def sighted(self, organisation_id: uuid.UUID, seen: list[tuple[str, str, str, str]], at: datetime) -> None:
+        """Count undeclared attributes (path, resource type, JSON kind, resource id) a committed change kept."""
+        with self._lock:
+            for path, resource_type, kind, resource_id in seen:
+                key = (organisation_id, path.lower())
+                sighting = self._sightings.get(key)
+                if sighting is None:
+                    self._sightings[key] = Sighting(path, resource_type, kind, resource_id, at, at, 1)
+                else:
+                    sighting.kind, sighting.example, sighting.last, sighting.count = kind, resource_id, at, sighting.count + 1
+
     # -- writing -------------------------------------------------------------------------------
 
     def flush(self) -> int:
@@ -129,14 +156,15 @@ class Recorder:
             with self._lock:
                 events, counts, buckets = self._events, self._counts, self._buckets
                 self._events, self._counts, self._buckets = [], {}, {}
-            if not (events or counts or buckets):
+                sightings, self._sightings = self._sightings, {}
+            if not (events or counts or buckets or sightings):
                 return 0
             try:
                 if has_app_context() and current_app._get_current_object() is self.app:  # type: ignore[attr-defined]
-                    self._write(events, counts, buckets)
+                    self._write(events, counts, buckets, sightings)
                 else:
                     with self.app.app_context():
-                        self._write(events, counts, buckets)
+                        self._write(events, counts, buckets, sightings)
                 return len(events)
             except (OperationalError, InterfaceError):
                 log.exception(
@@ -144,6 +172,9 @@ class Recorder:
                     extra={"pending_events": len(events)},
                 )
                 self._put_back(events, counts, buckets)
+                with self._lock:
+                    for key, sighting in sightings.items():
+                        self._sightings.setdefault(key, sighting)
                 return 0
             except Exception:
                 # Not a passing outage: retrying the same rows would fail again and hold up every later one.
@@ -153,16 +184,28 @@ class Recorder:
                 return 0
 
     def _write(
-        self, events: list[dict[str, Any]], counts: dict[uuid.UUID, _Counts], buckets: dict[tuple[uuid.UUID, datetime], list[int]]
+        self,
+        events: list[dict[str, Any]],
+        counts: dict[uuid.UUID, _Counts],
+        buckets: dict[tuple[uuid.UUID, datetime], list[int]],
+        sightings: dict[tuple[uuid.UUID, str], Sighting],
     ) -> None:
         with transaction.on_own_connection() as connection:
             # An organisation deleted since its requests were counted takes its pending rows with it.
             wanted = {key[0] for key in buckets} | set(counts) | {event["organisation_id"] for event in events}
+            wanted |= {key[0] for key in sightings}
             existing = status_repo.existing_organisations(connection, wanted)
             if existing != wanted:
                 events = [event for event in events if event["organisation_id"] in existing]
                 buckets = {key: numbers for key, numbers in buckets.items() if key[0] in existing}
                 counts = {key: value for key, value in counts.items() if key in existing}
+                sightings = {key: value for key, value in sightings.items() if key[0] in existing}
+            for (organisation_id, key), sighting in sorted(sightings.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+                directory_repo.add_sighting(
+                    connection, organisation_id, key=key, path=sighting.path, resource_type=sighting.resource_type,
+                    value_kind=sighting.kind, example=sighting.example, first=sighting.first, last=sighting.last,
+                    count=sighting.count,
+                )
             if events:
                 history_repo.insert_events(connection, events)
             # One order (organisation, then bucket) for every writer: no lock-order deadlock between workers.

@@ -32,6 +32,9 @@ class RequestContext:
     path: str | None = None
     # Client tolerances that fired (recorded with the request's events); the pure packages add to it.
     quirks: set[str] = field(default_factory=set)
+    # Undeclared attributes the request's changes kept: (path, resource type, JSON kind, resource id),
+    # counted for the organisation's admin once the request succeeded (see services.recorder).
+    undeclared: list[tuple[str, str, str, str]] = field(default_factory=list)
     # A note the request's own event carries when its changes' events did not survive (a Bulk rollback).
     detail: str | None = None
     started: float = field(default_factory=time.perf_counter)
