@@ -22,7 +22,7 @@ from flask import Flask
 
 from tests.support.graphql import credential
 from tests.support.services import ROOT, LiveServer, wait_until
-from tests.support.tenants import ScimClient, Tenant, make_tenant
+from tests.support.tenants import ScimClient, Tenant, make_tenant, wait_until_recorded
 from tests.support.urns import USER_URN
 
 pytestmark = pytest.mark.live
@@ -386,6 +386,7 @@ def test_console_declares_an_attribute_the_directory_sends(
     entra = ScimClient(live_server.url, tenant, user_agent="Microsoft.Identity.Provisioning/1.0")
     sent = entra.post("/Users", {"schemas": [USER_URN, urn], "userName": "ada@example.com", urn: {"CustomAttribute": "701984"}})
     assert sent.status_code == 201, sent.text
+    wait_until_recorded(app, tenant)  # the serving worker writes the sighting with the request's event
     open_console(page, live_server, tenant, credential(app, tenant.slug))
 
     expect(page.get_by_role("heading", name="Directory attributes")).to_be_visible()
