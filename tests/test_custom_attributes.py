@@ -236,3 +236,12 @@ def test_a_custom_attribute_grants_a_role(app, entra, tenant):
     assert created.status_code == 201, created.text
     fluid = entra.get(f"/Users/{created.json()['id']}").json()["urn:fluid:params:scim:schemas:extension:fluid:2.0:User"]
     assert fluid["roles"] == [{"value": "manager"}]
+
+
+def test_a_group_keeps_an_undeclared_extension(entra):
+    urn = "urn:example:params:scim:schemas:extension:Team:2.0:Group"
+    created = entra.post("/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group", urn],
+                                     "displayName": f"Team {uuid.uuid4().hex[:6]}", urn: {"costCentre": "CC-1"}})
+    assert created.status_code == 201, created.text
+    group = entra.get(f"/Groups/{created.json()['id']}").json()
+    assert group[urn] == {"costCentre": "CC-1"} and urn in group["schemas"]

@@ -193,3 +193,11 @@ def test_service_level_update_emits_once_per_change(app: Flask, tenant: Tenant) 
         users.patch_user(organisation=organisation, user_id=user.id, if_match=None,
                          operations=[Operation(op="replace", path="displayName", value="Svc")])  # no change, no event
     assert [kind for kind, _ in kinds(app, tenant)] == ["user.provisioned", "user.updated"]
+
+
+def test_user_events_carry_custom_attributes(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    urn = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+    body = {"schemas": [USER_URN, urn], "userName": "grace@contoso.com", urn: {"CustomAttribute": "701984"}}
+    assert scim(client, tenant, "POST", "/Users", body)[urn] == {"CustomAttribute": "701984"}
+    (provisioned,) = [event for event in events(app, tenant) if event.type == "user.provisioned"]
+    assert provisioned.data["customAttributes"] == {urn: {"CustomAttribute": "701984"}}

@@ -78,8 +78,10 @@ def _fluid(access: FluidAccess) -> dict[str, Any]:
 
 
 def render_group(group: StoredGroup, *, base_url: str, projection: Projection) -> dict[str, Any]:
-    body: dict[str, Any] = {"schemas": [GROUP_URN], "id": group.id}
-    body.update(group.document)
+    document = group.document
+    extensions = [key for key in document if key.startswith("urn:")]  # undeclared extensions kept as received
+    body: dict[str, Any] = {"schemas": [GROUP_URN, *extensions], "id": group.id}
+    body.update(document)
     if group.members is not None:
         body["members"] = [
             {
