@@ -13,6 +13,7 @@ import uuid
 import pytest
 from flask import Flask
 
+from fluid_scim.errors import InvalidValue
 from fluid_scim.services import directory_attributes, organisations
 from fluid_scim.services.directory_attributes import Spec
 from tests.support.tenants import ScimClient, Tenant
@@ -236,6 +237,15 @@ def test_a_custom_attribute_grants_a_role(app, entra, tenant):
     assert created.status_code == 201, created.text
     fluid = entra.get(f"/Users/{created.json()['id']}").json()["urn:fluid:params:scim:schemas:extension:fluid:2.0:User"]
     assert fluid["roles"] == [{"value": "manager"}]
+
+    # The declaration the mapping relies on cannot be removed or retyped from under it.
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        with pytest.raises(InvalidValue, match="attribute role mapping to 'manager'"):
+            directory_attributes.remove(organisation=organisation, path=f"{CUSTOM}:fluidRole")
+        with pytest.raises(InvalidValue, match="would no longer work"):
+            directory_attributes.change(organisation=organisation, spec=Spec(f"{CUSTOM}:fluidRole", "boolean"))
+    assert entra.get("/Users", params={"filter": f'{CUSTOM}:fluidRole eq "manager"'}).json()["totalResults"] == 1
 
 
 def test_a_group_keeps_an_undeclared_extension(entra):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
@@ -63,6 +63,12 @@ def replace_custom_values(user: ScimUser, rows: Iterable[ScimUserCustomValue]) -
     db.session.add_all(list(rows))
 
 
+def insert_custom_values(rows: Sequence[dict[str, Any]]) -> None:
+    """Insert typed rows given as column values, in batches (a declaration's values across the organisation)."""
+    for start in range(0, len(rows), 1000):
+        db.session.execute(insert(ScimUserCustomValue), list(rows[start : start + 1000]))
+
+
 def delete_values_of(organisation_id: object, attribute_id: str) -> None:
     db.session.execute(
         delete(ScimUserCustomValue).where(
@@ -80,6 +86,12 @@ def users_with_custom(organisation_id: object, after: str, limit: int) -> Sequen
         .limit(limit)
     )
     return db.session.scalars(query).all()
+
+
+def release(users: Sequence[ScimUser]) -> None:
+    """Let the session forget rows already written (a whole-organisation pass holds one batch at a time)."""
+    for user in users:
+        db.session.expunge(user)
 
 
 # -- undeclared attributes seen ---------------------------------------------------------------------
@@ -109,12 +121,13 @@ def add_sighting(
 
 
 def note_undeclared(
-    organisation_id: object, *, path: str, resource_type: str, value_kind: str, resource_id: str, now: datetime
+    organisation_id: object, *, path: str, resource_type: str, value_kind: str, resource_id: str, now: datetime,
+    count: int = 1,
 ) -> None:
-    """Note, in the current transaction, one resource holding the undeclared ``path`` (a removed declaration's values)."""
+    """Note, in the current transaction, ``count`` resources holding the undeclared ``path`` (a removed declaration's values)."""
     add_sighting(
         db.session.connection(), organisation_id, key=path.lower(), path=path, resource_type=resource_type,
-        value_kind=value_kind, example=resource_id, first=now, last=now, count=1,
+        value_kind=value_kind, example=resource_id, first=now, last=now, count=count,
     )
 
 

@@ -132,14 +132,18 @@ def custom_rows(user: ScimUser, resource_type: ResourceType) -> list[ScimUserCus
     for urn, attribute in declared_attributes(resource_type):
         holder = custom if urn is None else _holder(custom, urn)
         value = _value_of(holder, attribute.name)
-        values = value if isinstance(value, list) else [] if value is None else [value]
-        for position, item in enumerate(values):
-            row = ScimUserCustomValue(
-                organisation_id=user.organisation_id, user_id=user.id, attribute_id=attribute.custom_id, position=position
-            )
-            _set_typed(row, attribute, item)
-            rows.append(row)
+        rows.extend(ScimUserCustomValue(**row) for row in typed_rows(user.organisation_id, user.id, attribute, value))
     return rows
+
+
+def typed_rows(organisation_id: Any, user_id: str, attribute: Attribute, value: Any) -> list[dict[str, Any]]:
+    """The ``scim_user_custom_value`` rows (as column values) of one declared attribute's value."""
+    values = value if isinstance(value, list) else [] if value is None else [value]
+    return [
+        {"organisation_id": organisation_id, "user_id": user_id, "attribute_id": attribute.custom_id, "position": position,
+         **_typed(attribute, item)}
+        for position, item in enumerate(values)
+    ]
 
 
 def _holder(custom: dict[str, Any], urn: str) -> dict[str, Any]:
@@ -154,17 +158,19 @@ def _value_of(holder: dict[str, Any], name: str) -> Any:
     return next((value for key, value in holder.items() if key.lower() == lowered), None)
 
 
-def _set_typed(row: ScimUserCustomValue, attribute: Attribute, value: Any) -> None:
+def _typed(attribute: Attribute, value: Any) -> dict[str, Any]:
     """One value in the column its declared type compares in (a value that does not fit stays NULL)."""
+    row: dict[str, Any] = {"text": None, "number": None, "flag": None, "instant": None}
     kind = attribute.type
     if kind == "boolean":
-        row.flag = value if isinstance(value, bool) else None
+        row["flag"] = value if isinstance(value, bool) else None
     elif kind in ("integer", "decimal"):
-        row.number = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        row["number"] = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
     elif kind == "dateTime":
-        row.instant = instant(value)
+        row["instant"] = instant(value)
     else:
-        row.text = value if isinstance(value, str) else None
+        row["text"] = value if isinstance(value, str) else None
+    return row
 
 
 def instant(value: Any) -> datetime | None:

@@ -221,6 +221,21 @@ _UNUSABLE = {
 }
 
 
+def filters_broken_by(organisation: Organisation, resource_type: ResourceType) -> list[str]:
+    """The organisation's stored access filter and attribute role mappings that would not compile
+    against ``resource_type`` (its schema after a declaration change), each named for the admin."""
+    stored = [("the access filter", organisation.access_filter)] if organisation.access_filter else []
+    mappings = access_repo.attribute_role_mappings(organisation.id)
+    stored += [(f"the attribute role mapping to '{row.role}'", row.filter) for row in mappings]
+    broken = []
+    for what, text in stored:
+        try:
+            compile_user_filter(resource_type, text)
+        except FilterError:
+            broken.append(f"{what} ({text})")
+    return broken
+
+
 def _stored_filter(organisation: Organisation, resource_type: ResourceType, text: str, what: str) -> UserPredicate | None:
     try:
         return compile_user_filter(resource_type, text)

@@ -23,6 +23,7 @@ from fluid_scim.models import AttributeDeclaration, Organisation, ScimUser, Unde
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import directory as repo
 from fluid_scim.repositories import mapping
+from fluid_scim.schema import Attribute
 from fluid_scim.schema.coerce import coerce_attribute
 from fluid_scim.schema.custom import (
     POLICIES,
@@ -33,7 +34,7 @@ from fluid_scim.schema.custom import (
     path_key,
     user_resource_type,
 )
-from fluid_scim.services import audit, recorder, transaction
+from fluid_scim.services import access, audit, recorder, transaction
 
 #: Most attributes one organisation may declare.
 DECLARATIONS_PER_ORGANISATION = 100
@@ -114,6 +115,7 @@ def change(
     row.type, row.multi_valued, row.case_exact = spec.type, spec.multi_valued, spec.case_exact
     row.description = spec.description[:1024]
     row.updated_at = utcnow()
+    _keep_access_rules_working(organisation, without=None)
     stored = _settle_values(organisation, row, drop_mismatched=drop_mismatched, reason="attribute.changed")
     _record(organisation, "attribute.changed", row.schema_urn, row.name, before, _describe(row), stored)
     transaction.commit()
@@ -123,20 +125,23 @@ def change(
 def remove(*, organisation: Organisation, path: str, delete_values: bool = False) -> StoredValues:
     """Remove a declaration. Its values stay as undeclared ones, or are deleted (and recorded) when asked."""
     row = _existing(organisation, path)
+    _keep_access_rules_working(organisation, without=row)
     stored = StoredValues()
     repo.delete_values_of(organisation.id, row.id)
     repo.delete_declaration(row)
     repo.bump_schema_version(organisation.id)
-    now = utcnow()
+    example: tuple[str, Any] | None = None
     for user, value in _holders(organisation, row.schema_urn, row.name):
         if delete_values:
             _put(user, row.schema_urn, row.name, None)
             _history(organisation, user, row, value, None, "attribute.removed")
             stored.dropped += 1
         else:
-            stored.converted += 1
-            repo.note_undeclared(organisation.id, path=_path(row), resource_type="User", value_kind=json_kind(value),
-                                 resource_id=user.id, now=now)
+            stored.converted += 1  # kept, as an undeclared value
+            example = (user.id, value)
+    if example is not None:
+        repo.note_undeclared(organisation.id, path=_path(row), resource_type="User", value_kind=json_kind(example[1]),
+                             resource_id=example[0], now=utcnow(), count=stored.converted)
     _record(organisation, "attribute.removed", row.schema_urn, row.name, _describe(row), None, stored)
     transaction.commit()
     return stored
@@ -158,27 +163,29 @@ def set_policy(*, organisation: Organisation, policy: str) -> None:
 
 
 def _settle_values(organisation: Organisation, row: AttributeDeclaration, *, drop_mismatched: bool, reason: str) -> StoredValues:
-    """Convert the values users hold at the declaration's path to its type and write their typed rows."""
+    """Convert the values users hold at the declaration's path to its type and rewrite their typed rows."""
     repo.bump_schema_version(organisation.id)
-    resource_type = user_resource_type(
-        [Declaration(item.id, item.schema_urn, item.name, item.type, item.multi_valued, item.case_exact, item.description)
-         for item in repo.declarations(organisation.id)],
-        undeclared="keep",
-    )
-    attribute = next(attr for _, attr in declared_attributes(resource_type) if attr.custom_id == row.id)
+    repo.delete_values_of(organisation.id, row.id)  # a retype rewrites them all; a new declaration has none
+    attribute = _attribute_of(organisation, row)
     stored = StoredValues()
-    changed: list[tuple[ScimUser, Any, Any]] = []
+    rows: list[dict[str, Any]] = []
     for user, value in _holders(organisation, row.schema_urn, row.name):
         try:
             converted = coerce_attribute(None, attribute, value, quirks=set(), label=_path(row))
         except InvalidValue:
+            converted = None
             stored.mismatched += 1
             if len(stored.examples) < 5:
                 stored.examples.append(user.user_name)
-            changed.append((user, value, None))
-            continue
-        stored.converted += 1
-        changed.append((user, value, converted))
+            if not drop_mismatched:
+                continue
+        else:
+            stored.converted += 1
+        if converted != value:
+            _put(user, row.schema_urn, row.name, converted)
+            _history(organisation, user, row, value, converted, reason)
+            stored.dropped += converted is None
+        rows += mapping.typed_rows(organisation.id, user.id, attribute, converted)
     if stored.mismatched and not drop_mismatched:
         transaction.rollback()
         raise InvalidValue(
@@ -186,13 +193,36 @@ def _settle_values(organisation: Organisation, row: AttributeDeclaration, *, dro
             f"{' (multi-valued)' if row.multi_valued else ''}, e.g. {', '.join(stored.examples)}; nothing was changed. "
             "Correct them in the identity provider, choose another type, or confirm that those values are dropped"
         )
-    for user, before, after in changed:
-        if after != before:
-            _put(user, row.schema_urn, row.name, after)
-            _history(organisation, user, row, before, after, reason)
-            stored.dropped += after is None
-        repo.replace_custom_values(user, mapping.custom_rows(user, resource_type))
+    transaction.flush()  # the users' rewritten custom values first (their rows point at them)
+    repo.insert_custom_values(rows)
     return stored
+
+
+def _keep_access_rules_working(organisation: Organisation, *, without: AttributeDeclaration | None) -> None:
+    """Refuse a change after which a stored access filter or attribute role mapping would no longer
+    compile: access would stop following the rule the admin wrote."""
+    declarations = [
+        Declaration(item.id, item.schema_urn, item.name, item.type, item.multi_valued, item.case_exact, item.description)
+        for item in repo.declarations(organisation.id)
+        if without is None or item.id != without.id
+    ]
+    broken = access.filters_broken_by(organisation, user_resource_type(declarations, undeclared="keep"))
+    if broken:
+        transaction.rollback()
+        raise InvalidValue(
+            f"{'; '.join(broken)} would no longer work with this change; change or remove "
+            f"{'it' if len(broken) == 1 else 'them'} first (Access and roles), then try again"
+        )
+
+
+def _attribute_of(organisation: Organisation, row: AttributeDeclaration) -> Attribute:
+    """The declaration as the organisation's schema describes it, with its characteristics as they are now."""
+    resource_type = user_resource_type(
+        [Declaration(item.id, item.schema_urn, item.name, item.type, item.multi_valued, item.case_exact, item.description)
+         for item in repo.declarations(organisation.id)],
+        undeclared="keep",
+    )
+    return next(attr for _, attr in declared_attributes(resource_type) if attr.custom_id == row.id)
 
 
 def _holders(organisation: Organisation, urn: str, name: str) -> Iterator[tuple[ScimUser, Any]]:
@@ -207,6 +237,8 @@ def _holders(organisation: Organisation, urn: str, name: str) -> Iterator[tuple[
             if value is not None:
                 yield user, value
         after = users[-1].id
+        transaction.flush()
+        repo.release(users)  # a pass over 100,000 users keeps one batch in memory
 
 
 def _get(custom: dict[str, Any], urn: str, name: str) -> Any:
