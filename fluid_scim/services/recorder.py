@@ -199,13 +199,7 @@ class Recorder:
                 events = [event for event in events if event["organisation_id"] in existing]
                 buckets = {key: numbers for key, numbers in buckets.items() if key[0] in existing}
                 counts = {key: value for key, value in counts.items() if key in existing}
-                sightings = {key: value for key, value in sightings.items() if key[0] in existing}
-            for (organisation_id, key), sighting in sorted(sightings.items(), key=lambda item: (str(item[0][0]), item[0][1])):
-                directory_repo.add_sighting(
-                    connection, organisation_id, key=key, path=sighting.path, resource_type=sighting.resource_type,
-                    value_kind=sighting.kind, example=sighting.example, first=sighting.first, last=sighting.last,
-                    count=sighting.count,
-                )
+            _write_sightings(connection, {key: value for key, value in sightings.items() if key[0] in existing})
             if events:
                 history_repo.insert_events(connection, events)
             # One order (organisation, then bucket) for every writer: no lock-order deadlock between workers.
@@ -259,6 +253,16 @@ class Recorder:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
         self.flush()
+
+
+def _write_sightings(connection: Connection, sightings: dict[tuple[uuid.UUID, str], Sighting]) -> None:
+    # One order (organisation, then path) for every writer, like the buckets.
+    for (organisation_id, key), sighting in sorted(sightings.items(), key=lambda item: (str(item[0][0]), item[0][1])):
+        directory_repo.add_sighting(
+            connection, organisation_id, key=key, path=sighting.path, resource_type=sighting.resource_type,
+            value_kind=sighting.kind, example=sighting.example, first=sighting.first, last=sighting.last,
+            count=sighting.count,
+        )
 
 
 def _later(older: _Counts, newer: _Counts) -> _Counts:
