@@ -21,6 +21,7 @@ import logging
 import os
 import threading
 import uuid
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -196,9 +197,7 @@ class Recorder:
             wanted |= {key[0] for key in sightings}
             existing = status_repo.existing_organisations(connection, wanted)
             if existing != wanted:
-                events = [event for event in events if event["organisation_id"] in existing]
-                buckets = {key: numbers for key, numbers in buckets.items() if key[0] in existing}
-                counts = {key: value for key, value in counts.items() if key in existing}
+                events, counts, buckets = _of_existing(existing, events, counts, buckets)
             _write_sightings(connection, {key: value for key, value in sightings.items() if key[0] in existing})
             if events:
                 history_repo.insert_events(connection, events)
@@ -253,6 +252,20 @@ class Recorder:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
         self.flush()
+
+
+def _of_existing(
+    existing: Set[uuid.UUID],
+    events: list[dict[str, Any]],
+    counts: dict[uuid.UUID, _Counts],
+    buckets: dict[tuple[uuid.UUID, datetime], list[int]],
+) -> tuple[list[dict[str, Any]], dict[uuid.UUID, _Counts], dict[tuple[uuid.UUID, datetime], list[int]]]:
+    """What is pending for organisations that still exist."""
+    return (
+        [event for event in events if event["organisation_id"] in existing],
+        {key: value for key, value in counts.items() if key in existing},
+        {key: numbers for key, numbers in buckets.items() if key[0] in existing},
+    )
 
 
 def _write_sightings(connection: Connection, sightings: dict[tuple[uuid.UUID, str], Sighting]) -> None:
