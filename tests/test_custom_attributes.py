@@ -16,7 +16,7 @@ from flask import Flask
 from fluid_scim.errors import InvalidValue
 from fluid_scim.services import directory_attributes, organisations
 from fluid_scim.services.directory_attributes import Spec
-from tests.support.tenants import ScimClient, Tenant
+from tests.support.tenants import ScimClient, Tenant, wait_until_recorded
 from tests.support.urns import ERROR_URN, USER_URN
 
 pytestmark = pytest.mark.live
@@ -255,3 +255,15 @@ def test_a_group_keeps_an_undeclared_extension(entra):
     assert created.status_code == 201, created.text
     group = entra.get(f"/Groups/{created.json()['id']}").json()
     assert group[urn] == {"costCentre": "CC-1"} and urn in group["schemas"]
+
+
+def test_only_committed_changes_count_an_undeclared_attribute(app, entra, tenant):
+    name = f"counted-{uuid.uuid4().hex[:6]}@example.com"
+    assert entra.post("/Users", {"schemas": [USER_URN], "userName": name, "badge": "B-1"}).status_code == 201
+    _error(entra.post("/Users", {"schemas": [USER_URN], "userName": name, "badge": "B-2"}), 409, "uniqueness")
+    wait_until_recorded(app, tenant)  # the serving workers write sightings with their requests' counts
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        undeclared = directory_attributes.undeclared(organisation=organisation)
+        listed = [(item.path, item.seen_count, item.value_kind) for item in undeclared]
+    assert listed == [("badge", 1, "string")]
