@@ -384,8 +384,10 @@ def _link_reports() -> Any:
         update(report)
         .where(
             report.organisation_id == tenant,
-            report.manager_id.is_(None),
-            report.manager_ref.in_([manager, external, employee]),  # ix_scim_user_manager_ref answers
+            # No user id is "": coalesce() only keeps SQLite off ix_scim_user_manager_id, where most
+            # users (those without a manager) are NULL, so that ix_scim_user_manager_ref answers.
+            func.coalesce(report.manager_id, "") == "",
+            report.manager_ref.in_([manager, external, employee]),
             report.id != manager,
             or_(report.manager_ref == manager, ~rival),
         )
