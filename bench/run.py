@@ -1284,6 +1284,9 @@ def custom_filter_plan(app: Flask, tenant: Tenant, scim_filter: str) -> list[str
             response = app.test_client().get("/scim/v2/Users", query_string={"filter": scim_filter}, headers=headers)
         finally:
             event.remove(engine, "before_cursor_execute", catch)
+        from fluid_scim.services.recorder import recorder_of
+
+        recorder_of(app).flush()  # the request's event, written now rather than after the database is gone
         out = [f"(in-process GET: HTTP {response.status_code}, {len(caught)} statement(s) read scim_user_custom_value)"]
         postgres = engine.dialect.name == "postgresql"
         with engine.connect() as connection:
