@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,17 +50,18 @@ import flask_migrate  # noqa: E402
 import psycopg  # noqa: E402
 import requests  # noqa: E402
 from flask import Flask  # noqa: E402
-from sqlalchemy import JSON, BigInteger, String, cast, func, insert, literal, select, text, type_coerce  # noqa: E402
+from sqlalchemy import JSON, BigInteger, String, cast, event, func, insert, literal, select, text, type_coerce  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
 from fluid_scim.extensions import db  # noqa: E402
-from fluid_scim.models import ProvisioningEvent, ScimUser, ScimUserValue  # noqa: E402
+from fluid_scim.models import ProvisioningEvent, ScimUser, ScimUserCustomValue, ScimUserValue  # noqa: E402
 from fluid_scim.models.types import utcnow  # noqa: E402
 from fluid_scim.repositories import mapping  # noqa: E402
 from fluid_scim.repositories import organisations as organisations_repo  # noqa: E402
-from fluid_scim.schema import ENTERPRISE_URN, USER_RESOURCE  # noqa: E402
+from fluid_scim.schema import ENTERPRISE_URN  # noqa: E402
 from fluid_scim.schema.coerce import coerce_resource  # noqa: E402
+from fluid_scim.services import directory_attributes, directory_schema  # noqa: E402
 from tests.support.services import ROOT, VENV_BIN, LiveServer, PostgresDatabase, Vault, free_port, wait_until  # noqa: E402
 from tests.support.tenants import ScimClient, Tenant, make_tenant  # noqa: E402
 
@@ -74,6 +75,13 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 # The per-organisation limit (default 100/second;3000/minute per worker) would measure the limiter,
 # not the server: it is lifted, and still checked on every request.
 LIFTED_RATE_LIMIT = "1000000/second"
+# Microsoft Learn's custom extension ("Customize user provisioning attribute mappings", section on
+# provisioning a custom extension attribute to a SCIM application), declared as a string: the
+# matching attribute an admin may choose in Entra instead of userName.
+CUSTOM_URN = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
+CUSTOM_ATTRIBUTE = "CustomAttribute"
+CUSTOM_PATH = f"{CUSTOM_URN}:{CUSTOM_ATTRIBUTE}"
+PHASES = ("main", "custom")
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -609,27 +617,34 @@ class Bench:
             app = create_app(self.settings(url))
             with app.app_context():
                 flask_migrate.upgrade()
-            tenant = make_tenant(app, f"bench-{self.run_id}")
-            log(f"{result.name}: {args.workers} workers, {args.users} users")
-            with serving(lambda: LiveServer.start(self.server_env(url), self.log_dir, workers=args.workers)) as server:
-                client = BenchClient(server.url, tenant)
-                warm_up(client, server, args.workers)
-                self._users_and_groups(app, tenant, client, server, result)
-                self._audit_cost(app, tenant, client, result)
-                self._entra_cycle(app, server, result)
-            log(f"{result.name}: mixed load, {args.concurrency_workers} workers, {args.concurrency_clients} clients")
-            env = self.server_env(url)
-            with serving(lambda: LiveServer.start(env, self.log_dir, workers=args.concurrency_workers)) as server:
-                mix_tenant = make_tenant(app, f"mix-{self.run_id}")
-                client = BenchClient(server.url, mix_tenant)
-                warm_up(client, server, args.concurrency_workers)
-                with postgres_waits(url) as waits:
-                    result.concurrency = self._mixed_load(client, server, "mix")
-                result.concurrency.note = waits.summary()
+            if "main" in args.phases:
+                self._main_phases(app, url, result)
+            if "custom" in args.phases:
+                self._custom_attribute(app, url, result)
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
         return result
+
+    def _main_phases(self, app: Flask, url: str, result: BackendResult) -> None:
+        args = self.args
+        tenant = make_tenant(app, f"bench-{self.run_id}")
+        log(f"{result.name}: {args.workers} workers, {args.users} users")
+        with serving(lambda: LiveServer.start(self.server_env(url), self.log_dir, workers=args.workers)) as server:
+            client = BenchClient(server.url, tenant)
+            warm_up(client, server, args.workers)
+            self._users_and_groups(app, tenant, client, server, result)
+            self._audit_cost(app, tenant, client, result)
+            self._entra_cycle(app, server, result)
+        log(f"{result.name}: mixed load, {args.concurrency_workers} workers, {args.concurrency_clients} clients")
+        env = self.server_env(url)
+        with serving(lambda: LiveServer.start(env, self.log_dir, workers=args.concurrency_workers)) as server:
+            mix_tenant = make_tenant(app, f"mix-{self.run_id}")
+            client = BenchClient(server.url, mix_tenant)
+            warm_up(client, server, args.concurrency_workers)
+            with postgres_waits(url) as waits:
+                result.concurrency = self._mixed_load(client, server, "mix")
+            result.concurrency.note = waits.summary()
 
     def _users_and_groups(
         self, app: Flask, tenant: Tenant, client: BenchClient, server: LiveServer, result: BackendResult
@@ -892,6 +907,71 @@ class Bench:
         result.sections.append(section)
         result.stats["entra"] = stat
 
+    def _custom_attribute(self, app: Flask, url: str, result: BackendResult) -> None:
+        """Entra's match on a declared custom attribute against ``userName eq``, at ``--lookup-users`` users.
+
+        A fresh organisation declares ``CUSTOM_PATH`` (a string) first, then gets its users in bulk
+        (:func:`bulk_users`: the ``custom`` document and the typed ``scim_user_custom_value`` rows as
+        POST writes them). Each sample looks up one random existing user both ways, by the same
+        client, alternately: ``userName eq`` and ``<urn>:CustomAttribute eq``, the value sent
+        upper-cased (both match case-insensitively), each answer checked to be that one user.
+        """
+        args = self.args
+        count = args.lookup_users
+        tenant = make_tenant(app, f"custom-{self.run_id}")
+        with app.app_context():
+            organisation = organisations_repo.find_by_slug(tenant.slug)
+            assert organisation is not None
+            directory_attributes.declare(organisation=organisation, spec=directory_attributes.Spec(CUSTOM_PATH, "string"))
+            db.session.remove()
+        log(f"{result.name}: custom matching attribute, {count:,} users written directly into the database")
+        prefix, id_prefix = f"match-{self.run_id}", uuid.uuid4().hex[:8]
+        extra = {CUSTOM_URN: {CUSTOM_ATTRIBUTE: f"Emp-{NUMBER}-Contoso"}}
+        bulk = Stat(f"bulk INSERT {count:,} users with {CUSTOM_ATTRIBUTE} (direct DB, not HTTP)")
+        start = time.perf_counter()
+        ids = bulk_users(app, tenant, count, prefix, id_prefix, extra=extra)
+        bulk.wall = time.perf_counter() - start
+        bulk.latencies = [bulk.wall / len(ids)] * len(ids)
+        rows = _custom_rows_count(app, tenant)
+        bulk.note = f"{len(ids):,} users and {rows:,} typed rows in {bulk.wall:.1f}s"
+        by_name = Stat(f"GET ?filter=userName eq (hit) @{count:,} users", "find")
+        by_custom = Stat(f"GET ?filter={CUSTOM_ATTRIBUTE} eq (hit) @{count:,} users", "find")
+        with serving(lambda: LiveServer.start(self.server_env(url), self.log_dir, workers=args.workers)) as server:
+            client = BenchClient(server.url, tenant)
+            warm_up(client, server, args.workers)
+            for _ in range(args.reads):
+                position = self.rng.randrange(count)
+                number = str(position + ID_OFFSET)
+                user_name = f"{prefix}-{number}@contoso.example".upper()
+                value = f"Emp-{number}-Contoso".upper()
+                lookups = (
+                    (by_name, user_name_eq(user_name)),
+                    (by_custom, {"filter": f'{CUSTOM_PATH} eq "{value}"'}),
+                )
+                for stat, params in lookups:
+                    response = timed(stat, lambda params=params: client.get("/Users", params=params), (200,))
+                    _expect_one(stat, response, ids[position])
+            by_name.memory_mb = by_custom.memory_mb = peak_memory_mb(server)
+        section = Section(f"{result.name}: custom matching attribute at {count:,} users ({args.workers} workers, 1 client)")
+        section.stats += [bulk, by_name, by_custom]
+        p50, p95 = by_custom.pct_ms(50) / by_name.pct_ms(50), by_custom.pct_ms(95) / by_name.pct_ms(95)
+        section.lines.append(
+            f"{CUSTOM_PATH} eq vs userName eq: p50 {by_custom.pct_ms(50):.2f} vs {by_name.pct_ms(50):.2f} ms (x{p50:.2f}),"
+            f" p95 {by_custom.pct_ms(95):.2f} vs {by_name.pct_ms(95):.2f} ms (x{p95:.2f})"
+            + ("" if p50 <= 1.5 else " -- MISSED: above 1.5x")
+        )
+        section.lines.append(f"the custom filter's query plan ({'EXPLAIN' if 'postgresql' in url else 'EXPLAIN QUERY PLAN'}):")
+        section.lines += [f"  {line}" for line in custom_filter_plan(app, tenant, f'{CUSTOM_PATH} eq "EMP-{ID_OFFSET}-CONTOSO"')]
+        result.sections.append(section)
+        result.stats.update({"custom_bulk": bulk, "custom_name": by_name, "custom_value": by_custom})
+        result.targets.append(
+            Target(
+                f"{CUSTOM_ATTRIBUTE} eq p50 <= 1.5 x userName eq p50 @{count:,} users",
+                f"{by_custom.pct_ms(50):.2f} vs {by_name.pct_ms(50):.2f} ms (x{p50:.2f}; p95 x{p95:.2f})",
+                p50 <= 1.5,
+            )
+        )
+
     # -- targets and report --
 
     def floor_for(self, result: BackendResult) -> dict[str, Stat]:
@@ -899,6 +979,18 @@ class Bench:
         return {**self.floor, **result.floor_twin}
 
     def targets(self, result: BackendResult) -> None:
+        """The main phases' targets, then those the other phases set (the custom matching attribute), then errors."""
+        others, result.targets = result.targets, []
+        if "main" in self.args.phases:
+            self._main_targets(result)
+        result.targets += others
+        every = [stat for section in result.sections for stat in section.stats]
+        if result.concurrency is not None:
+            every.append(result.concurrency)
+        errors = sum(stat.errors for stat in every)
+        result.targets.append(Target("no errors", f"{errors} errors", errors == 0))
+
+    def _main_targets(self, result: BackendResult) -> None:
         stats, floor, members = result.stats, self.floor_for(result), self.args.members
         small, big = min(members), max(members)
 
@@ -938,15 +1030,10 @@ class Bench:
         if result.concurrency is not None:
             peak = max([peak, *result.concurrency.memory_mb.values()])
         result.targets.append(Target("worker peak memory < 200 MB (VmHWM)", f"{peak:.0f} MB", peak < 200))
-        every = [stat for section in result.sections for stat in section.stats]
-        if result.concurrency is not None:
-            every.append(result.concurrency)
-        errors = sum(stat.errors for stat in every)
-        result.targets.append(Target("no errors", f"{errors} errors", errors == 0))
 
     def comparison(self) -> list[Target]:
         by_name = {result.name: result for result in self.results}
-        if not {"SQLite", "PostgreSQL"} <= set(by_name):
+        if not {"SQLite", "PostgreSQL"} <= set(by_name) or "main" not in self.args.phases:
             return []
         sqlite_stats, pg_stats = by_name["SQLite"].stats, by_name["PostgreSQL"].stats
         targets = []
@@ -972,6 +1059,16 @@ class Bench:
             )
         return targets
 
+    def _main_lines(self, result: BackendResult, floor: dict[str, Stat]) -> list[str]:
+        get, floor_get = result.stats["get"].pct_ms(50), floor["get"].pct_ms(50)
+        return [
+            f"{result.name}: every SCIM request is audited: {result.stats['events'].note}",
+            f"{result.name}: GET /Users/{{id}} p50 {get:.2f} ms vs the floor's {floor_get:.2f} ms: {get - floor_get:+.2f} ms;"
+            f" /healthz (Flask + JSON access log, no database) {result.stats['healthz'].pct_ms(50):.2f} ms vs the"
+            f" floor's {self.floor['healthz'].pct_ms(50):.2f} ms; recording alone"
+            f" {result.stats['audit_on'].pct_ms(50) - result.stats['audit_off'].pct_ms(50):.2f} ms (in-process A/B above)",
+        ]
+
     def report(self) -> str:
         out: list[str] = []
         args = self.args
@@ -982,7 +1079,8 @@ class Bench:
             f" --member-batch {args.member_batch}"
             f" --samples {args.samples} --workers {args.workers} --concurrency-workers {args.concurrency_workers}"
             f" --concurrency-clients {args.concurrency_clients} --concurrency-users {args.concurrency_users}"
-            f" --entra-users {args.entra_users} --entra-threads {args.entra_threads} --pg-vacuum-every {args.pg_vacuum_every:g};"
+            f" --entra-users {args.entra_users} --entra-threads {args.entra_threads} --pg-vacuum-every {args.pg_vacuum_every:g}"
+            f" --lookup-users {args.lookup_users} --phases {','.join(args.phases)} --backends {','.join(args.backends)};"
             f" logs in {self.log_dir}"
         )
         out.append(
@@ -990,8 +1088,9 @@ class Bench:
             " n / wall time. 'vs floor' divides ops/s by the floor phase named. peak MB: VmHWM of each worker."
         )
         out.append("")
-        floor_section = Section(f"floor (bench/floor_app.py): {args.workers} workers, 1 client", list(self.floor.values()))
-        out += render_section(floor_section, {})
+        if self.floor:
+            floor_section = Section(f"floor (bench/floor_app.py): {args.workers} workers, 1 client", list(self.floor.values()))
+            out += render_section(floor_section, {})
         if self.floor_concurrency is not None:
             out += render_section(Section(f"floor: {args.concurrency_workers} workers, mixed load", [self.floor_concurrency]), {})
         for result in self.results:
@@ -1009,14 +1108,8 @@ class Bench:
                 mix = Section(f"{result.name}: {args.concurrency_workers} workers, mixed load", [result.concurrency])
                 out += render_section(mix, {"mix": self.floor_concurrency} if self.floor_concurrency else {})
             out += [f"{result.name}: {note}" for note in result.notes]
-            out.append(f"{result.name}: every SCIM request is audited: {result.stats['events'].note}")
-            get, floor_get = result.stats["get"].pct_ms(50), floor["get"].pct_ms(50)
-            out.append(
-                f"{result.name}: GET /Users/{{id}} p50 {get:.2f} ms vs the floor's {floor_get:.2f} ms: {get - floor_get:+.2f} ms;"
-                f" /healthz (Flask + JSON access log, no database) {result.stats['healthz'].pct_ms(50):.2f} ms vs the"
-                f" floor's {self.floor['healthz'].pct_ms(50):.2f} ms; recording alone"
-                f" {result.stats['audit_on'].pct_ms(50) - result.stats['audit_off'].pct_ms(50):.2f} ms (in-process A/B above)"
-            )
+            if "events" in result.stats:
+                out += self._main_lines(result, floor)
             out.append("")
             out += render_targets(f"{result.name}: targets", result.targets)
         comparison = self.comparison()
@@ -1031,7 +1124,7 @@ def median(values: Sequence[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def render_section(section: Section, floor: dict[str, Stat | None]) -> list[str]:
+def render_section(section: Section, floor: Mapping[str, Stat | None]) -> list[str]:
     out = [f"== {section.title} =="]
     out.append(
         f"{'phase':<62} {'n':>7} {'ops/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>6}  {'vs floor':<16} peak MB"
@@ -1061,26 +1154,32 @@ def render_targets(title: str, targets: list[Target]) -> list[str]:
     return out
 
 
-def bulk_users(app: Flask, tenant: Tenant, count: int, prefix: str, id_prefix: str) -> list[str]:
+def bulk_users(
+    app: Flask, tenant: Tenant, count: int, prefix: str, id_prefix: str, extra: dict[str, Any] | None = None
+) -> list[str]:
     """Users written straight into the database (not over HTTP), through fluid-scim's ORM models.
 
-    One template user goes through the code POST /Users runs (``coerce_resource``, then
-    ``mapping.write_user`` for the columns and the multi-valued rows); the database then copies it
-    ``count`` times with ``INSERT … SELECT`` over a numbered series (a recursive CTE, so the same
-    statement runs on SQLite and PostgreSQL), numbering userName, externalId, id, names and emails.
-    Ids are UUID-shaped like the ones fluid-scim issues: ``{id_prefix (8 hex)}-0000-4000-8000-1{n:011d}``.
+    One template user goes through the code POST /Users runs (``coerce_resource`` with the
+    organisation's resource type, then ``mapping.write_user`` for the columns, the ``custom``
+    document and the multi-valued rows, ``mapping.custom_rows`` for the typed rows of declared
+    custom attributes); the database then copies it ``count`` times with ``INSERT … SELECT`` over a
+    numbered series (a recursive CTE, so the same statement runs on SQLite and PostgreSQL),
+    numbering userName, externalId, id, names, emails and any ``NUMBER`` in ``extra`` (more body
+    attributes, custom ones included). Ids are UUID-shaped like the ones fluid-scim issues:
+    ``{id_prefix (8 hex)}-0000-4000-8000-1{n:011d}``.
     """
     if len(id_prefix) != 8 or count >= ID_OFFSET:
         raise ValueError("id_prefix must be 8 hexadecimal digits and count below 10**11")
     user_name = f"{prefix}-{NUMBER}@contoso.example"
     body = {
-        "schemas": [CORE_USER],
+        "schemas": [CORE_USER, *(key for key in (extra or {}) if key.startswith("urn:"))],
         "userName": user_name,
         "externalId": f"{prefix}-nick-{NUMBER}",
         "active": True,
         "displayName": f"Bulk {NUMBER}",
         "name": {"givenName": "Bulk", "familyName": f"User{NUMBER}"},
         "emails": [{"primary": True, "type": "work", "value": user_name}],
+        **(extra or {}),
     }
     now = utcnow()
     with app.app_context():
@@ -1097,11 +1196,16 @@ def bulk_users(app: Flask, tenant: Tenant, count: int, prefix: str, id_prefix: s
             origin="scim",
             fluid_extension=True,
         )
-        value_rows = mapping.write_user(template, coerce_resource(USER_RESOURCE, body, quirks=set()))
+        resource_type = directory_schema.user_resource(organisation)
+        value_rows = mapping.write_user(template, coerce_resource(resource_type, body, quirks=set()))
+        custom_rows = mapping.custom_rows(template, resource_type)
         postgres = db.session.get_bind().dialect.name == "postgresql"
         series = select(literal(ID_OFFSET, BigInteger).label("n")).cte("series", recursive=True)
         series = series.union_all(select(series.c.n + 1).where(series.c.n < ID_OFFSET + count - 1))
-        for model, rows in ((ScimUser, [template]), (ScimUserValue, value_rows)):
+        tables: list[tuple[Any, list[Any]]] = [(ScimUser, [template]), (ScimUserValue, value_rows)]
+        if custom_rows:
+            tables.append((ScimUserCustomValue, custom_rows))
+        for model, rows in tables:
             for row in rows:
                 columns = [column for column in model.__table__.columns if getattr(row, column.key) is not None]
                 expressions = [_numbered(getattr(row, column.key), column.type, series.c.n, postgres) for column in columns]
@@ -1135,6 +1239,69 @@ def _numbered(value: Any, column_type: Any, number: Any, postgres: bool) -> Any:
     if is_json:  # PostgreSQL's json column needs a cast; SQLite keeps JSON as text
         return cast(expression, column_type) if postgres else type_coerce(expression, column_type)
     return expression
+
+
+def _expect_one(stat: Stat, response: requests.Response | None, user_id: str) -> None:
+    """Count a lookup as an error unless it found exactly the user it looked for."""
+    if response is None or response.status_code != 200:
+        return
+    found = [resource.get("id") for resource in response.json().get("Resources", [])]
+    if found != [user_id]:
+        stat.errors += 1
+        if len(stat.examples) < 3:
+            stat.examples.append(f"expected [{user_id}], found {found[:3]}")
+
+
+def _custom_rows_count(app: Flask, tenant: Tenant) -> int:
+    with app.app_context():
+        organisation = organisations_repo.find_by_slug(tenant.slug)
+        assert organisation is not None
+        rows = db.session.execute(
+            select(func.count()).select_from(ScimUserCustomValue).where(ScimUserCustomValue.organisation_id == organisation.id)
+        ).scalar_one()
+        db.session.remove()
+    return int(rows)
+
+
+def custom_filter_plan(app: Flask, tenant: Tenant, scim_filter: str) -> list[str]:
+    """The database's plan of the page query a custom-attribute filter runs, as the server runs it.
+
+    The request runs in-process (``app.test_client()``); the statements it sends that read
+    ``scim_user_custom_value`` are caught with their parameters and explained: ``EXPLAIN QUERY
+    PLAN`` on SQLite, ``EXPLAIN`` on PostgreSQL.
+    """
+    caught: list[tuple[str, Any]] = []
+
+    def catch(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
+        if "scim_user_custom_value" in statement and not statement.lstrip().upper().startswith(("INSERT", "DELETE")):
+            caught.append((statement, parameters))
+
+    headers = {"Host": tenant.host, "Authorization": f"Bearer {tenant.token}", "User-Agent": ENTRA_AGENT}
+    with app.app_context():
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", catch)
+        try:
+            response = app.test_client().get("/scim/v2/Users", query_string={"filter": scim_filter}, headers=headers)
+        finally:
+            event.remove(engine, "before_cursor_execute", catch)
+        from fluid_scim.services.recorder import recorder_of
+
+        recorder_of(app).flush()  # the request's event, written now rather than after the database is gone
+        out = [f"(in-process GET: HTTP {response.status_code}, {len(caught)} statement(s) read scim_user_custom_value)"]
+        postgres = engine.dialect.name == "postgresql"
+        with engine.connect() as connection:
+            for statement, parameters in caught:
+                out.append("query: " + " ".join(statement.split()))
+                prefix = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+                explained = connection.exec_driver_sql(prefix + statement, parameters)
+                for row in explained:
+                    out.append(str(row[0]) if postgres else f"{'  ' * _depth(row)}{row[-1]}")
+        db.session.remove()
+    return out
+
+
+def _depth(row: Any) -> int:
+    return 0 if row[1] == 0 else 1  # SQLite's (id, parent, notused, detail): children of the top level indented
 
 
 def events_check(app: Flask, tenant: Tenant, sent: int) -> str:
@@ -1211,6 +1378,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=20,
         help="seconds between VACUUM (ANALYZE) runs when the PostgreSQL server has autovacuum off (0: never)",
     )
+    parser.add_argument(
+        "--lookup-users",
+        type=int,
+        default=100_000,
+        help="users of the custom matching-attribute phase, written directly into the database (default 100000)",
+    )
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="main (floor, users, groups, Entra cycle, mixed load), custom (the custom matching attribute) or both (default)",
+    )
     parser.add_argument("--log-dir", help="where server logs and databases go (default: a new temporary directory)")
     args = parser.parse_args(argv)
     args.members = sorted({int(value) for value in args.members.split(",") if value.strip()})
@@ -1218,6 +1396,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     unknown = set(args.backends) - {"sqlite", "postgresql"}
     if unknown:
         parser.error(f"unknown backend(s): {', '.join(sorted(unknown))}")
+    args.phases = [value.strip() for value in args.phases.split(",") if value.strip()]
+    if not args.phases or set(args.phases) - set(PHASES):
+        parser.error(f"--phases: one or more of {', '.join(PHASES)}")
+    if args.lookup_users < 1:
+        parser.error("--lookup-users must be positive")
     sizes = (args.users - 1, args.entra_users - 9, args.concurrency_users, args.reads, args.samples, args.member_batch)
     sizes += tuple(args.members)
     if not args.members or min(sizes) < 1:
@@ -1243,7 +1426,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"logs and databases in {bench.log_dir}")
     bench.vault = Vault.start(bench.log_dir)
     try:
-        bench.run_floor()
+        if "main" in args.phases:
+            bench.run_floor()
         for backend in args.backends:
             result = bench.run_backend(backend)
             bench.targets(result)

@@ -40,13 +40,16 @@ __all__ = ["filter_clause", "sort_clause"]
 _Some = Callable[[ColumnElement[bool] | None], ColumnElement[bool]]
 
 
-def filter_clause(resource_type: ResourceType, node: Filter) -> ColumnElement[bool]:
+def filter_clause(resource_type: ResourceType, node: Filter, *, organisation_id: object | None = None) -> ColumnElement[bool]:
     """The WHERE condition selecting the resources of ``resource_type`` that match ``node``.
+
+    ``organisation_id``, the organisation the caller reads, lets a declared custom attribute's
+    test be answered from its index first (:meth:`UserColumns.custom`).
 
     Raises :class:`InvalidFilter` for an unknown attribute, an attribute that is not filterable,
     or an operator or literal the attribute's type does not support (before touching data).
     """
-    return _Translator(columns_for(resource_type)).filter(node, None)
+    return _Translator(columns_for(resource_type, organisation_id)).filter(node, None)
 
 
 def sort_clause(resource_type: ResourceType, sort_by: str | None, descending: bool) -> list[ColumnElement[Any]]:

@@ -100,6 +100,27 @@ class RowScope:
         return query.correlate(self.outer).scalar_subquery()
 
 
+@dataclass(frozen=True, eq=False)
+class KeyedRowScope(RowScope):
+    """A :class:`RowScope` whose rows name their organisation and attribute by value.
+
+    "Some value satisfies" is then ``id IN (SELECT user_id … WHERE organisation_id = :org AND
+    attribute_id = :attr AND …)``, a subquery that does not depend on the outer row: both SQLite
+    and PostgreSQL answer it from the (organisation, attribute, value) index first and then fetch
+    the few users by primary key, where a correlated EXISTS makes SQLite visit every user of the
+    organisation and probe once per user.
+    """
+
+    selection: tuple[ColumnElement[bool], ...] = ()
+    member: Any = None  # the outer column the rows' ``user_id`` is matched with
+
+    def any(self, condition: ColumnElement[bool] | None = None) -> ColumnElement[bool]:
+        query: Select[Any] = select(self.table.user_id).where(*self.selection)
+        if condition is not None:
+            query = query.where(condition)
+        return self.member.in_(query)
+
+
 Scope = ElementScope | RowScope
 
 
@@ -146,14 +167,21 @@ class ResourceColumns:
 class UserColumns(ResourceColumns):
     entity = ScimUser
 
-    def __init__(self, resource_type: ResourceType = USER_RESOURCE) -> None:
+    def __init__(self, resource_type: ResourceType = USER_RESOURCE, organisation_id: object | None = None) -> None:
         self.resource_type = resource_type  # the organisation's: its declared custom attributes included
+        self.organisation_id = organisation_id  # the one the query reads, when known: see custom()
 
     def custom(self, resolved: Resolved) -> RowScope:
         """A declared custom attribute: its typed rows (``scim_user_custom_value``), one per value.
 
-        Single- and multi-valued alike: "some value satisfies" is an EXISTS on the rows, which the
-        (organisation, attribute, value) indexes answer; a sort reads the first value.
+        Single- and multi-valued alike: "some value satisfies" is a subquery on the rows, which the
+        (organisation, attribute, value) indexes answer; a sort reads the first value. With the
+        organisation known, the subquery is :class:`KeyedRowScope`'s uncorrelated ``IN``, else an
+        EXISTS correlated on the user. A string that is not caseExact is read as ``lower(text)``
+        (the expression ``ix_scim_user_custom_value_text`` indexes, marked as lower-cased already):
+        its "has a value" test is then on that expression too, and SQLite's planner, without
+        statistics, no longer prefers the range ``text IS NOT NULL`` on ``ix_…_exact`` (which reads
+        every value of the attribute) to the equality on ``lower(text)``.
         """
         attribute = resolved.attribute
         row = aliased(ScimUserCustomValue)
@@ -162,10 +190,20 @@ class UserColumns(ResourceColumns):
             row.user_id == ScimUser.id,
             row.attribute_id == attribute.custom_id,
         )
-        column = {"boolean": row.flag, "integer": row.number, "decimal": row.number, "dateTime": row.instant}.get(
-            attribute.type, row.text
+        column: SQLColumnExpression[Any] = {
+            "boolean": row.flag, "integer": row.number, "decimal": row.number, "dateTime": row.instant
+        }.get(attribute.type, row.text)
+        folded = attribute.type in ("string", "reference") and not attribute.case_exact
+        if folded:
+            column = func.lower(row.text)
+        values, ids = {attribute.name: column}, frozenset({attribute.name} if folded else ())
+        if self.organisation_id is None:
+            return RowScope(attribute, resolved.path, row, correlation, ScimUser, values, ids=ids, order=(row.position,))
+        selection = (row.organisation_id == self.organisation_id, row.attribute_id == attribute.custom_id)
+        return KeyedRowScope(
+            attribute, resolved.path, row, correlation, ScimUser, values, ids=ids, order=(row.position,),
+            selection=selection, member=ScimUser.id,
         )
-        return RowScope(attribute, resolved.path, row, correlation, ScimUser, {attribute.name: column}, order=(row.position,))
 
     def operand(self, resolved: Resolved) -> Operand:
         path, attribute = resolved.path, resolved.attribute
@@ -288,9 +326,10 @@ class GroupColumns(ResourceColumns):
         return RowScope(attribute, label, member, correlation, ScimGroup, values, REF, frozenset({"value", "$ref"}))
 
 
-def columns_for(resource_type: ResourceType) -> ResourceColumns:
+def columns_for(resource_type: ResourceType, organisation_id: object | None = None) -> ResourceColumns:
+    """``organisation_id``: the organisation the query reads, when known (see :meth:`UserColumns.custom`)."""
     if resource_type.id == USER_RESOURCE.id:
-        return UserColumns(resource_type)
+        return UserColumns(resource_type, organisation_id)
     if resource_type.id == GROUP_RESOURCE.id:
         return GroupColumns()
     raise ValueError(f"no table for the resource type {resource_type.name!r}")

@@ -147,7 +147,7 @@ def list_matching(
         found = repo.find_by_key(model, organisation_id, key)
         items: Sequence[Any] = [found] if found is not None and query.start_index == 1 and query.count > 0 else []
         return Page(total=int(found is not None), start_index=query.start_index, items=items)
-    clause = filtering.filter_clause(resource_type, node) if node is not None else None
+    clause = filtering.filter_clause(resource_type, node, organisation_id=organisation_id) if node is not None else None
     if query.count == 0:
         return Page(total=repo.count(model, organisation_id, clause), start_index=query.start_index)
     order = filtering.sort_clause(resource_type, query.sort_by, query.descending)
