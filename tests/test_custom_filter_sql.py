@@ -119,8 +119,11 @@ def test_custom_filters_agree_with_the_reference(app, data):
                         filter_clause(RESOURCE, node)
                     continue
                 expected = {user_id for user_id, document in documents.items() if predicate(document)}
-                query = select(ScimUser.id).where(ScimUser.organisation_id == organisation.id, filter_clause(RESOURCE, node))
-                assert set(db.session.scalars(query)) == expected, text
+                # Both shapes: the correlated EXISTS, and the IN over the typed rows an organisation's list uses.
+                for scoped in (None, organisation.id):
+                    clause = filter_clause(RESOURCE, node, organisation_id=scoped)
+                    query = select(ScimUser.id).where(ScimUser.organisation_id == organisation.id, clause)
+                    assert set(db.session.scalars(query)) == expected, (text, scoped)
         finally:
             db.session.rollback()
 
