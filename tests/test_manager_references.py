@@ -234,3 +234,18 @@ def test_the_admin_api_shows_the_manager_resolved_or_not(app, client, tenant):
     assert shown() == {"value": "EMP-31", "resolved": True, "id": boss["id"], "userName": boss["userName"]}
     alone = data(execute(app, query, claims_for(tenant.slug), {"id": boss["id"]}))["user"]
     assert alone == {"manager": None}
+
+
+def test_an_unresolved_manager_shows_the_name_it_was_sent_with(client, tenant):
+    user = _create(client, tenant, okta_user(_name(), manager={"value": "EMP-4242", "displayName": "Grace Hopper"}))
+    asked = _get(client, tenant, user["id"], attributes=f"{ENTERPRISE_URN}:manager.displayName")
+    assert asked[ENTERPRISE_URN]["manager"] == {"displayName": "Grace Hopper"}
+    assert "displayName" not in _get(client, tenant, user["id"])[ENTERPRISE_URN]["manager"]  # returned: request
+    found = client.get("/scim/v2/Users", query_string={"filter": f'{ENTERPRISE_URN}:manager.displayName eq "grace hopper"'},
+                       headers=_headers(tenant)).json
+    assert [item["id"] for item in found["Resources"]] == [user["id"]]
+
+    # Once a user matches, that user's own name is shown.
+    _create(client, tenant, okta_user(_name(), employeeNumber="EMP-4242") | {"displayName": "Rear Admiral Hopper"})
+    asked = _get(client, tenant, user["id"], attributes=f"{ENTERPRISE_URN}:manager.displayName")
+    assert asked[ENTERPRISE_URN]["manager"] == {"displayName": "Rear Admiral Hopper"}

@@ -61,6 +61,7 @@ class ScimUser(Model):
         Index("ix_scim_user_display_name", "organisation_id", text("lower(display_name)")),
         Index("ix_scim_user_manager_id", "organisation_id", "manager_id"),
         Index("ix_scim_user_manager_ref", "organisation_id", "manager_ref"),
+        Index("ix_scim_user_employee_number", "organisation_id", "employee_number"),
         Index("ix_scim_user_updated_at", "organisation_id", "updated_at"),
         Index("ix_scim_user_access", "organisation_id", "access_granted"),
     )
@@ -96,6 +97,8 @@ class ScimUser(Model):
     # The manager as the client named them (an id, or e.g. Okta's free-text managerId), and the id
     # of the user of this organisation it resolves to (None while no user matches it).
     manager_ref: Mapped[str | None] = mapped_column(String(1024))
+    # The displayName the client sent with it, shown while the manager is unresolved.
+    manager_display: Mapped[str | None] = mapped_column(String(1024))
     manager_id: Mapped[str | None] = mapped_column(String(36))
     # Fluid access, derived from the directory (fluid_scim.services.access) and read-only in SCIM.
     access_granted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

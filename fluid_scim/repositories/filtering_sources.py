@@ -234,9 +234,10 @@ class UserColumns(ResourceColumns):
                 .correlate(ScimUser)
                 .scalar_subquery()
             )
-            # value: as the client sent it (free text: compared like any string); displayName and
-            # $ref: those of the user it resolves to, absent while unresolved.
-            values = {"value": ScimUser.manager_ref, "displayName": display, "$ref": ScimUser.manager_id}
+            # value: as the client sent it (free text: compared like any string); $ref: the user it
+            # resolves to; displayName: that user's, else the one the client sent while unresolved.
+            shown = func.coalesce(display, ScimUser.manager_display)
+            values = {"value": ScimUser.manager_ref, "displayName": shown, "$ref": ScimUser.manager_id}
             return ElementScope(attribute, label, values, ScimUser.manager_ref.is_not(None), REF)
         if name == "groups":
             return _user_groups(attribute, label)

@@ -42,6 +42,8 @@ USER_COLUMNS: dict[str, str] = {
     f"{ENTERPRISE_URN}:department": "department",
     # As the client named the manager; the resolved user's id (manager_id) is the service's to set.
     f"{ENTERPRISE_URN}:manager.value": "manager_ref",
+    # Sent with an unresolved manager (Okta's managerId with the manager's name); shown until it resolves.
+    f"{ENTERPRISE_URN}:manager.displayName": "manager_display",
 }
 
 # Read-only attributes Fluid derives (fluid_scim.services.access); filterable, never written from input.

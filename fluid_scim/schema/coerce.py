@@ -277,7 +277,11 @@ def coerce_sub(attribute: Attribute, sub: Attribute, value: Any, *, quirks: set[
 
 
 def coerce_manager(value: Any, *, quirks: set[str], label: str) -> dict[str, str] | None:
-    """Enterprise ``manager``: a plain string (Entra) or an object; only ``value`` is kept."""
+    """Enterprise ``manager``: a plain string (Entra) or an object; ``value`` and a sent ``displayName`` are kept.
+
+    The displayName is shown while the value names no user of the organisation (Okta's free-text
+    managerId); once it resolves, the manager's own name is shown. ``$ref`` is derived when rendering.
+    """
     if is_unassigned(value):
         return None
     if isinstance(value, list) and len(value) == 1:
@@ -289,19 +293,21 @@ def coerce_manager(value: Any, *, quirks: set[str], label: str) -> dict[str, str
         return {"value": _string(value, label=f"{label}.value", limit=STRING_LIMIT)}
     if not isinstance(value, dict):
         raise InvalidValue(f"'{label}' must be the manager's id or an object with a 'value'")
-    manager_id: str | None = None
+    kept: dict[str, str] = {}
     seen: dict[str, str] = {}
     for key, item in value.items():
         lowered = key.lower()
         if lowered not in ("value", "$ref", "displayname"):
             raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
         _once(seen, lowered, f"{label}.{key}")
-        if lowered == "value" and not is_unassigned(item):
-            if not isinstance(item, str):
-                raise InvalidValue(f"'{label}.value' must be a string, not {_show(item)}")
-            manager_id = _string(item, label=f"{label}.value", limit=STRING_LIMIT)
-        # $ref and displayName are derived from the manager at render time
-    return None if manager_id is None else {"value": manager_id}
+        if lowered == "$ref" or is_unassigned(item):
+            continue
+        name = "value" if lowered == "value" else "displayName"
+        if not isinstance(item, str):
+            raise InvalidValue(f"'{label}.{name}' must be a string, not {_show(item)}")
+        kept[name] = _string(item, label=f"{label}.{name}", limit=STRING_LIMIT)
+    return {"value": kept["value"], **({"displayName": kept["displayName"]} if "displayName" in kept else {})} if (
+        "value" in kept) else None
 
 
 def manager_id_of(value: Any) -> str | None:

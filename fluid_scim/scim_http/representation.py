@@ -43,13 +43,7 @@ def _user_body(user: StoredUser, base_url: str) -> dict[str, Any]:
     document = user.document
     enterprise = document.get(ENTERPRISE_URN)
     if enterprise and "manager" in enterprise:
-        # value as the client sent it; $ref and displayName only once it resolves to a user
-        manager: dict[str, Any] = {"value": enterprise["manager"]["value"]}
-        if user.manager_id is not None:
-            manager["$ref"] = f"{base_url}/Users/{user.manager_id}"
-            if user.manager_display_name:
-                manager["displayName"] = user.manager_display_name
-        enterprise["manager"] = manager
+        enterprise["manager"] = _manager(user, enterprise["manager"], base_url)
     schemas = [USER_URN, ENTERPRISE_URN] if enterprise else [USER_URN]
     schemas += [key for key in document if key.startswith("urn:") and key != ENTERPRISE_URN]  # custom extensions
     body: dict[str, Any] = {"schemas": [*schemas, FLUID_URN] if user.fluid is not None else schemas, "id": user.id}
@@ -63,6 +57,19 @@ def _user_body(user: StoredUser, base_url: str) -> dict[str, Any]:
         body[FLUID_URN] = _fluid(user.fluid)
     body["meta"] = _meta("User", f"{base_url}/Users/{user.id}", user.created_at, user.updated_at, user.version)
     return body
+
+
+def _manager(user: StoredUser, sent: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """value as the client sent it; $ref once it resolves to a user, and then that user's name
+    (until then, the displayName the client sent with it, if any)."""
+    manager: dict[str, Any] = {"value": sent["value"]}
+    display = None
+    if user.manager_id is not None:
+        manager["$ref"] = f"{base_url}/Users/{user.manager_id}"
+        display = user.manager_display_name
+    if display or sent.get("displayName"):
+        manager["displayName"] = display or sent["displayName"]
+    return manager
 
 
 def _fluid(access: FluidAccess) -> dict[str, Any]:

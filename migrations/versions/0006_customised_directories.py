@@ -30,10 +30,13 @@ def upgrade():
     op.add_column("organisation", sa.Column("undeclared_policy", sa.String(length=8), server_default="keep", nullable=False))
     op.add_column("organisation", sa.Column("schema_version", sa.Integer(), server_default="1", nullable=False))
     op.add_column("scim_user", sa.Column("manager_ref", sa.String(length=1024), nullable=True))
+    op.add_column("scim_user", sa.Column("manager_display", sa.String(length=1024), nullable=True))
     op.add_column("scim_user", sa.Column("custom", sa.JSON(), nullable=True))
     op.add_column("scim_group", sa.Column("custom", sa.JSON(), nullable=True))
     op.execute("UPDATE scim_user SET manager_ref = manager_id WHERE manager_id IS NOT NULL")
     op.create_index("ix_scim_user_manager_ref", "scim_user", ["organisation_id", "manager_ref"], unique=False)
+    # A free-text manager resolves by employeeNumber (fluid_scim.services.managers).
+    op.create_index("ix_scim_user_employee_number", "scim_user", ["organisation_id", "employee_number"], unique=False)
 
     op.create_table(
         "attribute_declaration",
@@ -129,11 +132,13 @@ def downgrade():
     op.drop_table("scim_user_custom_value")
     op.drop_index("uq_attribute_declaration_path_key", table_name="attribute_declaration")
     op.drop_table("attribute_declaration")
+    op.drop_index("ix_scim_user_employee_number", table_name="scim_user")
     op.drop_index("ix_scim_user_manager_ref", table_name="scim_user")
     with op.batch_alter_table("scim_group", schema=None) as batch_op:
         batch_op.drop_column("custom")
     with op.batch_alter_table("scim_user", schema=None) as batch_op:
         batch_op.drop_column("custom")
+        batch_op.drop_column("manager_display")
         batch_op.drop_column("manager_ref")
     with op.batch_alter_table("organisation", schema=None) as batch_op:
         batch_op.drop_column("schema_version")

@@ -181,7 +181,7 @@ def _coerce(body, resource_type=USER_RESOURCE):
         pytest.param(
             USER_RESOURCE,
             {"userName": "bob", ENTERPRISE_URN: {"manager": {"value": "m1", "$ref": "https://x/Users/m1", "displayName": "M"}}},
-            {"userName": "bob", ENTERPRISE_URN: {"manager": {"value": "m1"}}},
+            {"userName": "bob", ENTERPRISE_URN: {"manager": {"value": "m1", "displayName": "M"}}},
             set(),
             id="rfc-manager-object",
         ),
