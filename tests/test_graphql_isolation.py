@@ -16,13 +16,14 @@ import pytest
 from flask import Flask
 
 from fluid_scim.patch import Operation
-from fluid_scim.services import access_admin, organisations, request_context, users, webhooks
+from fluid_scim.services import access_admin, directory_attributes, organisations, request_context, users, webhooks
 from fluid_scim.services.request_context import RequestContext
 from graphql_admin.schema import schema
 from tests.support.graphql import claims_for, credential, data, execute
 from tests.support.tenants import Tenant, make_tenant
 
 ANY = "__typename ... on Failure { message }"
+CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 
 
 def populate(app: Flask, tenant: Tenant) -> dict[str, str]:
@@ -34,6 +35,7 @@ def populate(app: Flask, tenant: Tenant) -> dict[str, str]:
         access_admin.set_access_mode(organisation=organisation, mode="all_active")
         access_admin.set_role_mappings(organisation=organisation, groups={group_name: "admin"})
         access_admin.set_attribute_role_mappings(organisation=organisation, rules=[('userType eq "Employee"', "staff")])
+        directory_attributes.declare(organisation=organisation, spec=directory_attributes.Spec(f"{CUSTOM}:badge"))
         user = users.create_user(organisation=organisation, body={"userName": user_name, "active": True})
         user_id = user.id
         access_admin.set_brake(organisation=organisation, enabled=True, percent=1, min_removals=0)
@@ -86,6 +88,11 @@ def operations(b: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
         "discardHeldChanges": (f"mutation($ids: [ID!]) {{ discardHeldChanges(ids: $ids) {{ {ANY} }} }}", {"ids": [b["held_id"]]}),
         "importUsers": (f'mutation {{ importUsers(rows: [{{userName: "new-in-a@example.com"}}]) {{ {ANY} }} }}', {}),
         "createOrganisation": (f'mutation {{ createOrganisation(slug: "{b["slug"]}-copy") {{ {ANY} }} }}', {}),
+        "directoryAttributes": ("{ directoryAttributes { undeclaredPolicy declarations { path } } }", {}),
+        "declareAttribute": (f'mutation {{ declareAttribute(input: {{path: "{CUSTOM}:fromA"}}) {{ {ANY} }} }}', {}),
+        "changeAttribute": (f'mutation {{ changeAttribute(input: {{path: "{CUSTOM}:badge", type: INTEGER}}) {{ {ANY} }} }}', {}),
+        "removeAttribute": (f'mutation {{ removeAttribute(path: "{CUSTOM}:badge", deleteValues: true) {{ {ANY} }} }}', {}),
+        "setUndeclaredPolicy": (f"mutation {{ setUndeclaredPolicy(policy: REJECT) {{ {ANY} }} }}", {}),
     }
 
 
@@ -99,7 +106,8 @@ def snapshot(app: Flask, slug: str) -> str:
       heldDeprovisionings(first: 100) { edges { node { id status } } }
       provisioningEvents(first: 100) { edges { node { id operation actor } } }
       webhookEndpoints { id url eventTypes }
-      provisioningFeed(first: 100) { edges { node { id type subjectId } } } }"""
+      provisioningFeed(first: 100) { edges { node { id type subjectId } } }
+      directoryAttributes { undeclaredPolicy declarations { path type } } }"""
     return json.dumps(data(execute(app, query, claims_for(slug))), sort_keys=True)
 
 
