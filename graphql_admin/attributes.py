@@ -168,7 +168,9 @@ DeclareAttributeResult = Annotated[
 ChangeAttributeResult = Annotated[
     AttributeDeclared | InvalidInput | NotFound | NotAllowed, strawberry.union("ChangeAttributeResult")
 ]
-RemoveAttributeResult = Annotated[AttributeRemoved | NotFound | NotAllowed, strawberry.union("RemoveAttributeResult")]
+RemoveAttributeResult = Annotated[
+    AttributeRemoved | InvalidInput | NotFound | NotAllowed, strawberry.union("RemoveAttributeResult")
+]
 SetUndeclaredPolicyResult = Annotated[
     DirectoryAttributes | InvalidInput | NotAllowed, strawberry.union("SetUndeclaredPolicyResult")
 ]
@@ -214,7 +216,7 @@ class AttributeMutations:
             stored = directory_attributes.remove(organisation=organisation, path=path, delete_values=delete_values)
             return AttributeRemoved(path=path, stored_values=StoredValues.of(stored))
 
-        return as_admin(info, change, NotFound)
+        return as_admin(info, change, InvalidInput, NotFound)
 
     @strawberry.mutation(description="What SCIM does with attributes the organisation has not declared.")
     def set_undeclared_policy(self, info: Info, policy: UndeclaredPolicy) -> SetUndeclaredPolicyResult:

@@ -245,3 +245,15 @@ def test_cli_sets_the_undeclared_policy(app: Flask, runner: FlaskCliRunner, tena
     events = gql(app, tenant, "{ provisioningEvents(first: 1) { edges { node { operation actor } } } }")
     node = events["provisioningEvents"]["edges"][0]["node"]
     assert node["operation"] == "organisation.undeclared_policy" and node["actor"].startswith("cli:")
+
+
+def test_a_declaration_an_access_rule_relies_on_is_not_removed(app: Flask, tenant: Tenant) -> None:
+    path = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User:fluidRole"
+    assert declare(app, tenant, path)["__typename"] == "AttributeDeclared"
+    saved = gql(app, tenant, 'mutation { setAttributeRoleMappings(mappings: [{filter: "' + path.replace('"', '\\"')
+                + ' eq \\"Manager\\"", role: "manager"}]) { __typename } }')
+    assert saved["setAttributeRoleMappings"]["__typename"] == "RoleMappingsSet", saved
+    removed = gql(app, tenant, "mutation($p: String!) { removeAttribute(path: $p, deleteValues: false) {"
+                  " __typename ... on Failure { message } } }", p=path)["removeAttribute"]
+    assert removed["__typename"] == "InvalidInput" and "attribute role mapping to 'manager'" in removed["message"]
+    assert [item["path"] for item in attributes(app, tenant)["declarations"]] == [path]
