@@ -267,3 +267,20 @@ def test_only_committed_changes_count_an_undeclared_attribute(app, entra, tenant
         undeclared = directory_attributes.undeclared(organisation=organisation)
         listed = [(item.path, item.seen_count, item.value_kind) for item in undeclared]
     assert listed == [("badge", 1, "string")]
+
+
+def test_matching_attribute_lookups_page_and_respect_case_exactness(app, entra, tenant):
+    declare(app, tenant, f"{CUSTOM}:CustomAttribute")
+    declare(app, tenant, f"{CUSTOM}:exactCode", case_exact=True)
+    ids = []
+    for index in range(3):
+        body = microsoft_user(f"paged-{index}-{uuid.uuid4().hex[:6]}@example.com", "Shared")
+        body[CUSTOM]["exactCode"] = "AbC" if index == 0 else "abc"
+        ids.append(entra.post("/Users", body).json()["id"])
+    expression = f'{CUSTOM}:CustomAttribute eq "shared"'
+    first = entra.get("/Users", params={"filter": expression, "count": 2}).json()
+    assert first["totalResults"] == 3 and [item["id"] for item in first["Resources"]] == ids[:2]
+    last = entra.get("/Users", params={"filter": expression, "count": 2, "startIndex": 3}).json()
+    assert last["totalResults"] == 3 and [item["id"] for item in last["Resources"]] == ids[2:]
+    exact = entra.get("/Users", params={"filter": f'{CUSTOM}:exactCode eq "AbC"'}).json()
+    assert [item["id"] for item in exact["Resources"]] == ids[:1]

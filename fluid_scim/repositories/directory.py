@@ -7,11 +7,45 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import BindParameter, ColumnElement, Connection, Select, bindparam, delete, func, insert, select, update
 
 from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
 from fluid_scim.models import AttributeDeclaration, Organisation, ScimUser, ScimUserCustomValue, UndeclaredAttribute
+
+# Entra's matching-attribute lookup (`<declared attribute> eq "…"`) runs often: its statements are
+# built once, with bound parameters, and compare as the filter translator does (see repositories.scim).
+_ORGANISATION: BindParameter[Any] = bindparam("organisation_id")
+_ATTRIBUTE: BindParameter[str] = bindparam("attribute_id")
+_VALUE: BindParameter[str] = bindparam("value")
+
+
+def _users_with(condition: ColumnElement[bool]) -> Select[Any]:
+    holders = select(ScimUserCustomValue.user_id).where(
+        ScimUserCustomValue.organisation_id == _ORGANISATION, ScimUserCustomValue.attribute_id == _ATTRIBUTE, condition
+    )
+    return (
+        select(ScimUser)
+        .where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id.in_(holders))
+        .order_by(ScimUser.created_at, ScimUser.id)
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+
+
+_USERS_WITH_TEXT = {
+    False: _users_with(func.lower(ScimUserCustomValue.text) == _VALUE),
+    True: _users_with(ScimUserCustomValue.text == _VALUE),
+}
+
+
+def users_with_text(
+    organisation_id: object, attribute_id: str, value: str, case_exact: bool, *, offset: int, limit: int
+) -> Sequence[ScimUser]:
+    """A page of the users holding ``value`` in a declared string attribute (``value`` lower-cased unless case-exact)."""
+    parameters = {"organisation_id": organisation_id, "attribute_id": attribute_id, "value": value, "offset": offset,
+                  "limit": limit}
+    return db.session.scalars(_USERS_WITH_TEXT[case_exact], parameters).all()
 
 
 def declarations(organisation_id: object) -> Sequence[AttributeDeclaration]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from fluid_scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
 from fluid_scim.filters import AttrPath, Compare, Filter, FilterError, FilterTooComplex, parse_filter
-from fluid_scim.schema import ResourceType
+from fluid_scim.schema import ResourceType, UnknownAttribute, resolve
 from fluid_scim.services import transaction
 
 T = TypeVar("T")
@@ -147,16 +147,52 @@ def list_matching(
         found = repo.find_by_key(model, organisation_id, key)
         items: Sequence[Any] = [found] if found is not None and query.start_index == 1 and query.count > 0 else []
         return Page(total=int(found is not None), start_index=query.start_index, items=items)
+    custom = _custom_eq_wanted(resource_type, node) if query.sort_by is None and query.count > 0 else None
+    if custom is not None and node is not None:  # a declared matching attribute's `eq`: one prepared statement
+        from fluid_scim.repositories import directory
+
+        items = directory.users_with_text(organisation_id, *custom, offset=query.start_index - 1, limit=query.count)
+        return _paged(model, organisation_id, lambda: filtering.filter_clause(resource_type, node,
+                                                                              organisation_id=organisation_id), query, items)
     clause = filtering.filter_clause(resource_type, node, organisation_id=organisation_id) if node is not None else None
     if query.count == 0:
         return Page(total=repo.count(model, organisation_id, clause), start_index=query.start_index)
     order = filtering.sort_clause(resource_type, query.sort_by, query.descending)
     items = repo.page(model, organisation_id, clause, order, query.start_index, query.count)
+    return _paged(model, organisation_id, lambda: clause, query, items)
+
+
+def _paged(
+    model: Any, organisation_id: object, clause: Callable[[], Any], query: ListQuery, items: Sequence[Any]
+) -> Page[Any]:
+    """The page, with its total: told by a short page, else counted (``clause`` gives the filter's condition)."""
+    from fluid_scim.repositories import scim as repo
+
     if 0 < len(items) < query.count or (not items and query.start_index == 1):
         # A short page is the last one: it tells the total without COUNT(*) (Entra's `userName eq` lookups).
         return Page(total=query.start_index - 1 + len(items), start_index=query.start_index, items=items)
-    total = repo.count(model, organisation_id, clause)
+    total = repo.count(model, organisation_id, clause())
     return Page(total=total, start_index=query.start_index, items=items if total >= query.start_index else [])
+
+
+def _custom_eq_wanted(resource_type: ResourceType, node: object) -> tuple[str, str, bool] | None:
+    """(declaration id, value, caseExact) of ``<declared string attribute> eq "…"``, else None.
+
+    The lookup :func:`fluid_scim.repositories.directory.users_with_text` runs compares exactly as
+    the filter translator does (``lower()`` on both sides unless caseExact), in the same order.
+    """
+    if not (isinstance(node, Compare) and node.op == "eq" and isinstance(node.path, AttrPath)):
+        return None
+    path, value = node.path, node.value
+    if path.sub_attr is not None or not isinstance(value, str) or "\x00" in value:
+        return None
+    try:
+        attribute = resolve(resource_type, path.schema, path.attr).attribute
+    except UnknownAttribute:
+        return None
+    if attribute.custom_id is None or attribute.type != "string":
+        return None
+    return attribute.custom_id, (value if attribute.case_exact else value.lower()), attribute.case_exact
 
 
 def _unique_key_wanted(resource_type: ResourceType, node: object) -> str | None:
