@@ -7,6 +7,8 @@ not fit a new type refuse the change (exit status 1, nothing changed) unless ``-
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -73,10 +75,7 @@ def attributes_declare(
 ) -> None:
     """Declare PATH ('<extension URN>:<name>' or a plain name) in organisation SLUG."""
     spec = Spec(path=path, type=type_, multi_valued=multi_valued, case_exact=case_exact, description=description)
-    with failures("nothing was changed"):
-        organisation = organisations.get_organisation(slug=slug)
-        row, stored = directory_attributes.declare(organisation=organisation, spec=spec, drop_mismatched=drop_mismatched)
-    click.echo(f"declared {_path(row)} ({_traits(row)}); {_stored(stored)}")
+    _write("declared", directory_attributes.declare, slug, spec, drop_mismatched)
 
 
 @attributes.command("change")
@@ -92,10 +91,14 @@ def attributes_change(
 ) -> None:
     """Change the type or characteristics of declared PATH (unset flags are switched off)."""
     spec = Spec(path=path, type=type_, multi_valued=multi_valued, case_exact=case_exact, description=description)
+    _write("changed", directory_attributes.change, slug, spec, drop_mismatched)
+
+
+def _write(done: str, action: Callable[..., tuple[Any, Any]], slug: str, spec: Spec, drop_mismatched: bool) -> None:
     with failures("nothing was changed"):
         organisation = organisations.get_organisation(slug=slug)
-        row, stored = directory_attributes.change(organisation=organisation, spec=spec, drop_mismatched=drop_mismatched)
-    click.echo(f"changed {_path(row)} ({_traits(row)}); {_stored(stored)}")
+        row, stored = action(organisation=organisation, spec=spec, drop_mismatched=drop_mismatched)
+    click.echo(f"{done} {_path(row)} ({_traits(row)}); {_stored(stored)}")
 
 
 @attributes.command("remove")

@@ -22,7 +22,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from fluid_scim.errors import InvalidFilter
 from fluid_scim.filters import CompValue
 from fluid_scim.filters.canonical import render_value
-from fluid_scim.repositories.mapping import fold
+from fluid_scim.repositories.mapping import aware, fold
 from fluid_scim.schema import Attribute
 
 STRING_TYPES = ("string", "reference", "binary")
@@ -106,13 +106,7 @@ def compare(operand: Operand, op: str, literal: CompValue) -> ColumnElement[bool
 
 def parse_datetime(value: CompValue) -> datetime | None:
     """A filter literal as an aware instant, as the reference reads it (naive means UTC)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return aware(value)
 
 
 def like_pattern(op: str, text: str) -> str:

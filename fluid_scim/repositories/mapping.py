@@ -175,15 +175,21 @@ def _typed(attribute: Attribute, value: Any) -> dict[str, Any]:
     return row
 
 
-def instant(value: Any) -> datetime | None:
-    """A dateTime value as an aware UTC instant (naive means UTC, as the filter evaluator reads it)."""
+def aware(value: Any) -> datetime | None:
+    """An ISO 8601 string as an aware datetime, as the filter evaluator reads it (naive means UTC)."""
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def instant(value: Any) -> datetime | None:
+    """A stored dateTime value as a UTC instant (coercion accepted it, so it is within range)."""
+    parsed = aware(value)
+    return None if parsed is None else parsed.astimezone(UTC)
 
 
 def write_user(user: ScimUser, document: dict[str, Any]) -> list[ScimUserValue]:
