@@ -284,3 +284,10 @@ def test_matching_attribute_lookups_page_and_respect_case_exactness(app, entra, 
     assert last["totalResults"] == 3 and [item["id"] for item in last["Resources"]] == ids[2:]
     exact = entra.get("/Users", params={"filter": f'{CUSTOM}:exactCode eq "AbC"'}).json()
     assert [item["id"] for item in exact["Resources"]] == ids[:1]
+
+
+def test_a_multi_valued_custom_attribute_is_bounded(app, entra, tenant):
+    declare(app, tenant, f"{CUSTOM}:skills", multi_valued=True)
+    body = microsoft_user(f"many-skills-{uuid.uuid4().hex[:6]}@example.com")
+    body[CUSTOM]["skills"] = [f"skill-{index}" for index in range(101)]
+    assert "at most 100" in _error(entra.post("/Users", body), 400, "invalidValue")["detail"]

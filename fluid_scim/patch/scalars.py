@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from fluid_scim.errors import InvalidValue
 from fluid_scim.patch.targets import Target
 from fluid_scim.schema.attributes import Attribute
 from fluid_scim.schema.coerce import coerce_attribute
+from fluid_scim.schema.custom import CUSTOM_VALUES
 
 
 def _given(target: Target, attribute: Attribute, value: Any, quirks: set[str]) -> list[Any]:
@@ -23,14 +25,18 @@ def _given(target: Target, attribute: Attribute, value: Any, quirks: set[str]) -
 
 
 def written(op: str, target: Target, attribute: Attribute, current: list[Any], value: Any, quirks: set[str]) -> list[Any]:
-    """The list after an add or replace."""
+    """The list after an add or replace (at most :data:`CUSTOM_VALUES` values)."""
     given = _given(target, attribute, value, quirks)
     if target.predicate is not None:
         kept = [item for item in current if not target.predicate({"value": item})]
-        return kept + [item for item in given if item not in kept]
-    if op == "replace":
-        return list(dict.fromkeys(given)) if _hashable(given) else given
-    return current + [item for item in given if item not in current]
+        result = kept + [item for item in given if item not in kept]
+    elif op == "replace":
+        result = list(dict.fromkeys(given)) if _hashable(given) else given
+    else:
+        result = current + [item for item in given if item not in current]
+    if len(result) > CUSTOM_VALUES:
+        raise InvalidValue(f"'{target.label}' would hold {len(result)} values; a custom attribute holds at most {CUSTOM_VALUES}")
+    return result
 
 
 def removed(target: Target, attribute: Attribute, current: list[Any], value: Any, quirks: set[str]) -> list[Any]:

@@ -36,6 +36,8 @@ VALUE_BYTES = 2048
 PER_RESOURCE = 32
 #: Deepest nesting of an undeclared value (objects and arrays).
 DEPTH = 4
+#: Most values of one multi-valued declared attribute (each is a typed row a filter reads).
+CUSTOM_VALUES = 100
 #: Integers a declared attribute holds exactly (values are compared as IEEE doubles in SQL).
 INTEGER_LIMIT = 2**53
 
