@@ -87,6 +87,10 @@ def bump_schema_version(organisation_id: object) -> None:
 # -- typed value rows --------------------------------------------------------------------------------
 
 
+def add_custom_values(rows: Iterable[ScimUserCustomValue]) -> None:
+    db.session.add_all(list(rows))
+
+
 def replace_custom_values(user: ScimUser, rows: Iterable[ScimUserCustomValue]) -> None:
     """Replace every typed custom row of ``user`` (a user has few: one per declared value)."""
     db.session.execute(

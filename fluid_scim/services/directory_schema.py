@@ -54,11 +54,14 @@ def group_resource(organisation: Organisation) -> ResourceType:
     return group_resource_type(undeclared=organisation.undeclared_policy or "keep")
 
 
-def store_custom_values(resource_type: ResourceType, user: ScimUser, *, before: dict[str, Any] | None) -> None:
-    """Rewrite the typed rows of the user's declared attributes when its custom values changed."""
-    if before is not None and before == (user.custom or None):
-        return
-    repo.replace_custom_values(user, mapping.custom_rows(user, resource_type))
+def store_custom_values(
+    resource_type: ResourceType, user: ScimUser, *, before: dict[str, Any] | None, created: bool = False
+) -> None:
+    """Write the typed rows of a new user's declared attributes, or rewrite them when its custom values changed."""
+    if created:
+        repo.add_custom_values(mapping.custom_rows(user, resource_type))
+    elif (before or None) != (user.custom or None):
+        repo.replace_custom_values(user, mapping.custom_rows(user, resource_type))
 
 
 def note_undeclared(

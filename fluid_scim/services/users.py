@@ -62,7 +62,7 @@ def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser
     with unique(_taken(document)):
         repo.add_user(user, rows)  # the userName key's unique index speaks before the value rows are added
     if user.custom:
-        directory_schema.store_custom_values(resource_type, user, before=None)
+        directory_schema.store_custom_values(resource_type, user, before=None, created=True)
         directory_schema.note_undeclared(organisation, resource_type, document, resource_id=user.id)
     managers.link_reports(organisation, user)
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
@@ -168,13 +168,15 @@ def _update(
     organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None, reason: str, status: int
 ) -> None:
     before, before_custom = user.multi_valued, user.custom
+    identifiers = (user.external_id, user.employee_number)  # what a waiting report may name it by, besides its id
     before_document = mapping.read_user(user)
     rows = _store(organisation, user, document, password=password)
     user.updated_at = utcnow()
     if _awaiting_adoption(user):
         user.linked_at = user.updated_at  # the directory manages this imported user from now on
     flush_unique(_taken(document))
-    managers.link_reports(organisation, user)
+    if reason == "user.adopted" or (user.external_id, user.employee_number) != identifiers:
+        managers.link_reports(organisation, user)  # its id was linkable since its creation
     if user.multi_valued != before:
         repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
     resource_type = directory_schema.user_resource(organisation)
