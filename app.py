@@ -16,9 +16,10 @@ from fluid_scim.database import engine_options, prepare_database_url
 from fluid_scim.extensions import db, migrate
 from fluid_scim.logs import configure_logging
 from fluid_scim.repositories.scoping import install_tenant_guard
-from fluid_scim.scim_http import register_scim
+from fluid_scim.scim_http import SCIM_PREFIX, register_scim
 from fluid_scim.secrets.factory import build_secret_store, warm_secret_store
 from fluid_scim.services.recorder import Recorder
+from fluid_scim.web.body_limit import ChunkedBodyLimit
 from fluid_scim.web.health import register_health
 from fluid_scim.web.metrics import register_metrics
 from fluid_scim.web.request_log import register_request_logging
@@ -47,6 +48,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=settings.scim_max_payload_bytes,
     )
     app.extensions["fluid_settings"] = settings
+    # A chunked body (no Content-Length) is held to the same limit: 413, not a cut body read as whole.
+    limited = ChunkedBodyLimit(app.wsgi_app, limit=settings.scim_max_payload_bytes, scim_prefix=SCIM_PREFIX)
+    app.wsgi_app = limited  # type: ignore[method-assign]  # Flask's documented middleware hook
     if settings.trust_proxy:
         hops = settings.trust_proxy
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
