@@ -275,6 +275,18 @@ def _jsonl(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
         yield json.dumps({name: _plain(row[name]) for name in EXPORT_COLUMNS}, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
+#: Cell starts a spreadsheet reads as a formula (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, prefixed with ``'`` so that it is shown as text
+    (OWASP's CSV injection guidance). Callers can put any text there: a User-Agent sent with a 401."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -291,7 +303,7 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
             [
                 json.dumps(row[name], ensure_ascii=False, separators=(",", ":"))
                 if name in _JSON_COLUMNS
-                else ("" if row[name] is None else _plain(row[name]))
+                else ("" if row[name] is None else neutral_cell(_plain(row[name])))
                 for name in EXPORT_COLUMNS
             ]
         )
