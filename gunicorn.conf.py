@@ -16,6 +16,9 @@ graceful_timeout = 10
 # a worker (re)started while Vault is down still authenticates configured organisations.
 preload_app = True
 timeout = 60
+# gunicorn believes no forwarded header itself (its default trusts X-Forwarded-Proto from loopback
+# peers): the application applies them, and only as FLUID_TRUST_PROXY says (werkzeug's ProxyFix).
+forwarded_allow_ips = ""
 # Long SCIM filters travel in the query string; gunicorn's default request line (4094) is too short.
 limit_request_line = 8190
 logconfig_dict = {
