@@ -237,6 +237,20 @@ class BulkRequestMessage(_Message):
         error_messages=_errors(invalid="must be an array of operations"),
     )
 
+    @validates_schema
+    def _unique_bulk_ids(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """RFC 7644 §3.7: a bulkId identifies one new resource within the request; a repeated one
+        would make every ``bulkId:`` reference to it ambiguous."""
+        seen: set[str] = set()
+        for index, operation in enumerate(data.get("Operations") or []):
+            bulk_id = operation.get("bulkId")
+            if bulk_id is None:
+                continue
+            if bulk_id in seen:
+                raise ValidationError(f"repeats the bulkId {bulk_id!r}; each operation needs its own",
+                                      field_name=f"Operations[{index}].bulkId")
+            seen.add(bulk_id)
+
     @post_load
     def _drop_none(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         return _without_none(data)
