@@ -30,7 +30,8 @@ class Organisation(Model):
     access_filter: Mapped[str | None] = mapped_column(String(1024))
     # What becomes of attributes the organisation has not declared: "keep", "ignore" or "reject".
     undeclared_policy: Mapped[str] = mapped_column(String(8), default="keep", server_default="keep")
-    # Bumped whenever the organisation's declared attributes change (their schemas are cached by it).
+    # Bumped whenever the organisation's declared attributes or attribute role mappings change: each
+    # worker caches its schemas and compiled attribute rules by it.
     schema_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # The deprovisioning brake (off by default): hold access removals beyond a share and a number
     # of the organisation's users within a window, until an admin releases or discards them.

@@ -24,7 +24,7 @@ from fluid_scim.filters import (
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
 from fluid_scim.schema.coerce import coerce_sub
 from fluid_scim.schema.definitions import CORE_URN_PREFIX, ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE
-from fluid_scim.schema.resolve import UnknownAttribute, resolve
+from fluid_scim.schema.resolve import UnknownAttribute, evaluator_lookup, resolve
 
 Predicate = Callable[[dict[str, Any]], bool]
 
@@ -144,16 +144,9 @@ def _predicate(resource_type: ResourceType, target: Target, value_filter: Filter
     assert attribute is not None
     container = target.container
 
-    def lookup(path: AttrPath) -> AttributeInfo:
-        try:
-            found = resolve(resource_type, path.schema, path.attr, path.sub_attr).target
-        except UnknownAttribute as error:
-            raise FilterError(str(error)) from None
-        return AttributeInfo(found.type, case_exact=found.case_exact, multi_valued=found.multi_valued)
-
     node = ValuePath(AttrPath(container, attribute.name), value_filter)
     try:
-        compiled = compile_predicate(node, attribute=lookup)
+        compiled = compile_predicate(node, attribute=evaluator_lookup(resource_type))
     except FilterError as error:
         raise InvalidFilter(f"the filter in path '{target.label}' is invalid: {error}") from None
     name = attribute.name

@@ -3,11 +3,13 @@ undeclared attributes seen. Every function takes ``organisation_id``; none commi
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, Connection, Select, bindparam, delete, func, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
@@ -78,10 +80,19 @@ def delete_declaration(declaration: AttributeDeclaration) -> None:
     db.session.delete(declaration)
 
 
-def bump_schema_version(organisation_id: object) -> None:
+def bump_schema_version(organisation: Organisation) -> None:
+    """A new version of the organisation's directory rules (declared attributes, attribute role
+    mappings): what each worker caches by it is rebuilt. The version is a random stamp, not a count:
+    a change rolled back after something was cached under its version must never share that
+    version with a later change that commits. The in-memory organisation learns the new value."""
+    version = secrets.randbelow(2**31 - 2) + 2
     db.session.execute(
-        update(Organisation).where(Organisation.id == organisation_id).values(schema_version=Organisation.schema_version + 1)
+        update(Organisation)
+        .where(Organisation.id == organisation.id)
+        .values(schema_version=version)
+        .execution_options(synchronize_session=False)
     )
+    set_committed_value(organisation, "schema_version", version)
 
 
 # -- typed value rows --------------------------------------------------------------------------------

@@ -132,8 +132,7 @@ def custom_rows(user: ScimUser, resource_type: ResourceType) -> list[ScimUserCus
     custom = user.custom or {}
     rows: list[ScimUserCustomValue] = []
     for urn, attribute in declared_attributes(resource_type):
-        holder = custom if urn is None else _holder(custom, urn)
-        value = _value_of(holder, attribute.name)
+        value = custom_value(custom, urn or "", attribute.name)
         rows.extend(ScimUserCustomValue(**row) for row in typed_rows(user.organisation_id, user.id, attribute, value))
     return rows
 
@@ -146,6 +145,12 @@ def typed_rows(organisation_id: Any, user_id: str, attribute: Attribute, value: 
          **_typed(attribute, item)}
         for position, item in enumerate(values)
     ]
+
+
+def custom_value(custom: dict[str, Any], urn: str, name: str) -> Any:
+    """The value at ``urn:name`` (``urn`` "" for a top-level name) of a ``custom`` document; names and
+    URNs match case-insensitively (RFC 7643 §2.1). None when there is none."""
+    return _value_of(custom if not urn else _holder(custom, urn), name)
 
 
 def _holder(custom: dict[str, Any], urn: str) -> dict[str, Any]:

@@ -67,6 +67,11 @@ class Declaration:
     def path(self) -> str:
         return f"{self.schema_urn}:{self.name}" if self.schema_urn else self.name
 
+    @classmethod
+    def of(cls, row: Any) -> Declaration:
+        """A stored declaration (any object with these fields: the ``attribute_declaration`` row)."""
+        return cls(row.id, row.schema_urn, row.name, row.type, row.multi_valued, row.case_exact, row.description)
+
 
 def path_key(schema_urn: str, name: str) -> str:
     """The case-insensitive identity of a declared path (RFC 7643 §2.1: names are case-insensitive)."""

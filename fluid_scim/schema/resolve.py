@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fluid_scim.filters import AttributeInfo, AttributeLookup, AttrPath, FilterError
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
 from fluid_scim.schema.custom import undeclared_attribute
 from fluid_scim.schema.definitions import COMMON_ATTRIBUTES
@@ -85,3 +86,20 @@ def _top_level(resource_type: ResourceType, schema_urn: str | None, attr: str) -
     if found is None:
         raise UnknownAttribute(f"the extension '{extension.id}' has no attribute '{attr}'")
     return extension, found
+
+
+def attribute_info(attribute: Attribute) -> AttributeInfo:
+    """What the in-memory filter evaluator needs to know of an attribute."""
+    return AttributeInfo(attribute.type, case_exact=attribute.case_exact, multi_valued=attribute.multi_valued)
+
+
+def evaluator_lookup(resource_type: ResourceType) -> AttributeLookup:
+    """The filter evaluator's schema callback, answered by ``resource_type`` (FilterError for an unknown path)."""
+
+    def lookup(path: AttrPath) -> AttributeInfo:
+        try:
+            return attribute_info(resolve(resource_type, path.schema, path.attr, path.sub_attr).target)
+        except UnknownAttribute as error:
+            raise FilterError(str(error)) from None
+
+    return lookup

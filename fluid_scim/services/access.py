@@ -53,7 +53,7 @@ from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import FLUID_URN, ResourceType
-from fluid_scim.schema.resolve import UnknownAttribute, resolve
+from fluid_scim.schema.resolve import UnknownAttribute, attribute_info, resolve
 from fluid_scim.services import directory_schema, outbox
 
 log = logging.getLogger(__name__)
@@ -122,18 +122,40 @@ def role_rules(organisation: Organisation) -> RoleRules:
     by_app_role: dict[str, str] = {}
     for row in rows:
         (by_group if row.kind == "group" else by_app_role)[row.source] = row.role
-    mappings = access_repo.attribute_role_mappings(organisation.id)
-    if not mappings and organisation.access_mode != "attribute":
-        return RoleRules(by_group, by_app_role)
-    resource_type = _user_resource(organisation)
-    by_attribute = tuple(
-        AttributeRule(row.filter, row.role, _stored_filter(organisation, resource_type, row.filter, f"role {row.role}"))
-        for row in mappings
-    )
-    access_filter = None
-    if organisation.access_mode == "attribute":
-        access_filter = _stored_filter(organisation, resource_type, organisation.access_filter or "", "access")
+    by_attribute, access_filter = _attribute_rules(organisation)
     return RoleRules(by_group, by_app_role, by_attribute, access_filter)
+
+
+# (attribute rules, compiled access filter) per organisation, by the state they were built from:
+# every SCIM write recomputes access, and neither reading the mappings nor compiling their filters
+# should be part of it while nothing changed. Attribute mapping and declaration changes bump
+# ``schema_version``; the mode and filter are on the organisation row itself.
+_AttributeRules = tuple[tuple[AttributeRule, ...], UserPredicate | None]
+_compiled: dict[object, tuple[tuple[int, str, str | None], _AttributeRules]] = {}
+_COMPILED_SIZE = 4096
+
+
+def _attribute_rules(organisation: Organisation) -> _AttributeRules:
+    key = (organisation.schema_version or 1, organisation.access_mode, organisation.access_filter)
+    cached = _compiled.get(organisation.id)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    mappings = access_repo.attribute_role_mappings(organisation.id)
+    rules: _AttributeRules = ((), None)
+    if mappings or organisation.access_mode == "attribute":
+        resource_type = _user_resource(organisation)
+        by_attribute = tuple(
+            AttributeRule(row.filter, row.role, _stored_filter(organisation, resource_type, row.filter, f"role {row.role}"))
+            for row in mappings
+        )
+        access_filter = None
+        if organisation.access_mode == "attribute":
+            access_filter = _stored_filter(organisation, resource_type, organisation.access_filter or "", "access")
+        rules = (by_attribute, access_filter)
+    if len(_compiled) >= _COMPILED_SIZE:
+        _compiled.clear()
+    _compiled[organisation.id] = (key, rules)
+    return rules
 
 
 # -- filters over users --------------------------------------------------------------------------
@@ -174,8 +196,7 @@ def _attribute_lookup(resource_type: ResourceType) -> Callable[[AttrPath], Attri
                 raise FilterError("Fluid's access and roles come from these rules, so a rule cannot test them")
         elif resolved.attribute.name in _UNUSABLE:
             raise FilterError(f"'{resolved.attribute.name}' cannot be used here: {_UNUSABLE[resolved.attribute.name]}")
-        found = resolved.target
-        return AttributeInfo(found.type, case_exact=found.case_exact, multi_valued=found.multi_valued)
+        return attribute_info(resolved.target)
 
     return lookup
 

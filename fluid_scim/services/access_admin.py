@@ -18,6 +18,7 @@ from fluid_scim.filters import FilterError
 from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, ScimGroup
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import access as access_repo
+from fluid_scim.repositories import directory as directory_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.services import access, audit, request_context, transaction
@@ -136,6 +137,7 @@ def set_attribute_role_mappings(*, organisation: Organisation, rules: Sequence[t
             cleaned.append(pair)
     before = attribute_role_mappings(organisation=organisation)
     access_repo.replace_attribute_role_mappings(organisation.id, cleaned)
+    directory_repo.bump_schema_version(organisation)  # the compiled rules every worker caches are rebuilt
     events = _recompute_everyone(organisation, reason="organisation.attribute_role_mappings")
     _admin_event(
         organisation,

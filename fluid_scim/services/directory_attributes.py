@@ -129,7 +129,7 @@ def remove(*, organisation: Organisation, path: str, delete_values: bool = False
     stored = StoredValues()
     repo.delete_values_of(organisation.id, row.id)
     repo.delete_declaration(row)
-    repo.bump_schema_version(organisation.id)
+    repo.bump_schema_version(organisation)
     example: tuple[str, Any] | None = None
     for user, value in _holders(organisation, row.schema_urn, row.name):
         if delete_values:
@@ -164,7 +164,7 @@ def set_policy(*, organisation: Organisation, policy: str) -> None:
 
 def _settle_values(organisation: Organisation, row: AttributeDeclaration, *, drop_mismatched: bool, reason: str) -> StoredValues:
     """Convert the values users hold at the declaration's path to its type and rewrite their typed rows."""
-    repo.bump_schema_version(organisation.id)
+    repo.bump_schema_version(organisation)
     repo.delete_values_of(organisation.id, row.id)  # a retype rewrites them all; a new declaration has none
     attribute = _attribute_of(organisation, row)
     stored = StoredValues()
@@ -202,9 +202,7 @@ def _keep_access_rules_working(organisation: Organisation, *, without: Attribute
     """Refuse a change after which a stored access filter or attribute role mapping would no longer
     compile: access would stop following the rule the admin wrote."""
     declarations = [
-        Declaration(item.id, item.schema_urn, item.name, item.type, item.multi_valued, item.case_exact, item.description)
-        for item in repo.declarations(organisation.id)
-        if without is None or item.id != without.id
+        Declaration.of(item) for item in repo.declarations(organisation.id) if without is None or item.id != without.id
     ]
     broken = access.filters_broken_by(organisation, user_resource_type(declarations, undeclared="keep"))
     if broken:
@@ -218,8 +216,7 @@ def _keep_access_rules_working(organisation: Organisation, *, without: Attribute
 def _attribute_of(organisation: Organisation, row: AttributeDeclaration) -> Attribute:
     """The declaration as the organisation's schema describes it, with its characteristics as they are now."""
     resource_type = user_resource_type(
-        [Declaration(item.id, item.schema_urn, item.name, item.type, item.multi_valued, item.case_exact, item.description)
-         for item in repo.declarations(organisation.id)],
+        [Declaration.of(item) for item in repo.declarations(organisation.id)],
         undeclared="keep",
     )
     return next(attr for _, attr in declared_attributes(resource_type) if attr.custom_id == row.id)
@@ -233,19 +230,12 @@ def _holders(organisation: Organisation, urn: str, name: str) -> Iterator[tuple[
         if not users:
             return
         for user in users:
-            value = _get(user.custom or {}, urn, name)
+            value = mapping.custom_value(user.custom or {}, urn, name)
             if value is not None:
                 yield user, value
         after = users[-1].id
         transaction.flush()
         repo.release(users)  # a pass over 100,000 users keeps one batch in memory
-
-
-def _get(custom: dict[str, Any], urn: str, name: str) -> Any:
-    holder = custom if not urn else next(
-        (value for key, value in custom.items() if key.lower() == urn.lower() and isinstance(value, dict)), {}
-    )
-    return next((value for key, value in holder.items() if key.lower() == name.lower()), None)
 
 
 def _put(user: ScimUser, urn: str, name: str, value: Any) -> None:

@@ -38,10 +38,7 @@ def user_resource(organisation: Organisation) -> ResourceType:
     cached = _cache.get(organisation.id)
     if cached is not None and cached[0] == version and cached[1] == policy:
         return cached[2]
-    declarations = [
-        Declaration(row.id, row.schema_urn, row.name, row.type, row.multi_valued, row.case_exact, row.description)
-        for row in repo.declarations(organisation.id)
-    ]
+    declarations = [Declaration.of(row) for row in repo.declarations(organisation.id)]
     resource_type = user_resource_type(declarations, undeclared=policy)
     with _lock:
         if len(_cache) >= _CACHE_SIZE:

@@ -15,11 +15,11 @@ from typing import Any
 from sqlalchemy import select
 
 from fluid_scim.extensions import db
-from fluid_scim.filters import AttributeInfo, AttrPath, FilterError
 from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember, ScimUser
 from fluid_scim.models.scim import new_id
 from fluid_scim.repositories import mapping
-from fluid_scim.schema import ResourceType, UnknownAttribute, resolve
+from fluid_scim.schema import ResourceType
+from fluid_scim.schema.resolve import evaluator_lookup
 from tests.support.urns import ENTERPRISE_URN
 
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
@@ -143,12 +143,4 @@ def group_documents(organisation_id: uuid.UUID) -> dict[str, dict[str, Any]]:
 
 def attribute_lookup(resource_type: ResourceType) -> Any:
     """The in-memory evaluator's schema callback, answered by the attribute registry."""
-
-    def lookup(path: AttrPath) -> AttributeInfo:
-        try:
-            target = resolve(resource_type, path.schema, path.attr, path.sub_attr).target
-        except UnknownAttribute as error:
-            raise FilterError(str(error)) from None
-        return AttributeInfo(target.type, case_exact=target.case_exact, multi_valued=target.multi_valued)
-
-    return lookup
+    return evaluator_lookup(resource_type)
