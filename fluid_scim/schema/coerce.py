@@ -295,6 +295,11 @@ def coerce_manager(value: Any, *, quirks: set[str], label: str) -> dict[str, str
         return {"value": _string(value, label=f"{label}.value", limit=STRING_LIMIT)}
     if not isinstance(value, dict):
         raise InvalidValue(f"'{label}' must be the manager's id or an object with a 'value'")
+    return _manager_object(value, label=label)
+
+
+def _manager_object(value: dict[str, Any], *, label: str) -> dict[str, str] | None:
+    """The object form of ``manager``: its ``value`` and a string ``displayName``; ``$ref`` is derived."""
     kept: dict[str, str] = {}
     seen: dict[str, str] = {}
     for key, item in value.items():
@@ -305,6 +310,8 @@ def coerce_manager(value: Any, *, quirks: set[str], label: str) -> dict[str, str
         if lowered == "$ref" or is_unassigned(item):
             continue
         name = "value" if lowered == "value" else "displayName"
+        if name == "displayName" and not isinstance(item, str):
+            continue  # a hint Fluid only shows: a value it cannot show is left out, not refused
         if not isinstance(item, str):
             raise InvalidValue(f"'{label}.{name}' must be a string, not {_show(item)}")
         kept[name] = _string(item, label=f"{label}.{name}", limit=STRING_LIMIT)

@@ -30,6 +30,9 @@ UNDECLARED_PER_ORGANISATION = 100
 _CACHE_SIZE = 4096
 _cache: dict[object, tuple[int, str, ResourceType]] = {}
 _lock = threading.Lock()
+# Undeclared paths this process has seen listed (or has let through) per organisation: the bound
+# on distinct paths reads the list only for a path new here, not on every write that carries one.
+_seen: dict[object, set[str]] = {}
 
 
 def user_resource(organisation: Organisation) -> ResourceType:
@@ -85,14 +88,27 @@ def note_undeclared(
         paths = [(path, value) for path, value in paths if earlier.get(path) != value]
     if not paths:
         return
+    _check_organisation_bound(organisation, paths)
+    sightings = request_context.current().undeclared
+    sightings.extend((path, resource_type.name, json_kind(value), resource_id) for path, value in paths)
+
+
+def _check_organisation_bound(organisation: Organisation, paths: list[tuple[str, Any]]) -> None:
+    """:data:`UNDECLARED_PER_ORGANISATION`, read from the list only for paths new to this process."""
     keys = [path.lower() for path, _ in paths]
-    known = repo.known_undeclared(organisation.id, keys)
-    new = [key for key in dict.fromkeys(keys) if key not in known]
+    seen = _seen.setdefault(organisation.id, set())
+    unseen = [key for key in dict.fromkeys(keys) if key not in seen]
+    if not unseen:
+        return
+    known = repo.known_undeclared(organisation.id, unseen)
+    new = [key for key in unseen if key not in known]
     if new and repo.count_undeclared(organisation.id) + len(new) > UNDECLARED_PER_ORGANISATION:
         raise InvalidValue(
             f"'{paths[keys.index(new[0])][0]}' is not declared, and this organisation already keeps "
             f"{UNDECLARED_PER_ORGANISATION} undeclared attributes: declare it (or remove unused ones) in Fluid's "
             "Directory attributes, or set the undeclared-attribute policy to ignore"
         )
-    sightings = request_context.current().undeclared
-    sightings.extend((path, resource_type.name, json_kind(value), resource_id) for path, value in paths)
+    if len(_seen) >= _CACHE_SIZE:
+        _seen.clear()
+        _seen[organisation.id] = seen
+    seen.update(unseen)
