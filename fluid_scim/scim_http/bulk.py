@@ -1,10 +1,12 @@
 """POST /Bulk (RFC 7644 §3.7), applied whole or not at all.
 
 Operations run in order in one transaction, with ``bulkId:`` references resolved to the ids created
-earlier in the request. The first failing operation rolls everything back: it carries its error,
-the operations before it carry 424 (Failed Dependency: undone because another failed), and the
-rest are not run. ``failOnErrors`` is accepted; with all-or-nothing semantics the first error ends
-the request whatever its value.
+earlier in the request: in an operation's path, and in the values that name a resource
+(:mod:`~fluid_scim.scim_http.bulk_references`); elsewhere "bulkId:x" is data and kept as sent.
+The first failing operation rolls everything back: it carries its error, the operations before it
+carry 424 (Failed Dependency: undone because another failed), and the rest are not run.
+``failOnErrors`` is accepted; with all-or-nothing semantics the first error ends the request
+whatever its value.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from fluid_scim.errors import Conflict, DomainError, InvalidValue, TooMany
 from fluid_scim.messages import parse_bulk_request, parse_patch_operations
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.patch import Operation
+from fluid_scim.scim_http import bulk_references
 from fluid_scim.scim_http.errors import error_body, scim_error_answer
 from fluid_scim.scim_http.request_parsing import json_body
 from fluid_scim.scim_http.resource_views import base_url
@@ -77,20 +80,20 @@ def _failure(operation: dict[str, Any], error: DomainError, index: int) -> dict[
     return result
 
 
-def _resolve(value: Any, created: dict[str, str]) -> Any:
-    """Replace every ``bulkId:x`` string with the id created for ``x`` earlier in the request."""
-    if isinstance(value, str):
-        match = _REFERENCE.match(value)
-        if match is None:
-            return value
-        if match.group(1) not in created:
-            raise Conflict(f"'{value}' refers to no resource created earlier in this request")
-        return created[match.group(1)]
-    if isinstance(value, list):
-        return [_resolve(item, created) for item in value]
-    if isinstance(value, dict):
-        return {key: _resolve(item, created) for key, item in value.items()}
-    return value
+def _created(created: dict[str, str]) -> Callable[[str], str]:
+    """The id created earlier in the request for a bulkId; naming none is a 409 (RFC 7644 §3.7.2)."""
+
+    def resolve(bulk_id: str) -> str:
+        if bulk_id not in created:
+            raise Conflict(f"'bulkId:{bulk_id}' refers to no resource created earlier in this request")
+        return created[bulk_id]
+
+    return resolve
+
+
+def _resolve_path_id(raw_id: str, created: dict[str, str]) -> str:
+    match = _REFERENCE.match(raw_id)
+    return _created(created)(match.group(1)) if match else raw_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,8 +150,9 @@ def _run(operation: dict[str, Any], created: dict[str, str]) -> dict[str, Any]:
     if match is None:
         raise InvalidValue(f"path must be /Users, /Groups, /Users/{{id}} or /Groups/{{id}}; got {operation.get('path')!r}")
     collection, raw_id = match.groups()
-    resource_id = _resolve(raw_id, created) if raw_id else None
-    target = _Target(g.organisation, resource_id, _resolve(operation.get("data") or {}, created), operation.get("version"))
+    resource_id = _resolve_path_id(raw_id, created) if raw_id else None
+    data = bulk_references.resolve_data(collection, method, operation.get("data") or {}, _created(created))
+    target = _Target(g.organisation, resource_id, data, operation.get("version"))
     resource = _use_case(operation, collection, method, resource_id)(target)
     if method == "DELETE":
         return {"method": "DELETE", "status": "204", "location": f"{base_url()}/{collection}/{resource_id}"}
