@@ -10,8 +10,8 @@ in the organisation's status each, but kept as history events only for a sample 
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
 from sqlalchemy import event
@@ -47,7 +47,7 @@ def _statements(app: Flask) -> Iterator[list[str]]:
     """The SQL statements the application runs meanwhile."""
     seen: list[str] = []
 
-    def count(conn, cursor, statement, *args):  # noqa: ANN001  (SQLAlchemy's listener signature)
+    def count(conn, cursor, statement, *args):
         seen.append(statement)
 
     with app.app_context():
@@ -71,6 +71,9 @@ def test_a_flood_from_one_address_is_refused_there_and_never_spends_the_organisa
     answers = [_get(client, tenant, FLOODER, ANONYMOUS[i % len(ANONYMOUS)]).status_code for i in range(40)]
     assert answers[:8] == [401] * 8 and answers[8:] == [429] * 32
     _assert_429(_get(client, tenant, FLOODER, {"Authorization": "Bearer fscim_another-guess"}))
+    # A host that is no organisation is a failure of its address as well.
+    nobody = Tenant(slug="nobody-here", token="fscim_guess")
+    assert [_get(client, nobody, "127.0.0.3").status_code for _ in range(9)] == [404] * 8 + [429]
 
     # Once over its limit, the address's requests without a bearer token cost no database work.
     with _statements(app) as statements:
