@@ -48,6 +48,8 @@ def authenticate_scim_request() -> None:
     known = _known_organisations()
     if found is None:
         known.pop(slug or "", None)
+        for name in ("organisation_id", "organisation_slug"):  # none to count it in, whatever a lookup saw before
+            g.pop(name, None)
         _failed()
         raise NotFound(f"no Fluid organisation at {request.host!r}; check the tenant URL")
     organisation, token_row = found
