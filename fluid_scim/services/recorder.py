@@ -185,7 +185,8 @@ class Recorder:
                 events, counts, buckets = self._events, self._counts, self._buckets
                 self._events, self._counts, self._buckets = [], {}, {}
                 sightings, self._sightings = self._sightings, {}
-                self._log_left_out()
+                left_out = self._samples_ended(everything=False)
+            _log_left_out(left_out)
             if not (events or counts or buckets or sightings):
                 return 0
             try:
@@ -212,16 +213,12 @@ class Recorder:
                 )
                 return 0
 
-    def _log_left_out(self) -> None:
-        """Forget the samples of minutes gone by, logging how many refusals of each had no event (lock held)."""
+    def _samples_ended(self, *, everything: bool) -> list[tuple[uuid.UUID, int, int, int]]:
+        """Forget the samples of minutes gone by (all of them when stopping): (organisation, status, kept, left out)."""
         minute = int(utcnow().timestamp() // 60)
-        for key in [key for key, sample in self._samples.items() if sample[0] < minute]:
-            _, kept, left_out = self._samples.pop(key)
-            if left_out:
-                log.warning(
-                    "refusals counted in the status without a history event each",
-                    extra={"organisation_id": str(key[0]), "status": key[1], "events_kept": kept, "left_out": left_out},
-                )
+        ended = [key for key, sample in self._samples.items() if everything or sample[0] < minute]
+        samples = [(key, self._samples.pop(key)) for key in ended]
+        return [(organisation_id, status, kept, left_out) for (organisation_id, status), (_, kept, left_out) in samples]
 
     def _write(
         self,
@@ -291,6 +288,18 @@ class Recorder:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
         self.flush()
+        with self._lock:
+            left_out = self._samples_ended(everything=True)
+        _log_left_out(left_out)
+
+
+def _log_left_out(samples: list[tuple[uuid.UUID, int, int, int]]) -> None:
+    for organisation_id, status, kept, left_out in samples:
+        if left_out:
+            log.warning(
+                "refusals counted in the status without a history event each",
+                extra={"organisation_id": str(organisation_id), "status": status, "events_kept": kept, "left_out": left_out},
+            )
 
 
 def _of_existing(
