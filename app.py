@@ -62,7 +62,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["fluid_secret_store"] = store
     warm_secret_store(store)
 
-    app.extensions["fluid_recorder"] = Recorder(app, settings.record_flush_seconds)
+    app.extensions["fluid_recorder"] = Recorder(
+        app, settings.record_flush_seconds, sample_per_minute=settings.refusal_events_per_minute
+    )
 
     register_request_logging(app)
     register_security_headers(app)

@@ -66,7 +66,11 @@ class Settings:
     ratelimit_default: str = "100/second;3000/minute"
     # (slug, limits) pairs: a tuple, so that Settings stays hashable.
     ratelimit_overrides: tuple[tuple[str, str], ...] = ()
+    # Requests that fail authentication (or carry no credential at all), per client address and in all.
     auth_failure_limit: str = "30/minute"
+    auth_failure_global_limit: str = "50/second;1000/minute"
+    # History events written per organisation, status and minute for refused unauthenticated requests.
+    refusal_events_per_minute: int = 10
     scim_max_results: int = 1000
     scim_bulk_max_operations: int = 1000
     scim_max_payload_bytes: int = 1_048_576
@@ -282,6 +286,8 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_RATELIMIT_DEFAULT": ("ratelimit_default", _rate),
     "FLUID_RATELIMIT_OVERRIDES": ("ratelimit_overrides", _rate_overrides),
     "FLUID_AUTH_FAILURE_LIMIT": ("auth_failure_limit", _rate),
+    "FLUID_AUTH_FAILURE_GLOBAL_LIMIT": ("auth_failure_global_limit", _rate),
+    "FLUID_REFUSAL_EVENTS_PER_MINUTE": ("refusal_events_per_minute", _int_range(0, 1000)),
     "FLUID_SCIM_MAX_RESULTS": ("scim_max_results", _int_range(1, 10_000)),
     "FLUID_SCIM_BULK_MAX_OPERATIONS": ("scim_bulk_max_operations", _int_range(1, 10_000)),
     "FLUID_SCIM_MAX_PAYLOAD_BYTES": ("scim_max_payload_bytes", _int_range(1024, 64 * 1_048_576)),

@@ -161,10 +161,13 @@ def tenant(app: Flask) -> Tenant:
 def live_server(database_url: str, vault: Vault, artifacts_dir: Path) -> Iterator[LiveServer]:
     """gunicorn with two workers on the session's database and Vault.
 
-    Its rate limit is raised: scim2-tester and schemathesis send well over the default 100 requests
-    a second and do not wait for Retry-After (test_rate_limits.py covers the limits themselves)."""
+    Its rate limits are raised: scim2-tester and schemathesis send well over the default 100 requests
+    a second and do not wait for Retry-After, and every test refuses credentials from the same
+    loopback address (test_rate_limits.py and security/test_anonymous_flood.py cover the limits)."""
     env = {
         "FLUID_RATELIMIT_DEFAULT": "2000/second",
+        "FLUID_AUTH_FAILURE_LIMIT": "2000/second",
+        "FLUID_AUTH_FAILURE_GLOBAL_LIMIT": "2000/second",
         "FLUID_DATABASE_URL": database_url,
         "VAULT_ADDR": vault.addr,
         "VAULT_TOKEN": vault.token,

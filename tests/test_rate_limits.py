@@ -1,4 +1,6 @@
-"""Per-organisation rate limits and throttled failed bearer attempts (memory and Redis storage)."""
+"""Per-organisation rate limits and throttled failed bearer attempts (memory and Redis storage).
+
+What callers without the token may cost is shown in tests/security/test_anonymous_flood.py."""
 
 import uuid
 
@@ -39,12 +41,26 @@ def test_an_organisation_can_be_given_its_own_limit(app_factory, app):
 
 
 def test_failed_bearer_attempts_are_throttled_but_never_the_right_token(app_factory, app):
-    tenant = make_tenant(app)
+    tenant, other = make_tenant(app), make_tenant(app)
     client = app_factory(auth_failure_limit="3/minute").test_client()
     assert [_get(client, tenant, "fscim_guess").status_code for _ in range(3)] == [401, 401, 401]
     _assert_429(_get(client, tenant, "fscim_guess"))
     assert _get(client, tenant).status_code == 200, "the right token is never locked out"
     _assert_429(_get(client, tenant, "fscim_another-guess"))
+    # The limit is the client address's, whichever organisation it tries.
+    _assert_429(_get(client, other, "fscim_guess"))
+    assert _get(client, other).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("address", "counted_as"),
+    [("127.0.0.2", "127.0.0.2"), ("::ffff:127.0.0.2", "127.0.0.2"), ("::1", "::/64")],
+)
+def test_a_client_is_counted_by_its_ipv4_address_or_its_ipv6_64(app, address, counted_as):
+    from fluid_scim.scim_http.rate_limits import client_address
+
+    with app.test_request_context("/scim/v2/Users", environ_base={"REMOTE_ADDR": address}):
+        assert client_address() == counted_as
 
 
 @pytest.mark.parametrize("storage", ["redis://127.0.0.1:6379/15"])

@@ -23,8 +23,9 @@ def create_scim_blueprint() -> Blueprint:
     blueprint = Blueprint("scim", __name__, url_prefix=SCIM_PREFIX)
     # The request's context first: recording.finish_request (an after_request hook, which runs
     # whichever before_request hook refused the request) ends exactly the context begun here.
+    # Rate limits are counted in authentication: failures before any database work, an
+    # organisation's budget once its token is verified (scim_http/rate_limits.py).
     blueprint.before_request(recording.start_request)
-    blueprint.before_request(rate_limits.check_scim_request)
     blueprint.before_request(_reads_without_transaction)
     blueprint.before_request(authenticate_scim_request)
     blueprint.after_request(recording.finish_request)

@@ -2,11 +2,17 @@
 
 Order (docs/scim.md "Tenancy and authentication"): unknown organisation -> 404; missing or wrong token -> 401; sync disabled
 -> 403. Nothing here calls Vault on the request path: the digest key is cached per process.
+
+Every request that does not authenticate counts as a failure of its client address (and of all
+addresses together, :mod:`~fluid_scim.scim_http.rate_limits`); one without a well-formed bearer
+token is counted, and refused once over a limit, before the organisation is looked up. Only an
+authenticated request counts in its organisation's budget.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from flask import current_app, g, request
@@ -33,16 +39,29 @@ class ScimClient:
 
 def authenticate_scim_request() -> None:
     """``before_request`` of the SCIM blueprint: sets ``g.scim_client`` or raises a SCIM error."""
+    if g.get("scim_client") is not None:  # authenticated already (an error answered after the view)
+        return
     settings: Settings = current_app.extensions["fluid_settings"]
     slug = slug_from_host(request.host, settings.base_domain)
+    _refuse_early_without_bearer(slug)
     found = scim_tokens.organisation_and_token(slug=slug) if slug else None
+    known = _known_organisations()
     if found is None:
+        known.pop(slug or "", None)
+        for name in ("organisation_id", "organisation_slug"):  # none to count it in, whatever a lookup saw before
+            g.pop(name, None)
+        _failed()
         raise NotFound(f"no Fluid organisation at {request.host!r}; check the tenant URL")
     organisation, token_row = found
+    _remember(known, organisation.slug, organisation.id)
     g.organisation = organisation
     # Plain values for what runs after the request's transaction may have ended (recording, metrics).
     g.organisation_id, g.organisation_slug = organisation.id, organisation.slug
-    presented = _bearer_token()
+    try:
+        presented = _bearer_token()
+    except Unauthorized:
+        _failed()
+        raise
     store: SecretStore = current_app.extensions["fluid_secret_store"]
     try:
         key = store.token_digest_key()
@@ -50,17 +69,58 @@ def authenticate_scim_request() -> None:
         log.error("cannot check SCIM tokens: the digest key could not be loaded from Vault")
         raise ServiceUnavailable("authentication is temporarily unavailable; retry later") from None
     if not scim_tokens.verify_scim_token(row=token_row, presented=presented, key=key):
-        rate_limits.failed_attempt(organisation.slug)
+        _failed()
         raise Unauthorized("the bearer token is not valid for this organisation", error="invalid_token")
     assert token_row is not None  # verify_scim_token is False without a row
     g.scim_client = ScimClient(organisation, token_row.fingerprint)
     request_context.current().token_fingerprint = token_row.fingerprint
+    rate_limits.check_organisation(organisation.slug)
     if not organisation.scim_sync_enabled:
         raise Forbidden(
             f"SCIM sync is disabled for organisation {organisation.slug!r}: an admin has switched on"
             " 'Disable SCIM User Sync' in Fluid; nothing was changed"
         )
     scim_tokens.record_token_use(row=token_row, interval_seconds=settings.token_last_used_interval)
+
+
+def _refuse_early_without_bearer(slug: str | None) -> None:
+    """A request without a well-formed bearer token cannot authenticate: count it as a failure now.
+
+    Over a failure limit it is refused here, before any database work; the organisation named by
+    the host, if this process has seen it, is kept for the request's status counts.
+    """
+    try:
+        _bearer_token()
+    except Unauthorized:
+        g.failure_counted = True
+        organisation_id = _known_organisations().get(slug or "")
+        if organisation_id is not None:
+            g.organisation_id, g.organisation_slug = organisation_id, slug
+        rate_limits.failed_attempt()
+
+
+def _failed() -> None:
+    """Count this request's failure to authenticate, once."""
+    if not g.get("failure_counted"):
+        g.failure_counted = True
+        rate_limits.failed_attempt()
+
+
+# Organisations this process has looked up, by slug: a refusal before any lookup still counts in
+# its organisation's status. Bounded; a stale entry (an organisation deleted) only loses counts.
+KNOWN_AT_MOST = 10_000
+
+
+def _known_organisations() -> dict[str, uuid.UUID]:
+    known: dict[str, uuid.UUID] = current_app.extensions.setdefault("fluid_known_organisations", {})
+    return known
+
+
+def _remember(known: dict[str, uuid.UUID], slug: str, organisation_id: uuid.UUID) -> None:
+    if known.get(slug) != organisation_id:
+        if len(known) >= KNOWN_AT_MOST:
+            known.clear()
+        known[slug] = organisation_id
 
 
 def _bearer_token() -> str:

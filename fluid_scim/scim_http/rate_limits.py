@@ -1,17 +1,28 @@
-"""Rate limits: per organisation on the SCIM surface, and on failed bearer attempts.
+"""Rate limits on the SCIM surface: an organisation's budget, and what unauthenticated callers may cost.
 
-Counters live in a ``limits`` storage (moving windows): in process memory by default (each
-gunicorn worker counts on its own), in Redis when ``FLUID_RATELIMIT_STORAGE_URL`` is set (shared by
-every worker on every host). A limited request is a 429 SCIM error with ``Retry-After``; when the
-storage is unreachable, requests are let through (and a warning logged).
+Two kinds of limit, counted apart, so that no caller without the token can spend an organisation's
+budget:
 
-Failed bearer attempts are counted per organisation and client address and answered 429 once over
-``FLUID_AUTH_FAILURE_LIMIT``; the right token is checked first and never counted, so it is never
-locked out by someone else's guessing.
+- **An organisation's budget** (``FLUID_RATELIMIT_DEFAULT``, ``FLUID_RATELIMIT_OVERRIDES``) counts
+  only its *authenticated* requests: it is checked after the bearer token was verified.
+- **Failures** (``FLUID_AUTH_FAILURE_LIMIT`` per client address, ``FLUID_AUTH_FAILURE_GLOBAL_LIMIT``
+  for every address together) count every request that did not authenticate: no or a malformed
+  ``Authorization`` header, a wrong token, a host that is no organisation. A request without a
+  well-formed bearer token cannot authenticate, so it is counted, and refused with 429 once over
+  either limit, before any database work. A request carrying a bearer token is always verified
+  (one indexed read): the right token passes whatever the failure counters say, a wrong one is
+  counted and answered 429 instead of 401 once over either limit. IPv6 clients are counted by their
+  /64 (one subscriber's allocation), so that one host cannot rotate through its own addresses.
+
+Counters live in a ``limits`` storage (moving windows): in process memory by default (each gunicorn
+worker counts on its own), in Redis when ``FLUID_RATELIMIT_STORAGE_URL`` is set (shared by every
+worker on every host). A limited request is a 429 SCIM error with ``Retry-After`` (RFC 7644 §3.12);
+when the storage is unreachable, requests are let through (and a warning logged).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -24,9 +35,10 @@ from limits.strategies import MovingWindowRateLimiter
 
 from fluid_scim.config import Settings
 from fluid_scim.errors import TooManyRequests
-from fluid_scim.web.tenancy import slug_from_host
 
 log = logging.getLogger(__name__)
+
+IPV6_PREFIX = 64
 
 
 @dataclass(frozen=True)
@@ -36,10 +48,11 @@ class RateLimits:
     strategy: MovingWindowRateLimiter
     default: tuple[RateLimitItem, ...]
     overrides: dict[str, tuple[RateLimitItem, ...]]
-    auth_failures: tuple[RateLimitItem, ...]
+    failures_per_address: tuple[RateLimitItem, ...]
+    failures_in_all: tuple[RateLimitItem, ...]
 
-    def for_key(self, key: str) -> tuple[RateLimitItem, ...]:
-        return self.overrides.get(key, self.default)
+    def for_organisation(self, slug: str) -> tuple[RateLimitItem, ...]:
+        return self.overrides.get(slug, self.default)
 
 
 def register_rate_limits(app: Flask) -> None:
@@ -50,7 +63,8 @@ def register_rate_limits(app: Flask) -> None:
         strategy=MovingWindowRateLimiter(storage),
         default=tuple(parse_many(settings.ratelimit_default)),
         overrides={slug: tuple(parse_many(limit)) for slug, limit in settings.ratelimit_overrides},
-        auth_failures=tuple(parse_many(settings.auth_failure_limit)),
+        failures_per_address=tuple(parse_many(settings.auth_failure_limit)),
+        failures_in_all=tuple(parse_many(settings.auth_failure_global_limit)),
     )
 
 
@@ -59,33 +73,50 @@ def _limits() -> RateLimits:
     return limits
 
 
-def _organisation_key() -> str:
-    settings: Settings = current_app.extensions["fluid_settings"]
-    return slug_from_host(request.host, settings.base_domain) or f"address:{request.remote_addr}"
+def client_address() -> str:
+    """The caller's address as counted: IPv4 as is, IPv6 by its /64 (an IPv4-mapped one as IPv4)."""
+    address = request.remote_addr or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, IPV6_PREFIX), strict=False))
+    return address
 
 
-def check_scim_request() -> None:
-    """``before_request`` of the SCIM blueprint, before any database work (none for a refused request)."""
-    key = _organisation_key()
+def check_organisation(slug: str) -> None:
+    """Count an authenticated request of the organisation ``slug`` in its budget; over it, 429."""
     limits = _limits()
-    for item in limits.for_key(key):
-        if not _hit(limits.strategy, item, "scim", key):
+    for item in limits.for_organisation(slug):
+        if not _hit(limits.strategy, item, "scim", slug):
             raise TooManyRequests(
-                f"too many requests for organisation {key!r} (limit {item});"
-                " retry after the time in Retry-After",
-                retry_after=_retry_after(limits.strategy, item, "scim", key),
+                f"too many requests for organisation {slug!r} (limit {item}); retry after the time in Retry-After",
+                retry_after=_retry_after(limits.strategy, item, "scim", slug),
             )
 
 
-def failed_attempt(organisation_slug: str) -> None:
-    """Count a failed bearer attempt; over the limit, refuse it with 429 instead of 401."""
+def failed_attempt() -> None:
+    """Count a request that did not (or cannot) authenticate; over a failure limit, refuse it with 429.
+
+    Its client address's limit first: an address over it is refused without spending the budget
+    every other address shares.
+    """
     limits = _limits()
-    address = request.remote_addr or "unknown"
-    for item in limits.auth_failures:
-        if not _hit(limits.strategy, item, "auth-failure", organisation_slug, address):
+    address = client_address()
+    for item in limits.failures_per_address:
+        if not _hit(limits.strategy, item, "auth-failure", address):
             raise TooManyRequests(
-                "too many failed authentication attempts from this address; check the secret token",
-                retry_after=_retry_after(limits.strategy, item, "auth-failure", organisation_slug, address),
+                "too many unauthenticated or failed requests from this address; check the secret token",
+                retry_after=_retry_after(limits.strategy, item, "auth-failure", address),
+            )
+    for item in limits.failures_in_all:
+        if not _hit(limits.strategy, item, "auth-failure-all"):
+            raise TooManyRequests(
+                "too many unauthenticated or failed requests; requests with the right token are still answered",
+                retry_after=_retry_after(limits.strategy, item, "auth-failure-all"),
             )
 
 

@@ -1,7 +1,12 @@
-"""Every SCIM request of a known organisation leaves a provisioning event and counts in its status.
+"""Every SCIM request of a known organisation counts in its status and leaves a provisioning event,
+but for refusals of unauthenticated requests and 429s, of which only a sample are events.
 
 A change wrote its event in its own transaction; reads, refusals and failures hand theirs, and
 every request its status counts, to the process's :class:`~fluid_scim.services.recorder.Recorder`.
+A refusal before authentication (no token, a wrong one, over a rate limit) is counted in the status
+of the organisation its host names, each one, but written as an event only for the first
+``FLUID_REFUSAL_EVENTS_PER_MINUTE`` per organisation, status and minute (per worker): a flood of
+them cannot fill the history.
 """
 
 from __future__ import annotations
@@ -94,17 +99,21 @@ def _record(response: Response, context: RequestContext) -> None:
         return
     status = response.status_code
     scim_type, detail = _error(response) if status >= 400 else (None, context.detail)
+    recorder = recorder_of(current_app)
+    at = utcnow()
     event = None
-    if not context.recorded or status >= 400 or context.detail:
+    # Refusals of unauthenticated requests and 429s are counted each, but only a sample is kept as events.
+    sampled = g.get("scim_client") is None or status == 429
+    if (not context.recorded or status >= 400 or context.detail) and (
+        not sampled or recorder.in_sample(organisation_id, status, at)
+    ):
         resource_type, resource_id = _resource(view)
         event = audit.event_values(
             organisation_id, context, _INTENT.get(view, "unknown"), resource_type, resource_id, [], status, scim_type, detail
         )
         context.recorded = True
-    recorder = recorder_of(current_app)
     if recorder.interval <= 0:
         transaction.rollback()  # written in the request: end the request's own transaction first
-    at = utcnow()
     if status < 400 and context.undeclared:
         recorder.sighted(organisation_id, context.undeclared, at)  # the changes that kept them are committed
     recorder.add(organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=at, event=event)

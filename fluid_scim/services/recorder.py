@@ -9,6 +9,10 @@ when 1,000 are waiting, when the worker exits, and before anything in this proce
 status. ``FLUID_RECORD_FLUSH_SECONDS=0`` writes them in the request instead, after the answer is
 built, in one short transaction.
 
+Refusals of unauthenticated requests and 429s are counted each, but kept as events only for the
+first ``FLUID_REFUSAL_EVENTS_PER_MINUTE`` per organisation, status and minute (:meth:`Recorder.in_sample`):
+a flood of refusals costs the history a bounded number of rows, and the status still counts them all.
+
 What this trades: a worker killed outright (SIGKILL, power loss) loses at most its last interval
 of read events and counts; a change and its event are never apart. Other workers' pending counts
 show up in the status within one interval.
@@ -30,6 +34,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import directory as directory_repo
 from fluid_scim.repositories import history as history_repo
 from fluid_scim.repositories import status as status_repo
@@ -86,9 +91,10 @@ class _Counts:
 class Recorder:
     """Pending events and status counts of one process, written in batches."""
 
-    def __init__(self, app: Flask, interval: float) -> None:
+    def __init__(self, app: Flask, interval: float, *, sample_per_minute: int = 10) -> None:
         self.app = app
         self.interval = interval
+        self.sample_per_minute = sample_per_minute
         self._reset()
 
     def _reset(self) -> None:
@@ -98,6 +104,8 @@ class Recorder:
         self._counts: dict[uuid.UUID, _Counts] = {}
         self._buckets: dict[tuple[uuid.UUID, datetime], list[int]] = {}
         self._sightings: dict[tuple[uuid.UUID, str], Sighting] = {}
+        # (organisation, status) -> [minute, events kept in it, events left out of it]
+        self._samples: dict[tuple[uuid.UUID, int], list[int]] = {}
         self._wake = threading.Event()
         self._stopped = False
         self._thread: threading.Thread | None = None
@@ -138,6 +146,25 @@ class Recorder:
         elif self._thread is None:
             self._start()
 
+    def in_sample(self, organisation_id: uuid.UUID, status: int, at: datetime) -> bool:
+        """Whether a refusal's event is kept: the first ``sample_per_minute`` per organisation, status and minute.
+
+        The others are counted in the status all the same (:meth:`add` without an event), and their
+        number logged when the flush after their minute writes what is pending.
+        """
+        if os.getpid() != self._pid:
+            self._reset()
+        minute = int(at.timestamp() // 60)
+        with self._lock:
+            sample = self._samples.get((organisation_id, status))
+            if sample is None or sample[0] != minute:
+                sample = self._samples[(organisation_id, status)] = [minute, 0, 0]
+            if sample[1] < self.sample_per_minute:
+                sample[1] += 1
+                return True
+            sample[2] += 1
+            return False
+
     def sighted(self, organisation_id: uuid.UUID, seen: list[tuple[str, str, str, str]], at: datetime) -> None:
         """Count undeclared attributes (path, resource type, JSON kind, resource id) a committed change kept."""
         with self._lock:
@@ -158,6 +185,8 @@ class Recorder:
                 events, counts, buckets = self._events, self._counts, self._buckets
                 self._events, self._counts, self._buckets = [], {}, {}
                 sightings, self._sightings = self._sightings, {}
+                left_out = self._samples_ended(everything=False)
+            _log_left_out(left_out)
             if not (events or counts or buckets or sightings):
                 return 0
             try:
@@ -183,6 +212,13 @@ class Recorder:
                     "could not write provisioning events and status; dropped them", extra={"dropped_events": len(events)}
                 )
                 return 0
+
+    def _samples_ended(self, *, everything: bool) -> list[tuple[uuid.UUID, int, int, int]]:
+        """Forget the samples of minutes gone by (all of them when stopping): (organisation, status, kept, left out)."""
+        minute = int(utcnow().timestamp() // 60)
+        ended = [key for key, sample in self._samples.items() if everything or sample[0] < minute]
+        samples = [(key, self._samples.pop(key)) for key in ended]
+        return [(organisation_id, status, kept, left_out) for (organisation_id, status), (_, kept, left_out) in samples]
 
     def _write(
         self,
@@ -252,6 +288,18 @@ class Recorder:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=10)
         self.flush()
+        with self._lock:
+            left_out = self._samples_ended(everything=True)
+        _log_left_out(left_out)
+
+
+def _log_left_out(samples: list[tuple[uuid.UUID, int, int, int]]) -> None:
+    for organisation_id, status, kept, left_out in samples:
+        if left_out:
+            log.warning(
+                "refusals counted in the status without a history event each",
+                extra={"organisation_id": str(organisation_id), "status": status, "events_kept": kept, "left_out": left_out},
+            )
 
 
 def _of_existing(

@@ -108,3 +108,9 @@ def test_rate_limit_settings_are_checked_and_per_organisation():
         load_settings({"FLUID_RATELIMIT_OVERRIDES": "acme"})
     with pytest.raises(ConfigError, match="FLUID_RATELIMIT_STORAGE_URL must be memory:// or a redis:// URL"):
         load_settings({"FLUID_RATELIMIT_STORAGE_URL": "memcached://x"})
+    failures = load_settings({"FLUID_AUTH_FAILURE_GLOBAL_LIMIT": "5/second", "FLUID_REFUSAL_EVENTS_PER_MINUTE": "0"})
+    assert failures.auth_failure_global_limit == "5/second" and failures.refusal_events_per_minute == 0
+    with pytest.raises(ConfigError, match="FLUID_AUTH_FAILURE_GLOBAL_LIMIT must be rate limits"):
+        load_settings({"FLUID_AUTH_FAILURE_GLOBAL_LIMIT": "many"})
+    with pytest.raises(ConfigError, match="FLUID_REFUSAL_EVENTS_PER_MINUTE"):
+        load_settings({"FLUID_REFUSAL_EVENTS_PER_MINUTE": "5000"})
