@@ -13,6 +13,7 @@ import time
 from flask import Response, current_app, g, request
 
 from fluid_scim.models.types import utcnow
+from fluid_scim.redaction import redact_optional
 from fluid_scim.scim_http import addressing
 from fluid_scim.services import audit, request_context, transaction
 from fluid_scim.services.recorder import recorder_of
@@ -94,6 +95,7 @@ def _record(response: Response, context: RequestContext) -> None:
         return
     status = response.status_code
     scim_type, detail = _error(response) if status >= 400 else (None, context.detail)
+    detail = redact_optional(detail)  # it may echo what the caller sent (a path, a filter): kept in the status too
     event = None
     if not context.recorded or status >= 400 or context.detail:
         resource_type, resource_id = _resource(view)
