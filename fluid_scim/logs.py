@@ -4,31 +4,26 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
 from flask import g, has_request_context
 
-# A safety net under the rule that no secret is ever logged: anything that looks like a bearer
-# credential or a generated SCIM token is masked before the line is written.
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)(bearer\s+)[^\s\"',]+"),
-    re.compile(r"fscim_[A-Za-z0-9_-]+"),
-    re.compile(r"(?i)(\"?(?:token|secret|password|secret_id|authorization)\"?\s*[:=]\s*\"?)[^\s\"',}]+"),
-)
+from fluid_scim.redaction import redact, redact_value
+
+__all__ = ["JsonFormatter", "configure_logging", "redact"]
+
 _STANDARD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
-def redact(text: str) -> str:
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[REDACTED]", text)
-    return text
-
-
 class JsonFormatter(logging.Formatter):
-    """Render a record as one JSON line: time, level, logger, message, request id and extras."""
+    """Render a record as one JSON line: time, level, logger, message, request id and extras.
+
+    A safety net under the rule that no secret is ever logged: every field of the line (the
+    message with its arguments, each ``extra`` value however nested, the request id, the
+    exception and stack) goes through :func:`fluid_scim.redaction.redact` before it is written.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {
@@ -38,12 +33,14 @@ class JsonFormatter(logging.Formatter):
             "message": redact(record.getMessage()),
         }
         if has_request_context():
-            entry["request_id"] = getattr(g, "request_id", None)
+            entry["request_id"] = redact_value(getattr(g, "request_id", None))
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRIBUTES and not key.startswith("_"):
-                entry[key] = value
+                entry[redact(key)] = redact_value(value)
         if record.exc_info and record.exc_info[0] is not None:
             entry["exception"] = redact(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = redact(self.formatStack(record.stack_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 

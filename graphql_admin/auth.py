@@ -5,12 +5,16 @@ with a key pair whose public half is configured (``FLUID_ADMIN_JWT_PUBLIC_KEY``)
 signature against the one configured algorithm only (never the token's own ``alg``: ``none`` and
 algorithm confusion are refused), ``exp``, ``iat``, ``iss`` and ``aud``; this module adds the rest
 of the contract: every claim present and well-typed, and at most an hour between ``iat`` and ``exp``.
+The organisation is named by its id (``org_id``), checked against the organisation found when the
+credential is used (:func:`fluid_scim.services.admin_credentials.organisation_of_credential`), so a
+credential issued before an organisation was removed and its slug taken again is refused.
 Minting (development and tests) is :mod:`fluid_scim.services.admin_credentials`.
 """
 
 from __future__ import annotations
 
 import functools
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +29,8 @@ from fluid_scim.web.tenancy import slug_from_host
 # Clock skew tolerated between Fluid (the issuer) and this service, for exp and iat.
 LEEWAY_SECONDS = 5
 REQUIRED_CLAIMS = ("sub", "org", "roles", "iat", "exp", "iss", "aud")
+# Present in every credential too, but may be null (PyJWT's ``require`` counts null as missing).
+NULLABLE_CLAIMS = ("org_id",)
 
 
 class InvalidAdminToken(Exception):
@@ -39,7 +45,8 @@ class AdminClaims:
     """The verified claims of one admin credential."""
 
     subject: str
-    organisation: str
+    organisation: str  # the slug: for the host rule and for people
+    organisation_id: str | None  # what binds the credential; None only for an operator administering none
     roles: tuple[str, ...]
     platform_operator: bool
     issued_at: int
@@ -107,8 +114,12 @@ def verify_admin_token(token: str, *, key: Any, settings: Settings) -> AdminClai
 
 
 def _claims(payload: dict[str, Any]) -> AdminClaims:
+    for claim in NULLABLE_CLAIMS:
+        if claim not in payload:
+            raise InvalidAdminToken(f"the admin credential lacks the {claim!r} claim")
     subject, organisation, roles = payload["sub"], payload["org"], payload["roles"]
     operator = payload.get("platform_operator", False)
+    organisation_id = _organisation_id(payload["org_id"], operator is True)
     issued_at, expires_at = payload["iat"], payload["exp"]
     if not isinstance(subject, str) or not 0 < len(subject) <= 200:
         raise InvalidAdminToken("the admin credential's 'sub' must be a non-empty string")
@@ -125,11 +136,24 @@ def _claims(payload: dict[str, Any]) -> AdminClaims:
     return AdminClaims(
         subject=subject,
         organisation=organisation,
+        organisation_id=organisation_id,
         roles=tuple(roles),
         platform_operator=operator,
         issued_at=int(issued_at),
         expires_at=int(expires_at),
     )
+
+
+def _organisation_id(value: Any, operator: bool) -> str | None:
+    """The canonical text of the ``org_id`` claim (a UUID); ``null`` is an operator's credential for no organisation."""
+    if value is None and operator:
+        return None
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    raise InvalidAdminToken("the admin credential's 'org_id' must be the organisation's id (a UUID)")
 
 
 def host_refusal(claims: AdminClaims, host: str | None, base_domain: str) -> str | None:

@@ -10,7 +10,7 @@ from fluid_scim.config import Settings
 from fluid_scim.errors import OrganisationNotFound
 from fluid_scim.models import Organisation
 from fluid_scim.secrets import SecretStore
-from fluid_scim.services import organisations
+from fluid_scim.services.admin_credentials import organisation_of_credential
 from fluid_scim.services.request_context import RequestContext
 from graphql_admin.auth import AdminClaims
 
@@ -38,16 +38,25 @@ class AdminContext:
         return self.claims is not None and self.claims.platform_operator
 
     def organisation(self) -> Organisation:
-        """The caller's own organisation (the credential's ``org``), loaded once per request.
+        """The caller's own organisation (the credential's ``org_id``, still named ``org``), loaded once per request.
 
-        Raises :class:`~fluid_scim.errors.OrganisationNotFound` when it does not
-        exist (any more). There is deliberately no way to name another organisation.
+        Raises :class:`~fluid_scim.errors.OrganisationNotFound` when it does not exist (any more:
+        one created again under the same slug is another organisation) or the credential names
+        none. There is deliberately no way to name another organisation.
         """
         if self.claims is None:
             raise OrganisationNotFound("no organisation: the request carries no credential")
+        if self.claims.organisation_id is None:
+            raise OrganisationNotFound("no organisation: the credential names none")
         if self._organisation is None:
-            self._organisation = organisations.get_organisation(slug=self.claims.organisation)
+            self._organisation = organisation_of_credential(
+                organisation_id=self.claims.organisation_id, slug=self.claims.organisation
+            )
         return self._organisation
+
+    def bind(self, organisation: Organisation) -> None:
+        """Use ``organisation``, already found for this request's credential (the view checks it first)."""
+        self._organisation = organisation
 
     def audit_context(self) -> RequestContext:
         """The context a change of this request runs in: who the provisioning history names for it."""

@@ -1,8 +1,10 @@
 """``/graphql``: the Strawberry Flask view behind a credential check.
 
 Every operation needs a valid admin credential (401 otherwise) used through the right host (403
-otherwise), checked before Strawberry parses anything. Only the GraphiQL page itself, served in
-development alone, loads without one: the admin pastes the credential into its headers.
+otherwise), whose organisation still exists under its id (401 otherwise: one removed and created
+again under the same slug is another organisation), checked before Strawberry parses anything.
+Only the GraphiQL page itself, served in development alone, loads without one: the admin pastes
+the credential into its headers.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from flask.typing import ResponseReturnValue
 from strawberry.flask.views import GraphQLView
 
 from fluid_scim.config import Settings
-from fluid_scim.errors import SecretStoreError
+from fluid_scim.errors import OrganisationNotFound, SecretStoreError
+from fluid_scim.models import Organisation
 from fluid_scim.secrets import SecretStore
+from fluid_scim.services.admin_credentials import organisation_of_credential
 from graphql_admin.auth import (
     InvalidAdminToken,
     bearer_credential,
@@ -54,16 +58,25 @@ class AdminGraphQLView(GraphQLView[AdminContext, None]):
         refused = host_refusal(claims, request.host, self.settings.base_domain)
         if refused is not None:
             return _refusal(403, "FORBIDDEN", refused)
-        g.admin_claims = claims
+        organisation: Organisation | None = None
+        if claims.organisation_id is not None:
+            try:
+                organisation = organisation_of_credential(organisation_id=claims.organisation_id, slug=claims.organisation)
+            except OrganisationNotFound as exc:
+                return _refusal(401, "UNAUTHENTICATED", exc.detail)
+        g.admin_claims, g.admin_organisation = claims, organisation
         return super().dispatch_request()
 
     def get_context(self, request: Any, response: Any) -> AdminContext:
-        return AdminContext(
+        context = AdminContext(
             claims=g.admin_claims,
             settings=self.settings,
             store=self.store,
             request_id=getattr(g, "request_id", None),
         )
+        if g.admin_organisation is not None:
+            context.bind(g.admin_organisation)
+        return context
 
 
 def _refusal(status: int, code: str, message: str) -> Response:

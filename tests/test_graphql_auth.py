@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from fluid_scim.config import ConfigError, Settings, load_settings
+from fluid_scim.services import organisations
 from graphql_admin.auth import InvalidAdminToken, bearer_credential, host_refusal, verify_admin_token
 from tests.support.graphql import claims_for
 from tests.support.tenants import Tenant
@@ -22,12 +23,13 @@ from tests.support.tenants import Tenant
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32
 SETTINGS = Settings()
+ACME_ID = "5b0c5f0e-7d6a-4a57-9a39-6b1f2f1c8e11"
 
 
 def payload(**changes: Any) -> dict[str, Any]:
     now = int(time.time())
-    claims = {"sub": "ada@example.com", "org": "acme", "roles": ["fluid_admin"], "iat": now, "exp": now + 600,
-              "iss": "fluid", "aud": "fluid-scim-admin"}
+    claims = {"sub": "ada@example.com", "org": "acme", "org_id": ACME_ID, "roles": ["fluid_admin"], "iat": now,
+              "exp": now + 600, "iss": "fluid", "aud": "fluid-scim-admin"}
     claims.update(changes)
     return {name: value for name, value in claims.items() if value is not None}
 
@@ -38,8 +40,8 @@ def sign(claims: dict[str, Any], key: Any = KEY, algorithm: str = "HS256") -> st
 
 def test_a_valid_credential() -> None:
     claims = verify_admin_token(sign(payload(platform_operator=True)), key=KEY, settings=SETTINGS)
-    assert (claims.subject, claims.organisation, claims.roles, claims.platform_operator) == (
-        "ada@example.com", "acme", ("fluid_admin",), True
+    assert (claims.subject, claims.organisation, claims.organisation_id, claims.roles, claims.platform_operator) == (
+        "ada@example.com", "acme", ACME_ID, ("fluid_admin",), True
     )
     assert claims.is_admin and claims.actor == "admin:ada@example.com"
 
@@ -62,15 +64,19 @@ def _unsigned(claims: dict[str, Any]) -> str:
         (lambda: sign(payload(), KEY * 2, "HS512"), "is not valid"),
         (lambda: sign(payload(exp=int(time.time()) + 3601)), "within 3600 seconds"),
         (lambda: sign(payload(roles=None)), "lacks the 'roles' claim"),
+        (lambda: sign(payload(org_id=None)), "lacks the 'org_id' claim"),
         (lambda: sign(payload(org=None)), "lacks the 'org' claim"),
         (lambda: sign(payload(aud=None)), "lacks the 'aud' claim"),
         (lambda: sign(payload(org="Not A Slug")), "'org' must be an organisation slug"),
+        (lambda: sign(payload(org_id="acme")), "'org_id' must be the organisation's id"),
+        (lambda: sign({**payload(), "org_id": None}), "'org_id' must be the organisation's id"),
         (lambda: sign(payload(roles="fluid_admin")), "'roles' must be a list"),
         (lambda: sign(payload(platform_operator="yes")), "'platform_operator' must be true or false"),
         (lambda: "not.a.jwt", "is not valid"),
     ],
     ids=["expired", "wrong-key", "wrong-audience", "wrong-issuer", "alg-none", "other-algorithm", "too-long-lived",
-         "no-roles", "no-org", "no-aud", "bad-org", "bad-roles", "bad-operator", "garbage"],
+         "no-roles", "no-org-id", "no-org", "no-aud", "bad-org", "bad-org-id", "null-org-id", "bad-roles", "bad-operator",
+         "garbage"],
 )
 def test_refused_credentials(token: Any, reason: str) -> None:
     with pytest.raises(InvalidAdminToken, match=reason):
@@ -146,7 +152,10 @@ def test_admin_token_command(app: Flask, runner: FlaskCliRunner, tenant: Tenant)
     assert result.exit_code == 0, result.output
     token, url = result.stdout.splitlines()
     claims = verify_admin_token(token, key=key, settings=app.extensions["fluid_settings"])
+    with app.app_context():
+        organisation_id = str(organisations.get_organisation(slug=tenant.slug).id)
     assert claims.organisation == tenant.slug and claims.is_admin and not claims.platform_operator
+    assert claims.organisation_id == organisation_id
     assert claims.expires_at - claims.issued_at == 120 and claims.subject.startswith("cli:")
     assert url == f"http://{tenant.slug}.localhost/admin#token={token}"
 
@@ -154,6 +163,7 @@ def test_admin_token_command(app: Flask, runner: FlaskCliRunner, tenant: Tenant)
     assert operator.exit_code == 0, operator.output
     claims = verify_admin_token(operator.stdout.strip(), key=key, settings=app.extensions["fluid_settings"])
     assert claims.platform_operator and claims.subject == "ops@example.com"
+    assert claims.organisation_id is None  # no organisation "newco" yet: this credential administers none
 
     assert runner.invoke(args=["admin-token", "no-such-org"]).exit_code == 1
     assert runner.invoke(args=["admin-token", tenant.slug, "--ttl", "3601"]).exit_code == 2

@@ -95,8 +95,10 @@ def test_article_admin_flow(app: Flask, tenant: Tenant, live_server: LiveServer,
 def test_refused_credentials(app: Flask, tenant: Tenant, live_server: LiveServer) -> None:
     with app.app_context():
         key = app.extensions["fluid_secret_store"].admin_jwt_key()
+        organisation_id = str(organisations.get_organisation(slug=tenant.slug).id)
     now = int(time.time())
-    base = {"sub": "ada@example.com", "org": tenant.slug, "roles": ["fluid_admin"], "iss": "fluid", "aud": "fluid-scim-admin"}
+    base = {"sub": "ada@example.com", "org": tenant.slug, "org_id": organisation_id, "roles": ["fluid_admin"], "iss": "fluid",
+            "aud": "fluid-scim-admin"}
     refused = {
         "expired": jwt.encode({**base, "iat": now - 4000, "exp": now - 400}, key, algorithm="HS256"),
         "wrongly signed": jwt.encode({**base, "iat": now, "exp": now + 600}, b"x" * 32, algorithm="HS256"),

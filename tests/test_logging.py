@@ -18,17 +18,18 @@ def _log_lines(live_server):
 
 @pytest.mark.live
 def test_every_line_is_json_and_request_ids_are_kept_or_made(live_server, tenant):
+    incoming = "7f3a42c0-1b2d-4e5f-8a9b-0c1d2e3f4a5b"
     kept = scim_request(
         live_server.url, "GET", "/ServiceProviderConfig", host=tenant.host, token=tenant.token,
-        headers={"X-Request-Id": "entra-7f3a.42"},
+        headers={"X-Request-Id": incoming},
     )
-    assert kept.headers["X-Request-Id"] == "entra-7f3a.42"
+    assert kept.headers["X-Request-Id"] == incoming
     made = requests.get(f"{live_server.url}/healthz", headers={"X-Request-Id": "bad id with spaces"}, timeout=5)
     generated = made.headers["X-Request-Id"]
     assert generated != "bad id with spaces" and len(generated) == 32
 
     lines = _log_lines(live_server)  # raises if any line is not JSON
-    access = [line for line in lines if line.get("request_id") == "entra-7f3a.42"]
+    access = [line for line in lines if line.get("request_id") == incoming]
     assert access and access[-1]["path"] == "/scim/v2/ServiceProviderConfig"
     assert access[-1]["status"] == 200 and access[-1]["organisation"] == tenant.slug
     assert access[-1]["method"] == "GET" and access[-1]["level"] == "info"

@@ -30,16 +30,19 @@ def admin_token(slug: str, show_url: bool, operator: bool, ttl: int, subject: st
             "with FLUID_ADMIN_JWT_ALGORITHM=RS256 only Fluid (which holds the private key) issues credentials"
         )
     with failures("no credential was made"):
+        # The credential names the organisation by its id; an operator's may name one not created yet.
         if operator:
             organisations.validate_slug(slug)
+            existing = organisations.find_organisation(slug=slug)
         else:
-            organisations.get_organisation(slug=slug)
+            existing = organisations.get_organisation(slug=slug)
         key = store().admin_jwt_key()
     credential = mint_admin_token(
         key=key,
         settings=config,
         subject=subject or f"cli:{getpass.getuser()}",
         organisation=slug,
+        organisation_id=existing.id if existing is not None else None,
         platform_operator=operator,
         ttl_seconds=ttl,
     )

@@ -20,6 +20,10 @@ def find_by_slug(slug: str) -> Organisation | None:
     return db.session.execute(select(Organisation).where(Organisation.slug == slug)).scalar_one_or_none()
 
 
+def find_by_id(organisation_id: uuid.UUID) -> Organisation | None:
+    return db.session.get(Organisation, organisation_id)
+
+
 # Built once (the per-request auth lookup): see repositories.scim.
 _WITH_TOKEN = (
     select(Organisation, ScimToken)

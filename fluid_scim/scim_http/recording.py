@@ -18,6 +18,7 @@ import time
 from flask import Response, current_app, g, request
 
 from fluid_scim.models.types import utcnow
+from fluid_scim.redaction import redact_optional
 from fluid_scim.scim_http import addressing
 from fluid_scim.services import audit, request_context, transaction
 from fluid_scim.services.recorder import recorder_of
@@ -99,6 +100,7 @@ def _record(response: Response, context: RequestContext) -> None:
         return
     status = response.status_code
     scim_type, detail = _error(response) if status >= 400 else (None, context.detail)
+    detail = redact_optional(detail)  # it may echo what the caller sent (a path, a filter): kept in the status too
     recorder = recorder_of(current_app)
     at = utcnow()
     event = None

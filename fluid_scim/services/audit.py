@@ -4,7 +4,9 @@ A change and its event commit together: services call :func:`record` just before
 so the event is part of the same transaction. SCIM requests that change nothing (reads) or fail
 are recorded afterwards through :mod:`fluid_scim.services.recorder` (batched, off the request
 path); admin actions outside a change use :func:`record_outside`, a short transaction of its own
-that never fails the request. Nothing secret is stored: passwords and token-like values are redacted.
+that never fails the request. Nothing secret is stored: passwords and token-like values are redacted,
+and so is anything shaped like a credential in the request attributes a caller controls (user agent,
+request id, path, resource id, detail; :mod:`fluid_scim.redaction`).
 """
 
 from __future__ import annotations
@@ -15,17 +17,19 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from fluid_scim import redaction
 from fluid_scim.models import Organisation
 from fluid_scim.models.audit import ProvisioningEvent
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
+from fluid_scim.redaction import redact_optional
 from fluid_scim.repositories import history as history_repo
 from fluid_scim.schema import ENTERPRISE_URN
 from fluid_scim.services import request_context, transaction
 from fluid_scim.services.request_context import RequestContext
 
 log = logging.getLogger(__name__)
-REDACTED = "[REDACTED]"
+REDACTED = redaction.REDACTED
 _SECRET_KEY = re.compile(r"(?i)password|secret|token|credential")
 MAX_DETAIL = 2000
 
@@ -91,26 +95,29 @@ def event_values(
     scim_type: str | None,
     detail: str | None,
 ) -> dict[str, Any]:
-    """The column values of one event (an ORM row in a change's transaction, or a row the recorder writes later)."""
+    """The column values of one event (an ORM row in a change's transaction, or a row the recorder writes later).
+
+    Every attribute of the request a caller controls is redacted before it is cut to its column.
+    """
     return {
         "organisation_id": organisation_id,
         "id": new_id(),
         "created_at": utcnow(),
         "kind": context.kind,
-        "actor": context.actor,
-        "request_id": context.request_id,
-        "user_agent": (context.user_agent or None) and context.user_agent[:255],
+        "actor": redact_optional(context.actor, 255),
+        "request_id": redact_optional(context.request_id, 128),
+        "user_agent": redact_optional(context.user_agent, 255),
         "token_fingerprint": context.token_fingerprint,
         "dialect": context.dialect,
         "quirks": sorted(context.quirks),
         "method": context.method,
-        "path": (context.path or None) and context.path[:512],
+        "path": redact_optional(context.path, 512),
         "resource_type": resource_type,
-        "resource_id": resource_id,
+        "resource_id": redact_optional(resource_id, 36),
         "operation": operation,
         "status": status,
         "scim_type": scim_type,
-        "detail": (detail or None) and detail[:MAX_DETAIL],
+        "detail": redact_optional(detail, MAX_DETAIL),
         "latency_ms": context.latency_ms() if context.kind == "scim" else None,
         "changes": [_redact(change) for change in changes],
     }

@@ -62,6 +62,10 @@ def get_organisation(*, slug: str) -> Organisation:
     return organisation
 
 
+def find_organisation(*, slug: str) -> Organisation | None:
+    return repo.find_by_slug(slug)
+
+
 def list_organisations() -> Sequence[Organisation]:
     return repo.list_all()
 

@@ -1,4 +1,11 @@
-"""A request id on every request (kept from ``X-Request-Id`` or made), and one access log line each."""
+"""A request id on every request (kept from ``X-Request-Id`` or made), and one access log line each.
+
+An incoming ``X-Request-Id`` is kept only when it is a UUID (``8-4-4-4-12`` hex digits, or the
+same 32 digits without hyphens; RFC 9562), the usual shape of a client's correlation id, and one
+that can carry nothing else. Any other value (a token pasted into the wrong header, free text)
+is dropped and a fresh id made, so what is logged, stored and echoed back is always one of ours
+or a UUID.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,15 @@ import uuid
 
 from flask import Flask, Response, g, request
 
+from fluid_scim.redaction import redact_optional
+
 REQUEST_ID_HEADER = "X-Request-Id"
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_VALID_REQUEST_ID = re.compile(r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}|[0-9A-Fa-f]{32}")
+
+
+def accepted_request_id(incoming: str | None) -> str | None:
+    """The incoming ``X-Request-Id`` when it has the one accepted shape (a UUID), else ``None``."""
+    return incoming if incoming and _VALID_REQUEST_ID.fullmatch(incoming) else None
 
 
 def register_request_logging(app: Flask) -> None:
@@ -19,8 +33,7 @@ def register_request_logging(app: Flask) -> None:
 
     @app.before_request
     def start_request() -> None:
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        g.request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = accepted_request_id(request.headers.get(REQUEST_ID_HEADER)) or uuid.uuid4().hex
         g.request_started = time.perf_counter()
 
     @app.after_request
@@ -37,7 +50,7 @@ def register_request_logging(app: Flask) -> None:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
                 # A plain value set by authentication: the ORM object may be expired by now.
                 "organisation": getattr(g, "organisation_slug", None),
-                "user_agent": request.user_agent.string[:200] or None,
+                "user_agent": redact_optional(request.user_agent.string, 200),
             },
         )
         return response

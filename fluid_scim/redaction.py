@@ -1,0 +1,94 @@
+"""The one rule for what looks like a secret in text Fluid writes down, and the mask that replaces it.
+
+Fluid never logs or stores a credential on purpose; this is the net under that rule, for text a
+caller controls (a User-Agent, a path, a filter echoed in an error, an exception message). Every
+log line (:mod:`fluid_scim.logs`) and every request attribute stored with a provisioning event
+(:func:`fluid_scim.services.audit.event_values`) goes through :func:`redact` or
+:func:`redact_value`. Masked, each with what it is found by:
+
+- a credential after an HTTP authentication scheme: ``Bearer …``, ``Basic …``;
+- a SCIM token Fluid generated: the ``fscim_`` prefix;
+- a JWT (an admin credential, say): base64url segments joined by dots, the first a JSON object
+  (``eyJ…``);
+- a Vault token: ``hvs.``, ``hvb.``, ``hvr.`` and the older ``s.``, ``b.``, ``r.`` forms;
+- the value of a ``token``, ``secret``, ``password``, ``authorization``, ``api_key`` … pair written
+  ``name=value`` or ``"name": "value"`` (a query string, a JSON fragment);
+- any other unbroken run of 32 characters or more (letters, digits, ``-._~+!#$%*^|``) that mixes
+  upper case, lower case and digits, or two of those with one of ``~+!#$%*^|``: the shape of a
+  random secret such as an entered SCIM token. UUIDs, hex digests, dotted or hyphenated names,
+  and paths (split at ``/``) are not masked.
+
+Pure: no Flask, no database.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Mapping
+from typing import Any
+
+REDACTED = "[REDACTED]"
+_MAX_DEPTH = 8
+
+_PATTERNS = (
+    re.compile(r"(?i)\b((?:bearer|basic)\s+)[^\s\"',;]+"),
+    re.compile(r"fscim_[A-Za-z0-9_-]+"),
+    re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){1,4}"),
+    re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}"),
+    re.compile(r"(?<![A-Za-z0-9_.-])[sbr]\.[A-Za-z0-9]{24}\b"),
+    re.compile(
+        r"(?i)(\"?(?:token|secret|password|passwd|secret_id|authorization|api[_-]?key)s?\"?\s*[:=]\s*\"?)"
+        r"(?!\[REDACTED\])[^\s\"',;}&]+"
+    ),
+)
+_RUN_CHARS = r"A-Za-z0-9\-._~+!#$%*^|"
+_OPAQUE_RUN = re.compile(rf"(?<![{_RUN_CHARS}])[{_RUN_CHARS}]{{32,}}(?![{_RUN_CHARS}])")
+_SYMBOLS = frozenset("~+!#$%*^|")
+
+
+def _mask(match: re.Match[str]) -> str:
+    return (match.group(1) if match.groups() else "") + REDACTED
+
+
+def _opaque(match: re.Match[str]) -> str:
+    run = match.group(0)
+    upper = any(ch in string.ascii_uppercase for ch in run)
+    lower = any(ch in string.ascii_lowercase for ch in run)
+    digit = any(ch in string.digits for ch in run)
+    if (upper and lower and digit) or (upper + lower + digit >= 2 and any(ch in _SYMBOLS for ch in run)):
+        return REDACTED
+    return run
+
+
+def redact(text: str) -> str:
+    """``text`` with everything that looks like a secret replaced by ``[REDACTED]``."""
+    for pattern in _PATTERNS:
+        text = pattern.sub(_mask, text)
+    return _OPAQUE_RUN.sub(_opaque, text)
+
+
+def redact_value(value: Any, _depth: int = 0) -> Any:
+    """``value`` with every string in it redacted (mapping keys and values, list items, nested).
+
+    Numbers, booleans and ``None`` stay as they are; anything else becomes its redacted text.
+    """
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return redact(value)
+    if _depth >= _MAX_DEPTH:
+        return redact(str(value))
+    if isinstance(value, Mapping):
+        return {redact(str(key)): redact_value(item, _depth + 1) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact_value(item, _depth + 1) for item in value]
+    return redact(str(value))
+
+
+def redact_optional(text: str | None, limit: int | None = None) -> str | None:
+    """:func:`redact` for a nullable column; then cut to ``limit`` characters (after, so no secret is cut in half)."""
+    if not text:
+        return None
+    masked = redact(text)
+    return masked[:limit] if limit is not None else masked
