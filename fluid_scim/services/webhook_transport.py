@@ -46,6 +46,8 @@ from urllib3.exceptions import (
     SSLError,
 )
 
+from urllib3.util.ssl_match_hostname import CertificateError
+
 from fluid_scim.errors import UrlRefused
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -261,6 +263,8 @@ def status_reason(status: int) -> str:
 def _failure_reason(exc: BaseException | None, timeout: float) -> str:
     """A fixed description of a failed attempt (the exception's own text may quote the peer)."""
     if isinstance(exc, SSLError):
+        if any(isinstance(cause, CertificateError) for cause in _chain(exc)):
+            return "TLS certificate does not name the webhook host"
         verify = any(isinstance(cause, ssl.SSLCertVerificationError) for cause in _chain(exc))
         return "TLS certificate verify failed" if verify else "TLS handshake failed"
     if isinstance(exc, NewConnectionError):
