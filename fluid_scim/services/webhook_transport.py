@@ -4,7 +4,7 @@
 
 * ``https`` only in production. Plain ``http`` only outside production, and only to a host that
   ``FLUID_WEBHOOK_ALLOWED_HOSTS`` names (a local receiver while developing or testing).
-* Port 443, or 1024–65535 (80 as well where plain http is allowed): the worker never knocks on
+* Port 443, or 1024-65535 (80 as well where plain http is allowed): the worker never knocks on
   the well-known ports of other services (SSH, SMTP, ...) even on public hosts.
 * No credentials in the URL, at most 2048 characters, no spaces or control characters.
 * The host is resolved **once**, and every address it resolves to must be public unless the
@@ -45,7 +45,6 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     SSLError,
 )
-
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from fluid_scim.errors import UrlRefused
@@ -170,12 +169,10 @@ def _resolve(host: str, port: int) -> list[Address]:
 def is_internal(address: Address) -> bool:
     """Whether ``address`` (or the IPv4 address it carries) is anything but a public unicast address."""
     if isinstance(address, ipaddress.IPv6Address):
-        carried = address.ipv4_mapped or (ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in _NAT64 else None)
+        carried = _translated_ipv4(address)
         if carried is not None:
             return is_internal(carried)
-        if address in _IPV4_COMPATIBLE or address in _NAT64_LOCAL or address.teredo is not None or address.is_site_local:
-            return True
-        if address.sixtofour is not None and is_internal(address.sixtofour):
+        if _internal_ipv6_form(address):
             return True
     return (
         any(address in network for network in _NOT_PUBLIC)
@@ -187,6 +184,22 @@ def is_internal(address: Address) -> bool:
         or address.is_unspecified
         or not address.is_global
     )
+
+
+def _translated_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv4-mapped or NAT64 (RFC 6052 well-known prefix) address reaches."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _internal_ipv6_form(address: ipaddress.IPv6Address) -> bool:
+    """IPv4-compatible, local-use NAT64, Teredo and site-local: never; 6to4: judged by the IPv4 it wraps."""
+    if address in _IPV4_COMPATIBLE or address in _NAT64_LOCAL or address.teredo is not None or address.is_site_local:
+        return True
+    return address.sixtofour is not None and is_internal(address.sixtofour)
 
 
 def _allowed(address: Address, allowed_hosts: Sequence[str]) -> bool:

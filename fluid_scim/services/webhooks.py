@@ -13,7 +13,7 @@
 * **Order**: a delivery is not claimed while an earlier delivery for the same endpoint and subject
   (user or group) is pending; a dead one no longer holds the later ones back.
 * **Safety** (:mod:`fluid_scim.services.webhook_transport`): https in production, ports 443 and
-  1024–65535, and every address the host resolves to must be public (IPv6 forms that carry an
+  1024-65535, and every address the host resolves to must be public (IPv6 forms that carry an
   IPv4 address judged by it) unless ``FLUID_WEBHOOK_ALLOWED_HOSTS`` names it; checked when the
   endpoint is saved and again before each attempt, and the attempt connects to the address that
   was checked (SNI, certificate and ``Host`` still name the host). No redirects, a timeout, and a
