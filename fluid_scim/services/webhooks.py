@@ -17,7 +17,7 @@
   IPv4 address judged by it) unless ``FLUID_WEBHOOK_ALLOWED_HOSTS`` names it; checked when the
   endpoint is saved and again before each attempt, and the attempt connects to the address that
   was checked (SNI, certificate and ``Host`` still name the host). No redirects, a timeout, and a
-  failure is recorded as its status line or kind only, never the receiver's body.
+  failure is recorded as its status code (with the standard phrase) or kind only, never the receiver's body.
 """
 
 from __future__ import annotations
