@@ -43,7 +43,7 @@ def populate(app: Flask, tenant: Tenant) -> dict[str, str]:
                          operations=[Operation(op="replace", path="active", value=False)])
         held_id = access_admin.held_changes(organisation=organisation)[0].id
         settings = dataclasses.replace(app.extensions["fluid_settings"], webhook_allowed_hosts=("127.0.0.1",))
-        endpoint, _ = webhooks.create_endpoint(organisation=organisation, url="http://127.0.0.1:9/b-hook", event_types=None,
+        endpoint, _ = webhooks.create_endpoint(organisation=organisation, url="http://127.0.0.1:9999/b-hook", event_types=None,
                                                store=app.extensions["fluid_secret_store"], settings=settings)
     return {"slug": tenant.slug, "user_id": user_id, "user_name": user_name, "group_name": group_name, "held_id": held_id,
             "endpoint_id": endpoint.id}
@@ -68,7 +68,7 @@ def operations(b: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
         "webhookDeliveries": ("query($id: ID) { webhookDeliveries(endpointId: $id) { edges { node { id eventId subjectId } } } }",
                               {"id": b["endpoint_id"]}),
         "provisioningFeed": ("{ provisioningFeed(first: 100) { edges { node { id subjectId data } } } }", {}),
-        "createWebhookEndpoint": (f'mutation {{ createWebhookEndpoint(url: "http://127.0.0.1:9/a") {{ {ANY} }} }}', {}),
+        "createWebhookEndpoint": (f'mutation {{ createWebhookEndpoint(url: "http://127.0.0.1:9999/a") {{ {ANY} }} }}', {}),
         "rotateWebhookSecret": (f"mutation($id: ID!) {{ rotateWebhookSecret(id: $id) {{ {ANY} }} }}", {"id": b["endpoint_id"]}),
         "deleteWebhookEndpoint": (f"mutation($id: ID!) {{ deleteWebhookEndpoint(id: $id) {{ {ANY} }} }}",
                                   {"id": b["endpoint_id"]}),

@@ -12,9 +12,12 @@
   lease to expire and the delivery is sent again: at least once, with the same ``webhook-id``.
 * **Order**: a delivery is not claimed while an earlier delivery for the same endpoint and subject
   (user or group) is pending; a dead one no longer holds the later ones back.
-* **Safety**: http(s) only, no redirects, a timeout, and the host must not resolve to a private,
-  loopback, link-local, reserved or multicast address unless ``FLUID_WEBHOOK_ALLOWED_HOSTS`` names
-  it (checked when the endpoint is saved and again before each attempt).
+* **Safety** (:mod:`fluid_scim.services.webhook_transport`): https in production, ports 443 and
+  1024-65535, and every address the host resolves to must be public (IPv6 forms that carry an
+  IPv4 address judged by it) unless ``FLUID_WEBHOOK_ALLOWED_HOSTS`` names it; checked when the
+  endpoint is saved and again before each attempt, and the attempt connects to the address that
+  was checked (SNI, certificate and ``Host`` still name the host). No redirects, a timeout, and a
+  failure is recorded as its status code (with the standard phrase) or kind only, never the receiver's body.
 """
 
 from __future__ import annotations
@@ -22,21 +25,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import random
 import secrets
-import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
-
-import requests
 
 from fluid_scim.config import Settings
 from fluid_scim.errors import InvalidValue, NotFound, SecretStoreError, UrlRefused
@@ -45,7 +43,7 @@ from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import outbox as outbox_repo
 from fluid_scim.repositories import webhooks as repo
 from fluid_scim.secrets import Secret, SecretStore
-from fluid_scim.services import audit, outbox, transaction
+from fluid_scim.services import audit, outbox, transaction, webhook_transport
 
 log = logging.getLogger(__name__)
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format prefix, not a secret)
@@ -54,7 +52,6 @@ BACKOFF_BASE = 5.0  # seconds before the second attempt; doubles each time
 BACKOFF_CAP = 3600.0
 DISPATCH_BATCH = 500
 CLAIM_BATCH = 50
-MAX_ERROR = 500
 DeliveryKey = tuple[uuid.UUID, str, int]  # (organisation_id, endpoint_id, event_seq)
 
 
@@ -78,55 +75,9 @@ def verify(secret: Secret, headers: dict[str, str], body: bytes) -> bool:
     return any(hmac.compare_digest(expected, candidate) for candidate in headers["webhook-signature"].split())
 
 
-# -- where we may send ------------------------------------------------------------------------
+# -- where we may send: webhook_transport (checked when saved and before every attempt) --------
 
-
-def check_url(url: str, allowed_hosts: Sequence[str]) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UrlRefused("the webhook URL must be an absolute http or https URL")
-    if parts.username or parts.password:
-        raise UrlRefused("the webhook URL must not carry credentials")
-    if len(url) > 2048:
-        raise UrlRefused("the webhook URL is longer than 2048 characters")
-    host = parts.hostname.lower()
-    if host in allowed_hosts:
-        return
-    try:
-        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80), proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        raise UrlRefused(f"the webhook host {host!r} does not resolve") from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if _internal(address) and not _allowed(address, allowed_hosts):
-            raise UrlRefused(
-                f"the webhook host {host!r} resolves to an internal address ({address});"
-                " only hosts listed in FLUID_WEBHOOK_ALLOWED_HOSTS may"
-            )
-
-
-def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_reserved
-        or address.is_multicast
-        or address.is_unspecified
-        or not address.is_global
-    )
-
-
-def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address, allowed_hosts: Sequence[str]) -> bool:
-    for entry in allowed_hosts:
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+check_url = webhook_transport.check_url
 
 
 def _check_types(event_types: Sequence[str] | None) -> list[str]:
@@ -156,7 +107,7 @@ def create_endpoint(
 ) -> tuple[WebhookEndpoint, Secret]:
     """Save an endpoint and its new secret (returned once); it receives events committed from now on."""
     url = url.strip()
-    check_url(url, settings.webhook_allowed_hosts)
+    check_url(url, settings.webhook_allowed_hosts, production=settings.is_production)
     types = _check_types(event_types)
     if repo.count_endpoints(organisation.id) >= MAX_ENDPOINTS:
         raise InvalidValue(f"at most {MAX_ENDPOINTS} webhook endpoints per organisation")
@@ -303,9 +254,9 @@ class _Secrets:
 
 
 def _send(endpoint: WebhookEndpoint, event: OutboxEvent, secret: Secret, settings: Settings) -> tuple[int | None, str | None]:
-    """One POST; ``(status, None)`` when accepted (2xx), else ``(status or None, error)``."""
-    try:
-        check_url(endpoint.url, settings.webhook_allowed_hosts)  # again: DNS may have changed since it was saved
+    """One POST; ``(status, None)`` when accepted (2xx), else ``(status or None, reason)``."""
+    try:  # again: DNS may have changed since the endpoint was saved; the POST goes to the address checked now
+        target = check_url(endpoint.url, settings.webhook_allowed_hosts, production=settings.is_production)
     except UrlRefused as exc:
         return None, exc.detail
     body = json.dumps(outbox.payload(event), separators=(",", ":"), sort_keys=True).encode()
@@ -317,15 +268,7 @@ def _send(endpoint: WebhookEndpoint, event: OutboxEvent, secret: Secret, setting
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, event.id, timestamp, body),
     }
-    try:
-        response = requests.post(
-            endpoint.url, data=body, headers=headers, timeout=settings.webhook_timeout, allow_redirects=False
-        )
-    except requests.RequestException as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-    if 200 <= response.status_code < 300:
-        return response.status_code, None
-    return response.status_code, f"HTTP {response.status_code}: {response.text[:200]}"[:MAX_ERROR]
+    return webhook_transport.post(target, body, headers, settings.webhook_timeout)
 
 
 def run_once(settings: Settings, store: SecretStore, *, now: Callable[[], datetime] = utcnow) -> PassResult:
