@@ -3,9 +3,9 @@
 One rule for every string a client or an admin hands Fluid (SCIM attribute values at any depth,
 undeclared values kept as received, PATCH values, filter literals, GraphQL arguments, CLI input):
 
-* refused everywhere: the C0 controls except TAB, LF and CR (U+0000–U+0008, U+000B, U+000C,
-  U+000E–U+001F), DEL (U+007F), the C1 controls (U+0080–U+009F) and unpaired surrogates
-  (U+D800–U+DFFF, not Unicode text). NUL cannot be stored by PostgreSQL at all; the others have no
+* refused everywhere: the C0 controls except TAB, LF and CR (U+0000 to U+0008, U+000B, U+000C,
+  U+000E to U+001F), DEL (U+007F), the C1 controls (U+0080 to U+009F) and unpaired surrogates
+  (U+D800 to U+DFFF, not Unicode text). NUL cannot be stored by PostgreSQL at all; the others have no
   printable meaning, and some (ESC, CSI U+009B) drive the terminal that shows a log or a CLI listing.
 * allowed in free text: TAB, LF and CR, which real directories send (a postal address's
   ``formatted`` and ``streetAddress`` hold line breaks), and every other character, including the
@@ -85,7 +85,7 @@ def name_key(text: str) -> str:
     (non-)joiner, U+2060 word joiner, U+FEFF, the soft hyphen U+00AD, the bidirectional controls)
     are dropped, the rest is NFKC-normalised (a full-width letter, a ligature, 'e' + combining
     accent and 'é' become one), white space at either end is trimmed, and the result is lower-cased.
-    So "alice", "Alice ", "al\\u200bice" and "ａｌｉｃｅ" are one key and cannot be two users.
+    So "alice", "Alice ", "al\\u200bice" and its full-width form are one key and cannot be two users.
     """
     visible = "".join(char for char in text if not _is_format(char)) if not text.isascii() else text
     return unicodedata.normalize("NFKC", visible).strip().lower()

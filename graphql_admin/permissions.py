@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
 from strawberry.permission import BasePermission
+from strawberry.types.nodes import SelectedField
 
 from fluid_scim.errors import OrganisationNotFound
 from fluid_scim.models import Organisation
@@ -113,8 +114,9 @@ def _refused_text(info: Info, declared: tuple[type[Failure], ...]) -> Failure | 
     """``InvalidInput`` when an argument of the mutation holds a character :mod:`fluid_scim.text` refuses
     (a ``BAD_USER_INPUT`` error when the mutation's union has no ``InvalidInput``); None when all are fine."""
     arguments: dict[str, Any] = {}
-    for field in info.selected_fields:
-        arguments.update(field.arguments)
+    for field in info.selected_fields:  # the mutation's own field (a root field is never a fragment)
+        if isinstance(field, SelectedField):
+            arguments.update(field.arguments)
     detail = refused_argument(arguments)
     if detail is None:
         return None

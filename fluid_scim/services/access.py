@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from fluid_scim.errors import InvalidValue
 from fluid_scim.filters import (
     And,
     AttributeInfo,
@@ -46,7 +47,6 @@ from fluid_scim.filters import (
     compile_predicate,
     parse_filter,
 )
-from fluid_scim.errors import InvalidValue
 from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, ScimGroup, ScimUser
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow

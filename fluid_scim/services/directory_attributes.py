@@ -25,7 +25,6 @@ from fluid_scim.repositories import directory as repo
 from fluid_scim.repositories import mapping
 from fluid_scim.schema import Attribute
 from fluid_scim.schema.coerce import coerce_attribute
-from fluid_scim.text import check_text
 from fluid_scim.schema.custom import (
     POLICIES,
     Declaration,
@@ -36,6 +35,7 @@ from fluid_scim.schema.custom import (
     user_resource_type,
 )
 from fluid_scim.services import access, audit, recorder, transaction
+from fluid_scim.text import check_text
 
 #: Most attributes one organisation may declare.
 DECLARATIONS_PER_ORGANISATION = 100
@@ -95,7 +95,8 @@ def declare(
     now = utcnow()
     row = AttributeDeclaration(
         organisation_id=organisation.id, schema_urn=urn, name=name, path_key=key, type=spec.type,
-        multi_valued=spec.multi_valued, case_exact=spec.case_exact, description=check_text(spec.description, "the description")[:1024],
+        multi_valued=spec.multi_valued, case_exact=spec.case_exact,
+        description=check_text(spec.description, "the description")[:1024],
         created_at=now, updated_at=now,
     )
     repo.add_declaration(row)
