@@ -13,12 +13,14 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, overload
 
 from strawberry.permission import BasePermission
+from strawberry.types.nodes import SelectedField
 
 from fluid_scim.errors import OrganisationNotFound
 from fluid_scim.models import Organisation
 from fluid_scim.services import request_context, transaction
 from graphql_admin.context import AdminContext, Info
-from graphql_admin.errors import Failure, ForbiddenError, NotAllowed, failure_for
+from graphql_admin.errors import BadInputError, Failure, ForbiddenError, InvalidInput, NotAllowed, failure_for
+from graphql_admin.text_arguments import refused_argument
 
 R = TypeVar("R")
 F1 = TypeVar("F1", bound=Failure)
@@ -83,6 +85,9 @@ def as_admin(info: Info, change: Callable[[Organisation], R], *failures: type[Fa
         organisation = context.organisation()
     except OrganisationNotFound:
         return NotAllowed(message=NOT_ADMIN)
+    refused = _refused_text(info, failures)
+    if refused is not None:
+        return refused
     with _acting(context):
         return _expected(lambda: change(organisation), failures)
 
@@ -98,8 +103,26 @@ def as_operator(info: Info, change: Callable[[], R], *failures: type[Failure]) -
     context = info.context
     if not context.is_operator:
         return NotAllowed(message=NOT_OPERATOR)
+    refused = _refused_text(info, failures)
+    if refused is not None:
+        return refused
     with _acting(context):
         return _expected(change, failures)
+
+
+def _refused_text(info: Info, declared: tuple[type[Failure], ...]) -> Failure | None:
+    """``InvalidInput`` when an argument of the mutation holds a character :mod:`fluid_scim.text` refuses
+    (a ``BAD_USER_INPUT`` error when the mutation's union has no ``InvalidInput``); None when all are fine."""
+    arguments: dict[str, Any] = {}
+    for field in info.selected_fields:  # the mutation's own field (a root field is never a fragment)
+        if isinstance(field, SelectedField):
+            arguments.update(field.arguments)
+    detail = refused_argument(arguments)
+    if detail is None:
+        return None
+    if InvalidInput not in declared:
+        raise BadInputError(detail)
+    return InvalidInput(message=detail)
 
 
 @contextmanager

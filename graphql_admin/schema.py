@@ -33,6 +33,7 @@ from graphql_admin.errors import UNEXPECTED, should_mask_error
 from graphql_admin.mutations import Mutation
 from graphql_admin.queries import Query
 from graphql_admin.query_limits import CostLimit
+from graphql_admin.text_arguments import TextArguments
 
 # Far beyond any real query; stops a huge document before it is even parsed into an AST.
 MAX_TOKENS = 20_000
@@ -57,6 +58,7 @@ def build_schema(settings: Settings) -> AdminSchema:
         functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         functools.partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
         functools.partial(CostLimit, max_cost=settings.graphql_max_cost, max_page_size=settings.graphql_max_page_size),
+        TextArguments,
     ]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)

@@ -165,10 +165,6 @@ USER_CASES = [
     (f'userName eq "DAVE{INJECTION}"', {"dave"}),
     (f'externalId eq "{INJECTION}"', {"dave"}),
     (f'title co "{INJECTION}"', set()),
-    ('title eq "\\u0000"', set()),
-    ('title ne "x\\u0000"', EVERYONE),
-    ('title gt "engineer\\u0000"', {"bob", "eve"}),
-    ('title le "engineer\\u0000"', {"alice", "carol", "dave"}),
     # caseExact: externalId, id
     ('externalId eq "EXT-A"', {"alice"}),
     ('externalId eq "ext-a"', {"bob"}),
@@ -334,6 +330,10 @@ def test_group_filters(app, text, expected):
 
 
 USER_ERRORS = [
+    # No value holds a NUL (fluid_scim.text): the parser refuses such a literal.
+    ('title eq "\\u0000"', None),
+    ('title ne "x\\u0000"', None),
+    ('title gt "engineer\\u0000"', None),
     ('foo eq "x"', "'foo'"),
     ('userName eq "alice@x" or foo pr', "'foo'"),
     ('not (emails.foo eq "x")', "foo"),

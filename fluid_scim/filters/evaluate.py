@@ -56,6 +56,7 @@ from fluid_scim.filters.ast import (
     ValuePath,
 )
 from fluid_scim.filters.canonical import render, render_value
+from fluid_scim.text import name_key
 
 AttrType: TypeAlias = Literal["string", "boolean", "integer", "decimal", "dateTime", "reference", "binary", "complex"]
 
@@ -70,6 +71,9 @@ class AttributeInfo:
     type: AttrType
     case_exact: bool = False
     multi_valued: bool = False
+    # A unique case-insensitive name (userName, a Group's displayName): ``eq`` compares the names' keys
+    # (fluid_scim.text.name_key), as the database does through the unique key column.
+    keyed: bool = False
 
 
 #: Schema lookup; should raise FilterError for an unknown attribute.
@@ -261,6 +265,8 @@ def _string_test(op: str, literal: CompValue, info: AttributeInfo, label: str) -
     if info.type == "binary" and op in ("gt", "ge", "lt", "le"):
         raise FilterError(f"'{op}' cannot be used with the binary attribute '{label}'")
     fold: Callable[[str], str] = (lambda text: text) if info.case_exact else str.lower
+    if info.keyed and op == "eq":
+        fold = name_key
     wanted = fold(literal)
     compare = _SUBSTRING.get(op) or _ORDERING[op]
     return lambda value: isinstance(value, str) and compare(fold(value), wanted)

@@ -43,6 +43,7 @@ from fluid_scim.filters.ast import (
     Present,
     ValuePath,
 )
+from fluid_scim.text import describe, refused_character
 
 #: ``max_depth`` above this is refused: about three stack frames per level.
 MAX_DEPTH_CEILING = 100
@@ -299,7 +300,7 @@ class _Parser:
         elif numeric and _NUMBER.fullmatch(token):
             value = self._number(token, pos)
         elif token and self.bare and lowered not in _RESERVED:
-            value = token  # legacy unquoted string, explicitly allowed by the caller
+            value = self._storable(token, pos)  # legacy unquoted string, explicitly allowed by the caller
         elif numeric:
             self._fail(f"invalid number '{_clip(token)}' at position {pos}")
         else:
@@ -335,12 +336,20 @@ class _Parser:
             char = text[pos]
             if char == '"':
                 self.pos = pos + 1
-                return "".join(parts)
+                return self._storable("".join(parts), start)
             if char != "\\":
                 kind = "control character" if char < " " else "unpaired surrogate"
                 self._fail(f"{kind} U+{ord(char):04X} at position {pos} must be escaped in a string", pos)
             decoded, pos = self._escape(pos, start)
             parts.append(decoded)
+
+    def _storable(self, value: str, start: int) -> str:
+        """A string literal no value could hold is refused (the rule of :mod:`fluid_scim.text`): PostgreSQL
+        cannot even compare a NUL."""
+        char = refused_character(value)
+        if char is not None:
+            self._fail(f"the string at position {start} holds {describe(char)}, which no value may contain", start)
+        return value
 
     def _escape(self, pos: int, start: int) -> tuple[str, int]:
         """Decode the escape at ``pos`` (a backslash); return it and the next position."""

@@ -12,7 +12,8 @@ reproduces :mod:`fluid_scim.filters.evaluate` exactly, with these documented dif
   indexes answer. ``manager.value`` is the value as the client sent it (free text for Okta), so it
   is compared like any other caseExact=false string.
 * A multi-valued attribute is present (``emails pr``) when it has at least one stored entry.
-* Literals containing NUL match nothing (PostgreSQL text cannot hold NUL).
+* The parser refuses a literal holding NUL (``fluid_scim.text``: no stored value can hold one, and
+  PostgreSQL cannot bind it); a node built otherwise that holds one matches nothing.
 
 Beyond the reference's type errors, these raise :class:`InvalidFilter` for anything but ``pr``,
 ``eq null`` and ``ne null``: ``password``, ``meta.location``, ``meta.version``, the ``$ref``

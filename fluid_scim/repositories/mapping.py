@@ -8,13 +8,13 @@ same maps, so an attribute is stored and filtered from one definition.
 from __future__ import annotations
 
 import copy
-import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
 from fluid_scim.models import ScimGroup, ScimUser, ScimUserCustomValue, ScimUserValue
 from fluid_scim.schema import ENTERPRISE_URN, ENTERPRISE_USER, FLUID_URN, USER, Attribute, ResourceType
 from fluid_scim.schema.custom import declared_attributes
+from fluid_scim.text import name_key
 
 # Canonical path -> ScimUser column name, for single-valued attributes.
 USER_COLUMNS: dict[str, str] = {
@@ -82,12 +82,10 @@ VALUE_COLUMNS: dict[str, str] = {
 
 
 def fold(text: str) -> str:
-    """The uniqueness key of a caseExact=false name: NFKC-normalised, then lower-cased.
-
-    NFKC makes look-alike compositions (a full-width letter, a ligature, 'e' + combining accent vs
-    'é') one key, so they cannot be used to create a second account that looks the same.
-    """
-    return unicodedata.normalize("NFKC", text).lower()
+    """The uniqueness key of a caseExact=false name (``userName``, a Group's ``displayName``):
+    :func:`fluid_scim.text.name_key` (format characters dropped, NFKC, trimmed, lower-cased), so
+    that names that look the same cannot be two accounts."""
+    return name_key(text)
 
 
 def _get_path(document: dict[str, Any], path: str) -> Any:

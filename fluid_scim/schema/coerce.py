@@ -27,15 +27,15 @@ from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
 from fluid_scim.schema.custom import CUSTOM_VALUES, INTEGER_LIMIT, undeclared_attribute, undeclared_value
 from fluid_scim.schema.definitions import ENTERPRISE_URN, GROUP_RESOURCE
 from fluid_scim.schema.resolve import Resolved, UnknownAttribute, resolve
+from fluid_scim.text import name_key, refusal
 
-#: Attributes whose strings are short identifiers (no control characters, at most 255 characters).
+#: Attributes whose strings are one-line names (no TAB, LF or CR either, see :mod:`fluid_scim.text`;
+#: at most 255 characters, also once normalised to their uniqueness key).
 SHORT_STRINGS = frozenset({"username", "displayname", "externalid"})
 SHORT_LIMIT = 255
 STRING_LIMIT = 1024
 REFERENCE_LIMIT = 2048
 BINARY_LIMIT = 16384
-
-_CONTROL = frozenset(chr(code) for code in (*range(0x20), 0x7F))
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,7 +423,12 @@ def coerce_scalar(attribute: Attribute, value: Any, *, quirks: set[str], label: 
     if kind == "reference":
         return _string(value, label=label, limit=REFERENCE_LIMIT)
     short = attribute.name.lower() in SHORT_STRINGS
-    return _string(value, label=label, limit=SHORT_LIMIT if short else STRING_LIMIT, no_control=short)
+    if not short:
+        return _string(value, label=label, limit=STRING_LIMIT)
+    _string(value, label=label, limit=SHORT_LIMIT, one_line=True)
+    if len(name_key(value)) > SHORT_LIMIT:  # NFKC may lengthen a name (U+FDFA is 18 letters)
+        raise InvalidValue(f"'{label}' is longer than {SHORT_LIMIT} characters once normalised (NFKC)")
+    return value
 
 
 def _number(value: Any, *, integer: bool, label: str, custom: bool = False) -> int | float:
@@ -447,13 +452,13 @@ def _boolean(value: Any, *, quirks: set[str], label: str) -> bool:
     raise InvalidValue(f"'{label}' must be a boolean (true or false), not {_show(value)}")
 
 
-def _string(value: str, *, label: str, limit: int, no_control: bool = False) -> str:
+def _string(value: str, *, label: str, limit: int, one_line: bool = False) -> str:
+    """Every string value passes here: its length and the control-character rule (:mod:`fluid_scim.text`)."""
     if len(value) > limit:
         raise InvalidValue(f"'{label}' is {len(value)} characters long; at most {limit} are allowed")
-    if no_control and any(char in _CONTROL for char in value):
-        raise InvalidValue(f"'{label}' must not contain control characters")
-    if any("\ud800" <= char <= "\udfff" for char in value):
-        raise InvalidValue(f"'{label}' contains an unpaired surrogate, which is not valid Unicode text")
+    detail = refusal(value, label, one_line=one_line)
+    if detail is not None:
+        raise InvalidValue(detail)
     return value
 
 

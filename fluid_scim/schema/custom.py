@@ -28,6 +28,7 @@ from fluid_scim.schema.definitions import (
     USER_RESOURCE,
     USER_URN,
 )
+from fluid_scim.text import check_text, describe, refused_character
 
 POLICIES = ("keep", "ignore", "reject")
 CUSTOM_TYPES = ("string", "boolean", "integer", "decimal", "dateTime")
@@ -157,6 +158,9 @@ def undeclared_attribute(name: str) -> Attribute:
 
 def undeclared_value(value: Any, *, label: str) -> Any:
     """An undeclared value as received, if it is plain JSON within the bounds; None when unassigned."""
+    named = refused_character(label)  # the label is the attribute's name, as the client spelled it
+    if named is not None:
+        raise InvalidValue(f"an attribute name must not contain {describe(named)}")
     if value is None or (isinstance(value, str | list | dict) and len(value) == 0):
         return None
     _check_depth(value, label, 0)
@@ -169,9 +173,21 @@ def undeclared_value(value: Any, *, label: str) -> Any:
             f"'{label}' is not declared, and its value is {len(text.encode())} bytes of JSON; at most {VALUE_BYTES} "
             "are kept for an undeclared attribute (declare it to store more)"
         )
-    if "\\u0000" in text or "\x00" in text:
-        raise InvalidValue(f"'{label}' contains a NUL character")
+    _check_strings(value, label)
     return value
+
+
+def _check_strings(value: Any, label: str) -> None:
+    """The control-character rule (:mod:`fluid_scim.text`) for every string of a kept value, names included."""
+    if isinstance(value, str):
+        check_text(value, label)
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            check_text(name, f"{label} (a name inside it)")
+            _check_strings(item, f"{label}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_strings(item, f"{label}[{index}]")
 
 
 def _check_depth(value: Any, label: str, depth: int) -> None:

@@ -90,7 +90,8 @@ def _top_level(resource_type: ResourceType, schema_urn: str | None, attr: str) -
 
 def attribute_info(attribute: Attribute) -> AttributeInfo:
     """What the in-memory filter evaluator needs to know of an attribute."""
-    return AttributeInfo(attribute.type, case_exact=attribute.case_exact, multi_valued=attribute.multi_valued)
+    keyed = attribute.uniqueness == "server" and attribute.type == "string" and not attribute.case_exact
+    return AttributeInfo(attribute.type, case_exact=attribute.case_exact, multi_valued=attribute.multi_valued, keyed=keyed)
 
 
 def evaluator_lookup(resource_type: ResourceType) -> AttributeLookup:

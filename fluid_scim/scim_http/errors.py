@@ -13,6 +13,7 @@ from typing import Any
 
 from fluid_scim import errors as domain
 from fluid_scim.errors import DomainError, mapping_for
+from fluid_scim.text import scrubbed
 
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 REALM = "fluid-scim"
@@ -99,7 +100,8 @@ def answer_for(error: DomainError) -> ScimAnswer | None:
 
 def error_body(status: int, detail: str, scim_type: str | None = None) -> dict[str, Any]:
     """An RFC 7644 §3.12 Error message."""
-    body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": detail}
+    # A detail may quote the caller (an id from the URL, a filter): no control character is echoed or recorded.
+    body: dict[str, Any] = {"schemas": [ERROR_SCHEMA], "status": str(status), "detail": scrubbed(detail)}
     if scim_type:
         body["scimType"] = scim_type
     return body

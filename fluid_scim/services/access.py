@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from fluid_scim.errors import InvalidValue
 from fluid_scim.filters import (
     And,
     AttributeInfo,
@@ -55,6 +56,7 @@ from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import FLUID_URN, ResourceType
 from fluid_scim.schema.resolve import UnknownAttribute, attribute_info, resolve
 from fluid_scim.services import directory_schema, outbox
+from fluid_scim.text import check_text
 
 log = logging.getLogger(__name__)
 
@@ -436,8 +438,15 @@ def ensure_access_group(organisation: Organisation, name: str = DEFAULT_ACCESS_G
 
 
 def group_named(organisation: Organisation, name: str) -> ScimGroup:
-    """The organisation's group with this displayName (case-insensitively), created if there is none; no commit."""
-    group = repo.find_by_key(ScimGroup, organisation.id, mapping.fold(name))
+    """The organisation's group with this displayName (case-insensitively), created if there is none; no commit.
+
+    ``name`` is held to a SCIM displayName's rules: one line of 1 to 255 characters (also once normalised).
+    """
+    check_text(name, "a group name", one_line=True)
+    key = mapping.fold(name)
+    if not name or len(name) > 255 or len(key) > 255:
+        raise InvalidValue("a group name must be 1 to 255 characters")
+    group = repo.find_by_key(ScimGroup, organisation.id, key)
     if group is None:
         now = utcnow()
         group = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)

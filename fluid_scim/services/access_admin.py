@@ -22,6 +22,7 @@ from fluid_scim.repositories import directory as directory_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
 from fluid_scim.services import access, audit, request_context, transaction
+from fluid_scim.text import check_text
 
 ACCESS_MODES = ("group", "all_active", "attribute")
 MAX_ATTRIBUTE_RULES = 100
@@ -51,7 +52,7 @@ def access_group(*, organisation: Organisation) -> ScimGroup:
 
 def set_access_group_name(*, organisation: Organisation, name: str) -> ScimGroup:
     """Rename the access group itself: its id, and so its members and Entra's link to it, stay."""
-    name = name.strip()
+    name = check_text(name.strip(), "the access group name", one_line=True)
     if not name or len(name) > 255:
         raise InvalidValue("the access group name must be 1 to 255 characters")
     group = access_group(organisation=organisation)
@@ -93,8 +94,11 @@ def set_role_mappings(
     *, organisation: Organisation, groups: Mapping[str, str], app_roles: Mapping[str, str] | None = None
 ) -> list[AccessEvent]:
     """Replace the role mappings. Mapped groups are found by displayName, or created (like the access group)."""
-    cleaned_groups = {name.strip(): _role(role) for name, role in groups.items()}
-    cleaned_apps = {value.strip().lower(): _role(role) for value, role in (app_roles or {}).items()}
+    cleaned_groups = {check_text(name.strip(), "a group name", one_line=True): _role(role) for name, role in groups.items()}
+    cleaned_apps = {
+        check_text(value.strip(), "an app role value", one_line=True).lower(): _role(role)
+        for value, role in (app_roles or {}).items()
+    }
     before = role_mappings(organisation=organisation)
     if any(not name for name in cleaned_groups) or any(not value for value in cleaned_apps):
         raise InvalidValue("group names and app role values must not be empty")

@@ -27,6 +27,7 @@ from fluid_scim.repositories import history as history_repo
 from fluid_scim.schema import ENTERPRISE_URN
 from fluid_scim.services import request_context, transaction
 from fluid_scim.services.request_context import RequestContext
+from fluid_scim.text import scrubbed
 
 log = logging.getLogger(__name__)
 REDACTED = redaction.REDACTED
@@ -104,23 +105,31 @@ def event_values(
         "id": new_id(),
         "created_at": utcnow(),
         "kind": context.kind,
-        "actor": redact_optional(context.actor, 255),
-        "request_id": redact_optional(context.request_id, 128),
-        "user_agent": redact_optional(context.user_agent, 255),
+        "actor": _written(context.actor, 255),
+        "request_id": _written(context.request_id, 128),
+        "user_agent": _written(context.user_agent, 255),
         "token_fingerprint": context.token_fingerprint,
         "dialect": context.dialect,
         "quirks": sorted(context.quirks),
         "method": context.method,
-        "path": redact_optional(context.path, 512),
+        "path": _written(context.path, 512),
         "resource_type": resource_type,
-        "resource_id": redact_optional(resource_id, 36),
+        "resource_id": _written(resource_id, 36),
         "operation": operation,
         "status": status,
         "scim_type": scim_type,
-        "detail": redact_optional(detail, MAX_DETAIL),
+        "detail": _written(detail, MAX_DETAIL),
         "latency_ms": context.latency_ms() if context.kind == "scim" else None,
         "changes": [_redact(change) for change in changes],
     }
+
+
+def _written(text: str | None, limit: int | None = None) -> str | None:
+    """What the caller sent, as the history keeps it: None for nothing, cut to ``limit``, and without the
+    characters :mod:`fluid_scim.text` refuses (PostgreSQL cannot store a NUL; one would lose the whole batch),
+    and with anything shaped like a secret masked (:func:`fluid_scim.redaction.redact_optional`)."""
+    masked = redact_optional(text, limit)
+    return scrubbed(masked) if masked else None
 
 
 # -- diffs ---------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from fluid_scim.schema.custom import (
     user_resource_type,
 )
 from fluid_scim.services import access, audit, recorder, transaction
+from fluid_scim.text import check_text
 
 #: Most attributes one organisation may declare.
 DECLARATIONS_PER_ORGANISATION = 100
@@ -94,7 +95,8 @@ def declare(
     now = utcnow()
     row = AttributeDeclaration(
         organisation_id=organisation.id, schema_urn=urn, name=name, path_key=key, type=spec.type,
-        multi_valued=spec.multi_valued, case_exact=spec.case_exact, description=spec.description[:1024],
+        multi_valued=spec.multi_valued, case_exact=spec.case_exact,
+        description=check_text(spec.description, "the description")[:1024],
         created_at=now, updated_at=now,
     )
     repo.add_declaration(row)
@@ -113,7 +115,7 @@ def change(
     check_declaration(row.schema_urn, row.name, spec.type)
     before = _describe(row)
     row.type, row.multi_valued, row.case_exact = spec.type, spec.multi_valued, spec.case_exact
-    row.description = spec.description[:1024]
+    row.description = check_text(spec.description, "the description")[:1024]
     row.updated_at = utcnow()
     _keep_access_rules_working(organisation, without=None)
     stored = _settle_values(organisation, row, drop_mismatched=drop_mismatched, reason="attribute.changed")

@@ -11,6 +11,7 @@ from fluid_scim.errors import InvalidSlug, OrganisationError, OrganisationExists
 from fluid_scim.models import Organisation
 from fluid_scim.repositories import organisations as repo
 from fluid_scim.services import access, audit, transaction
+from fluid_scim.text import check_text
 
 # Labels of Fluid's own hosts under the base domain; no customer may take them.
 RESERVED_SLUGS = frozenset({"www", "api", "admin", "app", "static", "scim", "mail"})
@@ -31,14 +32,15 @@ def validate_slug(slug: str) -> str:
 def create_organisation(*, slug: str, name: str | None = None, access_group: str | None = None) -> Organisation:
     """Create an organisation with SCIM sync enabled, its access group, and no token yet."""
     validate_slug(slug)
-    display_name = (name or slug).strip()
+    display_name = check_text((name or slug).strip(), "the organisation name", one_line=True)
     if not display_name or len(display_name) > 200:
         raise OrganisationError("the organisation name must be 1 to 200 characters")
+    group_name = check_text((access_group or "").strip() or access.DEFAULT_ACCESS_GROUP, "the access group name", one_line=True)
     organisation = Organisation(slug=slug, name=display_name, scim_sync_enabled=True)
     try:
         repo.add(organisation)
         # Entra runs group provisioning with Create unchecked: the access group must already exist.
-        group = access.ensure_access_group(organisation, (access_group or "").strip() or access.DEFAULT_ACCESS_GROUP)
+        group = access.ensure_access_group(organisation, group_name)
         audit.record(
             organisation,
             operation="organisation.created",
