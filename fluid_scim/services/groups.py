@@ -110,7 +110,10 @@ def patch_group(
     check_if_match(if_match, group.version)
     quirks = request_context.current().quirks
     resource_type = directory_schema.group_resource(organisation)
-    result = apply_patch(resource_type, mapping.read_group(group), operations, resource_id=group.id, quirks=quirks)
+    result = apply_patch(
+        resource_type, mapping.read_group(group), operations, resource_id=group.id, quirks=quirks,
+        budget=request_context.current().work,
+    )
     document = result.document
     before = mapping.read_group(group)
     changes = audit.diff(before, document)
