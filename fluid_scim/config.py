@@ -68,7 +68,7 @@ class Settings:
     ratelimit_overrides: tuple[tuple[str, str], ...] = ()
     auth_failure_limit: str = "30/minute"
     scim_max_results: int = 1000
-    scim_bulk_max_operations: int = 1000
+    scim_bulk_max_operations: int = 200
     scim_max_payload_bytes: int = 1_048_576
     # The GraphQL admin API: who may call it (JWTs issued by Fluid) and how much one request may ask.
     admin_jwt_algorithm: str = "HS256"

@@ -69,7 +69,8 @@ def chosen_by_value(attribute: Attribute, given: list[Entry], entries: list[Entr
     others = [wanted for wanted in given if "value" not in wanted]
     return [
         entry for entry in entries
-        if ("value" in entry and _folded(entry["value"], folded) in values) or any(same_entry(attribute, w, entry) for w in others)
+        if ("value" in entry and _folded(entry["value"], folded) in values)
+        or any(same_entry(attribute, wanted, entry) for wanted in others)
     ]
 
 
