@@ -72,7 +72,7 @@ class Settings:
     # History events written per organisation, status and minute for refused unauthenticated requests.
     refusal_events_per_minute: int = 10
     scim_max_results: int = 1000
-    scim_bulk_max_operations: int = 1000
+    scim_bulk_max_operations: int = 200
     scim_max_payload_bytes: int = 1_048_576
     # The GraphQL admin API: who may call it (JWTs issued by Fluid) and how much one request may ask.
     admin_jwt_algorithm: str = "HS256"

@@ -11,8 +11,9 @@ from typing import Any
 
 from fluid_scim.errors import DomainError, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
 from fluid_scim.patch import scalars
+from fluid_scim.patch.budget import WorkBudget
 from fluid_scim.patch.diff import changed_paths
-from fluid_scim.patch.entries import Entry, merge, same_entry, set_sub, settle_primary, splice
+from fluid_scim.patch.entries import Entry, added, chosen_by_value, merge, set_sub, settle_primary, splice
 from fluid_scim.patch.members import MemberAccumulator, apply_member_operation
 from fluid_scim.patch.targets import Target, eq_constraints, parse_target, reject_read_only
 from fluid_scim.patch.types import Operation, PatchResult
@@ -27,6 +28,7 @@ from fluid_scim.schema.coerce import (
     manager_id_of,
 )
 from fluid_scim.schema.custom import undeclared_attribute
+from fluid_scim.schema.limits import describe_limit, values_limit
 
 
 def apply_patch(
@@ -36,16 +38,19 @@ def apply_patch(
     *,
     resource_id: str,
     quirks: set[str],
+    budget: WorkBudget | None = None,
 ) -> PatchResult:
     """Apply ``operations`` in order to a copy of the canonical ``document``.
 
     Group ``members`` never enter the document: their operations fold into ``PatchResult.members``.
-    ``quirks`` receives the tolerances used, only when the whole request succeeds.
+    ``quirks`` receives the tolerances used, only when the whole request succeeds. Operations on
+    multi-valued attributes spend ``budget`` (the request's; a fresh one when None), see
+    :mod:`fluid_scim.patch.budget`.
     """
     work = copy.deepcopy(document)
     used: set[str] = set()
     members = MemberAccumulator()
-    patcher = _Patcher(resource_type, work, members, resource_id, used)
+    patcher = _Patcher(resource_type, work, members, resource_id, used, budget or WorkBudget())
     for operation in operations:
         try:
             patcher.apply(operation)
@@ -62,13 +67,14 @@ def apply_patch(
 class _Patcher:
     def __init__(
         self, resource_type: ResourceType, document: dict[str, Any], members: MemberAccumulator, resource_id: str,
-        quirks: set[str],
+        quirks: set[str], budget: WorkBudget,
     ) -> None:
         self.resource_type = resource_type
         self.document = document
         self.members = members
         self.resource_id = resource_id
         self.quirks = quirks
+        self.budget = budget
 
     # -- dispatch ---------------------------------------------------------------------------------
 
@@ -135,7 +141,7 @@ class _Patcher:
             if attribute.multi_valued and attribute.type == "complex":
                 self.write_multi(op, target, attribute, value)
             elif attribute.multi_valued:
-                current = list(self.current(target, attribute) or [])
+                current = self.entries(target, attribute, value)
                 self.store(target, attribute, scalars.written(op, target, attribute, current, value, self.quirks) or None)
             elif attribute.type == "complex":
                 self.write_complex(target, attribute, value)
@@ -147,6 +153,20 @@ class _Patcher:
     def current(self, target: Target, attribute: Attribute) -> Any:
         holder = self.document if target.container is None else self.document.get(target.container)
         return holder.get(attribute.name) if isinstance(holder, dict) else None
+
+    def entries(self, target: Target, attribute: Attribute, value: Any) -> list[Any]:
+        """A copy of a multi-valued attribute's values, after spending what the operation reads of them:
+        each entry once per filter term (once without a filter), plus the values it gives."""
+        current = self.current(target, attribute)
+        values = list(current) if isinstance(current, list) else []
+        given = len(value) if isinstance(value, list) else 1
+        self.budget.spend_evaluations(len(values) * target.terms + given, target.label)
+        return values
+
+    def check_size(self, target: Target, attribute: Attribute, before: int, after: list[Any]) -> None:
+        """Refuse a list grown past its limit (:mod:`fluid_scim.schema.limits`); one stored longer may shrink."""
+        if len(after) > values_limit(attribute) and len(after) > before:
+            raise InvalidValue(f"'{target.label}' would hold {len(after):,} values; {describe_limit(attribute)}")
 
     def store(self, target: Target, attribute: Attribute, value: Any) -> None:
         """Set (or, for None, unassign) the attribute; an emptied extension object disappears."""
@@ -208,7 +228,8 @@ class _Patcher:
 
     def write_multi(self, op: str, target: Target, attribute: Attribute, value: Any) -> None:
         """Multi-valued complex (emails, roles): a sub-attribute, the whole list, or the entries a filter selects."""
-        entries: list[Entry] = [dict(entry) for entry in self.current(target, attribute) or []]
+        entries: list[Entry] = [dict(entry) for entry in self.entries(target, attribute, value)]
+        before = len(entries)
         matched = None if target.predicate is None else [entry for entry in entries if target.predicate(entry)]
         if target.sub is not None:
             entries, touched = self.write_multi_sub(target, attribute, entries, matched, value)
@@ -217,6 +238,7 @@ class _Patcher:
         else:
             entries, touched = self.write_multi_filtered(op, target, attribute, entries, matched, value)
         entries = [entry for entry in entries if entry]
+        self.check_size(target, attribute, before, entries)
         settle_primary(entries, touched, target.label)
         self.store(target, attribute, entries or None)
 
@@ -244,12 +266,8 @@ class _Patcher:
         coerced: list[Entry] = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=target.label) or []
         if op == "replace":
             return coerced, coerced
-        touched: list[Entry] = []
-        for entry in coerced:
-            if entry not in entries:
-                entries.append(entry)
-                touched.append(entry)
-        return entries, touched
+        touched = added(entries, coerced)
+        return entries + touched, touched
 
     def write_multi_filtered(
         self, op: str, target: Target, attribute: Attribute, entries: list[Entry], matched: list[Entry], value: Any
@@ -310,7 +328,7 @@ class _Patcher:
         if attribute.multi_valued and attribute.type == "complex":
             self.remove_multi(target, attribute, value)
         elif attribute.multi_valued:
-            current = list(self.current(target, attribute) or [])
+            current = self.entries(target, attribute, value)
             self.store(target, attribute, scalars.removed(target, attribute, current, value, self.quirks) or None)
         else:
             self.remove_single(target, attribute, value)
@@ -330,10 +348,11 @@ class _Patcher:
             self.store(target, attribute, None)
 
     def remove_multi(self, target: Target, attribute: Attribute, value: Any) -> None:
-        entries: list[Entry] = [dict(entry) for entry in self.current(target, attribute) or []]
+        entries: list[Entry] = [dict(entry) for entry in self.entries(target, attribute, value)]
         chosen = self.chosen_for_remove(target, attribute, entries, value)
         if target.sub is None:
-            entries = [entry for entry in entries if not any(entry is gone for gone in chosen)]
+            gone = {id(entry) for entry in chosen}
+            entries = [entry for entry in entries if id(entry) not in gone]
         else:
             for entry in chosen:
                 entry.pop(target.sub.name, None)
@@ -348,7 +367,7 @@ class _Patcher:
             return entries
         self.quirks.add("remove-by-value")  # Entra: {"op":"Remove","path":"emails","value":[{"value":"x"}]}
         given = coerce_attribute(None, attribute, value, quirks=self.quirks, label=target.label) or []
-        return [entry for entry in entries if any(same_entry(attribute, wanted, entry) for wanted in given)]
+        return chosen_by_value(attribute, given, entries)
 
 
 def _names_manager(old: Entry, value: Any, label: str) -> bool:

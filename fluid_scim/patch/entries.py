@@ -31,14 +31,51 @@ def splice(entries: list[Entry], matched: list[Entry], replacement: list[Entry])
     """``entries`` with the matched ones replaced by ``replacement``, at the first match's position."""
     result: list[Entry] = []
     inserted = False
+    hits = {id(entry) for entry in matched}
     for entry in entries:
-        if any(entry is hit for hit in matched):
+        if id(entry) in hits:
             if not inserted:
                 result.extend(replacement)
                 inserted = True
             continue
         result.append(entry)
     return result
+
+
+def added(entries: list[Entry], given: list[Entry]) -> list[Entry]:
+    """The entries of ``given`` equal to none of ``entries`` nor to an earlier one of ``given`` (RFC 7644
+    §3.5.2.1: add appends the values not already present), found by hashing instead of comparing each pair."""
+    seen = {_key(entry) for entry in entries}
+    fresh: list[Entry] = []
+    for entry in given:
+        key = _key(entry)
+        if key not in seen:
+            seen.add(key)
+            fresh.append(entry)
+    return fresh
+
+
+def _key(entry: Entry) -> frozenset[tuple[str, Any]]:
+    """A hashable stand-in equal exactly when the entries are (their values are JSON scalars once coerced)."""
+    return frozenset(entry.items())
+
+
+def chosen_by_value(attribute: Attribute, given: list[Entry], entries: list[Entry]) -> list[Entry]:
+    """Remove-by-value: the entries :func:`same_entry` pairs with one of ``given``, without comparing each pair
+    when the given entries name a ``value`` (as Entra's remove-by-value does)."""
+    value_attribute = attribute.sub("value")
+    folded = value_attribute is not None and not value_attribute.case_exact
+    values = {_folded(wanted["value"], folded) for wanted in given if "value" in wanted}
+    others = [wanted for wanted in given if "value" not in wanted]
+    return [
+        entry for entry in entries
+        if ("value" in entry and _folded(entry["value"], folded) in values)
+        or any(same_entry(attribute, wanted, entry) for wanted in others)
+    ]
+
+
+def _folded(value: Any, folded: bool) -> Any:
+    return ("str", value.lower()) if folded and isinstance(value, str) else value
 
 
 def same_entry(attribute: Attribute, wanted: Entry, entry: Entry) -> bool:
@@ -54,7 +91,8 @@ def same_entry(attribute: Attribute, wanted: Entry, entry: Entry) -> bool:
 
 def settle_primary(entries: list[Entry], touched: list[Entry], label: str) -> None:
     """RFC 7644 §3.5.2: an entry the operation set ``"primary": true`` on clears the flag of the others."""
-    fresh = [entry for entry in touched if entry.get("primary") is True and any(entry is kept for kept in entries)]
+    present = {id(entry) for entry in entries}
+    fresh = [entry for entry in touched if entry.get("primary") is True and id(entry) in present]
     if len(fresh) > 1:
         raise InvalidValue(f"'{label}' would leave more than one entry with \"primary\": true")
     if fresh:

@@ -14,7 +14,7 @@ from fluid_scim.errors import InvalidValue
 from fluid_scim.patch.targets import Target
 from fluid_scim.schema.attributes import Attribute
 from fluid_scim.schema.coerce import coerce_attribute
-from fluid_scim.schema.custom import CUSTOM_VALUES
+from fluid_scim.schema.limits import describe_limit, values_limit
 
 
 def _given(target: Target, attribute: Attribute, value: Any, quirks: set[str]) -> list[Any]:
@@ -25,7 +25,7 @@ def _given(target: Target, attribute: Attribute, value: Any, quirks: set[str]) -
 
 
 def written(op: str, target: Target, attribute: Attribute, current: list[Any], value: Any, quirks: set[str]) -> list[Any]:
-    """The list after an add or replace (at most :data:`CUSTOM_VALUES` values)."""
+    """The list after an add or replace (at most :func:`values_limit` values)."""
     given = _given(target, attribute, value, quirks)
     if target.predicate is not None:
         kept = [item for item in current if not target.predicate({"value": item})]
@@ -34,8 +34,8 @@ def written(op: str, target: Target, attribute: Attribute, current: list[Any], v
         result = list(dict.fromkeys(given)) if _hashable(given) else given
     else:
         result = current + [item for item in given if item not in current]
-    if len(result) > CUSTOM_VALUES:
-        raise InvalidValue(f"'{target.label}' would hold {len(result)} values; a custom attribute holds at most {CUSTOM_VALUES}")
+    if len(result) > values_limit(attribute):
+        raise InvalidValue(f"'{target.label}' would hold {len(result):,} values; {describe_limit(attribute)}")
     return result
 
 

@@ -35,7 +35,8 @@ class Target:
 
     ``extension`` alone: the whole extension object (path = the extension URN). Otherwise
     ``attribute`` (of ``schema``; None for the common attributes), an optional ``sub`` attribute and an
-    optional value filter with its compiled ``predicate`` over one entry.
+    optional value filter with its compiled ``predicate`` over one entry, and ``terms``: the filter's
+    nodes (comparisons and the and/or/not joining them; 1 without a filter), what one entry costs it.
     """
 
     label: str
@@ -46,6 +47,7 @@ class Target:
     predicate: Predicate | None = None
     extension: Schema | None = None
     read_only: bool = False
+    terms: int = 1
 
     @property
     def container(self) -> str | None:
@@ -116,12 +118,28 @@ def _filtered(resource_type: ResourceType, target: Target, value_filter: Filter,
         if target.sub is not None:
             raise InvalidPath(f"path '{target.label}': '{attribute.name}' has no sub-attributes")
         return Target(label=target.label, schema=target.schema, attribute=attribute, value_filter=value_filter,
-                      predicate=_scalar_predicate(target, attribute, value_filter))
+                      predicate=_scalar_predicate(target, attribute, value_filter), terms=filter_terms(value_filter))
     predicate = _predicate(resource_type, target, value_filter)
     if _string_boolean_literal(attribute, value_filter):
         quirks.add("string-boolean")  # Entra: roles[primary eq "True"]
     return Target(label=target.label, schema=target.schema, attribute=attribute, sub=target.sub,
-                  value_filter=value_filter, predicate=predicate)
+                  value_filter=value_filter, predicate=predicate, terms=filter_terms(value_filter))
+
+
+def filter_terms(value_filter: Filter) -> int:
+    """The nodes of a filter: what evaluating it on one entry costs, roughly."""
+    count = 0
+    pending: list[Filter] = [value_filter]
+    while pending:
+        node = pending.pop()
+        count += 1
+        if isinstance(node, And | Or):
+            pending.extend((node.left, node.right))
+        elif isinstance(node, Not):
+            pending.append(node.operand)
+        elif isinstance(node, ValuePath):
+            pending.append(node.filter)
+    return count
 
 
 def _marked_read_only(target: Target) -> Target:

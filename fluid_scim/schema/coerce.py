@@ -24,8 +24,9 @@ from typing import Any
 
 from fluid_scim.errors import InvalidSyntax, InvalidValue, Mutability
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
-from fluid_scim.schema.custom import CUSTOM_VALUES, INTEGER_LIMIT, undeclared_attribute, undeclared_value
+from fluid_scim.schema.custom import INTEGER_LIMIT, undeclared_attribute, undeclared_value
 from fluid_scim.schema.definitions import ENTERPRISE_URN, GROUP_RESOURCE
+from fluid_scim.schema.limits import describe_limit, values_limit
 from fluid_scim.schema.resolve import Resolved, UnknownAttribute, resolve
 from fluid_scim.text import name_key, refusal
 
@@ -221,8 +222,8 @@ def _coerce_multi(attribute: Attribute, value: Any, *, quirks: set[str], label: 
             raise InvalidValue(f"'{label}' is multi-valued and must be a JSON array")
         quirks.add("single-value-wrapped")
         value = [value]
-    if attribute.custom_id is not None and len(value) > CUSTOM_VALUES:
-        raise InvalidValue(f"'{label}' has {len(value)} values; a custom attribute holds at most {CUSTOM_VALUES}")
+    if len(value) > values_limit(attribute):
+        raise InvalidValue(f"'{label}' has {len(value):,} values; {describe_limit(attribute)}")
     if attribute.type != "complex":
         items = [coerce_scalar(attribute, item, quirks=quirks, label=f"{label}[{index}]") for index, item in enumerate(value)]
         return [item for item in items if item is not None] or None

@@ -19,7 +19,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, g
 
 from fluid_scim.config import Settings
-from fluid_scim.errors import Conflict, DomainError, InvalidValue, TooMany
+from fluid_scim.errors import Conflict, DomainError, InvalidValue, PayloadTooLarge
 from fluid_scim.messages import parse_bulk_request, parse_patch_operations
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.patch import Operation
@@ -44,12 +44,10 @@ def register(blueprint: Blueprint) -> None:
 
 def bulk() -> Response:
     settings: Settings = current_app.extensions["fluid_settings"]
-    request_body = parse_bulk_request(json_body())
+    body = json_body()
+    _check_count(body, settings.scim_bulk_max_operations)
+    request_body = parse_bulk_request(body)
     operations: list[dict[str, Any]] = request_body["Operations"]
-    if len(operations) > settings.scim_bulk_max_operations:
-        raise TooMany(
-            f"a Bulk request may carry at most {settings.scim_bulk_max_operations} operations; it has {len(operations)}"
-        )
     results: list[dict[str, Any]] = []
     created: dict[str, str] = {}
     try:
@@ -68,6 +66,16 @@ def bulk() -> Response:
             result["status"] = str(FAILED_DEPENDENCY)
             result["response"] = error_body(FAILED_DEPENDENCY, UNDONE)
     return scim_json({"schemas": [BULK_RESPONSE], "Operations": results})
+
+
+def _check_count(body: dict[str, Any], maximum: int) -> None:
+    """RFC 7644 §3.7.4: more operations than ``maxOperations`` is 413 naming the limit, before any is validated."""
+    operations = next((value for key, value in body.items() if key.lower() == "operations"), None)
+    if isinstance(operations, list) and len(operations) > maximum:
+        raise PayloadTooLarge(
+            f"the number of operations ({len(operations):,}) exceeds the maxOperations ({maximum}); "
+            "nothing was changed, send them in several Bulk requests"
+        )
 
 
 def _failure(operation: dict[str, Any], error: DomainError, index: int) -> dict[str, Any]:

@@ -17,6 +17,11 @@ from fluid_scim.scim_http import cursors
 from fluid_scim.services.resource_support import ListQuery
 
 ACCEPTED_MEDIA_TYPES = ("application/scim+json", "application/json")
+#: Most names ``attributes`` or ``excludedAttributes`` may list (each is parsed and resolved; a
+#: resource type has a few hundred paths at most, declared attributes included).
+MAX_ATTRIBUTE_NAMES = 1000
+#: Longest ``sortBy``: one attribute path (an extension URN and a name).
+MAX_SORT_BY = 1024
 
 
 def json_body() -> dict[str, Any]:
@@ -45,14 +50,18 @@ def _integer(name: str, raw: str | None) -> int | None:
         raise InvalidValue(f"'{name}' must be an integer; got {raw!r}") from None
 
 
-def _names(raw: Any) -> list[str] | None:
+def _names(raw: Any, parameter: str) -> list[str] | None:
     if raw is None:
         return None
     if isinstance(raw, str):
-        return split_names([raw])
-    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
-        return split_names(raw)
-    raise InvalidValue("attributes and excludedAttributes must be lists of attribute names")
+        names = split_names([raw])
+    elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        names = split_names(raw)
+    else:
+        raise InvalidValue("attributes and excludedAttributes must be lists of attribute names")
+    if len(names) > MAX_ATTRIBUTE_NAMES:
+        raise InvalidValue(f"'{parameter}' lists {len(names):,} names; at most {MAX_ATTRIBUTE_NAMES:,} are allowed")
+    return names
 
 
 def list_query(params: Mapping[str, Any]) -> ListQuery:
@@ -63,9 +72,12 @@ def list_query(params: Mapping[str, Any]) -> ListQuery:
     order = (_text(params.get("sortOrder")) or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise InvalidValue(f"sortOrder must be 'ascending' or 'descending'; got {order!r}")
+    sort_by = _text(params.get("sortBy")) or None
+    if sort_by is not None and len(sort_by) > MAX_SORT_BY:
+        raise InvalidValue(f"sortBy is {len(sort_by):,} characters long; an attribute path has at most {MAX_SORT_BY:,}")
     query = ListQuery(
         filter=_text(params.get("filter")) or None,
-        sort_by=_text(params.get("sortBy")) or None,
+        sort_by=sort_by,
         descending=order == "descending",
         start_index=start_index or 1,
         count=maximum if count is None else count,
@@ -89,7 +101,10 @@ def _text(value: Any) -> str | None:
 def projection(resource_type: ResourceType, params: Mapping[str, Any] | None = None, *, strict: bool = True) -> Projection:
     source = request.args if params is None else params
     return Projection.parse(
-        resource_type, _names(source.get("attributes")), _names(source.get("excludedAttributes")), strict=strict
+        resource_type,
+        _names(source.get("attributes"), "attributes"),
+        _names(source.get("excludedAttributes"), "excludedAttributes"),
+        strict=strict,
     )
 
 

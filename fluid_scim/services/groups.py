@@ -26,7 +26,7 @@ from fluid_scim.services.resource_support import (
     unique,
 )
 
-MAX_MEMBERS_PER_REQUEST = 10_000
+MAX_MEMBERS_PER_REQUEST = 5_000
 
 
 def _taken(document: dict[str, Any]) -> str:
@@ -82,10 +82,10 @@ def replace_group(
     if replacement is not None:
         members = _checked(organisation, replacement, group_id=group.id)
         old = {member_id for member_id, _, _ in repo.members_of(organisation.id, group.id)}
-        affected = old | {member_id for member_id, _ in members}
         repo.remove_members(organisation.id, group.id, None)
         repo.add_members(organisation.id, group.id, members)
         new = {member_id for member_id, _ in members}
+        affected = old ^ new  # the members who stay keep the access they had
         changes += audit.membership(sorted(new - old), sorted(old - new))
         _emit_membership(organisation, group, sorted(new - old), sorted(old - new))
     else:
@@ -110,7 +110,10 @@ def patch_group(
     check_if_match(if_match, group.version)
     quirks = request_context.current().quirks
     resource_type = directory_schema.group_resource(organisation)
-    result = apply_patch(resource_type, mapping.read_group(group), operations, resource_id=group.id, quirks=quirks)
+    result = apply_patch(
+        resource_type, mapping.read_group(group), operations, resource_id=group.id, quirks=quirks,
+        budget=request_context.current().work,
+    )
     document = result.document
     before = mapping.read_group(group)
     changes = audit.diff(before, document)
@@ -211,6 +214,7 @@ def _recompute_access(organisation: Organisation, group: ScimGroup, member_ids: 
         return
     rules = access.role_rules(organisation)  # read once for both questions
     if group.id in access.protected_group_ids(organisation, rules):
+        request_context.current().work.spend_access(len(member_ids), f"changing the members of '{group.display_name}'")
         # Sorted: a membership delta carries no order, and the brake's choice must be reproducible.
         access.recompute(organisation, sorted(member_ids), reason=f"group.members:{group.display_name}", rules=rules)
 
@@ -218,7 +222,10 @@ def _recompute_access(organisation: Organisation, group: ScimGroup, member_ids: 
 def _checked(organisation: Organisation, members: Sequence[MemberRef], *, group_id: str) -> list[tuple[str, str]]:
     """Members as (id, type), after checking each is a user or group of this organisation."""
     if len(members) > MAX_MEMBERS_PER_REQUEST:
-        raise InvalidValue(f"at most {MAX_MEMBERS_PER_REQUEST} members may change in one request")
+        raise InvalidValue(
+            f"{len(members):,} members given; at most {MAX_MEMBERS_PER_REQUEST:,} may change in one request (a group "
+            "may hold more: add them over several requests)"
+        )
     ids = list(dict.fromkeys(member.value for member in members))
     if group_id in ids:
         raise InvalidValue("a group cannot be a member of itself")

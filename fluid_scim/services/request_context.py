@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
+from fluid_scim.patch.budget import WorkBudget
+
 
 @dataclass
 class RequestContext:
@@ -40,6 +42,8 @@ class RequestContext:
     started: float = field(default_factory=time.perf_counter)
     # Whether an event of this request is written already (so the request itself need not be).
     recorded: bool = False
+    # What the request may still spend on values of multi-valued attributes (every PATCH of a Bulk request shares it).
+    work: WorkBudget = field(default_factory=WorkBudget)
 
     def latency_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)

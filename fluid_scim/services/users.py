@@ -59,6 +59,7 @@ def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser
         fluid_roles=[],
     )
     rows = _store(organisation, user, document, password=document.pop("password", None))
+    request_context.current().work.spend_rows(len(rows), "creating this user")
     with unique(_taken(document)):
         repo.add_user(user, rows)  # the userName key's unique index speaks before the value rows are added
     if user.custom:
@@ -100,7 +101,10 @@ def patch_user(
     shown, operations = _fluid_extension_operations(operations, user.fluid_extension)
     quirks = request_context.current().quirks
     resource_type = directory_schema.user_resource(organisation)
-    result = apply_patch(resource_type, mapping.read_user(user), operations, resource_id=user.id, quirks=quirks)
+    result = apply_patch(
+        resource_type, mapping.read_user(user), operations, resource_id=user.id, quirks=quirks,
+        budget=request_context.current().work,
+    )
     document = dict(result.document)
     password = document.pop("password", None)
     if result.changed or password is not None or _awaiting_adoption(user) or shown != user.fluid_extension:
@@ -178,6 +182,7 @@ def _update(
     if reason == "user.adopted" or (user.external_id, user.employee_number) != identifiers:
         managers.link_reports(organisation, user)  # its id was linkable since its creation
     if user.multi_valued != before:
+        request_context.current().work.spend_rows(len(rows), "changing this user")
         repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
     resource_type = directory_schema.user_resource(organisation)
     directory_schema.store_custom_values(resource_type, user, before=before_custom)
@@ -248,6 +253,7 @@ def _store(organisation: Organisation, user: ScimUser, document: dict[str, Any],
     """Write ``document`` onto ``user``'s columns, resolving the manager; return its value rows."""
     manager_id = managers.manager_for(organisation, user, document)  # before the columns change: no early flush
     if password is not None:
+        request_context.current().work.spend_password("setting this user's password")
         user.password_hash = hash_password(password)
     rows = mapping.write_user(user, document)
     user.manager_id = manager_id
