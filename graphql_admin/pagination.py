@@ -20,6 +20,8 @@ from graphql_admin.errors import BadInputError
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20
 MAX_OFFSET = 10_000_000
+#: Feed sequence numbers are SQL BIGINTs: a cursor past the largest names no event.
+MAX_SEQUENCE = 2**63 - 1
 _OFFSET = "offset"
 _SEQUENCE = "seq"
 
@@ -77,7 +79,7 @@ def decode_feed_cursor(cursor: str | None) -> int:
     if cursor is None:
         return 0
     try:
-        return cursor_codec.decode_number(cursor, kind=_SEQUENCE)
+        return cursor_codec.decode_number(cursor, kind=_SEQUENCE, maximum=MAX_SEQUENCE)
     except cursor_codec.CursorError:
         raise BadInputError("after is not a cursor of this feed: pass an endCursor it returned", argument="after") from None
 

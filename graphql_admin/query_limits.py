@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
@@ -23,10 +24,50 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    Visitor,
+    visit,
 )
 from strawberry.extensions import SchemaExtension
 
 from graphql_admin.pagination import DEFAULT_PAGE_SIZE
+
+#: Longest integer literal read from a query: an ``Int`` is 32 bits (11 characters with its sign).
+MAX_INT_LITERAL = 50
+
+
+class LiteralRange(SchemaExtension):
+    """Refuse an integer literal too long to read before validation reads it.
+
+    graphql-core turns ``first: 999…`` (thousands of digits) into a Python ``int`` while validating,
+    which stops with a ``ValueError`` past 4,300 digits; this answers the caller's mistake instead.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            errors = [
+                GraphQLError(
+                    f"Int cannot represent non 32-bit signed integer value: a number of {len(node.value)} digits",
+                    nodes=[node],
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+                for node in _long_integers(context.graphql_document)
+            ]
+            if errors:
+                context.pre_execution_errors = errors  # validation then does not run
+        yield
+
+
+def _long_integers(document: DocumentNode) -> list[IntValueNode]:
+    found: list[IntValueNode] = []
+
+    class Finder(Visitor):
+        def enter_int_value(self, node: IntValueNode, *_: Any) -> None:
+            if len(node.value) > MAX_INT_LITERAL:
+                found.append(node)
+
+    visit(document, Finder())
+    return found
 
 
 class CostLimit(SchemaExtension):
