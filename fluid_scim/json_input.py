@@ -89,5 +89,6 @@ def _check_shape(value: Any, *, max_depth: int | None, max_items: int | None) ->
         if max_depth is not None and depth > max_depth:
             raise JsonRefused(f"the request body nests arrays and objects deeper than {max_depth} levels", syntax=False)
         if max_items is not None and len(item) > max_items:
-            raise JsonRefused(f"an array or object in the request body has {len(item)} members; at most {max_items} are accepted", syntax=False)
+            detail = f"an array or object in the request body has {len(item)} members; at most {max_items} are accepted"
+            raise JsonRefused(detail, syntax=False)
         stack.extend((child, depth) for child in (item.values() if isinstance(item, dict) else item))
