@@ -103,8 +103,7 @@ def offset_connection(nodes: Sequence[T], *, offset: int, has_next: bool) -> Con
     return connection(nodes, cursors, has_next=has_next, has_previous=offset > 0)
 
 
-def slice_connection(items: Sequence[T], *, first: int, after: str | None) -> Connection[T]:
-    """Page a list a service returns whole (bounded lists: held changes, a user's trail, organisations)."""
-    offset = decode_offset(after)
-    page = list(items[offset : offset + first])
-    return offset_connection(page, offset=offset, has_next=offset + first < len(items))
+def page_connection(rows: Sequence[T], *, offset: int, size: int) -> Connection[T]:
+    """A page read from the database as ``LIMIT size + 1 OFFSET offset``: the extra row, if any, only
+    says that a next page exists (no count, no list read whole)."""
+    return offset_connection(list(rows[:size]), offset=offset, has_next=len(rows) > size)

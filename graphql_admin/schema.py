@@ -32,7 +32,7 @@ from fluid_scim.config import Settings
 from graphql_admin.errors import UNEXPECTED, should_mask_error
 from graphql_admin.mutations import Mutation
 from graphql_admin.queries import Query
-from graphql_admin.query_limits import CostLimit, LiteralRange
+from graphql_admin.query_limits import CostLimit, LiteralRange, list_costs
 
 # Far beyond any real query; stops a huge document before it is even parsed into an AST.
 MAX_TOKENS = 20_000
@@ -61,13 +61,15 @@ def build_schema(settings: Settings) -> AdminSchema:
     ]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
-    return AdminSchema(
+    built = AdminSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         # Suggestions ("did you mean …?") would describe the schema that introspection hides.
         config=StrawberryConfig(disable_field_suggestions=not settings.graphql_introspection),
     )
+    list_costs(built._schema)  # a list field without a cost rule stops the build (UncostedList)
+    return built
 
 
 schema = build_schema(Settings())

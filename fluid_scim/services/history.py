@@ -151,17 +151,25 @@ def _aware(value: datetime, name: str) -> datetime:
 # -- a user's trail ------------------------------------------------------------------------------
 
 
-def access_trail(*, organisation: Organisation, user_id: str, include_reads: bool = False) -> list[TrailEntry]:
+def access_trail(
+    *, organisation: Organisation, user_id: str, include_reads: bool = False, offset: int = 0, limit: int | None = None
+) -> list[TrailEntry]:
     """Everything that happened to one user, oldest first: "why was this person deactivated?".
 
     One query (UNION ALL) of the provisioning events about the user (``resource_id``), the group
     events whose membership changes name the user, and the user's access events. Successful reads
     are left out unless ``include_reads``. A change's access events are written after it in the same
-    transaction, so time order puts every effect after its cause.
+    transaction, so time order puts every effect after its cause. With ``limit``, only that many
+    entries after the first ``offset`` are read (the admin API's pages).
     """
     flush_pending()
     rows = repo.trail_of_user(
-        organisation.id, user_id, include_reads=include_reads, membership_operations=MEMBERSHIP_OPERATIONS
+        organisation.id,
+        user_id,
+        include_reads=include_reads,
+        membership_operations=MEMBERSHIP_OPERATIONS,
+        offset=offset,
+        limit=limit,
     )
     # The repository labels its columns with the entry's field names (one UNION ALL of both event kinds).
     entries = [TrailEntry(**row._mapping) for row in rows]

@@ -62,8 +62,9 @@ def get_organisation(*, slug: str) -> Organisation:
     return organisation
 
 
-def list_organisations() -> Sequence[Organisation]:
-    return repo.list_all()
+def list_organisations(*, offset: int = 0, limit: int | None = None) -> Sequence[Organisation]:
+    """Every organisation by slug, or ``limit`` of them after ``offset``."""
+    return repo.list_all(offset=offset, limit=limit)
 
 
 def set_scim_sync_enabled(*, slug: str, enabled: bool) -> Organisation:
