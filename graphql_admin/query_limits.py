@@ -203,7 +203,11 @@ def operation_cost(
 
 class _Walker:
     def __init__(
-        self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], variables: Mapping[str, Any], max_page_size: int
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        max_page_size: int,
     ) -> None:
         self.schema = schema
         self.costs = list_costs(schema)
@@ -219,7 +223,9 @@ class _Walker:
             total += self.field_cost(parent, field, frozenset())
         return total
 
-    def fields(self, parent: Any, selection_set: SelectionSetNode | None, seen: frozenset[str]) -> Iterator[tuple[FieldNode, Any]]:
+    def fields(
+        self, parent: Any, selection_set: SelectionSetNode | None, seen: frozenset[str]
+    ) -> Iterator[tuple[FieldNode, Any]]:
         """The fields selected on ``parent``, through inline fragments and fragment spreads, with their type."""
         if selection_set is None:
             return
@@ -244,7 +250,8 @@ class _Walker:
         if definition is None:  # __typename, or a field validation refused
             return 1
         child = get_named_type(definition.type)
-        children = sum(self.field_cost(child_parent, node, seen) for node, child_parent in self.fields(child, field.selection_set, seen))
+        selected = self.fields(child, field.selection_set, seen)
+        children = sum(self.field_cost(child_parent, node, seen) for node, child_parent in selected)
         return 1 + self.length(self.costs.get((parent.name, field.name.value)), field) * children
 
     def length(self, cost: ListCost | None, field: FieldNode) -> int:
