@@ -37,7 +37,7 @@ def _scim_error(response: Any, status: int, scim_type: str) -> str:
 
 
 def _user_body(name: str, extra: str) -> str:
-    return '{"schemas":["%s"],"userName":"%s",%s}' % (USER_URN, name, extra)
+    return '{"schemas":["' + USER_URN + '"],"userName":"' + name + '",' + extra + "}"
 
 
 def _graphql(client: FlaskClient, app: Flask, tenant: Tenant, body: str | dict[str, Any]) -> Any:
@@ -53,7 +53,8 @@ def test_an_integer_of_thousands_of_digits_in_a_scim_body_is_invalid_value(clien
     created = client.post("/scim/v2/Users", data=_user_body("digits@example.com", f'"level":{THOUSANDS}'), headers=headers)
     detail = _scim_error(created, 400, "invalidValue")
     assert "out of range" in detail and "(5000 characters)" in detail
-    search = client.post("/scim/v2/Users/.search", data='{"schemas":["%s"],"count":%s}' % (SEARCH_URN, THOUSANDS), headers=headers)
+    search_body = '{"schemas":["' + SEARCH_URN + '"],"count":' + THOUSANDS + "}"
+    search = client.post("/scim/v2/Users/.search", data=search_body, headers=headers)
     assert "out of range" in _scim_error(search, 400, "invalidValue")
 
 
@@ -110,7 +111,8 @@ def test_a_cursor_forged_with_a_huge_position_is_invalid_cursor(client: FlaskCli
 
 
 def test_filter_numbers_beyond_64_bits_are_invalid_filter(client: FlaskClient, app: Flask, tenant: Tenant) -> None:
-    declared = _graphql(client, app, tenant, {"query": 'mutation { declareAttribute(input: {path: "level", type: INTEGER}) { __typename } }'})
+    declare = 'mutation { declareAttribute(input: {path: "level", type: INTEGER}) { __typename } }'
+    declared = _graphql(client, app, tenant, {"query": declare})
     assert declared.get_json()["data"]["declareAttribute"]["__typename"] == "AttributeDeclared"
     headers = _scim_headers(tenant)
     assert client.post("/scim/v2/Users", data=_user_body("lvl@example.com", '"level":3'), headers=headers).status_code == 201
@@ -143,7 +145,7 @@ def test_an_int_variable_out_of_range_names_the_variable(client: FlaskClient, ap
 
 
 def test_an_int_literal_of_thousands_of_digits_is_the_callers_mistake(client: FlaskClient, app: Flask, tenant: Tenant) -> None:
-    answer = _graphql(client, app, tenant, {"query": "{ users(first: %s) { edges { cursor } } }" % THOUSANDS})
+    answer = _graphql(client, app, tenant, {"query": "{ users(first: " + THOUSANDS + ") { edges { cursor } } }"})
     errors = answer.get_json()["errors"]
     assert errors == [
         {
@@ -168,13 +170,16 @@ def test_a_feed_cursor_past_64_bits_is_bad_user_input(client: FlaskClient, app: 
 
 def test_deep_huge_or_out_of_range_graphql_bodies_are_400(client: FlaskClient, app: Flask, tenant: Tenant) -> None:
     query = "mutation($ids: [ID!]) { releaseHeldChanges(ids: $ids) { __typename } }"
+    def raw(ids: str) -> str:
+        return '{"query":"' + query + '","variables":{"ids":' + ids + "}}"
+
     bodies = {
-        '{"query":"%s","variables":{"ids":%s}}' % (query, "[" * 100_000 + "]" * 100_000): "nested too deeply",
+        raw("[" * 100_000 + "]" * 100_000): "nested too deeply",
         json.dumps({"query": query, "variables": {"ids": [[[[[[[[[[["x"]]]]]]]]]]]}}): "deeper than 10 levels",
         json.dumps({"query": query, "variables": {"ids": [str(n) for n in range(1001)]}}): "has 1001 members; at most 1000",
-        '{"query":"%s","variables":{"ids":[%s]}}' % (query, THOUSANDS): "out of range",
-        '{"query":"%s","variables":{"ids":[1e400]}}' % query: "beyond the largest double",
-        '{"query":"%s","variables":{"ids":[NaN]}}' % query: "NaN is not a JSON number",
+        raw("[" + THOUSANDS + "]"): "out of range",
+        raw("[1e400]"): "beyond the largest double",
+        raw("[NaN]"): "NaN is not a JSON number",
     }
     for body, detail in bodies.items():
         answer = _graphql(client, app, tenant, body)
