@@ -40,7 +40,8 @@ CASES: dict[str, collections.Counter[str]] = collections.defaultdict(collections
 
 # DateTime (ISO 8601, the provisioning history's since/until) is the one custom input scalar; JSON is output only.
 _instants = st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31), timezones=st.just(dt.UTC))
-schemathesis.graphql.scalar("DateTime", st.one_of(_instants.map(lambda value: value.isoformat()), st.text(max_size=30)).map(nodes.String))
+_date_times = st.one_of(_instants.map(lambda value: value.isoformat()), st.text(max_size=30))
+schemathesis.graphql.scalar("DateTime", _date_times.map(nodes.String))
 schemathesis.graphql.scalar("JSON", st.just(nodes.Null))
 
 CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}, "generation": {"mode": "all"}})
