@@ -39,7 +39,9 @@ EXCLUDED = ("revokeScimToken", "generateScimToken", "setScimToken")
 CASES: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
 
 # DateTime (ISO 8601, the provisioning history's since/until) is the one custom input scalar; JSON is output only.
-_instants = st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31), timezones=st.just(dt.UTC))
+# Any offset up to ±14 hours: year 1 east of UTC and year 9999 west of it have no UTC instant.
+_offsets = st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda minutes: dt.timezone(dt.timedelta(minutes=minutes)))
+_instants = st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31), timezones=_offsets)
 _date_times = st.one_of(_instants.map(lambda value: value.isoformat()), st.text(max_size=30))
 schemathesis.graphql.scalar("DateTime", _date_times.map(nodes.String))
 schemathesis.graphql.scalar("JSON", st.just(nodes.Null))

@@ -129,9 +129,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created_at = datetime.fromisoformat(stamp)
         if created_at.tzinfo is None or not isinstance(event_id, str) or not 0 < len(event_id) <= 36:
             raise ValueError("not a cursor")
-    except (ValueError, TypeError):
+        created_at = created_at.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError):
         raise InvalidValue("the cursor is not valid: pass the next_cursor of a previous page, or none to start again") from None
-    return created_at.astimezone(UTC), event_id
+    return created_at, event_id
 
 
 def _operation(operation: str) -> tuple[str | None, str | None]:
@@ -145,7 +146,10 @@ def _operation(operation: str) -> tuple[str | None, str | None]:
 def _aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
         raise InvalidValue(f"{name} must be an aware datetime (with a time zone, such as UTC)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, or year 9999 west of it
+        raise InvalidValue(f"{name} is out of range: in UTC it falls before year 1 or after year 9999") from None
 
 
 # -- a user's trail ------------------------------------------------------------------------------

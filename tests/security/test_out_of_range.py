@@ -188,3 +188,26 @@ def test_deep_huge_or_out_of_range_graphql_bodies_are_400(client: FlaskClient, a
         assert errors[0]["extensions"] == {"code": "BAD_REQUEST"} and detail in errors[0]["message"], errors
     within = json.dumps({"query": query, "variables": {"ids": [str(n) for n in range(1000)]}})
     assert _graphql(client, app, tenant, within).get_json() == {"data": {"releaseHeldChanges": {"__typename": "NotFound"}}}
+
+
+def test_instants_outside_the_utc_range_are_the_callers_mistake(client: FlaskClient, app: Flask, tenant: Tenant) -> None:
+    """Year 1 east of UTC and year 9999 west of it cannot be turned into UTC instants (OverflowError)."""
+    declare = 'mutation { declareAttribute(input: {path: "hired", type: DATE_TIME}) { __typename } }'
+    declared = _graphql(client, app, tenant, {"query": declare}).get_json()
+    assert declared["data"]["declareAttribute"]["__typename"] == "AttributeDeclared"
+    headers = _scim_headers(tenant)
+    query = (
+        "query($a: String, $s: DateTime, $u: DateTime) {"
+        " provisioningEvents(after: $a, since: $s, until: $u) { edges { cursor } } }"
+    )
+    for stamp in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        created = client.post("/scim/v2/Users", data=_user_body("hired@example.com", f'"hired":"{stamp}"'), headers=headers)
+        assert "'hired' is out of range" in _scim_error(created, 400, "invalidValue")
+        for name in ("s", "u"):
+            errors = _graphql(client, app, tenant, {"query": query, "variables": {name: stamp}}).get_json()["errors"]
+            label = {"s": "since", "u": "until"}[name]
+            assert errors[0]["message"] == f"{label} is out of range: in UTC it falls before year 1 or after year 9999"
+            assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+        cursor = base64.urlsafe_b64encode(json.dumps([stamp, "x"]).encode()).decode().rstrip("=")
+        errors = _graphql(client, app, tenant, {"query": query, "variables": {"a": cursor}}).get_json()["errors"]
+        assert errors[0]["message"].startswith("the cursor is not valid") and errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
