@@ -37,6 +37,7 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
     VariableNode,
     Visitor,
     get_named_type,
@@ -145,6 +146,56 @@ class LiteralRange(SchemaExtension):
             if errors:
                 context.pre_execution_errors = errors  # validation then does not run
         yield
+
+
+class NoNulInput(SchemaExtension):
+    """Refuse U+0000 in any string the caller sends (a literal of the query, or in a variable).
+
+    No text column holds it (PostgreSQL refuses it outright), and no name, id, path or filter of
+    the admin API contains it, so it is refused as the caller's mistake before anything runs.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.graphql_document is not None and context.pre_execution_errors is None:
+            literals = _nul_literals(context.graphql_document)
+            variables = [name for name, value in (context.variables or {}).items() if _holds_nul(value)]
+            code = {"code": "BAD_USER_INPUT"}
+            in_query = _NUL_MESSAGE.format(what="a string of the query")
+            errors = [GraphQLError(in_query, nodes=[node], extensions=code) for node in literals]
+            errors += [GraphQLError(_NUL_MESSAGE.format(what=f"variable '${name}'"), extensions=code) for name in variables]
+            if errors:
+                context.pre_execution_errors = errors
+        yield
+
+
+_NUL_MESSAGE = "{what} contains a NUL character (U+0000), which no name, id or text can hold"
+
+
+def _nul_literals(document: DocumentNode) -> list[StringValueNode]:
+    found: list[StringValueNode] = []
+
+    class Finder(Visitor):
+        def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+            if "\x00" in node.value:
+                found.append(node)
+
+    visit(document, Finder())
+    return found
+
+
+def _holds_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:  # the body's depth and size are bounded already (graphql_admin.view)
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _long_integers(document: DocumentNode) -> list[IntValueNode]:

@@ -32,7 +32,7 @@ from fluid_scim.config import Settings
 from graphql_admin.errors import UNEXPECTED, should_mask_error
 from graphql_admin.mutations import Mutation
 from graphql_admin.queries import Query
-from graphql_admin.query_limits import CostLimit, LiteralRange, list_costs
+from graphql_admin.query_limits import CostLimit, LiteralRange, NoNulInput, list_costs
 
 # Far beyond any real query; stops a huge document before it is even parsed into an AST.
 MAX_TOKENS = 20_000
@@ -56,6 +56,7 @@ def build_schema(settings: Settings) -> AdminSchema:
         functools.partial(MaskErrors, should_mask_error=should_mask_error, error_message=UNEXPECTED),
         functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
         LiteralRange,
+        NoNulInput,
         functools.partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
         functools.partial(CostLimit, max_cost=settings.graphql_max_cost, max_page_size=settings.graphql_max_page_size),
     ]

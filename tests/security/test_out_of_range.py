@@ -211,3 +211,19 @@ def test_instants_outside_the_utc_range_are_the_callers_mistake(client: FlaskCli
         cursor = base64.urlsafe_b64encode(json.dumps([stamp, "x"]).encode()).decode().rstrip("=")
         errors = _graphql(client, app, tenant, {"query": query, "variables": {"a": cursor}}).get_json()["errors"]
         assert errors[0]["message"].startswith("the cursor is not valid") and errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_a_nul_in_any_graphql_string_is_bad_user_input(client: FlaskClient, app: Flask, tenant: Tenant) -> None:
+    """No text column holds U+0000 (PostgreSQL refuses it): ids, paths and filters with one are refused up front."""
+    cases = [
+        ('mutation { removeAttribute(path: "a\\u0000", deleteValues: true) { __typename } }', {}, "a string of the query"),
+        ("mutation($ids: [ID!]) { releaseHeldChanges(ids: $ids) { __typename } }", {"ids": ["x", "\x00"]}, "variable '$ids'"),
+        ("query($s: String) { users(search: $s) { edges { cursor } } }", {"s": "a\x00b"}, "variable '$s'"),
+        ("query($o: String) { provisioningEvents(operation: $o) { edges { cursor } } }", {"o": "user.\x00"}, "variable '$o'"),
+    ]
+    for query, variables, what in cases:
+        answer = _graphql(client, app, tenant, {"query": query, "variables": variables})
+        assert answer.status_code == 200
+        errors = answer.get_json()["errors"]
+        assert errors[0]["message"] == f"{what} contains a NUL character (U+0000), which no name, id or text can hold", errors
+        assert errors[0]["extensions"] == {"code": "BAD_USER_INPUT"}
