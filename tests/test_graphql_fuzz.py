@@ -34,7 +34,7 @@ from tests.support.graphql import credential
 pytestmark = pytest.mark.live
 
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "graphql_admin" / "schema.graphql"
-MAX_EXAMPLES = 15
+MAX_EXAMPLES = 25
 EXCLUDED = ("revokeScimToken", "generateScimToken", "setScimToken")
 CASES: dict[str, collections.Counter[str]] = collections.defaultdict(collections.Counter)
 
