@@ -15,13 +15,15 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from fluid_scim.errors import InvalidSyntax
+from fluid_scim.errors import InvalidSyntax, InvalidValue
 from fluid_scim.patch.types import Operation
 
 PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
 BULK_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
 MAX_PATCH_OPERATIONS = 1000
+#: ``startIndex`` and ``count`` (and a cursor's position) are 32-bit signed integers.
+PAGING_MIN, PAGING_MAX = -(2**31), 2**31 - 1
 
 _MESSAGES = {
     "required": "is required",
@@ -194,12 +196,22 @@ def clamp_paging(
     at ``maximum`` (the server's page size) when one is given. Absent values stay absent.
 
     The one place these bounds live, for the GET query string and the POST ``/.search`` body alike.
+    Either beyond a 32-bit signed integer (``format: int32`` in the OpenAPI document) is refused with
+    ``invalidValue``: no list is that long, and a database offset past 64 bits would fail.
     """
+    for name, value in (("startIndex", start_index), ("count", count)):
+        if value is not None and not PAGING_MIN <= value <= PAGING_MAX:
+            raise InvalidValue(f"{name} must be between {PAGING_MIN} and {PAGING_MAX}; got {_shown(value)}")
     if start_index is not None:
         start_index = max(start_index, 1)
     if count is not None:
         count = max(count, 0) if maximum is None else min(max(count, 0), maximum)
     return start_index, count
+
+
+def _shown(number: int) -> str:
+    text = str(number)
+    return text if len(text) <= 24 else f"a number of {len(text)} digits"
 
 
 # -- BulkRequest ------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from fluid_scim.schema.custom import declared_attributes, path_key
 from graphql_admin.context import Info
 from graphql_admin.copying import copied
 from graphql_admin.errors import BadInputError
-from graphql_admin.pagination import Connection, page_size, slice_connection
+from graphql_admin.pagination import Connection, decode_offset, page_connection, page_size
 from graphql_admin.permissions import own_organisation
 
 MAX_SEARCH = 200
@@ -116,12 +116,12 @@ class User:
     def access_trail(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[TrailEntry]:
         from fluid_scim.services import history
 
-        size = page_size(first, info.context.settings)
-        entries = history.access_trail(organisation=own_organisation(info), user_id=self.id)
+        size, offset = page_size(first, info.context.settings), decode_offset(after)
+        entries = history.access_trail(organisation=own_organisation(info), user_id=self.id, offset=offset, limit=size + 1)
         nodes = [
             copied(TrailEntry, entry, changes=None if entry.changes is None else JSON(entry.changes)) for entry in entries
         ]
-        return slice_connection(nodes, first=size, after=after)
+        return page_connection(nodes, offset=offset, size=size)
 
     @strawberry.field(description="Custom attributes, declared and undeclared, as stored (at most 132: 100 declared, 32 not).")
     def custom_attributes(self, info: Info) -> list[CustomAttribute]:

@@ -43,10 +43,12 @@ def should_mask_error(error: GraphQLError) -> bool:
     """Mask every error raised by our code except :class:`PublicError`.
 
     Errors without an original exception come from GraphQL itself (syntax, validation, the
-    depth and cost limits): they describe the query, not the server, and stay visible.
+    depth and cost limits): they describe the query, not the server, and stay visible. So do
+    those whose original is itself a GraphQL error: graphql-core's own, such as a variable's value
+    an ``Int`` cannot hold ("Variable '$first' got invalid value …"), the caller's mistake.
     """
     original = error.original_error
-    return original is not None and not isinstance(original, PublicError)
+    return original is not None and not isinstance(original, GraphQLError)
 
 
 # -- typed failures ------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from graphql_admin.errors import BadInputError
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 20
 MAX_OFFSET = 10_000_000
+#: Feed sequence numbers are SQL BIGINTs: a cursor past the largest names no event.
+MAX_SEQUENCE = 2**63 - 1
 _OFFSET = "offset"
 _SEQUENCE = "seq"
 
@@ -77,7 +79,7 @@ def decode_feed_cursor(cursor: str | None) -> int:
     if cursor is None:
         return 0
     try:
-        return cursor_codec.decode_number(cursor, kind=_SEQUENCE)
+        return cursor_codec.decode_number(cursor, kind=_SEQUENCE, maximum=MAX_SEQUENCE)
     except cursor_codec.CursorError:
         raise BadInputError("after is not a cursor of this feed: pass an endCursor it returned", argument="after") from None
 
@@ -101,8 +103,7 @@ def offset_connection(nodes: Sequence[T], *, offset: int, has_next: bool) -> Con
     return connection(nodes, cursors, has_next=has_next, has_previous=offset > 0)
 
 
-def slice_connection(items: Sequence[T], *, first: int, after: str | None) -> Connection[T]:
-    """Page a list a service returns whole (bounded lists: held changes, a user's trail, organisations)."""
-    offset = decode_offset(after)
-    page = list(items[offset : offset + first])
-    return offset_connection(page, offset=offset, has_next=offset + first < len(items))
+def page_connection(rows: Sequence[T], *, offset: int, size: int) -> Connection[T]:
+    """A page read from the database as ``LIMIT size + 1 OFFSET offset``: the extra row, if any, only
+    says that a next page exists (no count, no list read whole)."""
+    return offset_connection(list(rows[:size]), offset=offset, has_next=len(rows) > size)

@@ -26,7 +26,7 @@ from graphql_admin.directory import (
     search_text,
 )
 from graphql_admin.errors import BadInputError, ForbiddenError
-from graphql_admin.pagination import Connection, connection, decode_offset, offset_connection, page_size, slice_connection
+from graphql_admin.pagination import Connection, connection, decode_offset, offset_connection, page_connection, page_size
 from graphql_admin.permissions import IsOrganisationAdmin, IsPlatformOperator, own_organisation
 from graphql_admin.types import Organisation, OrganisationSummary, ProvisioningStatus, Viewer
 from graphql_admin.webhooks import WebhookQueries
@@ -140,15 +140,15 @@ class Query(WebhookQueries, AttributeQueries):
     def held_deprovisionings(
         self, info: Info, first: int | None = None, after: str | None = None, status: HeldChangeStatus = HeldChangeStatus.HELD
     ) -> Connection[HeldDeprovisioning]:
-        size = page_size(first, info.context.settings)
-        held = access_admin.held_changes(organisation=own_organisation(info), status=status.value)
-        return slice_connection([HeldDeprovisioning.of(change) for change in held], first=size, after=after)
+        size, offset = page_size(first, info.context.settings), decode_offset(after)
+        held = access_admin.held_changes(organisation=own_organisation(info), status=status.value, offset=offset, limit=size + 1)
+        return page_connection([HeldDeprovisioning.of(change) for change in held], offset=offset, size=size)
 
     @strawberry.field(permission_classes=_OPERATOR, description="Every organisation, by slug (platform operators).")
     def organisations(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[OrganisationSummary]:
-        size = page_size(first, info.context.settings)
-        summaries = [OrganisationSummary.of(item) for item in organisations.list_organisations()]
-        return slice_connection(summaries, first=size, after=after)
+        size, offset = page_size(first, info.context.settings), decode_offset(after)
+        summaries = [OrganisationSummary.of(item) for item in organisations.list_organisations(offset=offset, limit=size + 1)]
+        return page_connection(summaries, offset=offset, size=size)
 
 
 def _listing(run: Callable[[], T]) -> T:

@@ -32,7 +32,7 @@ from fluid_scim.config import Settings
 from graphql_admin.errors import UNEXPECTED, should_mask_error
 from graphql_admin.mutations import Mutation
 from graphql_admin.queries import Query
-from graphql_admin.query_limits import CostLimit
+from graphql_admin.query_limits import CostLimit, LiteralRange, list_costs
 from graphql_admin.text_arguments import TextArguments
 
 # Far beyond any real query; stops a huge document before it is even parsed into an AST.
@@ -56,19 +56,22 @@ def build_schema(settings: Settings) -> AdminSchema:
     extensions: list[Callable[[], SchemaExtension]] = [
         functools.partial(MaskErrors, should_mask_error=should_mask_error, error_message=UNEXPECTED),
         functools.partial(MaxTokensLimiter, max_token_count=MAX_TOKENS),
+        LiteralRange,
         functools.partial(QueryDepthLimiter, max_depth=settings.graphql_max_depth),
         functools.partial(CostLimit, max_cost=settings.graphql_max_cost, max_page_size=settings.graphql_max_page_size),
         TextArguments,
     ]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
-    return AdminSchema(
+    built = AdminSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         # Suggestions ("did you mean …?") would describe the schema that introspection hides.
         config=StrawberryConfig(disable_field_suggestions=not settings.graphql_introspection),
     )
+    list_costs(built._schema)  # a list field without a cost rule stops the build (UncostedList)
+    return built
 
 
 schema = build_schema(Settings())

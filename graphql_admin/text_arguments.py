@@ -61,7 +61,8 @@ class TextArguments(SchemaExtension):
         if document is not None and not context.result and not _is_mutation(document, context.operation_name):
             literals = _Literals()
             visit(document, literals)
-            detail = refused_argument({"a string": literals.found}) or refused_argument(context.variables or {})
+            in_query = (refusal(text, "a string of the query") for text in literals.found)
+            detail = next((found for found in in_query if found), None) or refused_argument(context.variables or {})
             if detail is not None:
                 error = GraphQLError(detail, extensions={"code": BAD_USER_INPUT})
                 context.result = ExecutionResult(data=None, errors=[error])  # set before execution: Strawberry skips it

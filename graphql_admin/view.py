@@ -16,6 +16,7 @@ from flask import Flask, Response, g, json, request
 from flask.typing import ResponseReturnValue
 from strawberry.flask.views import GraphQLView
 
+from fluid_scim import json_input
 from fluid_scim.config import Settings
 from fluid_scim.errors import OrganisationNotFound, SecretStoreError
 from fluid_scim.models import Organisation
@@ -33,6 +34,17 @@ from graphql_admin.schema import build_schema
 
 log = logging.getLogger(__name__)
 GRAPHQL_PATH = "/graphql"
+
+
+#: The deepest nesting of a request body (variables included): the deepest input type, a list of
+#: ``ImportUserInput`` objects, sits three levels below the body.
+MAX_BODY_DEPTH = 10
+#: The most members of one array or object in a request body: ``importUsers`` takes 1,000 rows.
+MAX_BODY_ITEMS = 1000
+
+
+class BodyRefused(Exception):
+    """The request body is not JSON, or out of range (numbers, depth, list length)."""
 
 
 class AdminGraphQLView(GraphQLView[AdminContext, None]):
@@ -65,7 +77,17 @@ class AdminGraphQLView(GraphQLView[AdminContext, None]):
             except OrganisationNotFound as exc:
                 return _refusal(401, "UNAUTHENTICATED", exc.detail)
         g.admin_claims, g.admin_organisation = claims, organisation
-        return super().dispatch_request()
+        try:
+            return super().dispatch_request()
+        except BodyRefused as exc:
+            return _refusal(400, "BAD_REQUEST", str(exc))
+
+    def decode_json(self, data: str | bytes) -> object:
+        """The body, read strictly (:mod:`fluid_scim.json_input`): a body out of range is 400, never a 500."""
+        try:
+            return json_input.loads(data, max_depth=MAX_BODY_DEPTH, max_items=MAX_BODY_ITEMS)
+        except json_input.JsonRefused as exc:
+            raise BodyRefused(exc.detail) from None
 
     def get_context(self, request: Any, response: Any) -> AdminContext:
         context = AdminContext(

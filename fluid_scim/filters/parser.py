@@ -43,6 +43,7 @@ from fluid_scim.filters.ast import (
     Present,
     ValuePath,
 )
+from fluid_scim.json_input import INTEGER_MAX, INTEGER_MIN
 from fluid_scim.text import describe, refused_character
 
 #: ``max_depth`` above this is refused: about three stack frames per level.
@@ -310,15 +311,16 @@ class _Parser:
         return value
 
     def _number(self, token: str, pos: int) -> int | float:
-        """JSON number: an int without fraction or exponent, else a float."""
+        """JSON number: an int without fraction or exponent, else a float; integers within 64 bits
+        and finite doubles, as in request bodies (:mod:`fluid_scim.json_input`)."""
         match = _NUMBER.fullmatch(token)
         assert match is not None  # checked by the caller
-        try:
-            if match.group(1) is None and match.group(2) is None:
+        number: float = math.inf
+        if match.group(1) is None and match.group(2) is None:
+            if len(token) <= len(str(INTEGER_MIN)) and INTEGER_MIN <= int(token) <= INTEGER_MAX:
                 return int(token)
+        else:
             number = float(token)
-        except ValueError:  # int() refuses more than 4300 digits
-            number = math.inf
         if math.isinf(number):
             self._fail(f"number '{_clip(token)}' at position {pos} is out of range")
         return number

@@ -133,9 +133,11 @@ def users_with_access(organisation_id: object, *, after: str | None, limit: int)
 # -- held access changes -------------------------------------------------------------------------
 
 
-def held_changes(organisation_id: object, status: str) -> Sequence[HeldAccessChange]:
-    """The organisation's held changes with this status, oldest first."""
-    return _oldest_first(HeldAccessChange, organisation_id, HeldAccessChange.status == status)
+def held_changes(
+    organisation_id: object, status: str, *, offset: int = 0, limit: int | None = None
+) -> Sequence[HeldAccessChange]:
+    """The organisation's held changes with this status, oldest first: all, or ``limit`` after ``offset``."""
+    return _oldest_first(HeldAccessChange, organisation_id, HeldAccessChange.status == status, offset=offset, limit=limit)
 
 
 def pending_held_changes(organisation_id: object, ids: Sequence[str] | None) -> Sequence[HeldAccessChange]:
@@ -155,9 +157,14 @@ def add_held_change(change: HeldAccessChange) -> None:
     db.session.add(change)
 
 
-def _oldest_first(model: type[_Timed], organisation_id: object, condition: ColumnElement[bool]) -> Sequence[_Timed]:
-    """The organisation's rows of ``model`` that meet ``condition``, oldest first (the id breaks ties)."""
+def _oldest_first(
+    model: type[_Timed], organisation_id: object, condition: ColumnElement[bool], *, offset: int = 0, limit: int | None = None
+) -> Sequence[_Timed]:
+    """The organisation's rows of ``model`` that meet ``condition``, oldest first (the id breaks ties);
+    a page of them (LIMIT/OFFSET in SQL) when ``limit`` is given."""
     query = select(model).where(model.organisation_id == organisation_id, condition).order_by(model.created_at, model.id)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
     return db.session.execute(query).scalars().all()
 
 

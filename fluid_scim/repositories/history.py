@@ -102,9 +102,16 @@ def page_of_events(
 
 
 def trail_of_user(
-    organisation_id: uuid.UUID, user_id: str, *, include_reads: bool, membership_operations: Sequence[str]
+    organisation_id: uuid.UUID,
+    user_id: str,
+    *,
+    include_reads: bool,
+    membership_operations: Sequence[str],
+    offset: int = 0,
+    limit: int | None = None,
 ) -> Sequence[Any]:
-    """Rows (time, source, what, detail, status, changes, roles_before, roles_after, id), oldest first.
+    """Rows (time, source, what, detail, status, changes, roles_before, roles_after, id), oldest first;
+    a page of them (LIMIT/OFFSET in SQL) when ``limit`` is given.
 
     One query (UNION ALL) of the provisioning events about the user (``resource_id``), the
     successful group events of ``membership_operations`` whose changes name the user, and the
@@ -148,7 +155,10 @@ def trail_of_user(
             A.id,
         ).where(A.organisation_id == organisation_id, A.user_id == user_id),
     ).subquery()
-    return db.session.execute(select(trail).order_by(trail.c.time, trail.c.source.desc(), trail.c.id)).all()
+    query = select(trail).order_by(trail.c.time, trail.c.source.desc(), trail.c.id)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
+    return db.session.execute(query).all()
 
 
 # -- retention -----------------------------------------------------------------------------------

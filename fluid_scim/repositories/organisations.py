@@ -44,8 +44,12 @@ def add(organisation: Organisation) -> None:
     db.session.flush()
 
 
-def list_all() -> Sequence[Organisation]:
-    return db.session.execute(select(Organisation).order_by(Organisation.slug)).scalars().all()
+def list_all(*, offset: int = 0, limit: int | None = None) -> Sequence[Organisation]:
+    """Every organisation by slug, or a page of them (LIMIT/OFFSET in SQL) when ``limit`` is given."""
+    query = select(Organisation).order_by(Organisation.slug)
+    if limit is not None:
+        query = query.offset(offset).limit(limit)
+    return db.session.execute(query).scalars().all()
 
 
 def token_of(organisation_id: uuid.UUID) -> ScimToken | None:

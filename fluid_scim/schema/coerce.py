@@ -19,7 +19,7 @@ import binascii
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fluid_scim.errors import InvalidSyntax, InvalidValue, Mutability
@@ -471,6 +471,10 @@ def _date_time(value: str, *, label: str) -> str:
         parsed = None
     if parsed is None or parsed.tzinfo is None or "T" not in value.upper():
         raise InvalidValue(f"'{label}' must be an ISO 8601 date and time with a time zone, such as \"2011-05-13T04:42:34Z\"")
+    try:
+        parsed.astimezone(UTC)  # stored and compared as a UTC instant
+    except OverflowError:
+        raise InvalidValue(f"'{label}' is out of range: in UTC it falls before year 1 or after year 9999") from None
     return value
 
 

@@ -13,6 +13,7 @@ import json
 
 from fluid_scim import cursor_codec
 from fluid_scim.errors import InvalidCursor
+from fluid_scim.messages import PAGING_MAX
 
 
 def _fingerprint(query_key: tuple[str | None, ...]) -> str:
@@ -33,6 +34,8 @@ def decode(cursor: str, query_key: tuple[str | None, ...]) -> int:
         fingerprint = data["q"]
     except (cursor_codec.CursorError, TypeError, KeyError):
         raise InvalidCursor("the cursor is not one this server issued") from None
-    if not isinstance(offset, int) or offset < 0 or fingerprint != _fingerprint(query_key):
+    if not isinstance(offset, int) or isinstance(offset, bool) or not 0 <= offset < PAGING_MAX:
+        raise InvalidCursor("the cursor is not one this server issued")
+    if fingerprint != _fingerprint(query_key):
         raise InvalidCursor("the cursor belongs to a different query (filter, sortBy or sortOrder changed)")
     return offset

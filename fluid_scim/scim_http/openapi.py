@@ -50,6 +50,8 @@ _STATUS_TEXT = {
     500: "Internal error", 501: "Not implemented", 503: "A dependency is unavailable (see Retry-After)",
 }
 _ALWAYS = (401, 403, 404, 429, 500, 503)
+# startIndex and count: 32-bit signed integers (fluid_scim.messages.clamp_paging refuses others with 400).
+_INT32 = {"type": "integer", "format": "int32", "minimum": -(2**31), "maximum": 2**31 - 1}
 
 
 # -- schemas from the registry ----------------------------------------------------------------------
@@ -189,8 +191,8 @@ def _components() -> dict[str, Any]:
                 "filter": {"type": "string"},
                 "sortBy": {"type": "string"},
                 "sortOrder": {"type": "string", "enum": ["ascending", "descending"]},
-                "startIndex": {"type": "integer"},
-                "count": {"type": "integer"},
+                "startIndex": _INT32,
+                "count": _INT32,
                 "cursor": {"type": "string"},
             },
             "required": ["schemas"],
@@ -293,8 +295,8 @@ LISTING = [
     _param("sortBy", "query", "The attribute to sort by."),
     _param("sortOrder", "query", "ascending (default) or descending.",
            {"type": "string", "enum": ["ascending", "descending"]}),
-    _param("startIndex", "query", "1-based index of the first result (below 1 means 1).", {"type": "integer"}),
-    _param("count", "query", "Page size (negative means 0; capped at filter.maxResults).", {"type": "integer"}),
+    _param("startIndex", "query", "1-based index of the first result (below 1 means 1).", _INT32),
+    _param("count", "query", "Page size (negative means 0; capped at filter.maxResults).", _INT32),
     _param("cursor", "query", "RFC 9865: empty for the first page, then nextCursor or previousCursor."),
     *PROJECTION,
 ]

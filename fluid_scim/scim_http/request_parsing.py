@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from flask import current_app, request
 
+from fluid_scim import json_input
 from fluid_scim.errors import InvalidSyntax, InvalidValue, UnsupportedMediaType
 from fluid_scim.messages import clamp_paging, split_names
 from fluid_scim.projection import Projection
@@ -31,11 +31,9 @@ def json_body() -> dict[str, Any]:
         raise UnsupportedMediaType(f"send the body as application/scim+json (or application/json), not {media_type}")
     raw = request.get_data(cache=True)
     try:
-        body = json.loads(raw)
-    except UnicodeDecodeError:
-        raise InvalidSyntax("the request body is not valid UTF-8") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidSyntax(f"the request body is not valid JSON: {getattr(exc, 'msg', 'nested too deeply')}") from None
+        body = json_input.loads(raw)  # numbers out of range are invalidValue (RFC 7644 §3.12)
+    except json_input.JsonRefused as exc:
+        raise (InvalidSyntax if exc.syntax else InvalidValue)(exc.detail) from None
     if not isinstance(body, dict):
         raise InvalidSyntax("the request body must be a JSON object")
     return body

@@ -26,6 +26,7 @@ from fluid_scim.text import check_text
 
 ACCESS_MODES = ("group", "all_active", "attribute")
 MAX_ATTRIBUTE_RULES = 100
+MAX_ROLE_MAPPINGS = 100  # group mappings, and app-role mappings, each
 MAX_FILTER_LENGTH = 1024  # the column's size
 
 
@@ -102,6 +103,9 @@ def set_role_mappings(
     before = role_mappings(organisation=organisation)
     if any(not name for name in cleaned_groups) or any(not value for value in cleaned_apps):
         raise InvalidValue("group names and app role values must not be empty")
+    for what, cleaned in (("group", cleaned_groups), ("app role", cleaned_apps)):
+        if len(cleaned) > MAX_ROLE_MAPPINGS:
+            raise InvalidValue(f"at most {MAX_ROLE_MAPPINGS} {what} mappings; got {len(cleaned)}")
     by_group = [(access.group_named(organisation, name).id, role) for name, role in cleaned_groups.items()]
     access_repo.replace_role_mappings(organisation.id, groups=by_group, app_roles=cleaned_apps)
     events = _recompute_everyone(organisation, reason="organisation.role_mappings")
@@ -192,8 +196,11 @@ def set_brake(
     return organisation
 
 
-def held_changes(*, organisation: Organisation, status: str = "held") -> Sequence[HeldAccessChange]:
-    return access_repo.held_changes(organisation.id, status)
+def held_changes(
+    *, organisation: Organisation, status: str = "held", offset: int = 0, limit: int | None = None
+) -> Sequence[HeldAccessChange]:
+    """The held (or decided) changes, oldest first: all, or ``limit`` of them after ``offset``."""
+    return access_repo.held_changes(organisation.id, status, offset=offset, limit=limit)
 
 
 def release_held(*, organisation: Organisation, ids: Sequence[str] | None) -> list[AccessEvent]:

@@ -129,9 +129,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created_at = datetime.fromisoformat(stamp)
         if created_at.tzinfo is None or not isinstance(event_id, str) or not 0 < len(event_id) <= 36:
             raise ValueError("not a cursor")
-    except (ValueError, TypeError):
+        created_at = created_at.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError):
         raise InvalidValue("the cursor is not valid: pass the next_cursor of a previous page, or none to start again") from None
-    return created_at.astimezone(UTC), event_id
+    return created_at, event_id
 
 
 def _operation(operation: str) -> tuple[str | None, str | None]:
@@ -145,23 +146,34 @@ def _operation(operation: str) -> tuple[str | None, str | None]:
 def _aware(value: datetime, name: str) -> datetime:
     if value.tzinfo is None:
         raise InvalidValue(f"{name} must be an aware datetime (with a time zone, such as UTC)")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, or year 9999 west of it
+        raise InvalidValue(f"{name} is out of range: in UTC it falls before year 1 or after year 9999") from None
 
 
 # -- a user's trail ------------------------------------------------------------------------------
 
 
-def access_trail(*, organisation: Organisation, user_id: str, include_reads: bool = False) -> list[TrailEntry]:
+def access_trail(
+    *, organisation: Organisation, user_id: str, include_reads: bool = False, offset: int = 0, limit: int | None = None
+) -> list[TrailEntry]:
     """Everything that happened to one user, oldest first: "why was this person deactivated?".
 
     One query (UNION ALL) of the provisioning events about the user (``resource_id``), the group
     events whose membership changes name the user, and the user's access events. Successful reads
     are left out unless ``include_reads``. A change's access events are written after it in the same
-    transaction, so time order puts every effect after its cause.
+    transaction, so time order puts every effect after its cause. With ``limit``, only that many
+    entries after the first ``offset`` are read (the admin API's pages).
     """
     flush_pending()
     rows = repo.trail_of_user(
-        organisation.id, user_id, include_reads=include_reads, membership_operations=MEMBERSHIP_OPERATIONS
+        organisation.id,
+        user_id,
+        include_reads=include_reads,
+        membership_operations=MEMBERSHIP_OPERATIONS,
+        offset=offset,
+        limit=limit,
     )
     # The repository labels its columns with the entry's field names (one UNION ALL of both event kinds).
     entries = [TrailEntry(**row._mapping) for row in rows]

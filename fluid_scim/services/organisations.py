@@ -68,8 +68,9 @@ def find_organisation(*, slug: str) -> Organisation | None:
     return repo.find_by_slug(slug)
 
 
-def list_organisations() -> Sequence[Organisation]:
-    return repo.list_all()
+def list_organisations(*, offset: int = 0, limit: int | None = None) -> Sequence[Organisation]:
+    """Every organisation by slug, or ``limit`` of them after ``offset``."""
+    return repo.list_all(offset=offset, limit=limit)
 
 
 def set_scim_sync_enabled(*, slug: str, enabled: bool) -> Organisation:
