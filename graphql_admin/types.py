@@ -175,6 +175,10 @@ class RequestWindow:
     errors: int
     unauthorized: int
     query_not_found: int
+    without_token: int = strawberry.field(
+        description="Requests refused without a bearer token: not the identity provider's (which always sends"
+        " one), so not in the other counts nor in the verdict. Many of them mean someone else is knocking."
+    )
 
 
 @strawberry.type(description="Last request, last error, counts: what the admin console shows about provisioning.")

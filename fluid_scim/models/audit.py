@@ -78,3 +78,6 @@ class StatusBucket(Model):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     unauthorized: Mapped[int] = mapped_column(Integer, default=0)
     query_not_found: Mapped[int] = mapped_column(Integer, default=0)
+    # Refused without a bearer token: not the identity provider's traffic (which always sends one), so
+    # counted apart from the four above, which the health verdict reads.
+    without_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

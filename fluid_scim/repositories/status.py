@@ -18,7 +18,7 @@ from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ProvisioningStatus, ScimGroup, ScimUser, StatusBucket
 from fluid_scim.repositories.scoping import across_organisations
 
-BUCKET_COUNTERS = ("requests", "errors", "unauthorized", "query_not_found")
+BUCKET_COUNTERS = ("requests", "errors", "unauthorized", "query_not_found", "without_token")
 
 
 # -- reads ---------------------------------------------------------------------------------------
@@ -28,18 +28,14 @@ def status_row(organisation_id: uuid.UUID) -> ProvisioningStatus | None:
     return db.session.get(ProvisioningStatus, organisation_id)
 
 
-def bucket_totals(organisation_id: uuid.UUID, *, since: datetime) -> tuple[int, int, int, int]:
-    """Sums of :data:`BUCKET_COUNTERS` over the buckets that start at or after ``since``."""
+def bucket_totals(organisation_id: uuid.UUID, *, since: datetime) -> tuple[int, ...]:
+    """Sums of :data:`BUCKET_COUNTERS` (in their order) over the buckets that start at or after ``since``."""
     totals = db.session.execute(
-        select(
-            func.coalesce(func.sum(StatusBucket.requests), 0),
-            func.coalesce(func.sum(StatusBucket.errors), 0),
-            func.coalesce(func.sum(StatusBucket.unauthorized), 0),
-            func.coalesce(func.sum(StatusBucket.query_not_found), 0),
-        ).where(StatusBucket.organisation_id == organisation_id, StatusBucket.starts_at >= since)
+        select(*(func.coalesce(func.sum(getattr(StatusBucket, name)), 0) for name in BUCKET_COUNTERS)).where(
+            StatusBucket.organisation_id == organisation_id, StatusBucket.starts_at >= since
+        )
     ).one()
-    requests, errors, unauthorized, query_not_found = (int(value) for value in totals)
-    return requests, errors, unauthorized, query_not_found
+    return tuple(int(value) for value in totals)
 
 
 def directory_counts(organisation_id: uuid.UUID) -> dict[str, int]:

@@ -92,7 +92,7 @@ def _refuse_early_without_bearer(slug: str | None) -> None:
     try:
         _bearer_token()
     except Unauthorized:
-        g.failure_counted = True
+        g.failure_counted = g.without_token = True
         organisation_id = _known_organisations().get(slug or "")
         if organisation_id is not None:
             g.organisation_id, g.organisation_slug = organisation_id, slug

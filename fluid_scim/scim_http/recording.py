@@ -118,7 +118,10 @@ def _record(response: Response, context: RequestContext) -> None:
         transaction.rollback()  # written in the request: end the request's own transaction first
     if status < 400 and context.undeclared:
         recorder.sighted(organisation_id, context.undeclared, at)  # the changes that kept them are committed
-    recorder.add(organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=at, event=event)
+    without_token = g.get("without_token", False) and g.get("scim_client") is None
+    recorder.add(
+        organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=at, event=event, without_token=without_token
+    )
 
 
 def _error(response: Response) -> tuple[str | None, str | None]:

@@ -33,6 +33,7 @@ class Window:
     errors: int
     unauthorized: int
     query_not_found: int
+    without_token: int  # refused without a bearer token; not in the four above
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,8 @@ from fluid_scim.repositories import history as history_repo
 from fluid_scim.repositories import status as status_repo
 from fluid_scim.services import transaction
 
+BUCKET_SIZE = len(status_repo.BUCKET_COUNTERS)
+
 log = logging.getLogger(__name__)
 
 FLUSH_AT = 1000  # pending events that make a request flush (bounds memory when the thread lags)
@@ -126,20 +128,28 @@ class Recorder:
         detail: str | None,
         at: datetime,
         event: dict[str, Any] | None,
+        without_token: bool = False,
     ) -> None:
-        """Count one request of ``organisation_id`` (and keep its event, when it has one to write)."""
+        """Count one request of ``organisation_id`` (and keep its event, when it has one to write).
+
+        ``without_token``: refused without a bearer token, so not the identity provider's (which
+        always sends one): counted apart, leaving its last request, last error and failure counts alone.
+        """
         if os.getpid() != self._pid:
             self._reset()
         starts_at = datetime.fromtimestamp(at.timestamp() // BUCKET_SECONDS * BUCKET_SECONDS, at.tzinfo)
         with self._lock:
             if event is not None:
                 self._events.append(event)
-            self._counts.setdefault(organisation_id, _Counts()).count(status, detail, at)
-            bucket = self._buckets.setdefault((organisation_id, starts_at), [0, 0, 0, 0])
-            bucket[0] += 1
-            bucket[1] += status >= 400
-            bucket[2] += status == 401
-            bucket[3] += status == 404 and is_query
+            bucket = self._buckets.setdefault((organisation_id, starts_at), [0] * BUCKET_SIZE)
+            if without_token:
+                bucket[4] += 1
+            else:
+                self._counts.setdefault(organisation_id, _Counts()).count(status, detail, at)
+                bucket[0] += 1
+                bucket[1] += status >= 400
+                bucket[2] += status == 401
+                bucket[3] += status == 404 and is_query
             pending = len(self._events)
         if self.interval <= 0 or pending >= FLUSH_AT or self._stopped:
             self.flush()
@@ -256,7 +266,7 @@ class Recorder:
                 merged = merged[-KEEP_AT_MOST:]
             self._events = merged
             for key, numbers in buckets.items():
-                current = self._buckets.setdefault(key, [0, 0, 0, 0])
+                current = self._buckets.setdefault(key, [0] * BUCKET_SIZE)
                 self._buckets[key] = [a + b for a, b in zip(current, numbers, strict=True)]
             for organisation_id, older in counts.items():
                 newer = self._counts.get(organisation_id)

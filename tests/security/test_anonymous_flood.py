@@ -5,7 +5,8 @@ that is no organisation) are counted per client address and for all addresses to
 either limit they are answered 429 (RFC 7644 §3.12, ``Retry-After``), those without a bearer token
 before any database work. The organisation's own budget counts only its authenticated requests, and
 a request with the right token is verified whatever the failure counters say. Refusals are counted
-in the organisation's status each, but kept as history events only for a sample per minute.
+in the organisation's status each, but kept as history events only for a sample per minute; those
+without a bearer token (never the identity provider's) are counted apart, outside its health verdict.
 """
 
 from __future__ import annotations
@@ -26,6 +27,11 @@ FLOODER = "127.0.0.2"
 IDP = "127.0.0.1"
 # What an anonymous caller may send: nothing, another scheme, an empty bearer, a wrong token.
 ANONYMOUS = ({}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer "}, {"Authorization": "Bearer fscim_guess"})
+
+
+def _has_bearer(headers: dict[str, str]) -> bool:
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    return scheme == "Bearer" and bool(token.strip())
 
 
 def _get(client, tenant: Tenant, address: str, headers: dict[str, str] | None = None):
@@ -119,7 +125,8 @@ def test_a_flood_of_refusals_is_counted_in_the_status_but_sampled_in_the_history
     client = app.test_client()
 
     flood = 40
-    answers = [_get(client, tenant, FLOODER, ANONYMOUS[i % len(ANONYMOUS)]).status_code for i in range(flood)]
+    kinds = [ANONYMOUS[i % len(ANONYMOUS)] for i in range(flood)]
+    answers = [_get(client, tenant, FLOODER, headers).status_code for headers in kinds]
     assert answers.count(401) == 10 and answers.count(429) == flood - 10
     assert _get(client, tenant, IDP).status_code == 200
 
@@ -127,9 +134,12 @@ def test_a_flood_of_refusals_is_counted_in_the_status_but_sampled_in_the_history
         organisation = organisations.get_organisation(slug=tenant.slug)
         status = provisioning_status.status_of(organisation=organisation)
         events = history.list_events(organisation=organisation, limit=200, kind="scim").events
-    # The admin sees every refusal counted...
-    assert status.last_hour.requests == flood + 1
-    assert status.last_hour.errors == flood and status.last_hour.unauthorized == 10
+    # The admin sees every refusal counted: those with a (wrong) bearer token as the identity
+    # provider's traffic, those without one apart (an identity provider always sends one)...
+    with_bearer = [answer for headers, answer in zip(kinds, answers, strict=True) if _has_bearer(headers)]
+    assert status.last_hour.without_token == flood - len(with_bearer) > 0
+    assert status.last_hour.requests == len(with_bearer) + 1
+    assert status.last_hour.errors == len(with_bearer) and status.last_hour.unauthorized == with_bearer.count(401)
     # ...and a sample of each kind in the history (twice the sample if the flood straddled a minute).
     for refused_status in (401, 429):
         kept = [e for e in events if e.status == refused_status]
@@ -139,3 +149,19 @@ def test_a_flood_of_refusals_is_counted_in_the_status_but_sampled_in_the_history
     recorder_of(app).close()
     left_out = [r for r in caplog.records if r.getMessage() == "refusals counted in the status without a history event each"]
     assert sum(r.left_out for r in left_out) == flood - sum(r.events_kept for r in left_out) > 0
+
+
+def test_a_flood_without_tokens_leaves_the_health_verdict_to_the_identity_providers_traffic(app_factory):
+    app = app_factory(auth_failure_limit="1000/minute", auth_failure_global_limit="1000/minute")
+    tenant = make_tenant(app)
+    client = app.test_client()
+    for _ in range(5):
+        assert _get(client, tenant, IDP).status_code == 200
+    for index in range(60):
+        assert _get(client, tenant, FLOODER, ANONYMOUS[index % 3]).status_code == 401  # no bearer token at all
+
+    with app.app_context():
+        status = provisioning_status.status_of(organisation=organisations.get_organisation(slug=tenant.slug))
+    assert (status.verdict, status.reasons) == ("healthy", ())
+    assert (status.last_hour.requests, status.last_hour.errors, status.last_hour.without_token) == (5, 0, 60)
+    assert status.last_error_status is None and status.consecutive_failures == 0

@@ -97,7 +97,8 @@ window.FluidRender = (function () {
 
   function windowText(w) {
     return w.requests + " requests, " + w.errors + " errors, " + w.unauthorized + " unauthorised (401), "
-      + w.queryNotFound + " queries answered 404";
+      + w.queryNotFound + " queries answered 404"
+      + (w.withoutToken ? "; " + w.withoutToken + " refused without a token (not from the identity provider)" : "");
   }
 
   return { el: el, when: when, timeEl: timeEl, diffTable: diffTable, statusList: statusList };

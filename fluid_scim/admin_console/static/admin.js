@@ -132,7 +132,7 @@
   }`;
   const STATUS = `{ provisioningStatus {
     lastRequestAt lastSuccessAt lastErrorAt lastErrorStatus lastErrorDetail consecutiveFailures
-    lastHour { requests errors unauthorized queryNotFound } lastDay { requests errors unauthorized queryNotFound }
+    lastHour { requests errors unauthorized queryNotFound withoutToken } lastDay { requests errors unauthorized queryNotFound withoutToken }
     verdict reasons tokenSet tokenCreatedAt tokenLastUsedAt usersTotal usersActive usersWithAccess groupsTotal
   } }`;
   const EVENTS = `query Events($first: Int, $after: String, $outcome: EventOutcome, $kind: EventKind,
