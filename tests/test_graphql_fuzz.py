@@ -28,7 +28,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.graphql import nodes
 
-from tests.support.conformance import CONFORMANCE_RESULTS
+from tests.support.conformance import report_case_counts
 from tests.support.graphql import credential
 
 pytestmark = pytest.mark.live
@@ -64,10 +64,7 @@ def no_masked_error(ctx: Any, response: Any, case: Any) -> bool | None:
 @pytest.fixture(scope="module", autouse=True)
 def _report_case_counts():
     yield
-    for backend, counts in sorted(CASES.items()):
-        CONFORMANCE_RESULTS[f"schemathesis GraphQL on {backend}"] = (
-            f"schemathesis GraphQL on {backend}: {sum(counts.values())} generated cases over {len(counts)} operations"
-        )
+    report_case_counts("schemathesis GraphQL", CASES)
 
 
 @schema.parametrize()

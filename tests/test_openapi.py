@@ -24,7 +24,7 @@ from schemathesis.checks import (
 from schemathesis.config import SchemathesisConfig
 
 from fluid_scim.scim_http.openapi import build_openapi
-from tests.support.conformance import CONFORMANCE_RESULTS
+from tests.support.conformance import report_case_counts
 from tests.support.tenants import ScimClient
 from tests.support.urns import ENTERPRISE_URN, GROUP_URN, USER_URN
 
@@ -44,10 +44,7 @@ schema = schemathesis.openapi.from_dict(build_openapi(), config=CONFIG)
 def _report_case_counts():
     """One line per backend at the end of the run (printed with the scim2-tester counts)."""
     yield
-    for backend, counts in sorted(CASES.items()):
-        CONFORMANCE_RESULTS[f"schemathesis on {backend}"] = (
-            f"schemathesis on {backend}: {sum(counts.values())} generated cases over {len(counts)} operations"
-        )
+    report_case_counts("schemathesis", CASES)
 
 
 def test_checked_in_document_matches_build_openapi():

@@ -11,15 +11,9 @@ without a bearer token (never the identity provider's) are counted apart, outsid
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from flask import Flask
-from sqlalchemy import event
-
-from fluid_scim.extensions import db
 from fluid_scim.services import history, organisations, provisioning_status
 from fluid_scim.services.recorder import recorder_of
+from tests.support.statements import captured_statements
 from tests.support.tenants import Tenant, make_tenant
 from tests.support.urns import ERROR_URN
 
@@ -49,23 +43,6 @@ def _assert_429(response) -> None:
     assert body["schemas"] == [ERROR_URN] and body["status"] == "429"
 
 
-@contextmanager
-def _statements(app: Flask) -> Iterator[list[str]]:
-    """The SQL statements the application runs meanwhile."""
-    seen: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def test_a_flood_from_one_address_is_refused_there_and_never_spends_the_organisations_budget(app_factory):
     # The organisation's budget is tiny: the flood alone would have exhausted it many times over.
     app = app_factory(
@@ -83,7 +60,7 @@ def test_a_flood_from_one_address_is_refused_there_and_never_spends_the_organisa
     assert [_get(client, nobody, "127.0.0.3").status_code for _ in range(9)] == [404] * 8 + [429]
 
     # Once over its limit, the address's requests without a bearer token cost no database work.
-    with _statements(app) as statements:
+    with captured_statements(app) as statements:
         for headers in ANONYMOUS[:3]:
             _assert_429(_get(client, tenant, FLOODER, headers))
     assert statements == []

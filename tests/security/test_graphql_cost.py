@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +18,6 @@ import pytest
 from flask import Flask
 from graphql import build_schema as build_graphql_schema
 from graphql import get_named_type, get_nullable_type, is_interface_type, is_leaf_type, is_list_type, is_object_type
-from sqlalchemy import event
 
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation
@@ -29,6 +26,7 @@ from graphql_admin.context import AdminContext
 from graphql_admin.query_limits import UncostedList, list_costs
 from graphql_admin.schema import build_schema, schema
 from tests.support.graphql import claims_for, data, execute
+from tests.support.statements import captured_statements
 from tests.support.tenants import Tenant
 from tests.support.users import EPOCH, add_user
 
@@ -135,22 +133,9 @@ def test_each_list_field_is_costed_by_its_length(app: Flask, tenant: Tenant, key
 # -- paged in the database ------------------------------------------------------------------------
 
 
-@contextmanager
-def _statements(app: Flask, table: str) -> Iterator[list[tuple[str, Any]]]:
-    """The SELECT statements sent to the database that read ``table``, while the block runs."""
-    seen: list[tuple[str, Any]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and f"FROM {table}" in statement:
-            seen.append((statement, parameters))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+def _reading(statements: list[tuple[str, Any]], table: str) -> list[tuple[str, Any]]:
+    """The SELECT statements among ``statements`` that read ``table``."""
+    return [item for item in statements if item[0].lstrip().upper().startswith("SELECT") and f"FROM {table}" in item[0]]
 
 
 def _walk(app: Flask, claims: Any, query: str, path: list[str], *, size: int, most: int) -> list[str]:
@@ -186,10 +171,10 @@ def test_held_deprovisionings_are_paged_in_the_database(app: Flask, tenant: Tena
         db.session.commit()
     query = """query($first: Int, $after: String) { heldDeprovisionings(first: $first, after: $after) {
       edges { node { key: userName } } pageInfo { hasNextPage endCursor } } }"""
-    with _statements(app, "held_access_change") as statements:
+    with captured_statements(app) as captured:
         names = _walk(app, claims_for(tenant.slug), query, ["heldDeprovisionings"], size=25, most=10)
     assert names == [f"u{n}" for n in range(130)]
-    _limited(statements, 25)
+    _limited(_reading(captured, "held_access_change"), 25)
 
 
 def test_organisations_are_paged_in_the_database(app: Flask, tenant: Tenant) -> None:
@@ -200,10 +185,10 @@ def test_organisations_are_paged_in_the_database(app: Flask, tenant: Tenant) -> 
         everyone = sorted(item.slug for item in organisations.list_organisations())
     query = """query($first: Int, $after: String) { organisations(first: $first, after: $after) {
       edges { node { key: slug } } pageInfo { hasNextPage endCursor } } }"""
-    with _statements(app, "organisation") as statements:
+    with captured_statements(app) as captured:
         slugs = _walk(app, claims_for(tenant.slug, operator=True), query, ["organisations"], size=10, most=20)
     assert slugs == everyone and len(slugs) >= 25
-    _limited([item for item in statements if "ORDER BY organisation.slug" in item[0]], 10)
+    _limited([item for item in _reading(captured, "organisation") if "ORDER BY organisation.slug" in item[0]], 10)
 
 
 def test_a_users_access_trail_is_paged_in_the_database(app: Flask, tenant: Tenant) -> None:
@@ -219,7 +204,7 @@ def test_a_users_access_trail_is_paged_in_the_database(app: Flask, tenant: Tenan
         'query($first: Int, $after: String) { user(id: "' + user_id + '") { accessTrail(first: $first, after: $after) {'
         " edges { node { key: detail } } pageInfo { hasNextPage endCursor } } } }"
     )
-    with _statements(app, "access_event") as statements:
+    with captured_statements(app) as captured:
         steps = _walk(app, claims_for(tenant.slug), query, ["user", "accessTrail"], size=25, most=10)
     assert steps == [f"step {n:03d}" for n in range(130)]
-    _limited(statements, 25)
+    _limited(_reading(captured, "access_event"), 25)
