@@ -43,7 +43,8 @@ SENT: Counter[str] = Counter()
 
 def wait_until_recorded(app: Flask, tenant: Tenant, *, within: float = 20.0) -> int:
     """Wait until a live server has counted every SCIM request sent to ``tenant`` (its recorder writes
-    read events and status counts in batches, ``FLUID_RECORD_FLUSH_SECONDS``); returns the count."""
+    read events and status counts in batches, ``FLUID_RECORD_FLUSH_SECONDS``), those refused without
+    a bearer token included; returns the count."""
     from sqlalchemy import func, select
 
     from fluid_scim.extensions import db
@@ -55,7 +56,7 @@ def wait_until_recorded(app: Flask, tenant: Tenant, *, within: float = 20.0) -> 
     for _ in range(int(within / 0.05) + 1):
         with app.app_context():
             counted = db.session.execute(
-                select(func.coalesce(func.sum(StatusBucket.requests), 0))
+                select(func.coalesce(func.sum(StatusBucket.requests + StatusBucket.without_token), 0))
                 .join(Organisation, Organisation.id == StatusBucket.organisation_id)
                 .where(Organisation.slug == tenant.slug)
             ).scalar_one()
