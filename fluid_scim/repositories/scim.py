@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    any_,
     bindparam,
     case,
     delete,
@@ -71,10 +70,15 @@ _WITH_EMAIL = (
     )
     .limit(50)
 )
-_USERS_BY_IDS = select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id.in_(_IDS))
+# Hundreds of ids at a time (access recomputation reads users in chunks of 500): written into the
+# statement as constants, which PostgreSQL looks each row up against in a hash. As parameters, a
+# prepared statement's generic plan compares each row with every id, and while scim_user has no
+# statistics yet (filled moments ago) it may read every user of the organisation for it.
+_LISTED_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True, literal_execute=True)
+_USERS_BY_IDS = select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id.in_(_LISTED_IDS))
 _MEMBERSHIPS = select(ScimGroupMember.member_id, ScimGroupMember.group_id).where(
     ScimGroupMember.organisation_id == _ORGANISATION,
-    ScimGroupMember.member_id.in_(_IDS),
+    ScimGroupMember.member_id.in_(_LISTED_IDS),
     ScimGroupMember.group_id.in_(bindparam("group_ids", expanding=True)),
 )
 _BY_KEY: dict[type[ScimUser] | type[ScimGroup], Select[Any]] = {
@@ -187,10 +191,10 @@ def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue], *, attrib
 # The access of many users, written in one statement per batch, each row's version checked and bumped
 # as the ORM's flush would (the ``version_id_col``, for which the ORM writes one UPDATE per row).
 # SQLite: an executemany of UPDATEs by primary key. PostgreSQL: one UPDATE joined with the batch's rows
-# (``unnest`` of one array per column), its users found by ``id = ANY(...)``: until PostgreSQL has
+# (``unnest`` of one array per column), its users found by ``id IN (...)``: until PostgreSQL has
 # statistics on scim_user (a table filled moments ago, by the very push that now grants access) its
 # planner may look each row of an executemany up through any index that starts with organisation_id,
-# reading every user of the organisation for each row.
+# reading every user of the organisation for each row; this way it reads them once per batch.
 _USERS = cast(Table, ScimUser.__table__)  # a declarative class maps a Table
 _SET_ACCESS_EACH = (
     update(_USERS)
@@ -222,7 +226,7 @@ _SET_ACCESS_ALL = (
     update(_USERS)
     .where(
         _USERS.c.organisation_id == bindparam("tenant"),
-        _USERS.c.id == any_(bindparam("users", type_=postgresql.ARRAY(String))),
+        _USERS.c.id.in_(bindparam("user_ids", expanding=True, literal_execute=True)),  # see _LISTED_IDS
         _USERS.c.id == _ACCESS_ROWS.c.user_id,
         _USERS.c.version == _ACCESS_ROWS.c.seen_version,
     )
@@ -239,7 +243,7 @@ _USER_VALUES = cast(Table, ScimUserValue.__table__)
 _MEMBERS = cast(Table, ScimGroupMember.__table__)
 _FLUID_ROLE_ROWS_OF = delete(ScimUserValue).where(
     ScimUserValue.organisation_id == _ORGANISATION,
-    ScimUserValue.user_id.in_(_IDS),
+    ScimUserValue.user_id.in_(_LISTED_IDS),
     ScimUserValue.attribute == FLUID_ROLES_ROWS,
 )
 
@@ -259,6 +263,7 @@ def set_access(organisation_id: object, changes: Sequence[AccessWrite]) -> None:
         columns = {
             "tenant": organisation_id,
             "users": [user.id for user, _, _, _ in changes],
+            "user_ids": [user.id for user, _, _, _ in changes],
             "seen_versions": [user.version for user, _, _, _ in changes],
             "granted": [granted for _, granted, _, _ in changes],
             "roles": [json_bytes(list(roles)).decode() for _, _, roles, _ in changes],
