@@ -36,11 +36,6 @@ _ATTRIBUTE_ROLE_MAPPINGS = (
     .where(AttributeRoleMapping.organisation_id == _ORGANISATION)
     .order_by(AttributeRoleMapping.position, AttributeRoleMapping.id)
 )
-_HELD_OF_USER = select(HeldAccessChange).where(
-    HeldAccessChange.organisation_id == _ORGANISATION,
-    HeldAccessChange.user_id == bindparam("user_id"),
-    HeldAccessChange.status == "held",
-)
 _ORGANISATION_ROW_LOCK = select(Organisation.id).where(Organisation.id == _ORGANISATION).with_for_update()
 _REMOVALS_SINCE = (
     select(func.count())
@@ -169,18 +164,10 @@ def pending_held_changes(organisation_id: object, ids: Sequence[str] | None) -> 
     return db.session.execute(query.order_by(HeldAccessChange.created_at)).scalars().all()
 
 
-def held_change_of(organisation_id: object, user_id: str) -> HeldAccessChange | None:
-    """The user's change still held, if any (one at most)."""
-    return db.session.execute(_HELD_OF_USER, {"organisation_id": organisation_id, "user_id": user_id}).scalar_one_or_none()
-
-
-def add_held_change(change: HeldAccessChange) -> None:
-    db.session.add(change)
-
-
+# Up to 500 ids, written into the statement as constants (see repositories.scim._LISTED_IDS).
 _HELD_OF_USERS = select(HeldAccessChange.user_id).where(
     HeldAccessChange.organisation_id == _ORGANISATION,
-    HeldAccessChange.user_id.in_(bindparam("user_ids", expanding=True)),
+    HeldAccessChange.user_id.in_(bindparam("user_ids", expanding=True, literal_execute=True)),
     HeldAccessChange.status == "held",
 )
 
