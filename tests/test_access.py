@@ -6,7 +6,7 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fluid_scim.extensions import db
 from fluid_scim.models import AccessEvent, UserTombstone
@@ -210,3 +210,119 @@ def test_discarding_held_changes_keeps_access(app, tenant, entra):
             across_organisations(select(AccessEvent.kind).where(AccessEvent.user_id == ids[2]))
         ).scalars().all()
     assert sorted(kinds) == ["discarded", "granted", "held"]
+
+
+def test_one_request_granting_and_removing_holds_what_removal_by_removal_would(app, tenant, entra):
+    """The brake judges each removal in the order the request names the users (by id), counting the
+    grants and removals decided before it in the same request, as if each had been written on its own."""
+    access_group = _group_id(entra, "Fluid User")
+    staying = [_user(entra)["id"] for _ in range(20)]
+    newcomers = [_user(entra)["id"] for _ in range(10)]
+    _members(entra, access_group, "Add", staying)
+    with app.app_context():
+        access_admin.set_brake(organisation=_organisation(app, tenant), enabled=True, percent=20, min_removals=2)
+    leaving = set(staying[:10])
+    response = entra.patch(
+        f"/Groups/{access_group}",
+        [
+            {"op": "Remove", "path": "members", "value": [{"value": i} for i in sorted(leaving)]},
+            {"op": "Add", "path": "members", "value": [{"value": i} for i in newcomers]},
+        ],
+    )
+    assert response.status_code == 204, response.text
+
+    with_access, removed, expected_held = 20, 0, set()
+    for user_id in sorted(leaving | set(newcomers)):  # the per-removal rule, one user at a time
+        if user_id in leaving:
+            allowed = max((with_access + removed) * 20 // 100, 2)
+            if removed + 1 > allowed:
+                expected_held.add(user_id)
+            else:
+                removed, with_access = removed + 1, with_access - 1
+        else:
+            with_access += 1
+    with app.app_context():
+        held = {change.user_id for change in access_admin.held_changes(organisation=_organisation(app, tenant))}
+    assert held == expected_held and 0 < len(held) < 10
+    assert {i: _access(entra, i)[0] for i in sorted(leaving)} == {i: i in expected_held for i in sorted(leaving)}
+    assert all(_access(entra, i)[0] for i in newcomers)
+    assert _trail(app, tenant, sorted(expected_held)[0]) == ["granted", "held"]
+
+
+def _stored_members(app, tenant, group_name: str, count: int) -> list[str]:
+    """``count`` active users written straight to the database as members of the group (not yet recomputed)."""
+    from fluid_scim.models import ScimGroup, ScimUser
+    from fluid_scim.models.scim import new_id
+    from fluid_scim.repositories import mapping
+    from fluid_scim.repositories import scim as scim_repo
+    from tests.support.users import EPOCH
+
+    with app.app_context():
+        organisation = _organisation(app, tenant)
+        users = []
+        for index in range(count):
+            user = ScimUser(organisation_id=organisation.id, id=new_id(), created_at=EPOCH, updated_at=EPOCH)
+            mapping.write_user(user, {"userName": f"member-{index}@contoso.com", "active": True})
+            users.append(user)
+        db.session.add_all(users)
+        db.session.flush()
+        group = scim_repo.find_by_key(ScimGroup, organisation.id, mapping.fold(group_name))
+        scim_repo.add_members(organisation.id, group.id, [(user.id, "User") for user in users])
+        db.session.commit()
+        return [user.id for user in users]
+
+
+def _statements_to_recompute(app, tenant, ids: list[str]) -> int:
+    """The SQL statements that recomputing these users' access (and committing it) sends to the database."""
+    from sqlalchemy import event
+
+    from fluid_scim.services import access
+
+    sent: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    with app.app_context():
+        organisation = _organisation(app, tenant)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            access.recompute(organisation, ids, reason="test")
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_recomputing_access_sends_the_same_statements_for_100_users_as_for_500(app, tenant):
+    """Access is written a chunk of 500 users at a time, in a number of statements that does not grow
+    with the users: roles rows, access columns, events, held changes and outbox events alike."""
+    from fluid_scim.models import ScimGroup, ScimUserValue
+    from fluid_scim.repositories import scim as scim_repo
+
+    with app.app_context():
+        access_admin.set_role_mappings(organisation=_organisation(app, tenant), groups={"Fluid User": "viewer"})
+    ids = _stored_members(app, tenant, "Fluid User", 1_600)
+    granting = {size: _statements_to_recompute(app, tenant, part) for size, part in
+                ((100, ids[:100]), (500, ids[100:600]), (1_000, ids[600:1_600]))}
+    assert granting[100] == granting[500] < 30, granting
+    assert granting[1_000] <= 2 * granting[500], granting
+
+    with app.app_context():
+        organisation = _organisation(app, tenant)
+        assert db.session.execute(
+            select(func.count()).select_from(ScimUserValue).where(
+                ScimUserValue.organisation_id == organisation.id, ScimUserValue.value == "viewer")
+        ).scalar_one() == 1_600, "each granted user has its role row"
+        access_admin.set_brake(organisation=organisation, enabled=True, percent=10, min_removals=0)
+        group = db.session.execute(select(ScimGroup).where(
+            ScimGroup.organisation_id == organisation.id, ScimGroup.display_name == "Fluid User")).scalar_one()
+        scim_repo.remove_members(organisation.id, group.id, None)
+        db.session.commit()
+    removing = {size: _statements_to_recompute(app, tenant, part) for size, part in
+                ((100, ids[:100]), (500, ids[100:600]), (1_000, ids[600:1_600]))}  # 160 revoked, the rest held
+    assert removing[100] <= removing[500] < 30, removing
+    assert removing[1_000] <= 2 * removing[500], removing
+    with app.app_context():
+        organisation = _organisation(app, tenant)
+        assert len(access_admin.held_changes(organisation=organisation)) == 1_600 - 160

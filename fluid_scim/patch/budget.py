@@ -30,8 +30,11 @@ ROW_LIMIT = 5_000
 #: Passwords hashed by one request (scrypt: deliberately slow). A create carries at most one.
 PASSWORD_LIMIT = 10
 #: Users whose access one request works out again (members added to or removed from the access group
-#: or a role-mapped group); any group may hold more, changed over several requests.
-ACCESS_LIMIT = 1_000
+#: or a role-mapped group); any group may hold more, changed over several requests. An identity
+#: provider's full push replaces thousands of members at once (Okta's ``replace`` of ``members``, a PUT
+#: of the group): 5,000 members given, and as many who left. Access is written 500 users at a time in
+#: a fixed number of statements (services.access), so the time grows with the users, not faster.
+ACCESS_LIMIT = 10_000
 
 _ADVICE = "nothing was changed; split the work into smaller requests"
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, delete, func, select
+from sqlalchemy import BindParameter, ColumnElement, Table, bindparam, delete, func, insert, select
 
 from fluid_scim.extensions import db
 from fluid_scim.models import (
@@ -36,11 +36,6 @@ _ATTRIBUTE_ROLE_MAPPINGS = (
     .where(AttributeRoleMapping.organisation_id == _ORGANISATION)
     .order_by(AttributeRoleMapping.position, AttributeRoleMapping.id)
 )
-_HELD_OF_USER = select(HeldAccessChange).where(
-    HeldAccessChange.organisation_id == _ORGANISATION,
-    HeldAccessChange.user_id == bindparam("user_id"),
-    HeldAccessChange.status == "held",
-)
 _ORGANISATION_ROW_LOCK = select(Organisation.id).where(Organisation.id == _ORGANISATION).with_for_update()
 _REMOVALS_SINCE = (
     select(func.count())
@@ -51,6 +46,9 @@ _REMOVALS_SINCE = (
         AccessEvent.created_at >= bindparam("since"),
     )
 )
+# Many rows at once are inserted into the tables themselves (no ORM object per row).
+_ACCESS_EVENTS = cast(Table, AccessEvent.__table__)
+_HELD_CHANGES = cast(Table, HeldAccessChange.__table__)
 _WITH_ACCESS = (
     select(func.count()).select_from(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.access_granted.is_(True))
 )
@@ -97,6 +95,26 @@ def replace_attribute_role_mappings(organisation_id: Any, rules: Sequence[tuple[
 def add_access_event(event: AccessEvent) -> AccessEvent:
     db.session.add(event)
     return event
+
+
+def add_access_events(events: Sequence[AccessEvent]) -> None:
+    """Insert many events in one statement; the objects (every value set) are not added to the session."""
+    if events:
+        db.session.execute(insert(_ACCESS_EVENTS), [_access_event_row(event) for event in events])
+
+
+def _access_event_row(event: AccessEvent) -> dict[str, Any]:
+    return {
+        "organisation_id": event.organisation_id,
+        "id": event.id,
+        "user_id": event.user_id,
+        "user_name": event.user_name,
+        "kind": event.kind,
+        "reason": event.reason,
+        "roles_before": event.roles_before,
+        "roles_after": event.roles_after,
+        "created_at": event.created_at,
+    }
 
 
 def access_events_of(organisation_id: object, user_id: str) -> Sequence[AccessEvent]:
@@ -148,13 +166,29 @@ def pending_held_changes(organisation_id: object, ids: Sequence[str] | None) -> 
     return db.session.execute(query.order_by(HeldAccessChange.created_at)).scalars().all()
 
 
-def held_change_of(organisation_id: object, user_id: str) -> HeldAccessChange | None:
-    """The user's change still held, if any (one at most)."""
-    return db.session.execute(_HELD_OF_USER, {"organisation_id": organisation_id, "user_id": user_id}).scalar_one_or_none()
+# Up to 500 ids, written into the statement as constants (see repositories.scim._LISTED_IDS).
+_HELD_OF_USERS = select(HeldAccessChange.user_id).where(
+    HeldAccessChange.organisation_id == _ORGANISATION,
+    HeldAccessChange.user_id.in_(bindparam("user_ids", expanding=True, literal_execute=True)),
+    HeldAccessChange.status == "held",
+)
 
 
-def add_held_change(change: HeldAccessChange) -> None:
-    db.session.add(change)
+def users_with_held_change(organisation_id: object, user_ids: Sequence[str]) -> set[str]:
+    """Which of these users have a change still held (one query)."""
+    if not user_ids:
+        return set()
+    parameters = {"organisation_id": organisation_id, "user_ids": list(user_ids)}
+    return set(db.session.execute(_HELD_OF_USERS, parameters).scalars())
+
+
+def add_held_changes(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many held changes in one statement.
+
+    Each row: ``organisation_id``, ``id``, ``user_id``, ``user_name``, ``reason``, ``created_at``.
+    """
+    if rows:
+        db.session.execute(insert(_HELD_CHANGES), [{**row, "status": "held"} for row in rows])
 
 
 def _oldest_first(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from fluid_scim.database import upsert_insert
@@ -14,6 +14,7 @@ from fluid_scim.extensions import db
 from fluid_scim.models import OutboxEvent, OutboxSequence
 
 _RESERVE: dict[str, Any] = {}
+_EVENTS = cast(Table, OutboxEvent.__table__)
 
 
 def _reserve_statement(dialect: str) -> Any:
@@ -40,9 +41,10 @@ def reserve_sequence(session: Session, organisation_id: uuid.UUID, count: int) -
     return int(last) - count + 1
 
 
-def add_events(session: Session, events: Iterable[OutboxEvent]) -> None:
-    """Add numbered events to the committing ``session`` (written by the flush of that commit)."""
-    session.add_all(events)
+def add_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert numbered events (one mapping of column values each) in the committing ``session``: one statement."""
+    if rows:
+        session.execute(insert(_EVENTS), list(rows))
 
 
 def last_sequence(organisation_id: uuid.UUID) -> int:

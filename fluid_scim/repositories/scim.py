@@ -2,33 +2,47 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, overload
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast, overload
 
 from sqlalchemy import (
+    JSON,
     BindParameter,
+    Boolean,
     ColumnElement,
+    CursorResult,
+    DateTime,
+    Integer,
     Select,
     String,
+    Table,
+    Text,
     and_,
     bindparam,
     case,
     delete,
     func,
+    insert,
     inspect,
     or_,
     select,
+    type_coerce,
     update,
 )
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
-from fluid_scim.database import upsert_insert
+from fluid_scim.database import json_bytes, upsert_insert
 from fluid_scim.extensions import db
 from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 from fluid_scim.models.scim import is_resource_id
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS
 
 MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
 
@@ -56,10 +70,15 @@ _WITH_EMAIL = (
     )
     .limit(50)
 )
-_USERS_BY_IDS = select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id.in_(_IDS))
+# Hundreds of ids at a time (access recomputation reads users in chunks of 500): written into the
+# statement as constants, which PostgreSQL looks each row up against in a hash. As parameters, a
+# prepared statement's generic plan compares each row with every id, and while scim_user has no
+# statistics yet (filled moments ago) it may read every user of the organisation for it.
+_LISTED_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True, literal_execute=True)
+_USERS_BY_IDS = select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id.in_(_LISTED_IDS))
 _MEMBERSHIPS = select(ScimGroupMember.member_id, ScimGroupMember.group_id).where(
     ScimGroupMember.organisation_id == _ORGANISATION,
-    ScimGroupMember.member_id.in_(_IDS),
+    ScimGroupMember.member_id.in_(_LISTED_IDS),
     ScimGroupMember.group_id.in_(bindparam("group_ids", expanding=True)),
 )
 _BY_KEY: dict[type[ScimUser] | type[ScimGroup], Select[Any]] = {
@@ -169,6 +188,125 @@ def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue], *, attrib
     db.session.add_all(list(rows))
 
 
+# The access of many users, written in one statement per batch, each row's version checked and bumped
+# as the ORM's flush would (the ``version_id_col``, for which the ORM writes one UPDATE per row).
+# SQLite: an executemany of UPDATEs by primary key. PostgreSQL: one UPDATE joined with the batch's rows
+# (``unnest`` of one array per column), its users found by ``id IN (...)``: until PostgreSQL has
+# statistics on scim_user (a table filled moments ago, by the very push that now grants access) its
+# planner may look each row of an executemany up through any index that starts with organisation_id,
+# reading every user of the organisation for each row; this way it reads them once per batch.
+_USERS = cast(Table, ScimUser.__table__)  # a declarative class maps a Table
+_SET_ACCESS_EACH = (
+    update(_USERS)
+    .where(
+        # An UPDATE may not name a bound parameter after a column of its table.
+        _USERS.c.organisation_id == bindparam("tenant"),
+        _USERS.c.id == bindparam("user"),
+        _USERS.c.version == bindparam("seen_version"),
+    )
+    .values(
+        access_granted=bindparam("granted"),
+        fluid_roles=bindparam("roles"),
+        access_changed_at=bindparam("changed_at"),
+        version=_USERS.c.version + 1,
+    )
+)
+_ACCESS_ROWS = (
+    func.unnest(
+        bindparam("users", type_=postgresql.ARRAY(String)),
+        bindparam("seen_versions", type_=postgresql.ARRAY(Integer)),
+        bindparam("granted", type_=postgresql.ARRAY(Boolean)),
+        bindparam("roles", type_=postgresql.ARRAY(Text)),  # each a JSON text
+        bindparam("changed_at", type_=postgresql.ARRAY(DateTime(timezone=True))),
+    )
+    .table_valued("user_id", "seen_version", "granted", "roles", "changed_at")
+    .render_derived(name="access")
+)
+_SET_ACCESS_ALL = (
+    update(_USERS)
+    .where(
+        _USERS.c.organisation_id == bindparam("tenant"),
+        _USERS.c.id.in_(bindparam("user_ids", expanding=True, literal_execute=True)),  # see _LISTED_IDS
+        _USERS.c.id == _ACCESS_ROWS.c.user_id,
+        _USERS.c.version == _ACCESS_ROWS.c.seen_version,
+    )
+    .values(
+        access_granted=_ACCESS_ROWS.c.granted,
+        fluid_roles=type_coerce(sql_cast(_ACCESS_ROWS.c.roles, postgresql.JSON), JSON),
+        access_changed_at=_ACCESS_ROWS.c.changed_at,
+        version=_USERS.c.version + 1,
+    )
+)
+
+
+_USER_VALUES = cast(Table, ScimUserValue.__table__)
+_MEMBERS = cast(Table, ScimGroupMember.__table__)
+_FLUID_ROLE_ROWS_OF = delete(ScimUserValue).where(
+    ScimUserValue.organisation_id == _ORGANISATION,
+    ScimUserValue.user_id.in_(_LISTED_IDS),
+    ScimUserValue.attribute == FLUID_ROLES_ROWS,
+)
+
+AccessWrite = tuple[ScimUser, bool, list[str], datetime]  # (user, access granted, Fluid roles, when)
+
+
+def set_access(organisation_id: object, changes: Sequence[AccessWrite]) -> None:
+    """Store the access of loaded users the session has no other change of, in one statement.
+
+    The loaded objects learn their new values (and version) without being read again, and stay clean:
+    the session does not write them a second time, and may let them go once nothing refers to them.
+    A user changed meanwhile by another transaction fails the version check (``StaleDataError``).
+    """
+    if not changes:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        columns = {
+            "tenant": organisation_id,
+            "users": [user.id for user, _, _, _ in changes],
+            "user_ids": [user.id for user, _, _, _ in changes],
+            "seen_versions": [user.version for user, _, _, _ in changes],
+            "granted": [granted for _, granted, _, _ in changes],
+            "roles": [json_bytes(list(roles)).decode() for _, _, roles, _ in changes],
+            "changed_at": [changed_at for _, _, _, changed_at in changes],
+        }
+        result = db.session.execute(_SET_ACCESS_ALL, columns)
+    else:
+        rows = [
+            {
+                "tenant": organisation_id,
+                "user": user.id,
+                "seen_version": user.version,
+                "granted": granted,
+                "roles": list(roles),
+                "changed_at": changed_at,
+            }
+            for user, granted, roles, changed_at in changes
+        ]
+        result = db.session.execute(_SET_ACCESS_EACH, rows)
+    matched = cast("CursorResult[Any]", result).rowcount
+    if matched != len(changes):
+        raise StaleDataError(f"UPDATE of the access of {len(changes)} users matched {matched} rows")
+    for user, granted, roles, changed_at in changes:
+        set_committed_value(user, "access_granted", granted)
+        set_committed_value(user, "fluid_roles", list(roles))
+        set_committed_value(user, "access_changed_at", changed_at)
+        set_committed_value(user, "version", user.version + 1)
+
+
+def replace_fluid_roles(organisation_id: object, roles: Mapping[str, Sequence[str]]) -> None:
+    """Replace the Fluid role rows (the filterable copy of the effective roles) of these users: one DELETE, one INSERT."""
+    if not roles:
+        return
+    db.session.execute(_FLUID_ROLE_ROWS_OF, {"organisation_id": organisation_id, "ids": list(roles)})
+    rows = [
+        {"organisation_id": organisation_id, "user_id": user_id, "attribute": FLUID_ROLES_ROWS, "position": index, "value": role}
+        for user_id, names in roles.items()
+        for index, role in enumerate(names)
+    ]
+    if rows:
+        db.session.execute(insert(_USER_VALUES), rows)
+
+
 def page(
     model: type[ScimUser] | type[ScimGroup],
     organisation_id: object,
@@ -275,7 +413,7 @@ def add_members(organisation_id: object, group_id: str, members: Sequence[tuple[
     """Insert memberships, ignoring ones that exist (idempotent; costs the same for any group size)."""
     if not members:
         return
-    values = [
+    rows = [
         {
             "organisation_id": organisation_id,
             "group_id": group_id,
@@ -285,8 +423,9 @@ def add_members(organisation_id: object, group_id: str, members: Sequence[tuple[
         }
         for member_id, member_type in members
     ]
+    # One statement, executed for many rows (compiled once, unlike a VALUES list thousands of rows long).
     insert = upsert_insert(db.session.get_bind().dialect.name)
-    db.session.execute(insert(ScimGroupMember).values(values).on_conflict_do_nothing())
+    db.session.execute(insert(_MEMBERS).on_conflict_do_nothing(), rows)
 
 
 def remove_members(organisation_id: object, group_id: str, member_ids: Iterable[str] | None) -> None:

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import inspect
+
 from fluid_scim.errors import InvalidValue
 from fluid_scim.filters import (
     And,
@@ -47,7 +49,7 @@ from fluid_scim.filters import (
     compile_predicate,
     parse_filter,
 )
-from fluid_scim.models import AccessEvent, HeldAccessChange, Organisation, ScimGroup, ScimUser
+from fluid_scim.models import AccessEvent, Organisation, ScimGroup, ScimUser
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import access as access_repo
@@ -280,6 +282,9 @@ def protected_group_ids(organisation: Organisation, rules: RoleRules | None = No
     return ids
 
 
+_CHUNK = 500  # users decided, then written, together
+
+
 def recompute(
     organisation: Organisation,
     user_ids: Iterable[str],
@@ -290,26 +295,31 @@ def recompute(
 ) -> list[AccessEvent]:
     """Bring the stored access of these users in line with the rule; return the events written.
 
-    ``rules``: the organisation's role rules when the caller has read them already.
+    ``rules``: the organisation's role rules when the caller has read them already. Users are taken
+    in chunks: each chunk's users are read together, decided one by one in the order given (so that
+    which removals the brake holds is predictable), then written together, in a number of statements
+    that does not grow with the chunk.
     """
     ids = list(dict.fromkeys(user_ids))
     if not ids:
         return []
     rules = role_rules(organisation) if rules is None else rules
+    protected = protected_group_ids(organisation, rules)
+    brake = None if bypass_brake or not organisation.brake_enabled else _Brake(organisation)
     events: list[AccessEvent] = []
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
         users = repo.users_by_ids(organisation.id, chunk)
-        memberships = repo.memberships_in(organisation.id, chunk, protected_group_ids(organisation, rules))
+        memberships = repo.memberships_in(organisation.id, chunk, protected)
         position = {user_id: index for index, user_id in enumerate(chunk)}
+        changes = _Changes(organisation, reason, brake)
         # In the order the request named them, so that which removals the brake holds is predictable.
         for user in sorted(users, key=lambda item: position[item.id]):
             if user.origin == "import" and user.linked_at is None:
                 continue  # the import's access holds until SCIM adopts the user
             granted, roles = _decide(organisation, rules, user, memberships.get(user.id, set()))
-            event = _apply(organisation, user, granted, roles, reason=reason, bypass_brake=bypass_brake)
-            if event is not None:
-                events.append(event)
+            changes.apply(user, granted, roles)
+        events += changes.write()
     return events
 
 
@@ -319,14 +329,18 @@ def grant_on_creation(organisation: Organisation, user: ScimUser, *, reason: str
     if organisation.access_mode not in ("all_active", "attribute"):
         return None
     granted, roles = _decide(organisation, role_rules(organisation), user, set())
-    return _apply(organisation, user, granted, roles, reason=reason, bypass_brake=False)
+    changes = _Changes(organisation, reason, None)  # a new user has no access the brake could keep
+    changes.apply(user, granted, roles)
+    return next(iter(changes.write()), None)
 
 
 def revoke_for_deletion(organisation: Organisation, user: ScimUser, *, reason: str) -> AccessEvent | None:
     """A deleted user loses access at once (the brake cannot hold what no longer exists)."""
     if not user.access_granted:
         return None
-    return _record(organisation, user, "revoked", reason, list(user.fluid_roles), [])
+    changes = _Changes(organisation, reason, None)
+    changes.record(user, "revoked", [])
+    return changes.write()[0]
 
 
 def _decide(organisation: Organisation, rules: RoleRules, user: ScimUser, groups: set[str]) -> tuple[bool, list[str]]:
@@ -349,52 +363,131 @@ def _decide(organisation: Organisation, rules: RoleRules, user: ScimUser, groups
     return True, sorted(roles)
 
 
-def _apply(
-    organisation: Organisation, user: ScimUser, granted: bool, roles: list[str], *, reason: str, bypass_brake: bool
-) -> AccessEvent | None:
-    before = list(user.fluid_roles or [])
-    if granted == user.access_granted and roles == before:
-        return None
-    if user.access_granted and not granted:
-        kind = "suspended" if user.active is False else "revoked"
-        if not bypass_brake and _brake_holds(organisation):
-            return _hold(organisation, user, f"{kind}: {reason}")
-        return _record(organisation, user, kind, reason, before, [])
-    kind = "granted" if granted and not user.access_granted else "roles_changed"
-    return _record(organisation, user, kind, reason, before, roles)
+@dataclass(slots=True)
+class _Change:
+    """One user's access change, decided and not yet written (``kind`` "held": a removal the brake holds)."""
+
+    user: ScimUser
+    kind: str
+    reason: str
+    before: list[str]
+    after: list[str]
+    at: datetime
 
 
-def _record(
-    organisation: Organisation, user: ScimUser, kind: str, reason: str, before: list[str], after: list[str]
-) -> AccessEvent:
-    now = utcnow()
-    user.access_granted = kind in ("granted", "roles_changed")
-    if after != before:
+class _Changes:
+    """The access changes of one chunk of users: decided one at a time, in order, then written together.
+
+    What the database holds is the same as when each change was written as it was decided: the roles
+    rows, the user's access columns (and version), the access events and outbox events in the order
+    decided, and the brake's held changes.
+    """
+
+    def __init__(self, organisation: Organisation, reason: str, brake: _Brake | None) -> None:
+        self.organisation = organisation
+        self.reason = reason
+        self.brake = brake
+        self.decided: list[_Change] = []
+        self.grants = 0  # access granted by changes not yet written (the brake counts users with access)
+
+    def apply(self, user: ScimUser, granted: bool, roles: list[str]) -> None:
+        """Decide what changes for a user who should now have (or not have) access with these roles."""
+        before = list(user.fluid_roles or [])
+        if granted == user.access_granted and roles == before:
+            return
+        if user.access_granted and not granted:
+            kind = "suspended" if user.active is False else "revoked"
+            if self.brake is not None and self.brake.holds(unwritten_grants=self.grants):
+                self.decided.append(_Change(user, "held", f"{kind}: {self.reason}", before, before, utcnow()))
+                return
+            self.record(user, kind, [])
+            return
+        kind = "granted" if granted and not user.access_granted else "roles_changed"
+        self.record(user, kind, roles)
+
+    def record(self, user: ScimUser, kind: str, after: list[str]) -> None:
+        self.decided.append(_Change(user, kind, self.reason, list(user.fluid_roles or []), after, utcnow()))
+        if kind == "granted":
+            self.grants += 1
+        if self.brake is not None:
+            self.brake.note(kind)
+
+    def write(self) -> list[AccessEvent]:
+        """Write what was decided (a few statements, however many users) and return the access events."""
+        if not self.decided:
+            return []
+        organisation_id = self.organisation.id
+        changed = [change for change in self.decided if change.kind != "held"]
+        clean: list[repo.AccessWrite] = []
+        for change in changed:
+            granted = change.kind in ("granted", "roles_changed")
+            if _has_unwritten_changes(change.user):  # written with its other changes, in one UPDATE
+                change.user.access_granted = granted
+                change.user.fluid_roles = change.after
+                change.user.access_changed_at = change.at
+            else:
+                clean.append((change.user, granted, change.after, change.at))
+        repo.set_access(organisation_id, clean)
         # Keep the filterable copy of the effective roles in step.
-        repo.replace_user_values(user, mapping.fluid_role_rows(user, after), attributes=(mapping.FLUID_ROLES_ROWS,))
-    user.fluid_roles = after
-    user.access_changed_at = now
-    event = _access_event(organisation, user, kind, reason, before, after, now)
-    outbox.emit(
-        organisation,
-        f"access.{kind}",
-        user.id,
-        {"userId": user.id, "userName": user.user_name, "rolesBefore": list(before), "rolesAfter": list(after), "reason": reason},
-    )
-    return event
+        repo.replace_fluid_roles(organisation_id, {c.user.id: c.after for c in changed if c.after != c.before})
+        self._hold([change for change in self.decided if change.kind == "held"])
+        events = [_new_event(self.organisation, c.user, c.kind, c.reason, c.before, c.after, c.at) for c in self.decided]
+        access_repo.add_access_events(events)
+        for change in changed:
+            outbox.emit(
+                self.organisation,
+                f"access.{change.kind}",
+                change.user.id,
+                {
+                    "userId": change.user.id,
+                    "userName": change.user.user_name,
+                    "rolesBefore": list(change.before),
+                    "rolesAfter": list(change.after),
+                    "reason": change.reason,
+                },
+            )
+        self.decided = []
+        self.grants = 0
+        return events
+
+    def _hold(self, held: list[_Change]) -> None:
+        """A held change for each user the brake holds back, unless one is held already."""
+        organisation_id = self.organisation.id
+        already = access_repo.users_with_held_change(organisation_id, [change.user.id for change in held])
+        access_repo.add_held_changes(
+            [
+                {
+                    "organisation_id": organisation_id,
+                    "id": new_id(),
+                    "user_id": change.user.id,
+                    "user_name": change.user.user_name,
+                    "reason": change.reason,
+                    "created_at": change.at,
+                }
+                for change in held
+                if change.user.id not in already
+            ]
+        )
+
+
+def _has_unwritten_changes(user: ScimUser) -> bool:
+    """Whether the session holds changes of this user not yet written (or has not written it at all)."""
+    state = inspect(user)
+    return not state.persistent or state.modified
 
 
 def note(organisation: Organisation, user: ScimUser, kind: str, reason: str) -> AccessEvent:
     """An event about the user's access that changes nothing by itself (released, discarded)."""
     roles = list(user.fluid_roles or [])
-    return _access_event(organisation, user, kind, reason, roles, roles, utcnow())
+    return access_repo.add_access_event(_new_event(organisation, user, kind, reason, roles, roles, utcnow()))
 
 
-def _access_event(
+def _new_event(
     organisation: Organisation, user: ScimUser, kind: str, reason: str, before: list[str], after: list[str], now: datetime
 ) -> AccessEvent:
-    event = AccessEvent(
+    return AccessEvent(
         organisation_id=organisation.id,
+        id=new_id(),
         user_id=user.id,
         user_name=user.user_name,
         kind=kind,
@@ -403,31 +496,46 @@ def _access_event(
         roles_after=after,
         created_at=now,
     )
-    return access_repo.add_access_event(event)
 
 
 # -- the deprovisioning brake ------------------------------------------------------------------
 
 
-def _brake_holds(organisation: Organisation) -> bool:
-    """Would one more removal exceed both the share and the number allowed in the window?"""
-    if not organisation.brake_enabled:
-        return False
-    access_repo.lock_organisation(organisation.id)  # one removal decision at a time per organisation
-    since = utcnow() - timedelta(minutes=organisation.brake_window_minutes)
-    removed = access_repo.count_events_since(organisation.id, REMOVALS, since)
-    with_access = access_repo.count_users_with_access(organisation.id)
-    baseline = with_access + removed  # roughly who had access when the window opened
-    allowed = max(baseline * organisation.brake_percent // 100, organisation.brake_min_removals)
-    return removed + 1 > allowed
+class _Brake:
+    """The deprovisioning brake over one recomputation: would one more removal exceed both the share
+    and the number allowed in the window?
 
+    At the first removal it decides, it takes the organisation's lock (one removal decision at a time
+    per organisation, until the transaction ends) and counts the removals in the window and the users
+    with access; from then on it keeps both counts itself as it decides, so each removal is judged
+    as if the changes decided before it had been written and counted again.
+    """
 
-def _hold(organisation: Organisation, user: ScimUser, reason: str) -> AccessEvent:
-    if access_repo.held_change_of(organisation.id, user.id) is None:
-        access_repo.add_held_change(
-            HeldAccessChange(organisation_id=organisation.id, user_id=user.id, user_name=user.user_name, reason=reason)
-        )
-    return note(organisation, user, "held", reason)
+    def __init__(self, organisation: Organisation) -> None:
+        self.organisation = organisation
+        self.removed: int | None = None  # removals in the window, once counted
+        self.with_access = 0
+
+    def holds(self, *, unwritten_grants: int) -> bool:
+        organisation = self.organisation
+        if self.removed is None:
+            access_repo.lock_organisation(organisation.id)
+            since = utcnow() - timedelta(minutes=organisation.brake_window_minutes)
+            self.removed = access_repo.count_events_since(organisation.id, REMOVALS, since)
+            self.with_access = access_repo.count_users_with_access(organisation.id) + unwritten_grants
+        baseline = self.with_access + self.removed  # roughly who had access when the window opened
+        allowed = max(baseline * organisation.brake_percent // 100, organisation.brake_min_removals)
+        return self.removed + 1 > allowed
+
+    def note(self, kind: str) -> None:
+        """A change was decided: keep the counts (once taken) as the database will have them."""
+        if self.removed is None:
+            return
+        if kind == "granted":
+            self.with_access += 1
+        elif kind in REMOVALS:
+            self.removed += 1
+            self.with_access -= 1
 
 
 def ensure_access_group(organisation: Organisation, name: str = DEFAULT_ACCESS_GROUP) -> ScimGroup:

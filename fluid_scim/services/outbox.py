@@ -12,7 +12,6 @@ A rollback (or a retried use case) forgets the pending events.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -70,17 +69,20 @@ def _write_pending(session: Session) -> None:
         repo.add_events(session, _numbered(organisation_id, first, items, now))
 
 
-def _numbered(organisation_id: uuid.UUID, first: int, items: list[_Pending], now: datetime) -> Iterator[OutboxEvent]:
-    for offset, item in enumerate(items):
-        yield OutboxEvent(
-            organisation_id=organisation_id,
-            seq=first + offset,
-            id=f"evt_{uuid.uuid4().hex}",
-            type=item.type,
-            subject_id=item.subject_id,
-            data=item.data,
-            created_at=now,
-        )
+def _numbered(organisation_id: uuid.UUID, first: int, items: list[_Pending], now: datetime) -> list[dict[str, Any]]:
+    """The rows of the outbox_event table for ``items``, numbered from ``first`` in the order they were emitted."""
+    return [
+        {
+            "organisation_id": organisation_id,
+            "seq": first + offset,
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": item.type,
+            "subject_id": item.subject_id,
+            "data": item.data,
+            "created_at": now,
+        }
+        for offset, item in enumerate(items)
+    ]
 
 
 @event.listens_for(Session, "after_transaction_end")

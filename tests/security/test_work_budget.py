@@ -431,26 +431,38 @@ def test_members_per_request_are_bounded_but_groups_are_not(app, scim):
     assert _count(scim, f'members.value eq "{ids[0]}"', "/Groups") == 1
 
 
+ACCESS_GRANTED = "urn:fluid:params:scim:schemas:extension:fluid:2.0:User:accessGranted eq true"
+
+
 def test_access_changes_per_request_are_bounded(app, scim):
-    """Members added to or removed from the access group have their access worked out again: at most 1,000
-    a request, however the request is split into operations."""
-    ids = _stored_users(app, scim.tenant.slug, 2_001)
+    """Members added to or removed from the access group have their access worked out again: at most 10,000
+    a request (an identity provider's full push: 5,000 members in, 5,000 others out), however the request
+    is split into operations."""
+    ids = _stored_users(app, scim.tenant.slug, 10_001)
     # The organisation's access group, which every new organisation has (found as Entra finds it).
     found = _send(scim, "GET", "/Groups", params={"filter": 'displayName eq "Fluid User"', "excludedAttributes": "members"})
     group_id = found.json()["Resources"][0]["id"]
-    add = _patch([{"op": "add", "path": "members", "value": _members(ids[:1_000])}])
-    _timed("PATCH access group: add 1,000 members", lambda: _send(scim, "PATCH", f"/Groups/{group_id}", add), 204)
-    assert _count(scim, "urn:fluid:params:scim:schemas:extension:fluid:2.0:User:accessGranted eq true") == 1_000
+    add = _patch([{"op": "add", "path": "members", "value": _members(ids[:5_000])}])
+    _timed("PATCH access group: add 5,000 members", lambda: _send(scim, "PATCH", f"/Groups/{group_id}", add), 204)
+    one_more = _send(scim, "PATCH", f"/Groups/{group_id}", _patch([{"op": "add", "path": "members",
+                                                                    "value": _members(ids[-1:])}]))
+    assert one_more.status_code == 204, one_more.text[:300]
+    assert _count(scim, ACCESS_GRANTED) == 5_001
 
-    split = [{"op": "add", "path": "members", "value": _members(ids[1_000 + start : 1_000 + start + 200])}
-             for start in range(0, 1_001, 200)]  # 1,001 in six operations
-    _refused(_send(scim, "PATCH", f"/Groups/{group_id}", _patch(split)), 400, "tooMany",
-             "changes the access to Fluid of 1,001 users; at most 1,000 in one request", "nothing was changed")
-    assert _count(scim, f'members.value eq "{ids[1_000]}"', "/Groups") == 0
-    operations = [
-        {"method": "PATCH", "path": f"/Groups/{group_id}", "data": _patch([part])} for part in split
-    ]  # the same, as six Bulk operations
+    swap = _patch([{"op": "remove", "path": "members", "value": _members(ids[:5_000])},
+                   {"op": "add", "path": "members", "value": _members(ids[5_000:10_000])}])
+    _timed("PATCH access group: 5,000 members out, 5,000 in", lambda: _send(scim, "PATCH", f"/Groups/{group_id}", swap), 204)
+    assert _count(scim, ACCESS_GRANTED) == 5_001
+    assert _count(scim, f'members.value eq "{ids[0]}"', "/Groups") == 0
+
+    over = [{"op": "remove", "path": "members", "value": _members(ids[5_000:])},  # 5,001 out
+            {"op": "add", "path": "members", "value": _members(ids[:5_000])}]  # 5,000 in
+    _refused(_send(scim, "PATCH", f"/Groups/{group_id}", _patch(over)), 400, "tooMany",
+             "changes the access to Fluid of 10,001 users; at most 10,000 in one request", "nothing was changed")
+    assert _count(scim, f'members.value eq "{ids[0]}"', "/Groups") == 0
+    assert _count(scim, f'members.value eq "{ids[-1]}"', "/Groups") == 1
+    operations = [{"method": "PATCH", "path": f"/Groups/{group_id}", "data": _patch([part])} for part in over]  # in Bulk
     results = _send(scim, "POST", "/Bulk", _bulk(operations)).json()["Operations"]
-    assert [result["status"] for result in results] == ["424"] * 5 + ["400"]
+    assert [result["status"] for result in results] == ["424", "400"]
     assert results[-1]["response"]["scimType"] == "tooMany"
-    assert _count(scim, "urn:fluid:params:scim:schemas:extension:fluid:2.0:User:accessGranted eq true") == 1_000
+    assert _count(scim, ACCESS_GRANTED) == 5_001
