@@ -23,6 +23,7 @@ Pure: no Flask, no database.
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 from collections.abc import Mapping
@@ -32,19 +33,33 @@ REDACTED = "[REDACTED]"
 _MAX_DEPTH = 8
 
 _PATTERNS = (
-    re.compile(r"(?i)\b((?:bearer|basic)\s+)[^\s\"',;]+"),
+    re.compile(r"(?i:\b((?:bearer|basic)\s+)[^\s\"',;]+)"),
     re.compile(r"fscim_[A-Za-z0-9_-]+"),
     re.compile(r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){1,4}"),
     re.compile(r"\bhv[sbr]\.[A-Za-z0-9_-]{20,}"),
     re.compile(r"(?<![A-Za-z0-9_.-])[sbr]\.[A-Za-z0-9]{24}\b"),
     re.compile(
-        r"(?i)(\"?(?:token|secret|password|passwd|secret_id|authorization|api[_-]?key)s?\"?\s*[:=]\s*\"?)"
-        r"(?!\[REDACTED\])[^\s\"',;}&]+"
+        r"(?i:(\"?(?:token|secret|password|passwd|secret_id|authorization|api[_-]?key)s?\"?\s*[:=]\s*\"?)"
+        r"(?!\[REDACTED\])[^\s\"',;}&]+)"
     ),
 )
 _RUN_CHARS = r"A-Za-z0-9\-._~+!#$%*^|"
 _OPAQUE_RUN = re.compile(rf"(?<![{_RUN_CHARS}])[{_RUN_CHARS}]{{32,}}(?![{_RUN_CHARS}])")
+# Text none of the rules can mask: lower-case hex and hyphens (a request id, a UUID, a digest).
+_HEX = re.compile(r"[0-9a-f-]*")
+_CACHED_UP_TO = 256  # characters: the same short texts (field names, user agents, messages) recur on every line
 _SYMBOLS = frozenset("~+!#$%*^|")
+_UPPER, _LOWER, _DIGITS = frozenset(string.ascii_uppercase), frozenset(string.ascii_lowercase), frozenset(string.digits)
+# What text must hold for each of _PATTERNS to match it (case-folded where the pattern ignores case):
+# a pattern whose clue is absent cannot match, and is not run.
+_CLUES: tuple[tuple[str, ...], ...] = (
+    ("bearer", "basic"),
+    ("fscim_",),
+    ("eyj",),
+    (".",),
+    (".",),
+    ("token", "secret", "passw", "authorization", "api"),
+)
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -53,19 +68,35 @@ def _mask(match: re.Match[str]) -> str:
 
 def _opaque(match: re.Match[str]) -> str:
     run = match.group(0)
-    upper = any(ch in string.ascii_uppercase for ch in run)
-    lower = any(ch in string.ascii_lowercase for ch in run)
-    digit = any(ch in string.digits for ch in run)
-    if (upper and lower and digit) or (upper + lower + digit >= 2 and any(ch in _SYMBOLS for ch in run)):
+    chars = set(run)
+    upper = not chars.isdisjoint(_UPPER)
+    lower = not chars.isdisjoint(_LOWER)
+    digit = not chars.isdisjoint(_DIGITS)
+    if (upper and lower and digit) or (upper + lower + digit >= 2 and not chars.isdisjoint(_SYMBOLS)):
         return REDACTED
     return run
 
 
 def redact(text: str) -> str:
     """``text`` with everything that looks like a secret replaced by ``[REDACTED]``."""
-    for pattern in _PATTERNS:
-        text = pattern.sub(_mask, text)
-    return _OPAQUE_RUN.sub(_opaque, text)
+    if _HEX.fullmatch(text):
+        return text
+    if len(text) <= _CACHED_UP_TO:
+        return _redacted_short(text)
+    return _redacted(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _redacted_short(text: str) -> str:
+    return _redacted(text)
+
+
+def _redacted(text: str) -> str:
+    folded = text.lower()
+    for pattern, clues in zip(_PATTERNS, _CLUES, strict=True):
+        if any(clue in folded for clue in clues):
+            text = pattern.sub(_mask, text)
+    return _OPAQUE_RUN.sub(_opaque, text) if len(text) >= 32 else text
 
 
 def redact_value(value: Any, _depth: int = 0) -> Any:
