@@ -40,7 +40,13 @@ def _organisation() -> Organisation:
 
 
 def base_url() -> str:
-    return request.url_root.rstrip("/") + "/scim/v2"
+    """``https://{host}/scim/v2``: the scheme and host as the request names them (through a trusted
+    proxy, as it forwarded them). Made once per request; the host is ASCII (an organisation's slug is
+    a DNS label), so Werkzeug's IRI decoding in ``url_root`` is not needed."""
+    made: str | None = g.get("scim_base_url")
+    if made is None:
+        made = g.scim_base_url = f"{request.scheme}://{request.host}{request.script_root}/scim/v2"
+    return made
 
 
 def _not_modified(version: int) -> Response | None:

@@ -7,6 +7,13 @@ from flask import Flask, Response, current_app, request
 from fluid_scim.config import Settings
 
 _API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+_ALWAYS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", _API_CSP),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+)
 
 
 def register_security_headers(app: Flask) -> None:
@@ -14,14 +21,12 @@ def register_security_headers(app: Flask) -> None:
     def add_headers(response: Response) -> Response:
         settings: Settings = current_app.extensions["fluid_settings"]
         headers = response.headers
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Content-Security-Policy", _API_CSP)
-        headers.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        wanted = list(_ALWAYS)
         if request.path.startswith("/scim/") or request.path.startswith("/graphql"):
             # Directory data is personal data: no shared or browser cache keeps it.
-            headers.setdefault("Cache-Control", "no-store")
+            wanted.append(("Cache-Control", "no-store"))
         if settings.public_scheme == "https":
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+            wanted.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+        present = {name.lower() for name, _ in headers}  # one pass over the headers, not one per name
+        headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
         return response
