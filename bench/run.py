@@ -11,6 +11,9 @@
   ``excludedAttributes=members``; users and groups deleted;
 * an Entra initial cycle (users, managers, access-group memberships) and a mixed load with
   4 workers under concurrency, and what recording (audit event + status counts) costs a read.
+* the lean phase: fluid-scim and the floor loaded alternately by ``bench/lean.py`` (a process per
+  connection, requests prebuilt as bytes), on one connection and on 8, with the client's and the
+  server workers' CPU per request.
 
 Every phase prints ops/s, p50/p95/p99 latency, errors (never hidden: the first distinct ones are
 listed) and each worker's peak memory (VmHWM from /proc), then the targets with PASS/FAIL.
