@@ -11,6 +11,9 @@
   ``excludedAttributes=members``; users and groups deleted;
 * an Entra initial cycle (users, managers, access-group memberships) and a mixed load with
   4 workers under concurrency, and what recording (audit event + status counts) costs a read.
+* the lean phase: fluid-scim and the floor loaded alternately by ``bench/lean.py`` (a process per
+  connection, requests prebuilt as bytes), on one connection and on 8, with the client's and the
+  server workers' CPU per request.
 
 Every phase prints ops/s, p50/p95/p99 latency, errors (never hidden: the first distinct ones are
 listed) and each worker's peak memory (VmHWM from /proc), then the targets with PASS/FAIL.
@@ -38,6 +41,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 # Like the test suite, the benchmark controls its own configuration: nothing from the shell or a
 # .env file changes what is measured (FLUID_TEST_POSTGRES_URL may name the PostgreSQL server).
@@ -54,6 +58,7 @@ from sqlalchemy import JSON, BigInteger, String, cast, event, func, insert, lite
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from app import create_app  # noqa: E402
+from bench.lean import LoadResult, Request, process_cpu_seconds, run_load  # noqa: E402
 from fluid_scim.extensions import db  # noqa: E402
 from fluid_scim.models import ProvisioningEvent, ScimUser, ScimUserCustomValue, ScimUserValue  # noqa: E402
 from fluid_scim.models.types import utcnow  # noqa: E402
@@ -81,7 +86,17 @@ LIFTED_RATE_LIMIT = "1000000/second"
 CUSTOM_URN = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 CUSTOM_ATTRIBUTE = "CustomAttribute"
 CUSTOM_PATH = f"{CUSTOM_URN}:{CUSTOM_ATTRIBUTE}"
-PHASES = ("main", "custom")
+PHASES = ("main", "custom", "lean")
+# The lean phase: (connections, kind) in the order measured; the targets are ratios of our req/s to the floor's.
+LEAN_KINDS = {
+    "healthz": ("GET /healthz (the floor: its trivial route)", (200,)),
+    "get": ("GET /Users/{id}", (200,)),
+    "find": ("GET ?filter=userName eq (hit)", (200,)),
+    "create": ("POST /Users (Entra body)", (201,)),
+}
+LEAN_SINGLE_TARGETS = {"create": 0.6, "get": 0.7, "find": 0.7}  # one connection: the earlier single-client targets
+LEAN_MANY_TARGETS = {"create": 0.5, "get": 0.6, "find": 0.6}  # 8 connections against 2 workers
+LEAN_POST_RATE = 4000  # POST bodies prepared per second of a run, all connections together: more than either server creates
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -457,6 +472,8 @@ class BackendResult:
     concurrency: Stat | None = None
     # The floor's lookup/create/get/find measured request by request alternately with ours (see _create_read_phases).
     floor_twin: dict[str, Stat] = field(default_factory=dict)
+    # The floor's figures of the lean phase, measured alternately with ours (see Bench._lean).
+    lean_floor: dict[str, Stat] = field(default_factory=dict)
 
 
 class Bench:
@@ -621,6 +638,8 @@ class Bench:
                 self._main_phases(app, url, result)
             if "custom" in args.phases:
                 self._custom_attribute(app, url, result)
+            if "lean" in args.phases:
+                self._lean(app, url, result)
             with app.app_context():
                 db.session.remove()
                 db.engine.dispose()
@@ -972,11 +991,138 @@ class Bench:
             )
         )
 
+    def _lean(self, app: Flask, url: str, result: BackendResult) -> None:
+        """fluid-scim and the floor loaded by the lean client (bench/lean.py), alternately, in one run.
+
+        Both servers run side by side with ``--workers`` workers each and the same seeded users
+        (``--lean-users``, created over HTTP). Each (connections, kind) is measured on ours, the
+        floor, the floor, ours, for ``--lean-seconds`` / 2 each, so that a slow second of the shared
+        machine falls on both; one connection for /healthz, GET by id, ``userName eq`` and POST,
+        then ``--lean-connections`` for POST, GET by id and ``userName eq``.
+        """
+        args = self.args
+        tenant = make_tenant(app, f"lean-{self.run_id}")
+        floor_database = self.log_dir / f"floor-lean-{result.name.lower()}-{self.run_id}.db"
+        section = Section(
+            f"{result.name}: lean client (bench/lean.py, {args.lean_client}, one process per connection),"
+            f" fluid-scim and the floor alternately, {args.workers} workers each"
+        )
+        log(f"{result.name}: lean client, {args.workers} workers, 1 and {args.lean_connections} connections")
+        with (
+            serving(lambda: LiveServer.start(self.server_env(url), self.log_dir, workers=args.workers)) as server,
+            serving(lambda: start_floor(floor_database, self.log_dir, args.workers)) as floor_server,
+        ):
+            servers = {"ours": server, "floor": floor_server}
+            seeded = {}
+            for side, live in servers.items():
+                client = BenchClient(live.url, tenant if side == "ours" else Tenant(slug="floor", token="unused"))  # noqa: S106
+                warm_up(client, live, args.workers)
+                seeded[side] = self._lean_seed(client, f"lean-{self.run_id}")
+            headers = {"Host": tenant.host, "User-Agent": ENTRA_AGENT, "Authorization": f"Bearer {tenant.token}"}
+            plan = [(1, kind) for kind in ("healthz", "get", "find", "create")]
+            plan += [(args.lean_connections, kind) for kind in ("create", "get", "find")]
+            for connections, kind in plan:
+                pair = self._lean_pair(servers, seeded, headers, connections, kind)
+                section.stats += pair
+                self._lean_verdict(result, section, connections, kind, *pair)
+        result.sections.append(section)
+
+    def _lean_seed(self, client: BenchClient, prefix: str) -> list[tuple[str, str]]:
+        """``--lean-users`` users created over HTTP: (id, userName) of each; the same userNames on both servers."""
+        seeded = []
+        for index in range(self.args.lean_users):
+            body = entra_user(prefix, index)
+            response = client.post("/Users", body)
+            if response.status_code != 201:
+                raise RuntimeError(f"lean phase: could not seed a user: HTTP {response.status_code} {response.text[:160]}")
+            seeded.append((response.json()["id"], body["userName"]))
+        return seeded
+
+    def _lean_requests(
+        self, kind: str, seeded: list[tuple[str, str]], connection: int, connections: int, prefix: str
+    ) -> list[Request]:
+        """The requests one connection sends: the seeded users from its own offset, or fresh POST bodies."""
+        if kind == "healthz":
+            return [("GET", "/healthz", None)]
+        rotated = seeded[connection * len(seeded) // connections :] + seeded[: connection * len(seeded) // connections]
+        if kind == "get":
+            return [("GET", f"/scim/v2/Users/{user_id}", None) for user_id, _ in rotated]
+        if kind == "find":
+            return [("GET", "/scim/v2/Users?" + urlencode(user_name_eq(name)), None) for _, name in rotated]
+        count = math.ceil(LEAN_POST_RATE * self.args.lean_seconds / 2 / connections) + 30
+        return [("POST", "/scim/v2/Users", json.dumps(entra_user(f"{prefix}-c{connection}", index))) for index in range(count)]
+
+    def _lean_pair(
+        self,
+        servers: Mapping[str, LiveServer],
+        seeded: Mapping[str, list[tuple[str, str]]],
+        headers: Mapping[str, str],
+        connections: int,
+        kind: str,
+    ) -> tuple[Stat, Stat]:
+        """One kind at one concurrency on ours and on the floor (ours, floor, floor, ours): the two merged Stats."""
+        label, expect = LEAN_KINDS[kind]
+        reference = f"{kind}/{connections}"
+        stats = {"ours": Stat(f"{connections} conn: {label}", reference), "floor": Stat(f"{connections} conn: floor {label}")}
+        cpu = {side: [0.0, 0.0] for side in stats}  # client, server CPU seconds
+        run_headers = dict(headers)
+        if kind == "create":
+            run_headers["Content-Type"] = "application/scim+json; charset=utf-8"
+        for half, side in enumerate(("ours", "floor", "floor", "ours")):
+            server = servers[side]
+            prefix = f"lean-{self.run_id}-{side}{half}-{connections}"
+            per_connection = [self._lean_requests(kind, seeded[side], at, connections, prefix) for at in range(connections)]
+            workers = sorted(server.worker_pids())
+            before = process_cpu_seconds(workers)
+            load = run_load(
+                "127.0.0.1",
+                server.port,
+                per_connection,
+                headers=run_headers,
+                expect=expect,
+                seconds=self.args.lean_seconds / 2,
+                cycle=kind != "create",
+                work_dir=self.log_dir,
+                client=self.args.lean_client,
+            )
+            cpu[side][1] += process_cpu_seconds(workers) - before
+            cpu[side][0] += load.client_cpu
+            _merge_load(stats[side], load)
+        for side, stat in stats.items():
+            client, served = (seconds * 1000 / max(stat.n, 1) for seconds in cpu[side])
+            stat.note = (
+                f"CPU per request: client {client:.3f} ms ({connections} process(es)), server workers {served:.3f} ms"
+                f" (client/server {client / served if served else float('nan'):.1%})"
+            )
+            stat.memory_mb = peak_memory_mb(servers[side])
+        return stats["ours"], stats["floor"]
+
+    def _lean_verdict(
+        self, result: BackendResult, section: Section, connections: int, kind: str, ours: Stat, floor: Stat
+    ) -> None:
+        assert ours.reference is not None
+        result.lean_floor[ours.reference] = floor
+        ratio = ours.ops_per_s / floor.ops_per_s if floor.ops_per_s else float("nan")
+        section.lines.append(
+            f"{connections} conn, {LEAN_KINDS[kind][0]}: {ours.ops_per_s:,.0f} vs the floor's {floor.ops_per_s:,.0f} req/s"
+            f" ({ratio:.2f}x); p50 {ours.pct_ms(50):.2f} vs {floor.pct_ms(50):.2f} ms, p95 {ours.pct_ms(95):.2f} vs"
+            f" {floor.pct_ms(95):.2f} ms"
+        )
+        minimum = (LEAN_SINGLE_TARGETS if connections == 1 else LEAN_MANY_TARGETS).get(kind)
+        if minimum is not None:
+            result.targets.append(
+                Target(
+                    f"lean client, {connections} conn, {self.args.workers} workers: {LEAN_KINDS[kind][0]} >= {minimum} x floor",
+                    f"{ratio:.2f}x floor ({ours.ops_per_s:,.0f} vs {floor.ops_per_s:,.0f} req/s)",
+                    ratio >= minimum,
+                )
+            )
+
     # -- targets and report --
 
     def floor_for(self, result: BackendResult) -> dict[str, Stat]:
         """The floor figures a backend is compared with: those measured interleaved with it, where there are."""
-        return {**self.floor, **result.floor_twin}
+        return {**self.floor, **result.floor_twin, **result.lean_floor}
 
     def targets(self, result: BackendResult) -> None:
         """The main phases' targets, then those the other phases set (the custom matching attribute), then errors."""
@@ -1080,7 +1226,9 @@ class Bench:
             f" --samples {args.samples} --workers {args.workers} --concurrency-workers {args.concurrency_workers}"
             f" --concurrency-clients {args.concurrency_clients} --concurrency-users {args.concurrency_users}"
             f" --entra-users {args.entra_users} --entra-threads {args.entra_threads} --pg-vacuum-every {args.pg_vacuum_every:g}"
-            f" --lookup-users {args.lookup_users} --phases {','.join(args.phases)} --backends {','.join(args.backends)};"
+            f" --lookup-users {args.lookup_users} --lean-seconds {args.lean_seconds:g} --lean-connections {args.lean_connections}"
+            f" --lean-users {args.lean_users} --lean-client {args.lean_client}"
+            f" --phases {','.join(args.phases)} --backends {','.join(args.backends)};"
             f" logs in {self.log_dir}"
         )
         out.append(
@@ -1116,6 +1264,16 @@ class Bench:
         if comparison:
             out += render_targets("PostgreSQL vs SQLite", comparison)
         return "\n".join(out)
+
+
+def _merge_load(stat: Stat, load: LoadResult) -> None:
+    """Add one lean run to a Stat: its latencies, errors and wall time (ops/s is then n / the runs' wall time)."""
+    stat.latencies += load.latencies
+    stat.errors += load.errors
+    stat.examples += [example for example in load.examples if example not in stat.examples][: 3 - len(stat.examples)]
+    stat.wall = (stat.wall or 0.0) + load.wall
+    if load.exhausted:
+        stat.note += f" ({load.exhausted} connection(s) ran out of prepared requests before the deadline)"
 
 
 def median(values: Sequence[float]) -> float:
@@ -1387,8 +1545,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--phases",
         default=",".join(PHASES),
-        help="main (floor, users, groups, Entra cycle, mixed load), custom (the custom matching attribute) or both (default)",
+        help="main (floor, users, groups, Entra cycle, mixed load), custom (the custom matching attribute), lean (the lean"
+        " client against the floor); default all three",
     )
+    parser.add_argument(
+        "--lean-seconds",
+        type=float,
+        default=2.0,
+        help="lean phase: seconds each server is loaded per kind and concurrency, in two halves (default 2)",
+    )
+    parser.add_argument(
+        "--lean-connections", type=int, default=8, help="lean phase: concurrent connections (one process each; default 8)"
+    )
+    parser.add_argument(
+        "--lean-client",
+        choices=("raw", "http.client"),
+        default="raw",
+        help="lean phase: prebuilt request bytes on a socket (default) or http.client.HTTPConnection",
+    )
+    parser.add_argument("--lean-users", type=int, default=200, help="lean phase: users seeded on each server (default 200)")
     parser.add_argument("--log-dir", help="where server logs and databases go (default: a new temporary directory)")
     args = parser.parse_args(argv)
     args.members = sorted({int(value) for value in args.members.split(",") if value.strip()})
@@ -1401,6 +1576,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--phases: one or more of {', '.join(PHASES)}")
     if args.lookup_users < 1:
         parser.error("--lookup-users must be positive")
+    _check_lean(parser, args)
     sizes = (args.users - 1, args.entra_users - 9, args.concurrency_users, args.reads, args.samples, args.member_batch)
     sizes += tuple(args.members)
     if not args.members or min(sizes) < 1:
@@ -1408,6 +1584,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if (make_url(args.postgres_url).host or "127.0.0.1") not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--postgres-url must be a loopback address")
     return args
+
+
+def _check_lean(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.lean_seconds <= 0 or not 1 <= args.lean_connections <= 64 or args.lean_users < 1:
+        parser.error("--lean-seconds and --lean-users must be positive, --lean-connections 1 to 64")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
