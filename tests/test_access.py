@@ -251,21 +251,14 @@ def test_one_request_granting_and_removing_holds_what_removal_by_removal_would(a
 
 def _stored_members(app, tenant, group_name: str, count: int) -> list[str]:
     """``count`` active users written straight to the database as members of the group (not yet recomputed)."""
-    from fluid_scim.models import ScimGroup, ScimUser
-    from fluid_scim.models.scim import new_id
+    from fluid_scim.models import ScimGroup
     from fluid_scim.repositories import mapping
     from fluid_scim.repositories import scim as scim_repo
-    from tests.support.users import EPOCH
+    from tests.support.users import add_many_users
 
     with app.app_context():
         organisation = _organisation(app, tenant)
-        users = []
-        for index in range(count):
-            user = ScimUser(organisation_id=organisation.id, id=new_id(), created_at=EPOCH, updated_at=EPOCH)
-            mapping.write_user(user, {"userName": f"member-{index}@contoso.com", "active": True})
-            users.append(user)
-        db.session.add_all(users)
-        db.session.flush()
+        users = add_many_users(organisation, (f"member-{index}@contoso.com" for index in range(count)))
         group = scim_repo.find_by_key(ScimGroup, organisation.id, mapping.fold(group_name))
         scim_repo.add_members(organisation.id, group.id, [(user.id, "User") for user in users])
         db.session.commit()

@@ -391,21 +391,14 @@ def _stored_users(app: Any, slug: str, count: int) -> list[str]:
     from sqlalchemy import select
 
     from fluid_scim.extensions import db
-    from fluid_scim.models import Organisation, ScimUser
-    from fluid_scim.models.scim import new_id
-    from fluid_scim.repositories import mapping
-    from tests.support.users import EPOCH
+    from fluid_scim.models import Organisation
+    from tests.support.users import add_many_users
 
     with app.app_context():
         organisation = db.session.execute(select(Organisation).where(Organisation.slug == slug)).scalar_one()
-        users = []
-        for index in range(count):
-            user = ScimUser(organisation_id=organisation.id, id=new_id(), created_at=EPOCH, updated_at=EPOCH)
-            mapping.write_user(user, {"userName": f"member-{index}", "active": True})
-            users.append(user)
-        db.session.add_all(users)
+        ids = [user.id for user in add_many_users(organisation, (f"member-{index}" for index in range(count)))]
         db.session.commit()
-        return [user.id for user in users]
+        return ids
 
 
 def _members(ids: list[str]) -> list[dict[str, str]]:
