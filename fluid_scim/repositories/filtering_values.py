@@ -150,13 +150,6 @@ def _string(operand: Operand, op: str, literal: CompValue) -> ColumnElement[bool
     attribute, expr = operand.attribute, operand.expr
     if attribute.type == "binary" and op in ("gt", "ge", "lt", "le"):
         raise InvalidFilter(f"'{op}' cannot be used with the binary attribute '{operand.label}'")
-    if "\x00" in literal:
-        # PostgreSQL text cannot hold NUL, so no stored value contains one (and binding it fails):
-        # nothing equals or contains the literal, and ordering against it is ordering against
-        # the part before the NUL ("a\0" comes right after "a").
-        if op == "eq" or op in SUBSTRING_OPS:
-            return false()
-        literal, op = literal.partition("\x00")[0], {"gt": "gt", "ge": "gt", "lt": "le", "le": "le"}[op]
     if op == "eq" and operand.key is not None:
         return operand.key == fold(literal)
     wanted = literal if attribute.case_exact else literal.lower()

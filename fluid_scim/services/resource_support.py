@@ -184,7 +184,7 @@ def _custom_eq_wanted(resource_type: ResourceType, node: object) -> tuple[str, s
     if not (isinstance(node, Compare) and node.op == "eq" and isinstance(node.path, AttrPath)):
         return None
     path, value = node.path, node.value
-    if path.sub_attr is not None or not isinstance(value, str) or "\x00" in value:
+    if path.sub_attr is not None or not isinstance(value, str):
         return None
     try:
         attribute = resolve(resource_type, path.schema, path.attr).attribute
@@ -206,7 +206,7 @@ def _unique_key_wanted(resource_type: ResourceType, node: object) -> str | None:
     if not (isinstance(node, Compare) and node.op == "eq" and isinstance(node.path, AttrPath)):
         return None
     path, value = node.path, node.value
-    if path.sub_attr is not None or not isinstance(value, str) or "\x00" in value:
+    if path.sub_attr is not None or not isinstance(value, str):
         return None
     if path.schema is not None and path.schema.lower() != resource_type.schema.id.lower():
         return None
