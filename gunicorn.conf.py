@@ -9,8 +9,10 @@ os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="fluid
 
 bind = os.environ.get("FLUID_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# The application writes one JSON access line per request itself, with the request id.
+# The application writes one JSON access line per request itself, with the request id; gunicorn's
+# own (gunicorn.access, WARNING below) is off, and this logger class skips building its lines.
 accesslog = None
+logger_class = "fluid_scim.web.gunicorn_logging.QuietAccessLogger"
 graceful_timeout = 10
 # Load the app in the master: workers fork with the SCIM token digest key already in memory, so
 # a worker (re)started while Vault is down still authenticates configured organisations.

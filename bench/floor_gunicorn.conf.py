@@ -1,6 +1,6 @@
 """gunicorn settings of the floor: fluid-scim's own ``gunicorn.conf.py``, without its post-fork hook.
 
-Same bind, workers (``WEB_CONCURRENCY``), preloading, timeouts, request-line limit and JSON logging;
+Same bind, workers (``WEB_CONCURRENCY``), preloading, timeouts, request-line limit, JSON logging and logger class;
 only ``post_fork`` (which resets fluid-scim's connections) is left out, since the floor opens its
 SQLite connection in each worker on first use.
 """
@@ -18,3 +18,4 @@ preload_app = _settings["preload_app"]
 timeout = _settings["timeout"]
 limit_request_line = _settings["limit_request_line"]
 logconfig_dict = _settings["logconfig_dict"]
+logger_class = _settings["logger_class"]

@@ -346,7 +346,8 @@ def groups_of_users(organisation_id: object, user_ids: Sequence[str]) -> dict[st
     """The direct groups (id, displayName) of each user, one query for a whole page."""
     if not user_ids:
         return {}
-    rows = db.session.execute(_GROUPS_OF_USERS, {"organisation_id": organisation_id, "ids": list(user_ids)})
+    # Columns only: run as a Core statement on the session's connection (half the cost of the ORM's execute).
+    rows = db.session.connection().execute(_GROUPS_OF_USERS, {"organisation_id": organisation_id, "ids": list(user_ids)})
     result: dict[str, list[tuple[str, str]]] = {user_id: [] for user_id in user_ids}
     for member_id, group_id, name in rows:
         result[member_id].append((group_id, name))
@@ -592,7 +593,8 @@ def imported_users_with_email(organisation_id: object, addresses: Sequence[str])
     """
     if not addresses:
         return []
-    user_ids = db.session.execute(_WITH_EMAIL, {"organisation_id": organisation_id, "addresses": list(addresses)}).scalars().all()
+    parameters = {"organisation_id": organisation_id, "addresses": list(addresses)}
+    user_ids = db.session.connection().execute(_WITH_EMAIL, parameters).scalars().all()
     if not user_ids:
         return []
     return list(
