@@ -15,17 +15,20 @@ from fluid_scim.models import OutboxEvent, OutboxSequence
 
 _RESERVE: dict[str, Any] = {}
 _EVENTS = cast(Table, OutboxEvent.__table__)
+_SEQUENCES = cast(Table, OutboxSequence.__table__)
+_INSERT_EVENTS = insert(_EVENTS)
 
 
 def _reserve_statement(dialect: str) -> Any:
     """The counter upsert, built once per dialect (it runs in the commit of every change that emits)."""
     insert = upsert_insert(dialect)
     count = bindparam("count", type_=Integer)
+    counter = _SEQUENCES.c
     _RESERVE[dialect] = (
-        insert(OutboxSequence)
-        .values(organisation_id=bindparam("organisation_id"), last_seq=count)
-        .on_conflict_do_update(index_elements=["organisation_id"], set_={"last_seq": OutboxSequence.last_seq + count})
-        .returning(OutboxSequence.last_seq)
+        insert(_SEQUENCES)
+        .values(organisation_id=bindparam("organisation_id", type_=counter.organisation_id.type), last_seq=count)
+        .on_conflict_do_update(index_elements=["organisation_id"], set_={"last_seq": counter.last_seq + count})
+        .returning(counter.last_seq)
     )
     return _RESERVE[dialect]
 
@@ -33,18 +36,19 @@ def _reserve_statement(dialect: str) -> Any:
 def reserve_sequence(session: Session, organisation_id: uuid.UUID, count: int) -> int:
     """Reserve ``count`` numbers for an organisation and return the first; its counter row stays locked until commit.
 
-    Takes the committing ``session`` (this runs in its ``before_commit`` hook).
+    Takes the committing ``session`` (this runs in its ``before_commit`` hook). A Core statement on the
+    session's connection: through the ORM, the upsert cost an eighth of a create's CPU (measured).
     """
     dialect = session.get_bind().dialect.name
     statement = _RESERVE[dialect] if dialect in _RESERVE else _reserve_statement(dialect)
-    last = session.execute(statement, {"organisation_id": organisation_id, "count": count}).scalar_one()
+    last = session.connection().execute(statement, {"organisation_id": organisation_id, "count": count}).scalar_one()
     return int(last) - count + 1
 
 
 def add_events(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert numbered events (one mapping of column values each) in the committing ``session``: one statement."""
     if rows:
-        session.execute(insert(_EVENTS), list(rows))
+        session.connection().execute(_INSERT_EVENTS, list(rows))
 
 
 def last_sequence(organisation_id: uuid.UUID) -> int:
