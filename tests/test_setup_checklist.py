@@ -130,11 +130,14 @@ def test_without_a_token_the_token_step_says_how_to_set_one(app):
 
 def test_entra_test_connection_with_the_saved_token_is_done(app, client, tenant):
     IdP(client, tenant, ENTRA).test_connection()
-    step = checklist(app, tenant)["test_connection"]
+    steps = checklist(app, tenant)
+    step = steps["test_connection"]
     assert step["state"] == "DONE"
     assert step["message"].startswith("Entra's Test Connection arrived at ")
     assert step["message"].endswith("and succeeded (it looked up a random userName with the saved token).")
     assert step["observedAt"] is not None
+    # Its lookup of a random group name found nothing: no group has been dealt with yet.
+    assert (steps["group_create_unchecked"]["state"], steps["group_delete_unchecked"]["state"]) == ("PENDING", "PENDING")
 
 
 def test_entra_test_connection_with_a_wrong_token_is_a_problem_until_the_right_one_arrives(app, client, tenant):

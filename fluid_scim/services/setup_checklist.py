@@ -296,8 +296,13 @@ def _refused(seen: _Seen, operation: str) -> list[ProvisioningEvent]:
 
 
 def _group_traffic(seen: _Seen) -> bool:
-    """Whether the identity provider has dealt with groups at all (looked one up, changed one)."""
-    return any(event.resource_type == "Group" and event.status < 400 for event in (*seen.first, *seen.latest))
+    """Whether the identity provider has dealt with groups: found one, or changed one (a lookup that found
+    nothing, such as Test Connection's of a random name, or a plain list, does not count)."""
+    return _last_group_event(seen) is not None or any(_with_group(event) for event in seen.first)
+
+
+def _with_group(event: ProvisioningEvent) -> bool:
+    return event.resource_type == "Group" and event.status < 400 and (event.method != "GET" or event.resource_id is not None)
 
 
 def _group_create_unchecked(seen: _Seen) -> Step:
@@ -368,7 +373,7 @@ def _delete_fix(idp: str) -> str:
 
 
 def _last_group_event(seen: _Seen) -> datetime | None:
-    return next((event.created_at for event in seen.latest if event.resource_type == "Group" and event.status < 400), None)
+    return next((event.created_at for event in seen.latest if _with_group(event)), None)
 
 
 def event_name(event: ProvisioningEvent, side: str) -> str:
@@ -404,7 +409,7 @@ def _attributes_understood(seen: _Seen) -> Step:
             f"{seen.name} sends {len(sighted)} attribute(s) Fluid does not know: {_names(item.path for item in sighted)}"
             f" (the last {_at(sighted[0].last_seen_at)}); {policy}. Declare them under Directory attributes, or {where}.",
         )
-    if any(event.resource_type == "User" and event.method in ("POST", "PUT", "PATCH") for event in (*seen.first, *seen.latest)):
+    if any(_user_sent(event) for event in (*seen.first, *seen.latest)):
         return Step(
             "attributes_understood", title, DONE, None,
             f"Every attribute {seen.name} has sent is standard or declared.",
@@ -414,6 +419,10 @@ def _attributes_understood(seen: _Seen) -> Step:
         "No user has been sent yet: keep the default attribute mappings (userName ← userPrincipalName as the"
         " matching attribute).",
     )
+
+
+def _user_sent(event: ProvisioningEvent) -> bool:
+    return event.resource_type == "User" and event.method in ("POST", "PUT", "PATCH") and event.status < 400
 
 
 # -- 6. the access group -------------------------------------------------------------------------
@@ -477,7 +486,8 @@ def _access_group_missed(seen: _Seen, name: str) -> Step:
         last = max(misses.values())
         return Step(
             "access_group_matched", title, PROBLEM, last,
-            f"{seen.name} looked for groups named {_names(json.dumps(missed) for missed in near)}, which do not exist here"
+            f"{seen.name} looked for groups named {_names(json.dumps(missed) for missed in near)}, which did not exist"
+            " here"
             f" (the last {_at(last)}); Fluid's access group is named {json.dumps(name)}. Name the directory group"
             f" {json.dumps(name)}, or rename Fluid's access group under Access and roles to the directory group's name.",
         )
