@@ -322,6 +322,22 @@ def test_okta_with_a_wrong_token_is_told_where_okta_keeps_it(app, client, tenant
     assert "API token in Okta's Provisioning → Integration" in step["message"]
 
 
+def test_another_identity_provider_is_connected_by_its_first_authenticated_request(app, client, tenant):
+    other = IdP(client, tenant, "OneLogin SCIM/2.0")
+    assert other.send("GET", "/ServiceProviderConfig").status_code == 200
+    other.send("POST", "/Groups", {"schemas": [GROUP_URN], "displayName": "Pushed Elsewhere"})
+    steps = checklist(app, tenant)
+    assert steps["test_connection"]["state"] == "DONE"
+    assert steps["test_connection"]["message"].startswith(
+        "The identity provider's first authenticated request (GET /scim/v2/ServiceProviderConfig) arrived at "
+    )
+    assert "its first request stands for the test" in steps["test_connection"]["message"]
+    create = steps["group_create_unchecked"]
+    assert create["state"] == "PROBLEM"
+    assert create["message"].startswith("The identity provider created 1 group(s) here (Pushed Elsewhere)")
+    assert "turn group creation off" in create["message"] and "Create is still checked" not in create["message"]
+
+
 # -- restarting ----------------------------------------------------------------------------------
 
 

@@ -41,9 +41,9 @@ def of_operation(
     kind: str = "scim",
 ) -> Sequence[ProvisioningEvent]:
     """Up to ``limit`` events of one operation and kind (newest first, or oldest first)."""
-    order = (E.created_at, E.id) if oldest_first else (E.created_at.desc(), E.id.desc())
+    order = E.created_at if oldest_first else E.created_at.desc()  # the index's own order
     where = [*_since(organisation_id, since), E.operation == operation, E.kind == kind]
-    query = select(E).where(*where).order_by(*order).limit(limit)
+    query = select(E).where(*where).order_by(order).limit(limit)
     return db.session.execute(query).scalars().all()
 
 
@@ -61,7 +61,7 @@ def about_resource(
     query = (
         select(E)
         .where(*_since(organisation_id, since), E.resource_id == resource_id)
-        .order_by(E.created_at.desc(), E.id.desc())
+        .order_by(E.created_at.desc())  # the index's own order
         .limit(limit)
     )
     return db.session.execute(query).scalars().all()

@@ -250,10 +250,11 @@ def _connected(seen: _Seen, title: str, last_success_at: datetime) -> Step:
     at = first.created_at if first is not None else last_success_at
     what = f" ({first.method} {first.path})" if first is not None and first.method else ""
     if seen.idp == "okta":
-        lead = "Okta's first authenticated request (its “Test API Credentials”)"
+        lead, note = "Okta's first authenticated request (its “Test API Credentials”)", ""
     else:
         lead = "The identity provider's first authenticated request"
-    return Step("test_connection", title, DONE, at, f"{lead}{what} arrived {_at(at)} and succeeded.")
+        note = " It is not Entra (whose Test Connection Fluid recognises): its first request stands for the test."
+    return Step("test_connection", title, DONE, at, f"{lead}{what} arrived {_at(at)} and succeeded.{note}")
 
 
 def _entra_test(event: ProvisioningEvent) -> bool:
@@ -328,17 +329,23 @@ def _group_create_unchecked(seen: _Seen) -> Step:
         )
     return Step(
         "group_create_unchecked", title, PENDING, None,
-        f"No group request yet. {_create_fix(seen.idp)}",
+        f"No group request yet. {_create_fix(seen.idp, observed=False)}",
     )
 
 
-def _create_fix(idp: str) -> str:
+def _create_fix(idp: str, *, observed: bool = True) -> str:
     if idp == "okta":
         return (
             "In Okta, Push Groups creates a group unless it is linked: push the directory group by linking it to Fluid's"
             " existing group (“Link Group”) instead."
         )
-    return f"Create is still checked in Entra's group mapping: {_ENTRA_GROUPS}, uncheck Create (keep Update), Save."
+    entra = f"In Entra: {_ENTRA_GROUPS}, uncheck Create (keep Update), Save."
+    if idp == "other":
+        return (
+            "Fluid expects the identity provider to update the groups it has, not to create them: turn group creation"
+            f" off. {entra}"
+        )
+    return f"Create is still checked in Entra's group mapping. {entra}" if observed else entra
 
 
 def _group_delete_unchecked(seen: _Seen) -> Step:
@@ -363,13 +370,17 @@ def _group_delete_unchecked(seen: _Seen) -> Step:
             "group_delete_unchecked", title, DONE, _last_group_event(seen),
             f"{seen.name} works with groups and has tried to delete none{_since_text(seen.since)}.",
         )
-    return Step("group_delete_unchecked", title, PENDING, None, f"No group request yet. {_delete_fix(seen.idp)}")
+    message = f"No group request yet. {_delete_fix(seen.idp, observed=False)}"
+    return Step("group_delete_unchecked", title, PENDING, None, message)
 
 
-def _delete_fix(idp: str) -> str:
+def _delete_fix(idp: str, *, observed: bool = True) -> str:
     if idp == "okta":
         return "In Okta, unlinking a pushed group asks whether to delete it in the app: choose to keep it."
-    return f"Delete is still checked in Entra's group mapping: {_ENTRA_GROUPS}, uncheck Delete (keep Update), Save."
+    entra = f"In Entra: {_ENTRA_GROUPS}, uncheck Delete (keep Update), Save."
+    if idp == "other":
+        return f"Fluid expects the identity provider to leave its groups in place: turn group deletion off. {entra}"
+    return f"Delete is still checked in Entra's group mapping. {entra}" if observed else entra
 
 
 def _last_group_event(seen: _Seen) -> datetime | None:
