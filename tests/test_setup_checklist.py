@@ -415,3 +415,11 @@ def test_the_read_event_says_what_was_looked_up(app, client, tenant):
     node = history["provisioningEvents"]["edges"][0]["node"]
     assert node == {"detail": 'displayName eq "Fluid User": found', "resourceId": access_group_id(app, tenant)}
     assert request_context.lookup_in(node["detail"]) == ("displayName", "Fluid User", True)
+
+
+def test_a_looked_up_name_reads_back_whatever_it_holds():
+    for name in ('Team "A": found', "Équipe\\B", ""):
+        described = request_context.Lookup("Group", "displayName", name, None).describe()
+        assert request_context.lookup_in(described) == ("displayName", name, False)
+    assert request_context.lookup_in("the bearer [REDACTED] is not valid for this organisation") is None
+    assert request_context.lookup_in('displayName eq "[REDACTED]: found') is None
