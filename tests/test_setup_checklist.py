@@ -201,6 +201,7 @@ def test_entra_first_cycle_checks_off_every_step(app, client, tenant):
 
     steps = checklist(app, tenant)
     assert set(states(steps).values()) == {"DONE"}, states(steps)
+    assert all(step["observedAt"] for step in steps.values()), steps
     assert re.fullmatch(
         r"Entra created 3 user\(s\) and adopted 0 existing one\(s\): the first at \S+ \S+ UTC, the last at \S+ \S+ UTC\.",
         steps["users_provisioned"]["message"],

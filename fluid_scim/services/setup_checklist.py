@@ -420,9 +420,10 @@ def _attributes_understood(seen: _Seen) -> Step:
             f"{seen.name} sends {len(sighted)} attribute(s) Fluid does not know: {_names(item.path for item in sighted)}"
             f" (the last {_at(sighted[0].last_seen_at)}); {policy}. Declare them under Directory attributes, or {where}.",
         )
-    if any(_user_sent(event) for event in (*seen.first, *seen.latest)):
+    sent = next((event.created_at for event in (*seen.latest, *reversed(seen.first)) if _user_sent(event)), None)
+    if sent is not None:
         return Step(
-            "attributes_understood", title, DONE, None,
+            "attributes_understood", title, DONE, sent,
             f"Every attribute {seen.name} has sent is standard or declared.",
         )
     return Step(
