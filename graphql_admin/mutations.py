@@ -20,6 +20,7 @@ from graphql_admin.attributes import AttributeMutations
 from graphql_admin.context import Info
 from graphql_admin.errors import Conflict, InvalidInput, NotAllowed, NotFound, Unavailable, WeakToken
 from graphql_admin.permissions import as_admin, as_operator
+from graphql_admin.setup_checklist import SetupChecklistMutations
 from graphql_admin.types import (
     AccessGroup,
     DeprovisioningBrake,
@@ -163,7 +164,7 @@ CreateOrganisationResult = Annotated[
 
 
 @strawberry.type
-class Mutation(WebhookMutations, AttributeMutations):
+class Mutation(WebhookMutations, AttributeMutations, SetupChecklistMutations):
     @strawberry.mutation(description='The "Disable SCIM User Sync" switch: false refuses SCIM requests (403).')
     def set_scim_sync_enabled(self, info: Info, enabled: bool) -> SetScimSyncEnabledResult:
         def change(organisation: OrganisationModel) -> Organisation:

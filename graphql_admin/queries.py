@@ -28,6 +28,7 @@ from graphql_admin.directory import (
 from graphql_admin.errors import BadInputError, ForbiddenError
 from graphql_admin.pagination import Connection, connection, decode_offset, offset_connection, page_connection, page_size
 from graphql_admin.permissions import IsOrganisationAdmin, IsPlatformOperator, own_organisation
+from graphql_admin.setup_checklist import SetupChecklistQueries
 from graphql_admin.types import Organisation, OrganisationSummary, ProvisioningStatus, Viewer
 from graphql_admin.webhooks import WebhookQueries
 
@@ -37,7 +38,7 @@ _OPERATOR: list[type[BasePermission]] = [IsPlatformOperator]
 
 
 @strawberry.type
-class Query(WebhookQueries, AttributeQueries):
+class Query(WebhookQueries, AttributeQueries, SetupChecklistQueries):
     @strawberry.field(description="Who is calling (the verified credential); needs no role.")
     def viewer(self, info: Info) -> Viewer:
         claims = info.context.claims

@@ -56,6 +56,7 @@ from fluid_scim.services.webhooks import MAX_ENDPOINTS
 from graphql_admin.attributes import MAX_UNDECLARED
 from graphql_admin.mutations import MAX_IMPORT_ROWS
 from graphql_admin.pagination import DEFAULT_PAGE_SIZE
+from graphql_admin.setup_checklist import MAX_STEPS
 
 #: Longest integer literal read from a query: an ``Int`` is 32 bits (11 characters with its sign).
 MAX_INT_LITERAL = 50
@@ -86,6 +87,8 @@ LIST_BOUNDS: dict[tuple[str, str], ListCost] = {
     ("RoleMappings", "appRoles"): ListCost(bound=MAX_ROLE_MAPPINGS),
     ("RoleMappings", "attributes"): ListCost(bound=MAX_ATTRIBUTE_RULES),
     ("ImportReport", "rows"): ListCost(bound=MAX_IMPORT_ROWS, argument="rows"),
+    ("Query", "setupChecklist"): ListCost(bound=MAX_STEPS),
+    ("SetupChecklistReset", "steps"): ListCost(bound=MAX_STEPS),
 }
 #: Paged fields whose default page is not :data:`DEFAULT_PAGE_SIZE`.
 PAGE_DEFAULTS: dict[tuple[str, str], ListCost] = {

@@ -93,6 +93,9 @@ def operations(b: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
         "changeAttribute": (f'mutation {{ changeAttribute(input: {{path: "{CUSTOM}:badge", type: INTEGER}}) {{ {ANY} }} }}', {}),
         "removeAttribute": (f'mutation {{ removeAttribute(path: "{CUSTOM}:badge", deleteValues: true) {{ {ANY} }} }}', {}),
         "setUndeclaredPolicy": (f"mutation {{ setUndeclaredPolicy(policy: REJECT) {{ {ANY} }} }}", {}),
+        "setupChecklist": ("{ setupChecklist { key state observedAt message } }", {}),
+        "setupChecklistSince": ("{ setupChecklistSince }", {}),
+        "resetSetupChecklist": (f"mutation {{ resetSetupChecklist {{ {ANY} ... on SetupChecklistReset {{ since }} }} }}", {}),
     }
 
 

@@ -41,6 +41,9 @@ class Organisation(Model):
     brake_window_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     # How long a deleted user's tombstone is kept for the audit trail.
     tombstone_retention_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    # The set-up checklist counts only what the identity provider did from here on (None: from the
+    # start); an admin restarts it after reconfiguring the IdP. The history keeps everything.
+    checklist_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -99,7 +99,7 @@ def _record(response: Response, context: RequestContext) -> None:
     if organisation_id is None:
         return
     status = response.status_code
-    scim_type, detail = _error(response) if status >= 400 else (None, context.detail)
+    scim_type, detail = _error(response) if status >= 400 else (None, _success_detail(context))
     detail = redact_optional(detail)  # it may echo what the caller sent (a path, a filter): kept in the status too
     recorder = recorder_of(current_app)
     at = utcnow()
@@ -109,7 +109,7 @@ def _record(response: Response, context: RequestContext) -> None:
     if (not context.recorded or status >= 400 or context.detail) and (
         not sampled or recorder.in_sample(organisation_id, status, at)
     ):
-        resource_type, resource_id = _resource(view)
+        resource_type, resource_id = _resource_of(view, status, context)
         event = audit.event_values(
             organisation_id, context, _INTENT.get(view, "unknown"), resource_type, resource_id, [], status, scim_type, detail
         )
@@ -122,6 +122,25 @@ def _record(response: Response, context: RequestContext) -> None:
     recorder.add(
         organisation_id, status=status, is_query=view in _QUERIES, detail=detail, at=at, event=event, without_token=without_token
     )
+
+
+def _success_detail(context: RequestContext) -> str | None:
+    """The note of a successful request: a Bulk rollback's, or what a query by a unique name looked for and
+    whether it found it (``request_context.Lookup``)."""
+    if context.detail is None and context.lookup is not None:
+        return context.lookup.describe()
+    return context.detail
+
+
+def _resource_of(view: str, status: int, context: RequestContext) -> tuple[str | None, str | None]:
+    """The event's resource: the one the path names, or a group a query found by its name.
+
+    A user found by its userName is left out, so that a user's trail does not list every lookup of it.
+    """
+    lookup = context.lookup
+    if status < 400 and lookup is not None and lookup.resource_type == "Group" and lookup.found_id is not None:
+        return "Group", lookup.found_id
+    return _resource(view)
 
 
 def _error(response: Response) -> tuple[str | None, str | None]:

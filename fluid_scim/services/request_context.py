@@ -11,6 +11,8 @@ context each time, so nothing accumulates between unrelated calls.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +41,8 @@ class RequestContext:
     undeclared: list[tuple[str, str, str, str]] = field(default_factory=list)
     # A note the request's own event carries when its changes' events did not survive (a Bulk rollback).
     detail: str | None = None
+    # The unique-name query the request ran, when it ran one (its read event describes it).
+    lookup: Lookup | None = None
     started: float = field(default_factory=time.perf_counter)
     # Whether an event of this request is written already (so the request itself need not be).
     recorded: bool = False
@@ -52,6 +56,41 @@ class RequestContext:
         """The events of this request's changes were rolled back with them: record the request itself."""
         self.recorded = False
         self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """A query by a unique name (``userName eq "…"``, ``displayName eq "…"``: Entra's Test Connection,
+    its matching of users and groups) and whether it found the resource.
+
+    The request's read event carries it as its detail (:meth:`describe`), and a group it found as
+    its resource, so that the set-up checklist (:mod:`fluid_scim.services.setup_checklist`) can
+    tell what the identity provider looked for without another write.
+    """
+
+    resource_type: str  # "User" or "Group"
+    attribute: str  # "userName" or "displayName"
+    value: str
+    found_id: str | None
+
+    def describe(self) -> str:
+        found = "found" if self.found_id is not None else "none found"
+        return f"{self.attribute} eq {json.dumps(self.value, ensure_ascii=False)}: {found}"
+
+
+_LOOKUP = re.compile(r'(userName|displayName) eq (".*"): (found|none found)', re.DOTALL)
+
+
+def lookup_in(detail: str | None) -> tuple[str, str, bool] | None:
+    """(attribute, value, found) of a read event's detail :meth:`Lookup.describe` wrote; None for any other detail."""
+    match = _LOOKUP.fullmatch(detail or "")
+    if match is None:
+        return None
+    try:
+        value = json.loads(match.group(2))
+    except ValueError:  # masked as secret-shaped, or cut to the column's length
+        return None
+    return (match.group(1), value, match.group(3) == "found") if isinstance(value, str) else None
 
 
 # Innermost last; a tuple, so that each ``contextvars.Context`` (thread, task) sees only its own.

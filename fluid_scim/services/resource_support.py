@@ -14,7 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from fluid_scim.errors import InvalidFilter, NotFound, PreconditionFailed, Uniqueness
 from fluid_scim.filters import AttrPath, Compare, Filter, FilterError, FilterTooComplex, parse_filter
 from fluid_scim.schema import ResourceType, UnknownAttribute, resolve
-from fluid_scim.services import transaction
+from fluid_scim.services import request_context, transaction
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -145,6 +145,7 @@ def list_matching(
     key = _unique_key_wanted(resource_type, node) if query.sort_by is None else None
     if key is not None:  # Entra's `userName eq` / `displayName eq` lookups: one row at most, by its unique index
         found = repo.find_by_key(model, organisation_id, key)
+        _note_lookup(resource_type, node, found)
         items: Sequence[Any] = [found] if found is not None and query.start_index == 1 and query.count > 0 else []
         return Page(total=int(found is not None), start_index=query.start_index, items=items)
     custom = _custom_eq_wanted(resource_type, node) if query.sort_by is None and query.count > 0 else None
@@ -160,6 +161,15 @@ def list_matching(
     order = filtering.sort_clause(resource_type, query.sort_by, query.descending)
     items = repo.page(model, organisation_id, clause, order, query.start_index, query.count)
     return _paged(model, organisation_id, lambda: clause, query, items)
+
+
+def _note_lookup(resource_type: ResourceType, node: object, found: Any) -> None:
+    """Tell an identity provider's request which unique name it looked up, and what it found (its event records it)."""
+    context = request_context.current()
+    if context.kind == "scim" and isinstance(node, Compare) and isinstance(node.value, str):
+        attribute = "userName" if resource_type.name == "User" else "displayName"
+        found_id = None if found is None else str(found.id)
+        context.lookup = request_context.Lookup(resource_type.name, attribute, node.value, found_id)
 
 
 def _paged(

@@ -266,6 +266,7 @@
   /* ---- status ---- */
 
   async function loadStatus() {
+    const checklist = loadChecklist(); // the set-up checklist is refreshed with the status
     const status = (await gql(STATUS)).provisioningStatus;
     const verdict = $("verdict");
     const label = { IDLE: "Idle: no requests in the last hour", HEALTHY: "Healthy", AT_RISK: "At risk" }[status.verdict] || status.verdict;
@@ -273,6 +274,78 @@
     verdict.className = "verdict " + status.verdict.toLowerCase();
     $("verdict-reasons").replaceChildren(...status.reasons.map(function (reason) { return el("li", { text: reason }); }));
     $("status-list").replaceChildren(...R.statusList(status));
+    await checklist;
+  }
+
+  /* ---- set-up checklist ---- */
+
+  const CHECKLIST = `{ setupChecklist { key title state observedAt message } setupChecklistSince }`;
+  const STEP_STATES = { DONE: "Done", PENDING: "Not yet", PROBLEM: "Problem" };
+  let checklistLoading = null;
+  let checklistAgain = false;
+
+  /* One load at a time; a call while one runs asks for one more afterwards (what changed meanwhile). */
+  function loadChecklist() {
+    if (checklistLoading) {
+      checklistAgain = true;
+      return checklistLoading;
+    }
+    checklistLoading = fetchChecklist().finally(function () {
+      checklistLoading = null;
+      if (checklistAgain) {
+        checklistAgain = false;
+        loadChecklist().catch(function () {});
+      }
+    });
+    return checklistLoading;
+  }
+
+  async function fetchChecklist() {
+    try {
+      const data = await gql(CHECKLIST);
+      showError("checklist-error", "");
+      renderChecklist(data.setupChecklist, data.setupChecklistSince);
+    } catch (error) {
+      if (!(error instanceof SignedOut)) showError("checklist-error", "The set-up checklist could not load: " + error.message);
+      throw error;
+    }
+  }
+
+  function checklistStep(step) {
+    const state = STEP_STATES[step.state] || step.state;
+    return el("li", { className: step.state.toLowerCase(), "data-key": step.key, "data-state": step.state }, [
+      el("p", { className: "step-head" }, [
+        el("span", { className: "step-title", text: step.title }),
+        el("span", { className: "visually-hidden", text: ": " }),
+        el("span", { className: "step-state", text: state }),
+      ]),
+      el("p", { className: "step-message", text: step.message }),
+      step.observedAt ? el("p", { className: "step-time" }, ["Last observed ", R.timeEl(step.observedAt)]) : null,
+    ]);
+  }
+
+  function renderChecklist(steps, since) {
+    $("checklist-steps").replaceChildren(...steps.map(checklistStep));
+    const done = steps.filter(function (step) { return step.state === "DONE"; }).length;
+    const problems = steps.filter(function (step) { return step.state === "PROBLEM"; }).length;
+    $("checklist-summary").textContent = done + " of " + steps.length + " steps done"
+      + (problems ? "; " + problems + " problem" + (problems > 1 ? "s" : "") + " to fix." : ".");
+    const line = $("checklist-since");
+    line.replaceChildren();
+    if (since) line.append("Counting what happened since ", R.timeEl(since), ".");
+  }
+
+  function wireChecklist() {
+    $("restart-checklist").addEventListener("click", function (event) {
+      act(event.currentTarget, "checklist-error", async function () {
+        const data = await gql("mutation { resetSetupChecklist { __typename ... on SetupChecklistReset { since steps { key title state observedAt message } } ... on Failure { message } } }");
+        const reset = expect(data.resetSetupChecklist, "SetupChecklistReset");
+        renderChecklist(reset.steps, reset.since);
+        $("checklist-title").focus();
+        announce("Set-up checklist restarted: only what happens from now on counts.");
+        loadHistory(true).catch(function () {});
+      });
+    });
   }
 
   /* ---- held changes ---- */
@@ -474,6 +547,7 @@
   }
 
   async function loadHistory(fresh) {
+    if (fresh) loadChecklist().catch(function () {}); // an action may have moved a step
     const variables = historyVariables();
     if (!fresh && state.historyCursor) variables.after = state.historyCursor;
     showError("history-error", "");
@@ -498,6 +572,7 @@
   }
 
   function wire() {
+    wireChecklist();
     $("sign-out").addEventListener("click", function () { signOut(); $("signed-out-title").focus(); });
 
     $("copy-tenant-url").addEventListener("click", function (event) {
