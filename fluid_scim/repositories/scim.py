@@ -169,11 +169,27 @@ def add_group(group: ScimGroup) -> None:
     db.session.flush()
 
 
+_VALUES = cast(Table, ScimUserValue.__table__)
+_INSERT_VALUES = insert(_VALUES)
+_VALUE_COLUMNS = tuple(column.key for column in _VALUES.columns)
+
+
+def _insert_values(rows: Iterable[ScimUserValue]) -> None:
+    """Insert value rows (built, never added to the session) in one Core executemany.
+
+    Nothing reads them back through the ORM (filters and deletes are SQL), and the ORM's unit of work
+    cost more than the INSERT itself: a sixth of a create's CPU went to flushing them (measured).
+    """
+    values = [{key: row.__dict__.get(key) for key in _VALUE_COLUMNS} for row in rows]
+    if values:
+        db.session.connection().execute(_INSERT_VALUES, values)
+
+
 def add_user(user: ScimUser, rows: Iterable[ScimUserValue]) -> None:
-    """Add a new user, flush (the userName key's unique index speaks here), then add its value rows."""
+    """Add a new user, flush (the userName key's unique index speaks here), then insert its value rows."""
     db.session.add(user)
     db.session.flush()
-    db.session.add_all(list(rows))
+    _insert_values(rows)
 
 
 def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue], *, attributes: Iterable[str]) -> None:
@@ -185,7 +201,7 @@ def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue], *, attrib
             ScimUserValue.attribute.in_(list(attributes)),
         )
     )
-    db.session.add_all(list(rows))
+    _insert_values(rows)
 
 
 # The access of many users, written in one statement per batch, each row's version checked and bumped
