@@ -250,6 +250,8 @@ def test_a_removal_stopped_by_vault_refuses_the_organisation_at_once_and_a_secon
     assert graphql.status_code == 401
     token = runner.invoke(args=["org", "token", "generate", tenant.slug])
     assert token.exit_code == 1 and "is being removed" in token.output
+    listed = [line.split() for line in runner.invoke(args=["org", "list"]).stdout.splitlines()]
+    assert [row[-3] for row in listed if row[0] == tenant.slug] == ["removing"]
     assert rows_by_table(app, owner)["scim_user"] > 0
 
     vault.resume()

@@ -11,6 +11,7 @@ import click
 from flask.cli import AppGroup
 
 from fluid_scim.cli.common import failures, settings, store
+from fluid_scim.errors import RemovalInterrupted
 from fluid_scim.secrets import Secret
 from fluid_scim.services import offboarding, organisations, request_context, scim_tokens
 
@@ -40,7 +41,7 @@ def org_create(slug: str, name: str | None, access_group: str | None) -> None:
 
 @org.command("list")
 def org_list() -> None:
-    """List organisations with their sync switch and token fingerprint."""
+    """List organisations with their sync switch (or "removing") and token fingerprint."""
     rows = [("SLUG", "NAME", "SYNC", "TOKEN", "TENANT URL")]
     for item in organisations.list_organisations():
         meta = scim_tokens.token_metadata(organisation=item)
@@ -48,7 +49,7 @@ def org_list() -> None:
             (
                 item.slug,
                 item.name,
-                "enabled" if item.scim_sync_enabled else "disabled",
+                _sync_state(item.scim_sync_enabled, item.removal_started_at is not None),
                 meta.fingerprint if meta else "(none)",
                 settings().tenant_url(item.slug),
             )
@@ -56,6 +57,12 @@ def org_list() -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+
+
+def _sync_state(enabled: bool, being_removed: bool) -> str:
+    if being_removed:
+        return "removing"
+    return "enabled" if enabled else "disabled"
 
 
 @org.command("delete")
@@ -74,8 +81,11 @@ def org_delete(slug: str, confirmed: bool) -> None:
         if count:
             click.echo(f"  {step}: {count} removed", err=True)
 
-    with failures("run the command again to finish the removal"):
-        report = offboarding.remove_organisation(slug=slug, store=store(), progress=progress)
+    with failures("nothing was removed"):
+        try:
+            report = offboarding.remove_organisation(slug=slug, store=store(), progress=progress)
+        except RemovalInterrupted as exc:  # its detail says what was done and what to do
+            raise click.ClickException(exc.detail) from None
     deleted = sum(report.rows_deleted.values())
     click.echo(
         f"removed organisation {report.slug} ({report.organisation_id}): {report.secrets_destroyed} secret(s)"
