@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import itertools
 import json
 import uuid
 from collections.abc import Iterator
@@ -17,7 +18,7 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from fluid_scim.errors import RemovalInterrupted
 from fluid_scim.extensions import db
@@ -37,8 +38,10 @@ from fluid_scim.services.request_context import RequestContext
 from graphql_admin import mutations
 from tests.support.graphql import claims_for, credential, execute
 from tests.support.services import LiveServer, Vault
+from tests.support.statements import captured_statements
 from tests.support.tenants import ScimClient, Tenant, make_tenant
 from tests.support.urns import USER_URN
+from tests.support.users import add_group, add_many_users
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 CUSTOM = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
@@ -327,6 +330,40 @@ def test_the_database_failing_midway_after_vault_is_finished_by_a_second_run(
     finished = runner.invoke(args=["org", "delete", tenant.slug, "--yes"])
     assert finished.exit_code == 0, finished.output
     assert set(rows_by_table(app, owner).values()) == {0}
+
+
+def test_a_large_organisation_is_deleted_in_batches_each_its_own_transaction(
+    app: Flask, runner: FlaskCliRunner, vault: Vault
+) -> None:
+    tenant = make_tenant(app)
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        people = add_many_users(organisation, (f"user{n}@big.example" for n in range(2500)))
+        add_group(organisation, "Everyone", members=people)
+        db.session.commit()
+        owner = organisation.id
+        db.session.remove()
+    batches: list[tuple[str, int]] = []
+
+    with captured_statements(app) as statements, app.app_context():
+        event.listen(db.engine, "commit", lambda connection: statements.append(("COMMIT", None)))
+        with request_context.acting(RequestContext(kind="admin", actor="cli:test")):
+            report = offboarding.remove_organisation(
+                slug=tenant.slug, store=app.extensions["fluid_secret_store"], progress=lambda step, n: batches.append((step, n))
+            )
+        db.session.remove()
+
+    assert report.completed
+    assert [n for step, n in batches if step == "scim_user"] == [1000, 1000, 500]
+    assert [n for step, n in batches if step == "scim_group_member"] == [1000, 1000, 500]
+    assert report.rows_deleted["scim_user"] == 2500
+    assert set(rows_by_table(app, owner).values()) == {0}
+    # Each batch is one bounded DELETE (a LIMIT in its subquery) in a transaction of its own.
+    texts = [" ".join(statement.split()).upper() for statement, _ in statements]
+    deletes = [index for index, text in enumerate(texts) if text.startswith("DELETE FROM SCIM_USER ")]
+    assert len(deletes) == 3 and all("LIMIT" in texts[index] for index in deletes)
+    for first, second in itertools.pairwise(deletes):
+        assert "COMMIT" in texts[first:second]
 
 
 # -- the operator mutation ----------------------------------------------------------------------------

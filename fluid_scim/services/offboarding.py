@@ -97,7 +97,12 @@ def remove_organisation(
     that many database batches (the report is then not ``completed``: call again). Raises
     :class:`RemovalInterrupted` when Vault or the database fails; running again goes on from there.
     """
-    removal = _start(slug)
+    try:
+        removal = _start(slug)
+    except SQLAlchemyError:
+        transaction.rollback()
+        detail = f"removing organisation {slug!r} could not start: the database failed; nothing was changed"
+        raise RemovalInterrupted(detail) from None
     report = RemovalReport.of(removal)
     organisation_id = removal.removed_organisation_id
     _destroy_secrets(report, store, progress)
