@@ -406,6 +406,30 @@ def test_remove_organisation_is_for_platform_operators_and_goes_on_call_after_ca
     assert "it was removed on" in after["removeOrganisation"]["message"]
 
 
+def test_remove_organisation_answers_unavailable_while_vault_is_down_and_finishes_when_called_again(
+    app: Flask, vault_resumed: Vault
+) -> None:
+    vault = vault_resumed
+    tenant = make_tenant(app)
+    owner = organisation_id(app, tenant.slug)
+    operator = claims_for("ops", operator=True, roles=(), sub="olga@fluid.example")
+    variables = {"slug": tenant.slug, "confirm": tenant.slug}
+
+    pause(vault)
+    stopped = execute(app, REMOVE, operator, variables).data
+    assert stopped is not None and stopped["removeOrganisation"]["__typename"] == "Unavailable"
+    message = stopped["removeOrganisation"]["message"]
+    assert "the key vault is unavailable" in message and "again finishes it" in message
+    assert vault.addr.split("//")[1] not in message  # the Vault address is for operators' logs only
+    assert rows_by_table(app, owner)["organisation"] == 1
+
+    vault.resume()
+    finished = execute(app, REMOVE, operator, variables).data
+    assert finished is not None and finished["removeOrganisation"]["completed"] is True
+    assert set(rows_by_table(app, owner).values()) == {0}
+    assert vault_secrets(vault, owner) == []
+
+
 # -- export ---------------------------------------------------------------------------------------------
 
 
