@@ -182,6 +182,15 @@ class OrganisationNotFound(OrganisationError):
     """No organisation has this slug (or the request names none)."""
 
 
+class RemovalNotConfirmed(OrganisationError):
+    """Removing an organisation was asked for without its confirmation (the slug typed again, ``--yes``)."""
+
+
+class RemovalInterrupted(ServiceUnavailable):
+    """Removing an organisation stopped midway (Vault or the database failed): what is done stays done,
+    the organisation stays refused everywhere, and running the removal again finishes it."""
+
+
 # -- SCIM tokens ---------------------------------------------------------------------------------
 
 

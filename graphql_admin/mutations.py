@@ -8,14 +8,16 @@ the same types to ``as_admin`` / ``as_operator``, which the type checker holds t
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
 import strawberry
 
+from fluid_scim.errors import RemovalNotConfirmed
 from fluid_scim.models import Organisation as OrganisationModel
 from fluid_scim.secrets import Secret
-from fluid_scim.services import access_admin, audit, organisations, scim_tokens
+from fluid_scim.services import access_admin, audit, offboarding, organisations, scim_tokens
 from graphql_admin.attributes import AttributeMutations
 from graphql_admin.context import Info
 from graphql_admin.errors import Conflict, InvalidInput, NotAllowed, NotFound, Unavailable, WeakToken
@@ -32,6 +34,9 @@ from graphql_admin.types import (
 from graphql_admin.webhooks import WebhookMutations
 
 MAX_IMPORT_ROWS = 1000
+# Database batches (of offboarding.BATCH_ROWS rows) one removeOrganisation call runs; a larger
+# organisation takes several calls, each going on where the last stopped.
+REMOVAL_BATCHES_PER_CALL = 50
 
 
 @strawberry.type(description="A new SCIM token. This is the only time its value is shown: copy it into the IdP now.")
@@ -108,6 +113,35 @@ class OrganisationCreated:
     organisation: OrganisationSummary
 
 
+@strawberry.type(description="Where the removal of an organisation stands (a platform record that outlives it).")
+class OrganisationRemoval:
+    slug: str
+    organisation_id: strawberry.ID
+    requested_by: str = strawberry.field(description="Who started the removal (admin:<sub> or cli:<login>).")
+    requested_at: datetime
+    completed: bool = strawberry.field(
+        description="Whether nothing of the organisation is left; false: call removeOrganisation again to go on."
+    )
+    completed_by: str | None
+    completed_at: datetime | None
+    secrets_destroyed: int = strawberry.field(description="Secrets destroyed in the key vault by this call.")
+    rows_deleted: int = strawberry.field(description="Database rows deleted by this call.")
+
+    @classmethod
+    def of(cls, report: offboarding.RemovalReport) -> OrganisationRemoval:
+        return cls(
+            slug=report.slug,
+            organisation_id=strawberry.ID(str(report.organisation_id)),
+            requested_by=report.requested_by,
+            requested_at=report.requested_at,
+            completed=report.completed,
+            completed_by=report.completed_by,
+            completed_at=report.completed_at,
+            secrets_destroyed=report.secrets_destroyed,
+            rows_deleted=sum(report.rows_deleted.values()),
+        )
+
+
 @strawberry.input
 class GroupRoleMappingInput:
     group_name: str
@@ -160,6 +194,10 @@ DiscardHeldChangesResult = Annotated[HeldChangesDiscarded | NotFound | NotAllowe
 ImportUsersResult = Annotated[ImportReport | InvalidInput | NotAllowed, strawberry.union("ImportUsersResult")]
 CreateOrganisationResult = Annotated[
     OrganisationCreated | InvalidInput | Conflict | NotAllowed, strawberry.union("CreateOrganisationResult")
+]
+
+RemoveOrganisationResult = Annotated[
+    OrganisationRemoval | InvalidInput | NotFound | Unavailable | NotAllowed, strawberry.union("RemoveOrganisationResult")
 ]
 
 
@@ -331,6 +369,23 @@ class Mutation(WebhookMutations, AttributeMutations, SetupChecklistMutations):
             return OrganisationCreated(organisation=OrganisationSummary.of(created))
 
         return as_operator(info, change, InvalidInput, Conflict)
+
+    @strawberry.mutation(
+        description="Remove an organisation for good: its users, groups, history, webhooks and its secrets in the key "
+        "vault (platform operators only; confirmSlug repeats the slug). SCIM and its admins are refused from the first "
+        f"call. A call deletes at most {REMOVAL_BATCHES_PER_CALL} batches of rows: call again until completed is true; "
+        "after a failure, calling again finishes what was begun."
+    )
+    def remove_organisation(self, info: Info, slug: str, confirm_slug: str) -> RemoveOrganisationResult:
+        def change() -> OrganisationRemoval:
+            if confirm_slug != slug:
+                raise RemovalNotConfirmed("confirmSlug must repeat the slug of the organisation to remove; nothing was removed")
+            report = offboarding.remove_organisation(
+                slug=slug, store=info.context.store, max_batches=REMOVAL_BATCHES_PER_CALL
+            )
+            return OrganisationRemoval.of(report)
+
+        return as_operator(info, change, InvalidInput, NotFound, Unavailable)
 
 
 def _import_row(row: ImportUserInput) -> dict[str, str]:

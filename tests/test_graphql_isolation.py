@@ -88,6 +88,8 @@ def operations(b: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
         "discardHeldChanges": (f"mutation($ids: [ID!]) {{ discardHeldChanges(ids: $ids) {{ {ANY} }} }}", {"ids": [b["held_id"]]}),
         "importUsers": (f'mutation {{ importUsers(rows: [{{userName: "new-in-a@example.com"}}]) {{ {ANY} }} }}', {}),
         "createOrganisation": (f'mutation {{ createOrganisation(slug: "{b["slug"]}-copy") {{ {ANY} }} }}', {}),
+        "removeOrganisation": (f'mutation {{ removeOrganisation(slug: "{b["slug"]}", confirmSlug: "{b["slug"]}") {{ {ANY} }} }}',
+                               {}),
         "directoryAttributes": ("{ directoryAttributes { undeclaredPolicy declarations { path } } }", {}),
         "declareAttribute": (f'mutation {{ declareAttribute(input: {{path: "{CUSTOM}:fromA"}}) {{ {ANY} }} }}', {}),
         "changeAttribute": (f'mutation {{ changeAttribute(input: {{path: "{CUSTOM}:badge", type: INTEGER}}) {{ {ANY} }} }}', {}),
@@ -157,6 +159,7 @@ def test_aimed_at_the_other_organisation_nothing_of_it_is_read_or_changed(app: F
     assert answers["discardHeldChanges"].data["discardHeldChanges"]["__typename"] == "NotFound"  # type: ignore[index]
     assert answers["organisations"].errors and answers["organisations"].errors[0].extensions == {"code": "FORBIDDEN"}
     assert answers["createOrganisation"].data["createOrganisation"]["__typename"] == "NotAllowed"  # type: ignore[index]
+    assert answers["removeOrganisation"].data["removeOrganisation"]["__typename"] == "NotAllowed"  # type: ignore[index]
     assert answers["rotateWebhookSecret"].data["rotateWebhookSecret"]["__typename"] == "NotFound"  # type: ignore[index]
     assert answers["deleteWebhookEndpoint"].data["deleteWebhookEndpoint"]["__typename"] == "NotFound"  # type: ignore[index]
     assert answers["webhookDeliveries"].data == {"webhookDeliveries": {"edges": []}}

@@ -11,15 +11,16 @@ import click
 from flask.cli import AppGroup
 
 from fluid_scim.cli.common import failures, settings, store
+from fluid_scim.errors import RemovalInterrupted
 from fluid_scim.secrets import Secret
-from fluid_scim.services import organisations, request_context, scim_tokens
+from fluid_scim.services import offboarding, organisations, request_context, scim_tokens
 
 T = TypeVar("T")
 
 
 @click.group(cls=AppGroup)
 def org() -> None:
-    """Organisations: create, list, SCIM token, sync switch, access."""
+    """Organisations: create, list, SCIM token, sync switch, access, export, delete."""
     # Every change made from here is an admin event, with the operator's login as the actor;
     # the context ends with the command.
     context = request_context.RequestContext(kind="admin", actor=f"cli:{getpass.getuser()}")
@@ -40,7 +41,7 @@ def org_create(slug: str, name: str | None, access_group: str | None) -> None:
 
 @org.command("list")
 def org_list() -> None:
-    """List organisations with their sync switch and token fingerprint."""
+    """List organisations with their sync switch (or "removing") and token fingerprint."""
     rows = [("SLUG", "NAME", "SYNC", "TOKEN", "TENANT URL")]
     for item in organisations.list_organisations():
         meta = scim_tokens.token_metadata(organisation=item)
@@ -48,7 +49,7 @@ def org_list() -> None:
             (
                 item.slug,
                 item.name,
-                "enabled" if item.scim_sync_enabled else "disabled",
+                _sync_state(item.scim_sync_enabled, item.removal_started_at is not None),
                 meta.fingerprint if meta else "(none)",
                 settings().tenant_url(item.slug),
             )
@@ -56,6 +57,66 @@ def org_list() -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)).rstrip())
+
+
+def _sync_state(enabled: bool, being_removed: bool) -> str:
+    if being_removed:
+        return "removing"
+    return "enabled" if enabled else "disabled"
+
+
+@org.command("delete")
+@click.argument("slug")
+@click.option("--yes", "confirmed", is_flag=True, help="Confirm: remove the organisation and everything it owns, for good.")
+def org_delete(slug: str, confirmed: bool) -> None:
+    """Remove organisation SLUG: its users, groups, history, status, outbox, webhooks, and its secrets in Vault.
+
+    Safe to run again after a failure midway: the next run finishes what the last one began.
+    Export the organisation's data first if the customer wants it (org export).
+    """
+    if not confirmed:
+        raise click.UsageError(f"this removes organisation {slug!r} and all its data for good; add --yes to confirm")
+
+    def progress(step: str, count: int) -> None:
+        if count:
+            click.echo(f"  {step}: {count} removed", err=True)
+
+    with failures("nothing was removed"):
+        try:
+            report = offboarding.remove_organisation(slug=slug, store=store(), progress=progress)
+        except RemovalInterrupted as exc:  # its detail says what was done and what to do
+            raise click.ClickException(exc.detail) from None
+    deleted = sum(report.rows_deleted.values())
+    click.echo(
+        f"removed organisation {report.slug} ({report.organisation_id}): {report.secrets_destroyed} secret(s)"
+        f" destroyed and {deleted} row(s) deleted by this run; removal requested by {report.requested_by}"
+        f" at {report.requested_at:%Y-%m-%d %H:%M:%S} UTC",
+        err=True,
+    )
+
+
+@org.command("export")
+@click.argument("slug")
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, allow_dash=True), default="-", show_default=True,
+    help="File to write (- for stdout).",
+)
+def org_export(slug: str, output: str) -> None:
+    """Write organisation SLUG's users, groups and provisioning history as JSON lines.
+
+    One object per line: {"type": "user"|"group"|"event", "data": …}; users and groups in their
+    SCIM representation. For a customer who asks for their data (and before org delete).
+    """
+    with failures("nothing was exported"):
+        organisation = organisations.get_organisation(slug=slug)
+        lines = offboarding.export_organisation(organisation=organisation, base_url=settings().tenant_url(slug))
+        counts: dict[str, int] = {}
+        with click.open_file(output, "w", encoding="utf-8") as sink:
+            for kind, line in lines:
+                sink.write(line)
+                counts[kind] = counts.get(kind, 0) + 1
+    summary = ", ".join(f"{counts.get(kind, 0)} {kind}(s)" for kind in offboarding.EXPORT_TYPES)
+    click.echo(f"exported {summary} of {slug}", err=True)
 
 
 @org.group("token")

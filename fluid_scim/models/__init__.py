@@ -3,7 +3,7 @@
 from fluid_scim.models.access import AccessEvent, HeldAccessChange, RoleMapping, UserTombstone
 from fluid_scim.models.audit import ProvisioningEvent, ProvisioningStatus, StatusBucket
 from fluid_scim.models.directory import AttributeDeclaration, AttributeRoleMapping, UndeclaredAttribute
-from fluid_scim.models.organisation import Organisation, ScimToken
+from fluid_scim.models.organisation import Organisation, OrganisationRemoval, ScimToken
 from fluid_scim.models.outbox import OutboxEvent, OutboxSequence, WebhookDelivery, WebhookEndpoint
 from fluid_scim.models.scim import ScimGroup, ScimGroupMember, ScimUser, ScimUserCustomValue, ScimUserValue
 
@@ -13,6 +13,7 @@ __all__ = [
     "AttributeRoleMapping",
     "HeldAccessChange",
     "Organisation",
+    "OrganisationRemoval",
     "OutboxEvent",
     "OutboxSequence",
     "ProvisioningEvent",

@@ -44,6 +44,9 @@ class Organisation(Model):
     # The set-up checklist counts only what the identity provider did from here on (None: from the
     # start); an admin restarts it after reconfiguring the IdP. The history keeps everything.
     checklist_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set when an operator starts removing the organisation (``org delete``): from then on SCIM
+    # answers 404, admin credentials are refused, and only the removal may go on (see OrganisationRemoval).
+    removal_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -71,3 +74,28 @@ class ScimToken(Model):
 
     def __repr__(self) -> str:
         return f"<ScimToken {self.fingerprint}>"
+
+
+class OrganisationRemoval(Model):
+    """Who removed which organisation, and when: a platform record that outlives the organisation.
+
+    Written when a removal starts (``completed_at`` empty) and completed when nothing of the
+    organisation is left in the database or in Vault. Not a tenant table: it keeps the removed
+    organisation's id as ``removed_organisation_id``, with no foreign key, so the tenant guard does
+    not treat it as one and deleting the organisation leaves it.
+    """
+
+    __tablename__ = "organisation_removal"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    removed_organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    slug: Mapped[str] = mapped_column(String(63), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    requested_by: Mapped[str] = mapped_column(String(255))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The actor of the run that finished it (a re-run after a failure may be someone else's).
+    completed_by: Mapped[str | None] = mapped_column(String(255))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def __repr__(self) -> str:
+        return f"<OrganisationRemoval {self.slug}>"

@@ -16,24 +16,31 @@ from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimToken
 
 
-def find_by_slug(slug: str) -> Organisation | None:
-    return db.session.execute(select(Organisation).where(Organisation.slug == slug)).scalar_one_or_none()
+def find_by_slug(slug: str, *, being_removed: bool = False) -> Organisation | None:
+    """The organisation with this slug; one whose removal has started only with ``being_removed``."""
+    query = select(Organisation).where(Organisation.slug == slug)
+    if not being_removed:
+        query = query.where(Organisation.removal_started_at.is_(None))
+    return db.session.execute(query).scalar_one_or_none()
 
 
 def find_by_id(organisation_id: uuid.UUID) -> Organisation | None:
-    return db.session.get(Organisation, organisation_id)
+    """The organisation with this id, unless its removal has started."""
+    organisation = db.session.get(Organisation, organisation_id)
+    return organisation if organisation is not None and organisation.removal_started_at is None else None
 
 
 # Built once (the per-request auth lookup): see repositories.scim.
 _WITH_TOKEN = (
     select(Organisation, ScimToken)
     .outerjoin(ScimToken, ScimToken.organisation_id == Organisation.id)
-    .where(Organisation.slug == bindparam("slug"))
+    .where(Organisation.slug == bindparam("slug"), Organisation.removal_started_at.is_(None))
 )
 
 
 def find_with_token(slug: str) -> tuple[Organisation, ScimToken | None] | None:
-    """The organisation and its current token in one round trip (the per-request auth lookup)."""
+    """The organisation and its current token in one round trip (the per-request auth lookup); None
+    when there is no such organisation or its removal has started."""
     row = db.session.execute(_WITH_TOKEN, {"slug": slug}).one_or_none()
     return None if row is None else (row[0], row[1])
 
@@ -45,7 +52,7 @@ def add(organisation: Organisation) -> None:
 
 
 def list_all(*, offset: int = 0, limit: int | None = None) -> Sequence[Organisation]:
-    """Every organisation by slug, or a page of them (LIMIT/OFFSET in SQL) when ``limit`` is given."""
+    """Every organisation by slug (those being removed too), or a page of them (LIMIT/OFFSET in SQL) when ``limit`` is given."""
     query = select(Organisation).order_by(Organisation.slug)
     if limit is not None:
         query = query.offset(offset).limit(limit)

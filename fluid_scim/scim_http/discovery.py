@@ -9,9 +9,9 @@ from flask import Blueprint, Response, current_app, g, request
 from fluid_scim.config import Settings
 from fluid_scim.errors import NotFound
 from fluid_scim.schema import RESOURCE_TYPES, SCHEMAS, ResourceType, Schema
-from fluid_scim.scim_http.representation import list_response
 from fluid_scim.scim_http.responses import scim_json
 from fluid_scim.services import directory_schema
+from fluid_scim.services.representation import list_response
 
 SPC_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"
 DOCUMENTATION_URI = "https://fluid.wlork/docs/scim"

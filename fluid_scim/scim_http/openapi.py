@@ -21,8 +21,8 @@ from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, Attribute, Resource
 from fluid_scim.schema.definitions import COMMON_ATTRIBUTES
 from fluid_scim.scim_http.bulk import BULK_RESPONSE
 from fluid_scim.scim_http.errors import ERROR_SCHEMA
-from fluid_scim.scim_http.representation import LIST_RESPONSE
 from fluid_scim.scim_http.responses import SCIM_MEDIA_TYPE
+from fluid_scim.services.representation import LIST_RESPONSE
 
 REQUEST_MEDIA_TYPES = (SCIM_MEDIA_TYPE, "application/json")
 SCIM_TYPES = (

@@ -15,10 +15,10 @@ from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.projection import Projection
 from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceType
 from fluid_scim.scim_http import cursors
-from fluid_scim.scim_http.representation import list_response, render_group, render_users
 from fluid_scim.scim_http.request_parsing import if_match, json_body, list_query, projection
 from fluid_scim.scim_http.responses import scim_json
 from fluid_scim.services import directory_schema, groups, reading, request_context, users
+from fluid_scim.services.representation import list_response, render_group, render_users
 from fluid_scim.services.resource_support import ListQuery, Page, etag, etag_matches
 
 

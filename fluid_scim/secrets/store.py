@@ -78,6 +78,11 @@ class SecretStore(Protocol):
         """Destroy every version of a webhook endpoint's signing secret; none is fine."""
         ...
 
+    def destroy_organisation_secrets(self, organisation_id: uuid.UUID) -> int:
+        """Destroy every version and the metadata of every secret kept for an organisation (its SCIM
+        token, its webhook secrets, whatever else is stored under it); return how many were there."""
+        ...
+
 
 class UnconfiguredSecretStore:
     """Stands in when ``VAULT_ADDR`` is unset: every operation fails with the same clear message."""
@@ -115,4 +120,7 @@ class UnconfiguredSecretStore:
         raise SecretStoreUnavailable(self._MESSAGE)
 
     def destroy_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str) -> None:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def destroy_organisation_secrets(self, organisation_id: uuid.UUID) -> int:
         raise SecretStoreUnavailable(self._MESSAGE)

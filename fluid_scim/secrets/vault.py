@@ -26,6 +26,8 @@ from fluid_scim.errors import SecretNotFound, SecretStoreUnavailable
 from fluid_scim.secrets.store import Secret
 
 T = TypeVar("T")
+# organisations/{id}/scim-token and organisations/{id}/webhooks/{endpoint id}: two folders deep.
+ORGANISATION_TREE_DEPTH = 2
 log = logging.getLogger(__name__)
 
 
@@ -115,6 +117,14 @@ class VaultSecretStore:
     def destroy_webhook_secret(self, organisation_id: uuid.UUID, endpoint_id: str) -> None:
         self._destroy(self._webhook_path(organisation_id, endpoint_id))
 
+    def destroy_organisation_secrets(self, organisation_id: uuid.UUID) -> int:
+        """Every secret under ``{prefix}/organisations/{id}/``, found by listing the metadata (so a webhook
+        secret whose endpoint row never committed goes too), then destroyed: metadata and every version."""
+        leaves = self._walk(f"{self.path_prefix}/organisations/{organisation_id}", depth=ORGANISATION_TREE_DEPTH)
+        for path in leaves:
+            self._destroy(path)
+        return len(leaves)
+
     # -- internals ----------------------------------------------------------------------------
 
     def _write(self, path: str, data: dict[str, str]) -> int:
@@ -134,6 +144,20 @@ class VaultSecretStore:
             self._call(lambda c: c.secrets.kv.v2.delete_metadata_and_all_versions(path=path, mount_point=self.mount))
         except hvac.exceptions.InvalidPath:
             return
+
+    def _walk(self, folder: str, *, depth: int) -> list[str]:
+        """The secrets under ``folder`` (KV v2 ``LIST`` of the metadata), ``depth`` folders deep at most."""
+        try:
+            response = self._call(lambda c: c.secrets.kv.v2.list_secrets(path=folder, mount_point=self.mount))
+        except hvac.exceptions.InvalidPath:
+            return []  # nothing there (KV v2 answers 404 for an empty folder)
+        found: list[str] = []
+        for key in response["data"]["keys"]:
+            if not key.endswith("/"):
+                found.append(f"{folder}/{key}")
+            elif depth > 1:
+                found += self._walk(f"{folder}/{key.rstrip('/')}", depth=depth - 1)
+        return found
 
     def _webhook_path(self, organisation_id: uuid.UUID, endpoint_id: str) -> str:
         return f"{self.path_prefix}/organisations/{organisation_id}/webhooks/{endpoint_id}"

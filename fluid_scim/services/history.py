@@ -263,6 +263,14 @@ def export_events(
     return _jsonl(rows) if fmt == "jsonl" else _csv(rows)
 
 
+def event_documents(*, organisation: Organisation) -> Iterator[dict[str, Any]]:
+    """Every event of the organisation, oldest first, as the JSON lines export writes each (every
+    column, times in ISO 8601 UTC), read in keyset batches (the organisation export)."""
+    flush_pending()
+    for row in _export_rows(organisation.id, datetime.min.replace(tzinfo=UTC), None):
+        yield {name: _plain(row[name]) for name in EXPORT_COLUMNS}
+
+
 def _export_rows(organisation_id: uuid.UUID, since: datetime, until: datetime | None) -> Iterator[dict[str, Any]]:
     after: tuple[datetime, str] | None = None
     while True:

@@ -60,11 +60,14 @@ def create_organisation(*, slug: str, name: str | None = None, access_group: str
 def get_organisation(*, slug: str) -> Organisation:
     organisation = repo.find_by_slug(slug)
     if organisation is None:
+        if repo.find_by_slug(slug, being_removed=True) is not None:
+            raise OrganisationNotFound(f"organisation {slug!r} is being removed; nothing else may change it")
         raise OrganisationNotFound(f"no organisation {slug!r}")
     return organisation
 
 
 def find_organisation(*, slug: str) -> Organisation | None:
+    """The organisation with this slug, unless there is none or its removal has started."""
     return repo.find_by_slug(slug)
 
 

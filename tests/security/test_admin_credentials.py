@@ -1,6 +1,6 @@
 """An admin credential is bound to its organisation's id, not to the slug: once an organisation is
-removed and another created under the same slug, credentials issued for the first are refused
-(401), whether minted by Fluid's issuer or by ``flask admin-token``; new ones work."""
+removed (``flask org delete``) and another created under the same slug, credentials issued for the
+first are refused (401), whether minted by Fluid's issuer or by ``flask admin-token``; new ones work."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from sqlalchemy import delete
 
-from fluid_scim.extensions import db
-from fluid_scim.models import Organisation
 from fluid_scim.services import organisations
 from tests.support.graphql import credential
 from tests.support.tenants import make_tenant
@@ -30,11 +27,9 @@ def _ask(client: FlaskClient, slug: str, token: str) -> tuple[int, dict[str, Any
     return response.status_code, response.get_json()
 
 
-def _remove(app: Flask, slug: str) -> None:
-    # Fluid has no use case that removes an organisation yet: remove its row (and, by cascade, its data).
-    with app.app_context():
-        db.session.execute(delete(Organisation).where(Organisation.slug == slug))
-        db.session.commit()
+def _remove(runner: FlaskCliRunner, slug: str) -> None:
+    removed = runner.invoke(args=["org", "delete", slug, "--yes"])
+    assert removed.exit_code == 0, removed.output
 
 
 def test_a_credential_for_a_removed_organisation_is_refused_after_its_slug_is_taken_again(
@@ -50,7 +45,7 @@ def test_a_credential_for_a_removed_organisation_is_refused_after_its_slug_is_ta
         status, body = _ask(client, slug, token)
         assert status == 200 and body["data"]["organisation"]["slug"] == slug, body
 
-    _remove(app, slug)
+    _remove(runner, slug)
     with app.app_context():
         organisations.create_organisation(slug=slug, name="Someone else")
 
@@ -64,10 +59,12 @@ def test_a_credential_for_a_removed_organisation_is_refused_after_its_slug_is_ta
     assert status == 200 and body["data"]["organisation"] == {"slug": slug, "name": "Someone else"}, body
 
 
-def test_a_credential_for_a_removed_organisation_is_refused_while_its_slug_is_free(app: Flask, client: FlaskClient) -> None:
+def test_a_credential_for_a_removed_organisation_is_refused_while_its_slug_is_free(
+    app: Flask, client: FlaskClient, runner: FlaskCliRunner
+) -> None:
     slug = "gone-" + uuid.uuid4().hex[:8]
     make_tenant(app, slug)
     issued = credential(app, slug)
-    _remove(app, slug)
+    _remove(runner, slug)
     status, body = _ask(client, slug, issued)
     assert status == 401 and "no longer exists" in body["errors"][0]["message"], body

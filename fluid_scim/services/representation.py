@@ -1,6 +1,8 @@
 """Stored users and groups -> SCIM JSON (RFC 7643 §4), with meta, references and projection.
 
-Pure rendering: what it shows comes from :mod:`fluid_scim.services.reading` as plain data.
+Pure rendering: what it shows comes from :mod:`fluid_scim.services.reading` as plain data. It is
+here, below the entry points, so that the SCIM views and the organisation export (:mod:`fluid_scim.services.offboarding`)
+render a resource alike.
 """
 
 from __future__ import annotations
