@@ -7,13 +7,14 @@ from datetime import UTC, date, datetime
 import click
 from flask.cli import AppGroup
 
-from fluid_scim.cli.common import failures, settings
+from fluid_scim.cli.common import act_as_operator, failures, settings
 from fluid_scim.services import history, organisations, provisioning_status, webhooks
 
 
 @click.group(cls=AppGroup)
 def audit() -> None:
     """The provisioning history: purge old events, export an organisation's events."""
+    act_as_operator()
 
 
 @audit.command("purge")

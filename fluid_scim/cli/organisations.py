@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -10,9 +9,9 @@ from typing import TypeVar
 import click
 from flask.cli import AppGroup
 
-from fluid_scim.cli.common import failures, settings, store
+from fluid_scim.cli.common import act_as_operator, failures, settings, store
 from fluid_scim.secrets import Secret
-from fluid_scim.services import organisations, request_context, scim_tokens
+from fluid_scim.services import organisations, scim_tokens
 
 T = TypeVar("T")
 
@@ -20,10 +19,7 @@ T = TypeVar("T")
 @click.group(cls=AppGroup)
 def org() -> None:
     """Organisations: create, list, SCIM token, sync switch, access."""
-    # Every change made from here is an admin event, with the operator's login as the actor;
-    # the context ends with the command.
-    context = request_context.RequestContext(kind="admin", actor=f"cli:{getpass.getuser()}")
-    click.get_current_context().with_resource(request_context.acting(context))
+    act_as_operator()
 
 
 @org.command("create")
