@@ -88,6 +88,7 @@ class WebhookDelivery(Model):
         Index("ix_webhook_delivery_due", "organisation_id", "status", "next_attempt_at"),
         Index("ix_webhook_delivery_subject", "organisation_id", "endpoint_id", "subject_id", "event_seq"),
         Index("ix_webhook_delivery_endpoint_status", "organisation_id", "endpoint_id", "status"),
+        Index("ix_webhook_delivery_event", "organisation_id", "event_seq"),
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)

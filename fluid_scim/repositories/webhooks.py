@@ -268,6 +268,7 @@ def expired_events(organisation_id: uuid.UUID, *, cutoff: datetime, up_to: int |
     criteria = [E.organisation_id == organisation_id, E.created_at < cutoff]
     if up_to is not None:
         criteria.append(E.seq <= up_to)
+    # ix_webhook_delivery_event: at most one delivery per endpoint for each event.
     waiting = exists().where(D.organisation_id == E.organisation_id, D.event_seq == E.seq, D.status != "delivered")
     statement = select(E.seq).where(*criteria, ~waiting).order_by(E.seq).limit(limit)
     return db.session.execute(statement).scalars().all()

@@ -361,7 +361,7 @@ def dispatch(now: Callable[[], datetime] = utcnow) -> int:
     transaction.commit()
     for organisation_id, endpoint_id in keys:
         endpoint = repo.lock_endpoint(organisation_id, endpoint_id)  # None: gone, or another worker has it
-        if endpoint is not None:
+        if endpoint is not None and endpoint.enabled:  # paused since it was listed: its events wait
             created += _fan_out(endpoint, now())
         transaction.commit()
     return created

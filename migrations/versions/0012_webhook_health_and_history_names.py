@@ -3,8 +3,9 @@
 - ``webhook_endpoint``: ``paused_at`` (``enabled`` false means paused), ``last_success_at``,
   ``last_failure_at``, ``last_failure`` and ``consecutive_failures``, set by the worker with each
   attempt's outcome.
-- ``webhook_delivery``: an index on (organisation, endpoint, status) for the health counts and the
-  retention purge of delivered rows.
+- ``webhook_delivery``: an index on (organisation, endpoint, status) for an endpoint's dead letters,
+  and one on (organisation, event_seq) for the retention purge's "does a delivery still need this
+  event" (a few rows per event, one per endpoint).
 - ``provisioning_event.resource_name``: the userName or displayName of the subject when the row
   was written (older rows have none; readers fall back on the changes they carry).
 
@@ -37,12 +38,14 @@ def upgrade() -> None:
     op.create_index(
         "ix_webhook_delivery_endpoint_status", "webhook_delivery", ["organisation_id", "endpoint_id", "status"]
     )
+    op.create_index("ix_webhook_delivery_event", "webhook_delivery", ["organisation_id", "event_seq"])
     op.add_column("provisioning_event", sa.Column("resource_name", sa.String(length=255), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("provisioning_event") as batch:
         batch.drop_column("resource_name")
+    op.drop_index("ix_webhook_delivery_event", table_name="webhook_delivery")
     op.drop_index("ix_webhook_delivery_endpoint_status", table_name="webhook_delivery")
     with op.batch_alter_table("webhook_endpoint") as batch:
         for column in ("consecutive_failures", "last_failure", "last_failure_at", "last_success_at", "paused_at"):
