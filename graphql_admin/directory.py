@@ -16,6 +16,7 @@ from strawberry.scalars import JSON
 from fluid_scim.models import HeldAccessChange, ScimGroup, ScimUser
 from fluid_scim.models import ProvisioningEvent as EventModel
 from fluid_scim.schema.custom import declared_attributes, path_key
+from fluid_scim.services import history
 from graphql_admin.context import Info
 from graphql_admin.copying import copied
 from graphql_admin.errors import BadInputError
@@ -154,12 +155,19 @@ class ProvisioningEvent:
     id: strawberry.ID
     created_at: datetime
     kind: EventKind
-    actor: str | None = strawberry.field(description="The SCIM client, or admin:<who> / cli:<login>.")
+    actor: str | None = strawberry.field(
+        description="Who acted: scim:<dialect>:<token fingerprint> (the identity provider as detected; scim:<dialect> before"
+        " its token was verified), admin:<who>, cli:<login> or system."
+    )
     operation: str
     status: int
     succeeded: bool
     resource_type: str | None
     resource_id: str | None
+    resource_name: str | None = strawberry.field(
+        description="The userName or displayName of the user or group the row is about, as it was then (on rows"
+        " written before names were kept: the name its changes carry, if any)."
+    )
     method: str | None
     path: str | None
     scim_type: str | None
@@ -175,7 +183,8 @@ class ProvisioningEvent:
     @classmethod
     def of(cls, event: EventModel) -> ProvisioningEvent:
         return copied(
-            cls, event, kind=EventKind(event.kind), quirks=list(event.quirks or ()), changes=JSON(list(event.changes or ()))
+            cls, event, kind=EventKind(event.kind), quirks=list(event.quirks or ()), changes=JSON(list(event.changes or ())),
+            actor=history.actor_of(event), resource_name=history.subject_name(event),
         )
 
 

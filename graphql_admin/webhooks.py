@@ -1,8 +1,10 @@
 """Outbound events in the admin API: webhook endpoints, their delivery log, and the polling feed.
 
-Queries ``webhookEndpoints``, ``webhookDeliveries`` and ``provisioningFeed``; mutations
-``createWebhookEndpoint`` and ``rotateWebhookSecret`` (each returns the signing secret, the only
-time it is shown) and ``deleteWebhookEndpoint``. All scoped to the caller's organisation.
+Queries ``webhookEndpoints`` (each with its ``health``), ``webhookDeliveries`` and ``provisioningFeed``;
+mutations ``createWebhookEndpoint`` and ``rotateWebhookSecret`` (each returns the signing secret, the
+only time it is shown), ``deleteWebhookEndpoint``, ``pauseWebhookEndpoint`` / ``resumeWebhookEndpoint``,
+``redeliverWebhookDelivery`` (one dead letter) and ``redeliverDeadLetters`` (an endpoint's, a batch at a
+time). All scoped to the caller's organisation.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from fluid_scim.models import WebhookEndpoint as EndpointModel
 from fluid_scim.services import outbox, webhooks
 from graphql_admin.context import Info
 from graphql_admin.copying import copied
-from graphql_admin.errors import InvalidInput, NotAllowed, NotFound, Unavailable
+from graphql_admin.errors import Conflict, InvalidInput, NotAllowed, NotFound, Unavailable
 from graphql_admin.pagination import (
     Connection,
     connection,
@@ -44,17 +46,42 @@ class WebhookDeliveryStatus(Enum):
     DEAD = "dead"
 
 
+@strawberry.type(description="How an endpoint is doing.")
+class WebhookHealth:
+    last_success_at: datetime | None = strawberry.field(description="When a delivery was last accepted (2xx).")
+    last_failure_at: datetime | None = strawberry.field(description="When an attempt last failed.")
+    last_failure: str | None = strawberry.field(description="Its status line or kind of failure (never the receiver's body).")
+    consecutive_failures: int = strawberry.field(description="Failed attempts since the last success.")
+    pending: int = strawberry.field(description="Deliveries waiting to be sent or retried.")
+    dead_letters: int = strawberry.field(description="Deliveries given up on after the last attempt: redeliver them.")
+    waiting_events: int = strawberry.field(
+        description="Events committed since the endpoint last took its share (every type, before its filter): while"
+        " paused, what waits in the outbox for it."
+    )
+
+    @classmethod
+    def of(cls, health: webhooks.Health) -> WebhookHealth:
+        return copied(cls, health, dead_letters=health.dead, waiting_events=health.waiting)
+
+
 @strawberry.type(description="Where the organisation's provisioning events are posted (signed, Standard Webhooks).")
 class WebhookEndpoint:
     id: strawberry.ID
     url: str
     event_types: list[str] = strawberry.field(description="The event types sent; empty means every type.")
-    enabled: bool
+    enabled: bool = strawberry.field(description="False while paused: events wait in the outbox and go out, in order, on resume.")
+    paused_at: datetime | None
     created_at: datetime
+    health: WebhookHealth
 
     @classmethod
-    def of(cls, endpoint: EndpointModel) -> WebhookEndpoint:
-        return copied(cls, endpoint, event_types=list(endpoint.event_types or []))
+    def of(cls, endpoint: EndpointModel, health: webhooks.Health) -> WebhookEndpoint:
+        return copied(cls, endpoint, event_types=list(endpoint.event_types or []), health=WebhookHealth.of(health))
+
+    @classmethod
+    def listed(cls, organisation: OrganisationModel, endpoints: list[EndpointModel]) -> list[WebhookEndpoint]:
+        healths = webhooks.health(organisation=organisation, endpoints=endpoints)
+        return [cls.of(endpoint, healths[endpoint.id]) for endpoint in endpoints]
 
 
 @strawberry.type(description="One event for one endpoint: its attempts and outcome.")
@@ -114,6 +141,13 @@ class WebhookEndpointDeleted:
     id: strawberry.ID
 
 
+@strawberry.type(description="The endpoint's dead deliveries queued again (oldest first, a batch at a time).")
+class DeadLettersRedelivered:
+    endpoint: WebhookEndpoint
+    redelivered: int
+    more: bool = strawberry.field(description="Dead deliveries remain: call again to queue the next batch.")
+
+
 CreateWebhookEndpointResult = Annotated[
     WebhookEndpointCreated | InvalidInput | NotAllowed | Unavailable, strawberry.union("CreateWebhookEndpointResult")
 ]
@@ -123,13 +157,21 @@ RotateWebhookSecretResult = Annotated[
 DeleteWebhookEndpointResult = Annotated[
     WebhookEndpointDeleted | NotFound | NotAllowed | Unavailable, strawberry.union("DeleteWebhookEndpointResult")
 ]
+PauseWebhookEndpointResult = Annotated[WebhookEndpoint | NotFound | NotAllowed, strawberry.union("PauseWebhookEndpointResult")]
+RedeliverWebhookDeliveryResult = Annotated[
+    WebhookDelivery | NotFound | Conflict | NotAllowed, strawberry.union("RedeliverWebhookDeliveryResult")
+]
+RedeliverDeadLettersResult = Annotated[
+    DeadLettersRedelivered | NotFound | NotAllowed, strawberry.union("RedeliverDeadLettersResult")
+]
 
 
 @strawberry.type
 class WebhookQueries:
     @strawberry.field(permission_classes=_ADMIN, description="The organisation's webhook endpoints (never their secrets).")
     def webhook_endpoints(self, info: Info) -> list[WebhookEndpoint]:
-        return [WebhookEndpoint.of(item) for item in webhooks.list_endpoints(organisation=own_organisation(info))]
+        organisation = own_organisation(info)
+        return WebhookEndpoint.listed(organisation, webhooks.list_endpoints(organisation=organisation))
 
     @strawberry.field(permission_classes=_ADMIN, description="The webhook delivery log, newest event first.")
     def webhook_deliveries(
@@ -179,7 +221,7 @@ class WebhookMutations:
                 organisation=organisation, url=url, event_types=event_types, store=info.context.store,
                 settings=info.context.settings,
             )
-            return WebhookEndpointCreated(endpoint=WebhookEndpoint.of(endpoint), secret=secret.reveal())
+            return WebhookEndpointCreated(endpoint=_one(organisation, endpoint), secret=secret.reveal())
 
         return as_admin(info, change, InvalidInput, Unavailable)
 
@@ -187,7 +229,7 @@ class WebhookMutations:
     def rotate_webhook_secret(self, info: Info, id: strawberry.ID) -> RotateWebhookSecretResult:
         def change(organisation: OrganisationModel) -> WebhookSecretRotated:
             endpoint, secret = webhooks.rotate_secret(organisation=organisation, endpoint_id=str(id), store=info.context.store)
-            return WebhookSecretRotated(endpoint=WebhookEndpoint.of(endpoint), secret=secret.reveal())
+            return WebhookSecretRotated(endpoint=_one(organisation, endpoint), secret=secret.reveal())
 
         return as_admin(info, change, NotFound, Unavailable)
 
@@ -198,3 +240,42 @@ class WebhookMutations:
             return WebhookEndpointDeleted(id=id)
 
         return as_admin(info, change, NotFound, Unavailable)
+
+    @strawberry.mutation(
+        description="Pause an endpoint: nothing is sent to it, its events wait in the outbox (nothing is lost)."
+    )
+    def pause_webhook_endpoint(self, info: Info, id: strawberry.ID) -> PauseWebhookEndpointResult:
+        return _set_paused(info, id, paused=True)
+
+    @strawberry.mutation(description="Resume a paused endpoint: the events that waited go out in order.")
+    def resume_webhook_endpoint(self, info: Info, id: strawberry.ID) -> PauseWebhookEndpointResult:
+        return _set_paused(info, id, paused=False)
+
+    @strawberry.mutation(
+        description="Queue a dead delivery again: the same event and webhook-id (receivers deduplicate), fresh attempts."
+    )
+    def redeliver_webhook_delivery(self, info: Info, id: strawberry.ID) -> RedeliverWebhookDeliveryResult:
+        def change(organisation: OrganisationModel) -> WebhookDelivery:
+            return WebhookDelivery.of(webhooks.redeliver(organisation=organisation, delivery_id=str(id)))
+
+        return as_admin(info, change, NotFound, Conflict)
+
+    @strawberry.mutation(description="Queue an endpoint's dead deliveries again, oldest first, up to 500 per call.")
+    def redeliver_dead_letters(self, info: Info, endpoint_id: strawberry.ID) -> RedeliverDeadLettersResult:
+        def change(organisation: OrganisationModel) -> DeadLettersRedelivered:
+            count, more = webhooks.redeliver_dead_letters(organisation=organisation, endpoint_id=str(endpoint_id))
+            endpoint = webhooks.get_endpoint(organisation=organisation, endpoint_id=str(endpoint_id))
+            return DeadLettersRedelivered(endpoint=_one(organisation, endpoint), redelivered=count, more=more)
+
+        return as_admin(info, change, NotFound)
+
+
+def _one(organisation: OrganisationModel, endpoint: EndpointModel) -> WebhookEndpoint:
+    return WebhookEndpoint.listed(organisation, [endpoint])[0]
+
+
+def _set_paused(info: Info, id: strawberry.ID, *, paused: bool) -> PauseWebhookEndpointResult:
+    def change(organisation: OrganisationModel) -> WebhookEndpoint:
+        return _one(organisation, webhooks.set_paused(organisation=organisation, endpoint_id=str(id), paused=paused))
+
+    return as_admin(info, change, NotFound)

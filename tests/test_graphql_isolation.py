@@ -72,6 +72,13 @@ def operations(b: dict[str, str]) -> dict[str, tuple[str, dict[str, Any]]]:
         "rotateWebhookSecret": (f"mutation($id: ID!) {{ rotateWebhookSecret(id: $id) {{ {ANY} }} }}", {"id": b["endpoint_id"]}),
         "deleteWebhookEndpoint": (f"mutation($id: ID!) {{ deleteWebhookEndpoint(id: $id) {{ {ANY} }} }}",
                                   {"id": b["endpoint_id"]}),
+        "pauseWebhookEndpoint": (f"mutation($id: ID!) {{ pauseWebhookEndpoint(id: $id) {{ {ANY} }} }}", {"id": b["endpoint_id"]}),
+        "resumeWebhookEndpoint": (f"mutation($id: ID!) {{ resumeWebhookEndpoint(id: $id) {{ {ANY} }} }}",
+                                  {"id": b["endpoint_id"]}),
+        "redeliverWebhookDelivery": (f"mutation($id: ID!) {{ redeliverWebhookDelivery(id: $id) {{ {ANY} }} }}",
+                                     {"id": f"{b['endpoint_id']}:1"}),
+        "redeliverDeadLetters": (f"mutation($id: ID!) {{ redeliverDeadLetters(endpointId: $id) {{ {ANY} }} }}",
+                                 {"id": b["endpoint_id"]}),
         "setScimSyncEnabled": (f"mutation {{ setScimSyncEnabled(enabled: false) {{ {ANY} }} }}", {}),
         "generateScimToken": (f"mutation {{ generateScimToken {{ {ANY} ... on GeneratedScimToken {{ fingerprint }} }} }}", {}),
         "setScimToken": (f'mutation {{ setScimToken(token: "Zq7!mK2#vR9$wL4@pX8%nB3^hT6&jY1*") {{ {ANY} }} }}', {}),
@@ -110,7 +117,7 @@ def snapshot(app: Flask, slug: str) -> str:
       groups(first: 100) { edges { node { id displayName } } }
       heldDeprovisionings(first: 100) { edges { node { id status } } }
       provisioningEvents(first: 100) { edges { node { id operation actor } } }
-      webhookEndpoints { id url eventTypes }
+      webhookEndpoints { id url eventTypes enabled pausedAt health { pending deadLetters consecutiveFailures } }
       provisioningFeed(first: 100) { edges { node { id type subjectId } } }
       directoryAttributes { undeclaredPolicy declarations { path type } } }"""
     return json.dumps(data(execute(app, query, claims_for(slug))), sort_keys=True)
@@ -163,3 +170,5 @@ def test_aimed_at_the_other_organisation_nothing_of_it_is_read_or_changed(app: F
     assert answers["rotateWebhookSecret"].data["rotateWebhookSecret"]["__typename"] == "NotFound"  # type: ignore[index]
     assert answers["deleteWebhookEndpoint"].data["deleteWebhookEndpoint"]["__typename"] == "NotFound"  # type: ignore[index]
     assert answers["webhookDeliveries"].data == {"webhookDeliveries": {"edges": []}}
+    for name in ("pauseWebhookEndpoint", "resumeWebhookEndpoint", "redeliverWebhookDelivery", "redeliverDeadLetters"):
+        assert answers[name].data[name]["__typename"] == "NotFound", name  # type: ignore[index]

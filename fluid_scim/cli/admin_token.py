@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import getpass
-
 import click
 from flask.cli import with_appcontext
 
-from fluid_scim.cli.common import failures, settings, store
+from fluid_scim.cli.common import OperatorCommand, failures, operator_actor, settings, store
 from fluid_scim.services import organisations
 from fluid_scim.services.admin_credentials import mint_admin_token
 
 
-@click.command("admin-token")
+@click.command("admin-token", cls=OperatorCommand)
 @click.argument("slug")
 @click.option("--url", "show_url", is_flag=True, help="Also print the admin console URL that carries the credential.")
 @click.option("--operator", is_flag=True, help="Also a platform operator (may create and list organisations).")
@@ -40,7 +38,7 @@ def admin_token(slug: str, show_url: bool, operator: bool, ttl: int, subject: st
     credential = mint_admin_token(
         key=key,
         settings=config,
-        subject=subject or f"cli:{getpass.getuser()}",
+        subject=subject or operator_actor(),
         organisation=slug,
         organisation_id=existing.id if existing is not None else None,
         platform_operator=operator,

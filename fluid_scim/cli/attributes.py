@@ -6,25 +6,23 @@ not fit a new type refuse the change (exit status 1, nothing changed) unless ``-
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Callable
 from typing import Any
 
 import click
 from flask.cli import AppGroup
 
-from fluid_scim.cli.common import failures
+from fluid_scim.cli.common import act_as_operator, failures
 from fluid_scim.models import AttributeDeclaration
 from fluid_scim.schema.custom import CUSTOM_TYPES, POLICIES
-from fluid_scim.services import directory_attributes, organisations, request_context
+from fluid_scim.services import directory_attributes, organisations
 from fluid_scim.services.directory_attributes import Spec, StoredValues
 
 
 @click.group(cls=AppGroup)
 def attributes() -> None:
     """Directory attributes: declare custom attributes, the undeclared-attribute policy."""
-    context = request_context.RequestContext(kind="admin", actor=f"cli:{getpass.getuser()}")
-    click.get_current_context().with_resource(request_context.acting(context))
+    act_as_operator()
 
 
 def _path(row: AttributeDeclaration) -> str:

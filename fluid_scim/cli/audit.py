@@ -7,13 +7,14 @@ from datetime import UTC, date, datetime
 import click
 from flask.cli import AppGroup
 
-from fluid_scim.cli.common import failures, settings
-from fluid_scim.services import history, organisations, provisioning_status
+from fluid_scim.cli.common import act_as_operator, failures, settings
+from fluid_scim.services import history, organisations, provisioning_status, webhooks
 
 
 @click.group(cls=AppGroup)
 def audit() -> None:
     """The provisioning history: purge old events, export an organisation's events."""
+    act_as_operator()
 
 
 @audit.command("purge")
@@ -23,10 +24,17 @@ def audit() -> None:
     help="Delete events older than this many days (default: FLUID_AUDIT_RETENTION_DAYS, 365).",
 )
 def audit_purge(days: int | None) -> None:
-    """Delete provisioning and access events older than the retention period (all organisations)."""
-    removed = history.purge_events(older_than_days=days if days is not None else settings().audit_retention_days)
+    """Delete provisioning and access events, delivered webhook deliveries and the outbox events no endpoint
+    still needs, older than the retention period (all organisations)."""
+    retention = days if days is not None else settings().audit_retention_days
+    removed = history.purge_events(older_than_days=retention)
+    deliveries, outbox_events = webhooks.purge_delivered(older_than_days=retention)
     buckets = provisioning_status.purge_buckets()
-    click.echo(f"purged {removed} event(s) and {buckets} expired status counter(s)", err=True)
+    click.echo(
+        f"purged {removed} event(s), {deliveries} delivered webhook delivery(ies), {outbox_events} outbox event(s)"
+        f" and {buckets} expired status counter(s)",
+        err=True,
+    )
 
 
 @audit.command("export")

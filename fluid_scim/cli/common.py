@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import click
 from flask import current_app
@@ -13,6 +15,7 @@ from fluid_scim import errors as domain
 from fluid_scim.config import Settings
 from fluid_scim.errors import DomainError, mapping_for
 from fluid_scim.secrets import SecretStore
+from fluid_scim.services import request_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +73,27 @@ def settings() -> Settings:
 
 def store() -> SecretStore:
     return current_app.extensions["fluid_secret_store"]
+
+
+def operator_actor() -> str:
+    """``cli:<login>``: who acts in a command, as the provisioning history records it."""
+    return f"cli:{getpass.getuser()}"
+
+
+def act_as_operator(ctx: click.Context | None = None) -> None:
+    """Begin the command's request context, with the operator's login as the actor; it ends with the command.
+
+    Every command group calls it first (a command outside any group is an :class:`OperatorCommand`), so
+    every change made from the shell is an admin event of ``cli:<login>`` (``tests/test_cli_actor.py``
+    walks the command tree).
+    """
+    context = request_context.RequestContext(kind="admin", actor=operator_actor())
+    (ctx or click.get_current_context()).with_resource(request_context.acting(context))
+
+
+class OperatorCommand(click.Command):
+    """A command outside any group: it acts as the operator before its own body runs."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        act_as_operator(ctx)
+        return super().invoke(ctx)

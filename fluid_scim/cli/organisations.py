@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Callable
 from typing import TypeVar
@@ -10,10 +9,10 @@ from typing import TypeVar
 import click
 from flask.cli import AppGroup
 
-from fluid_scim.cli.common import failures, settings, store
+from fluid_scim.cli.common import act_as_operator, failures, settings, store
 from fluid_scim.errors import RemovalInterrupted
 from fluid_scim.secrets import Secret
-from fluid_scim.services import offboarding, organisations, request_context, scim_tokens
+from fluid_scim.services import offboarding, organisations, scim_tokens
 
 T = TypeVar("T")
 
@@ -21,10 +20,7 @@ T = TypeVar("T")
 @click.group(cls=AppGroup)
 def org() -> None:
     """Organisations: create, list, SCIM token, sync switch, access, export, delete."""
-    # Every change made from here is an admin event, with the operator's login as the actor;
-    # the context ends with the command.
-    context = request_context.RequestContext(kind="admin", actor=f"cli:{getpass.getuser()}")
-    click.get_current_context().with_resource(request_context.acting(context))
+    act_as_operator()
 
 
 @org.command("create")

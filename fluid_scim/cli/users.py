@@ -8,13 +8,14 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from fluid_scim.cli.common import failures
-from fluid_scim.services import imports, organisations
+from fluid_scim.cli.common import act_as_operator, failures
+from fluid_scim.services import audit, imports, organisations
 
 
 @click.group(cls=AppGroup)
 def users() -> None:
     """Users: import the accounts that existed before SCIM, for SCIM to adopt."""
+    act_as_operator()
 
 
 @users.command("import")
@@ -39,6 +40,8 @@ def users_import(ctx: click.Context, slug: str, file: IO[bytes]) -> None:
             f"the database failed ({type(exc).__name__}); the rows reported as created are imported,"
             " run the same file again to continue"
         ) from None
+    # The service commits row by row and records no summary: the operator's action is recorded here (as the admin API does).
+    audit.record_outside(organisation, operation="users.imported", status=200, detail=report.summary())
     click.echo(report.summary(), err=True)
     if report.refused:
         ctx.exit(1)

@@ -15,7 +15,7 @@ from types import FrameType
 import click
 from flask.cli import AppGroup
 
-from fluid_scim.cli.common import settings, store
+from fluid_scim.cli.common import act_as_operator, settings, store
 from fluid_scim.extensions import db
 from fluid_scim.services import transaction, webhooks
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 @click.group(cls=AppGroup)
 def events() -> None:
     """Outbound provisioning events: the webhook delivery worker."""
+    act_as_operator()
 
 
 @events.command("worker")

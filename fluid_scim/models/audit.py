@@ -40,6 +40,8 @@ class ProvisioningEvent(Model):
     path: Mapped[str | None] = mapped_column(String(512))
     resource_type: Mapped[str | None] = mapped_column(String(32))
     resource_id: Mapped[str | None] = mapped_column(String(36))
+    # The subject's userName or displayName when the row was written (None on rows older than the column).
+    resource_name: Mapped[str | None] = mapped_column(String(255))
     operation: Mapped[str] = mapped_column(String(64))
     status: Mapped[int] = mapped_column(Integer)
     scim_type: Mapped[str | None] = mapped_column(String(32))

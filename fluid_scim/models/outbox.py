@@ -67,6 +67,13 @@ class WebhookEndpoint(Model):
     # Events up to this seq have been fanned out into deliveries (starts at the seq when created).
     dispatched_seq: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Paused (``enabled`` false) since: its events keep accumulating in the outbox until it resumes.
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Health, set with the outcome of every attempt (the failure as its status code or kind, never a body).
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class WebhookDelivery(Model):
@@ -80,6 +87,8 @@ class WebhookDelivery(Model):
         CheckConstraint("status IN ('pending', 'delivered', 'dead')", name="status"),
         Index("ix_webhook_delivery_due", "organisation_id", "status", "next_attempt_at"),
         Index("ix_webhook_delivery_subject", "organisation_id", "endpoint_id", "subject_id", "event_seq"),
+        Index("ix_webhook_delivery_endpoint_status", "organisation_id", "endpoint_id", "status"),
+        Index("ix_webhook_delivery_event", "organisation_id", "event_seq"),
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)

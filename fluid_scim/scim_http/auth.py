@@ -73,7 +73,9 @@ def authenticate_scim_request() -> None:
         raise Unauthorized("the bearer token is not valid for this organisation", error="invalid_token")
     assert token_row is not None  # verify_scim_token is False without a row
     g.scim_client = ScimClient(organisation, token_row.fingerprint)
-    request_context.current().token_fingerprint = token_row.fingerprint
+    context = request_context.current()
+    context.token_fingerprint = token_row.fingerprint
+    context.actor = request_context.scim_actor(context.dialect, token_row.fingerprint)
     rate_limits.check_organisation(organisation.slug)
     if not organisation.scim_sync_enabled:
         raise Forbidden(

@@ -41,6 +41,7 @@ def record(
     operation: str,
     resource_type: str | None = None,
     resource_id: str | None = None,
+    resource_name: str | None = None,
     changes: list[dict[str, Any]] | None = None,
     status: int = 200,
     detail: str | None = None,
@@ -48,11 +49,15 @@ def record(
     """Add the event of a change to the current transaction (the caller commits it with the change).
 
     ``status`` is the one the request answers when the change succeeds: SCIM use cases say theirs
-    (201 for a creation, 204 for a deletion); an admin change is a 200.
+    (201 for a creation, 204 for a deletion); an admin change is a 200. ``resource_name`` is what
+    the subject is called now (a userName, a displayName), kept as it was when the row was written.
     """
     context = request_context.current()
     event = ProvisioningEvent(
-        **event_values(organisation.id, context, operation, resource_type, resource_id, changes or [], status, None, detail)
+        **event_values(
+            organisation.id, context, operation, resource_type, resource_id, changes or [], status, None, detail,
+            resource_name=resource_name,
+        )
     )
     history_repo.add_event(event)
     context.recorded = True
@@ -95,6 +100,8 @@ def event_values(
     status: int,
     scim_type: str | None,
     detail: str | None,
+    *,
+    resource_name: str | None = None,
 ) -> dict[str, Any]:
     """The column values of one event (an ORM row in a change's transaction, or a row the recorder writes later).
 
@@ -115,6 +122,7 @@ def event_values(
         "path": _written(context.path, 512),
         "resource_type": resource_type,
         "resource_id": _written(resource_id, 36),
+        "resource_name": _written(resource_name, 255),
         "operation": operation,
         "status": status,
         "scim_type": scim_type,

@@ -258,7 +258,7 @@ def _put(user: ScimUser, urn: str, name: str, value: Any) -> None:
 
 
 def _history(organisation: Organisation, user: ScimUser, row: AttributeDeclaration, before: Any, after: Any, reason: str) -> None:
-    audit.record(organisation, operation=reason, resource_type="User", resource_id=user.id,
+    audit.record(organisation, operation=reason, resource_type="User", resource_id=user.id, resource_name=user.user_name,
                  changes=[{"path": _path(row), "before": before, "after": after}])
 
 

@@ -51,7 +51,8 @@ def create_group(*, organisation: Organisation, body: dict[str, Any]) -> ScimGro
     repo.add_members(organisation.id, group.id, added)
     changes = audit.diff({}, document) + audit.membership([member_id for member_id, _ in added], [])
     audit.record(
-        organisation, operation="group.created", resource_type="Group", resource_id=group.id, changes=changes, status=201
+        organisation, operation="group.created", resource_type="Group", resource_id=group.id,
+        resource_name=group.display_name, changes=changes, status=201,
     )
     _emit_membership(organisation, group, [member_id for member_id, _ in added], [])
     commit_unique(_taken(document))
@@ -90,7 +91,10 @@ def replace_group(
         _emit_membership(organisation, group, sorted(new - old), sorted(old - new))
     else:
         affected = set()
-    audit.record(organisation, operation="group.replaced", resource_type="Group", resource_id=group.id, changes=changes)
+    audit.record(
+        organisation, operation="group.replaced", resource_type="Group", resource_id=group.id,
+        resource_name=group.display_name, changes=changes,
+    )
     _recompute_access(organisation, group, affected)
     commit_unique(_taken(document))
     return group
@@ -135,6 +139,7 @@ def patch_group(
         operation=_patch_operation(changes, membership),
         resource_type="Group",
         resource_id=group.id,
+        resource_name=group.display_name,
         changes=changes + membership,
         status=200 if respond_with_body else 204,
     )
@@ -174,6 +179,7 @@ def delete_group(*, organisation: Organisation, group_id: str, if_match: str | N
         operation="group.deleted",
         resource_type="Group",
         resource_id=group.id,
+        resource_name=group.display_name,
         changes=[{"path": "displayName", "before": group.display_name, "after": None}],
         status=204,
     )

@@ -25,7 +25,7 @@ from fluid_scim.models import Organisation, ProvisioningEvent
 from fluid_scim.models.access import ACCESS_EVENT_KINDS
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import history as repo
-from fluid_scim.services import transaction
+from fluid_scim.services import request_context, transaction
 from fluid_scim.services.recorder import flush_pending
 
 MAX_PAGE = 500
@@ -150,6 +150,31 @@ def _aware(value: datetime, name: str) -> datetime:
         return value.astimezone(UTC)
     except OverflowError:  # year 1 east of UTC, or year 9999 west of it
         raise InvalidValue(f"{name} is out of range: in UTC it falls before year 1 or after year 9999") from None
+
+
+# -- naming a row ---------------------------------------------------------------------------------
+
+_NAME_PATHS = {"User": "userName", "Group": "displayName", "WebhookEndpoint": "url"}
+
+
+def subject_name(event: ProvisioningEvent) -> str | None:
+    """What the row's subject was called when the row was written: its ``resource_name``, or on older rows
+    the name its changes carry (the value after the change, or before a deletion); None when neither says."""
+    if event.resource_name:
+        return event.resource_name
+    wanted = _NAME_PATHS.get(event.resource_type or "")
+    for change in event.changes or ():
+        if wanted is not None and isinstance(change, dict) and change.get("path") == wanted:
+            value = change.get("after") if change.get("after") is not None else change.get("before")
+            return value if isinstance(value, str) else None
+    return None
+
+
+def actor_of(event: ProvisioningEvent) -> str | None:
+    """Who acted; on SCIM rows older than the SCIM actor, the dialect and token fingerprint they recorded."""
+    if event.actor or event.kind != "scim" or not (event.dialect or event.token_fingerprint):
+        return event.actor
+    return request_context.scim_actor(event.dialect, event.token_fingerprint)
 
 
 # -- a user's trail ------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ class RequestContext:
     """Who is acting in this request or command, and what has been recorded for it so far."""
 
     kind: str = "admin"  # "scim" (an identity provider), or "admin" (the GraphQL API, the CLI)
+    # scim:<dialect>[:<token fingerprint>] (see scim_actor), admin:<subject>, cli:<login>, or system.
     actor: str | None = "system"
     token_fingerprint: str | None = None
     request_id: str | None = None
@@ -135,3 +136,10 @@ def dialect_of(user_agent: str | None, query_string: str = "") -> str:
     if "okta" in agent:
         return "okta"
     return "other"
+
+
+def scim_actor(dialect: str | None, token_fingerprint: str | None = None) -> str:
+    """Who acts in a SCIM request: ``scim:<dialect>`` as detected, then ``scim:<dialect>:<fingerprint>``
+    once its token is verified (the fingerprint names the token, never reveals it)."""
+    detected = f"scim:{dialect or 'other'}"
+    return f"{detected}:{token_fingerprint}" if token_fingerprint else detected

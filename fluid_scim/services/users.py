@@ -67,7 +67,10 @@ def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser
         directory_schema.note_undeclared(organisation, resource_type, document, resource_id=user.id)
     managers.link_reports(organisation, user)
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
-    audit.record(organisation, operation="user.created", resource_type="User", resource_id=user.id, changes=changes, status=201)
+    audit.record(
+        organisation, operation="user.created", resource_type="User", resource_id=user.id, resource_name=user.user_name,
+        changes=changes, status=201,
+    )
     outbox.emit(organisation, "user.provisioned", user.id, _user_data(user, "user.created"))
     access.grant_on_creation(organisation, user, reason="user.created")  # its access events follow the change
     commit_unique(_taken(document))
@@ -153,6 +156,7 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
         operation="user.deleted",
         resource_type="User",
         resource_id=user.id,
+        resource_name=user.user_name,
         changes=[{"path": "userName", "before": user.user_name, "after": None}],
         status=204,
     )
@@ -189,7 +193,10 @@ def _update(
     directory_schema.note_undeclared(organisation, resource_type, document, resource_id=user.id, before=before_document)
     changes = audit.diff(before_document, mapping.read_user(user)) + _password_change(password_set=password is not None)
     operation = _update_operation(reason, before_document, document)
-    audit.record(organisation, operation=operation, resource_type="User", resource_id=user.id, changes=changes, status=status)
+    audit.record(
+        organisation, operation=operation, resource_type="User", resource_id=user.id, resource_name=user.user_name,
+        changes=changes, status=status,
+    )
     outbox.emit(organisation, "user.updated", user.id, _user_data(user, operation))
     access.recompute(organisation, [user.id], reason=reason)
     commit_unique(_taken(document))

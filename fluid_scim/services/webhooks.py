@@ -12,6 +12,14 @@
   lease to expire and the delivery is sent again: at least once, with the same ``webhook-id``.
 * **Order**: a delivery is not claimed while an earlier delivery for the same endpoint and subject
   (user or group) is pending; a dead one no longer holds the later ones back.
+* **Pause and resume**: a paused endpoint (``enabled`` false) is neither fanned out to nor delivered
+  to; its events stay in the outbox (nothing is lost, the retention purge keeps every event an
+  endpoint has not fanned out) and on resume go out in order, after the deliveries already queued.
+* **Redelivery**: a dead delivery is queued again as a new round of attempts for the same event:
+  the same ``webhook-id`` (so a receiver that saw it deduplicates), a fresh count of attempts, due
+  now; later deliveries of the same subject wait behind it again.
+* **Health**: each attempt's outcome sets the endpoint's last success, or its last failure and
+  failures in a row; the pending and dead counts are read from the deliveries.
 * **Safety** (:mod:`fluid_scim.services.webhook_transport`): https in production, ports 443 and
   1024-65535, and every address the host resolves to must be public (IPv6 forms that carry an
   IPv4 address judged by it) unless ``FLUID_WEBHOOK_ALLOWED_HOSTS`` names it; checked when the
@@ -34,12 +42,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from fluid_scim.config import Settings
-from fluid_scim.errors import InvalidValue, NotFound, SecretStoreError, UrlRefused
+from fluid_scim.errors import Conflict, InvalidValue, NotFound, SecretStoreError, UrlRefused
 from fluid_scim.models import Organisation, OutboxEvent, WebhookDelivery, WebhookEndpoint
 from fluid_scim.models.types import utcnow
+from fluid_scim.repositories import history as history_repo
 from fluid_scim.repositories import outbox as outbox_repo
 from fluid_scim.repositories import webhooks as repo
 from fluid_scim.secrets import Secret, SecretStore
@@ -52,6 +62,8 @@ BACKOFF_BASE = 5.0  # seconds before the second attempt; doubles each time
 BACKOFF_CAP = 3600.0
 DISPATCH_BATCH = 500
 CLAIM_BATCH = 50
+REDELIVER_BATCH = 500  # dead letters re-queued by one "redeliver all"
+PURGE_BATCH = 1000
 DeliveryKey = tuple[uuid.UUID, str, int]  # (organisation_id, endpoint_id, event_seq)
 
 
@@ -130,6 +142,7 @@ def create_endpoint(
         operation="webhook.created",
         resource_type="WebhookEndpoint",
         resource_id=endpoint_id,
+        resource_name=url,
         changes=[{"path": "url", "before": None, "after": url}, {"path": "eventTypes", "before": None, "after": types}],
     )
     transaction.commit()
@@ -141,7 +154,10 @@ def rotate_secret(*, organisation: Organisation, endpoint_id: str, store: Secret
     endpoint = get_endpoint(organisation=organisation, endpoint_id=endpoint_id)
     secret = new_secret()
     endpoint.secret_version = store.write_webhook_secret(organisation.id, endpoint.id, secret)
-    audit.record(organisation, operation="webhook.secret_rotated", resource_type="WebhookEndpoint", resource_id=endpoint.id)
+    audit.record(
+        organisation, operation="webhook.secret_rotated", resource_type="WebhookEndpoint", resource_id=endpoint.id,
+        resource_name=endpoint.url,
+    )
     transaction.commit()
     return endpoint, secret
 
@@ -154,6 +170,7 @@ def delete_endpoint(*, organisation: Organisation, endpoint_id: str, store: Secr
         operation="webhook.deleted",
         resource_type="WebhookEndpoint",
         resource_id=endpoint.id,
+        resource_name=endpoint.url,
         changes=[{"path": "url", "before": endpoint.url, "after": None}],
     )
     repo.delete_endpoint(organisation.id, endpoint)
@@ -167,6 +184,159 @@ def list_deliveries(
     """The delivery log, newest event first; and whether more follow."""
     rows = repo.list_deliveries(organisation.id, endpoint_id=endpoint_id, status=status, offset=offset, limit=limit + 1)
     return list(rows[:limit]), len(rows) > limit
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """How an endpoint is doing: its last success and failure, failures in a row, and what waits."""
+
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_failure: str | None
+    consecutive_failures: int
+    pending: int
+    dead: int
+    waiting: int  # events committed after its last fan-out (every type, before its filter): a paused endpoint's backlog
+
+
+def health(*, organisation: Organisation, endpoints: Sequence[WebhookEndpoint]) -> dict[str, Health]:
+    """The health of each of ``endpoints`` (one grouped count of the organisation's pending and dead deliveries)."""
+    counts = repo.delivery_counts(organisation.id)
+    last = outbox_repo.last_sequence(organisation.id)
+    return {
+        endpoint.id: Health(
+            last_success_at=endpoint.last_success_at,
+            last_failure_at=endpoint.last_failure_at,
+            last_failure=endpoint.last_failure,
+            consecutive_failures=endpoint.consecutive_failures or 0,
+            pending=counts.get((endpoint.id, "pending"), 0),
+            dead=counts.get((endpoint.id, "dead"), 0),
+            waiting=max(0, last - endpoint.dispatched_seq),
+        )
+        for endpoint in endpoints
+    }
+
+
+def set_paused(*, organisation: Organisation, endpoint_id: str, paused: bool) -> WebhookEndpoint:
+    """Pause (nothing is fanned out or sent; events wait in the outbox) or resume (they go out in order).
+
+    Pausing a paused endpoint, or resuming a running one, changes nothing and records nothing.
+    """
+    endpoint = get_endpoint(organisation=organisation, endpoint_id=endpoint_id)
+    if endpoint.enabled != paused:
+        return endpoint
+    endpoint.enabled = not paused
+    endpoint.paused_at = utcnow() if paused else None
+    audit.record(
+        organisation,
+        operation="webhook.paused" if paused else "webhook.resumed",
+        resource_type="WebhookEndpoint",
+        resource_id=endpoint.id,
+        resource_name=endpoint.url,
+        changes=[{"path": "paused", "before": not paused, "after": paused}],
+    )
+    transaction.commit()
+    return endpoint
+
+
+def parse_delivery_id(delivery_id: str) -> tuple[str, int]:
+    """``<endpoint id>:<event seq>`` (the admin API's delivery id); :class:`NotFound` for anything else."""
+    endpoint_id, _, seq = delivery_id.rpartition(":")
+    if not endpoint_id or not seq.isascii() or not seq.isdigit() or len(seq) > 19:
+        raise NotFound("no such webhook delivery in this organisation")
+    return endpoint_id, int(seq)
+
+
+def redeliver(*, organisation: Organisation, delivery_id: str) -> WebhookDelivery:
+    """Queue a dead delivery again: the same event (same ``webhook-id``), a fresh count of attempts, due now."""
+    endpoint_id, seq = parse_delivery_id(delivery_id)
+    delivery = repo.get_delivery(organisation.id, endpoint_id, seq)
+    if delivery is None:
+        raise NotFound("no such webhook delivery in this organisation")
+    if delivery.status != "dead":
+        raise Conflict(f"only a dead delivery can be redelivered; this one is {delivery.status}")
+    endpoint = get_endpoint(organisation=organisation, endpoint_id=endpoint_id)
+    delivery.status, delivery.attempts, delivery.next_attempt_at = "pending", 0, utcnow()
+    delivery.lease_until = delivery.delivered_at = None
+    audit.record(
+        organisation,
+        operation="webhook.redelivered",
+        resource_type="WebhookEndpoint",
+        resource_id=endpoint_id,
+        resource_name=endpoint.url,
+        detail=f"event {delivery.event_id} ({delivery.event_type}) queued again",
+    )
+    transaction.commit()
+    return delivery
+
+
+def redeliver_dead_letters(*, organisation: Organisation, endpoint_id: str) -> tuple[int, bool]:
+    """Queue again up to :data:`REDELIVER_BATCH` of the endpoint's dead deliveries, oldest first;
+    how many, and whether dead ones remain (call again)."""
+    endpoint = get_endpoint(organisation=organisation, endpoint_id=endpoint_id)
+    seqs = repo.dead_sequences(organisation.id, endpoint.id, limit=REDELIVER_BATCH + 1)
+    chosen = list(seqs[:REDELIVER_BATCH])
+    count = repo.requeue_dead(organisation.id, endpoint.id, chosen, at=utcnow())
+    if count:
+        audit.record(
+            organisation,
+            operation="webhook.redelivered",
+            resource_type="WebhookEndpoint",
+            resource_id=endpoint.id,
+            resource_name=endpoint.url,
+            detail=f"{count} dead deliveries queued again",
+        )
+    transaction.commit()
+    return count, len(seqs) > REDELIVER_BATCH
+
+
+# -- retention --------------------------------------------------------------------------------
+
+
+def purge_delivered(*, older_than_days: int, batch_size: int = PURGE_BATCH, max_batches: int = 100_000) -> tuple[int, int]:
+    """Delete deliveries delivered before the cut-off, then outbox events older than it that every endpoint
+    has fanned out and no pending or dead delivery still needs; (deliveries, events) deleted.
+
+    Pending and dead deliveries stay (a dead one can be redelivered), and so do their events and every
+    event a paused endpoint has not fanned out yet. Batches of ``batch_size`` keys, each committed.
+    """
+    if older_than_days < 1:
+        raise InvalidValue("events younger than a day are never purged")
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    batch_size, budget = max(1, batch_size), [max_batches]
+    deliveries = events = 0
+    for organisation_id in history_repo.organisation_ids():
+        deliveries += _purge_batches(
+            partial(repo.expired_delivered, organisation_id, cutoff=cutoff),
+            partial(repo.delete_deliveries, organisation_id),
+            batch_size,
+            budget,
+        )
+        up_to = repo.lowest_dispatched(organisation_id)
+        events += _purge_batches(
+            partial(repo.expired_events, organisation_id, cutoff=cutoff, up_to=up_to),
+            partial(repo.delete_events, organisation_id),
+            batch_size,
+            budget,
+        )
+    return deliveries, events
+
+
+def _purge_batches(
+    expired: Callable[..., Sequence[Any]], remove: Callable[[Sequence[Any]], None], batch_size: int, budget: list[int]
+) -> int:
+    """Remove what ``expired(limit=...)`` finds, ``batch_size`` keys per committed batch, while ``budget`` lasts."""
+    removed = 0
+    while budget[0] > 0:
+        budget[0] -= 1
+        batch = expired(limit=batch_size)
+        if batch:
+            remove(batch)
+        transaction.commit()
+        removed += len(batch)
+        if len(batch) < batch_size:
+            break
+    return removed
 
 
 # -- the worker -------------------------------------------------------------------------------
@@ -191,7 +361,7 @@ def dispatch(now: Callable[[], datetime] = utcnow) -> int:
     transaction.commit()
     for organisation_id, endpoint_id in keys:
         endpoint = repo.lock_endpoint(organisation_id, endpoint_id)  # None: gone, or another worker has it
-        if endpoint is not None:
+        if endpoint is not None and endpoint.enabled:  # paused since it was listed: its events wait
             created += _fan_out(endpoint, now())
         transaction.commit()
     return created
@@ -323,7 +493,9 @@ def _deliver(
     else:
         values |= {"next_attempt_at": at + timedelta(seconds=backoff(attempts))}
         result.failed += 1
-    _finish(key, values)
+    repo.finish_delivery(*key, values)
+    repo.note_outcome(organisation_id, endpoint_id, at=at, failure=error)  # the status line or kind: no body
+    transaction.commit()
 
 
 def _finish(key: DeliveryKey, values: dict[str, Any]) -> None:

@@ -101,5 +101,14 @@ window.FluidRender = (function () {
       + (w.withoutToken ? "; " + w.withoutToken + " refused without a token (not from the identity provider)" : "");
   }
 
-  return { el: el, when: when, timeEl: timeEl, diffTable: diffTable, statusList: statusList };
+  /* Who acted, for people: "scim:entra:<fingerprint>" reads "Microsoft Entra ID · token <fingerprint>". */
+  const CLIENTS = { entra: "Microsoft Entra ID", okta: "Okta", other: "SCIM client" };
+  function actorText(actor) {
+    if (!actor) return "";
+    const scim = /^scim:([a-z]+)(?::([0-9a-f]+))?$/.exec(actor);
+    if (!scim) return actor;
+    return (CLIENTS[scim[1]] || scim[1]) + (scim[2] ? " · token " + scim[2] : " · token not verified");
+  }
+
+  return { el: el, when: when, timeEl: timeEl, diffTable: diffTable, statusList: statusList, actorText: actorText };
 })();

@@ -139,7 +139,7 @@
       $operation: String, $resourceId: String, $since: DateTime, $until: DateTime) {
     provisioningEvents(first: $first, after: $after, outcome: $outcome, kind: $kind, operation: $operation,
         resourceId: $resourceId, since: $since, until: $until) {
-      edges { node { id createdAt kind actor operation status succeeded resourceType resourceId method path
+      edges { node { id createdAt kind actor operation status succeeded resourceType resourceId resourceName method path
         scimType detail dialect quirks userAgent tokenFingerprint requestId latencyMs changes } }
       pageInfo { hasNextPage endCursor }
     }
@@ -261,6 +261,10 @@
 
   async function loadOrganisation() {
     renderOrganisation(await gql(ORGANISATION));
+  }
+
+  async function loadTokenMeta() {
+    renderTokenMeta((await gql("{ organisation { scimToken { " + TOKEN_FIELDS + " } } }")).organisation.scimToken);
   }
 
   /* ---- status ---- */
@@ -509,7 +513,9 @@
   function eventRows(event) {
     const failed = !event.succeeded;
     const detailId = "event-" + event.id;
-    const resource = event.resourceType ? event.resourceType + (event.resourceId ? " " + event.resourceId : "") : (event.path || "");
+    const resource = event.resourceType
+      ? [event.resourceType, event.resourceName, event.resourceId].filter(Boolean).join(" ")
+      : (event.path || "");
     const toggle = el("button", {
       type: "button", className: "small", text: "Show changes", "aria-expanded": "false", "aria-controls": detailId,
       "aria-label": "Show changes of " + event.operation + " at " + R.when(event.createdAt),
@@ -518,7 +524,7 @@
       el("td", { className: "time" }, R.timeEl(event.createdAt)),
       el("td", {}, el("span", { className: failed ? "outcome-failed" : "outcome-ok", text: (failed ? "Failed " : "OK ") + event.status })),
       el("td", {}, el("code", { text: event.operation })),
-      el("td", { text: event.actor || "" }),
+      el("td", { className: "actor", title: event.actor || "", text: R.actorText(event.actor) }),
       el("td", { text: resource }),
       el("td", { text: [event.scimType, event.detail].filter(Boolean).join(": ") }),
       el("td", {}, toggle),
@@ -559,6 +565,97 @@
     $("history-more").hidden = !state.historyCursor;
     $("history-empty").hidden = $("history-rows").children.length > 0;
     return page.edges.length;
+  }
+
+  /* ---- webhooks ---- */
+
+  const WEBHOOK_FIELDS = "id url enabled pausedAt health { lastSuccessAt lastFailureAt lastFailure consecutiveFailures pending deadLetters waitingEvents }";
+  const WEBHOOKS = `{ webhookEndpoints { ${WEBHOOK_FIELDS} }
+    webhookDeliveries(first: 25, status: DEAD) { edges { node { id endpointId eventId eventType subjectId attempts lastError } } } }`;
+
+  function endpointRow(endpoint) {
+    const health = endpoint.health;
+    const paused = !endpoint.enabled;
+    const actions = el("td", { className: "row" }, [
+      el("button", {
+        type: "button", className: "small", text: paused ? "Resume" : "Pause",
+        "aria-label": (paused ? "Resume " : "Pause ") + endpoint.url,
+        onclick: function (event) { setPaused(endpoint, !paused, event.currentTarget); },
+      }),
+      health.deadLetters ? el("button", {
+        type: "button", className: "small", text: "Redeliver all", "aria-label": "Redeliver the dead letters of " + endpoint.url,
+        onclick: function (event) { redeliverAll(endpoint, event.currentTarget); },
+      }) : null,
+    ]);
+    const waiting = paused && health.waitingEvents ? ", " + health.waitingEvents + " event(s) waiting" : "";
+    return el("tr", { "data-endpoint": endpoint.id, className: paused ? "paused" : "" }, [
+      el("td", {}, el("code", { text: endpoint.url })),
+      el("td", { className: "state", text: paused ? "Paused since " + R.when(endpoint.pausedAt) + waiting : "Active" }),
+      el("td", {}, R.timeEl(health.lastSuccessAt)),
+      el("td", {}, health.lastFailureAt ? [R.timeEl(health.lastFailureAt), " — " + (health.lastFailure || "")] : "none"),
+      el("td", { text: String(health.consecutiveFailures) }),
+      el("td", { text: String(health.pending) }),
+      el("td", { text: String(health.deadLetters) }),
+      actions,
+    ]);
+  }
+
+  function deadRow(delivery) {
+    return el("tr", { "data-delivery": delivery.id }, [
+      el("td", {}, el("code", { text: delivery.eventId })),
+      el("td", { text: delivery.eventType }),
+      el("td", { text: delivery.subjectId }),
+      el("td", { text: String(delivery.attempts) }),
+      el("td", { text: delivery.lastError || "" }),
+      el("td", {}, el("button", {
+        type: "button", className: "small", text: "Redeliver", "aria-label": "Redeliver event " + delivery.eventId,
+        onclick: function (event) { redeliver(delivery, event.currentTarget); },
+      })),
+    ]);
+  }
+
+  async function loadWebhooks() {
+    const answer = await gql(WEBHOOKS);
+    const endpoints = answer.webhookEndpoints;
+    const dead = answer.webhookDeliveries.edges.map(function (edge) { return edge.node; });
+    $("webhook-rows").replaceChildren(...endpoints.map(endpointRow));
+    $("webhooks-table").hidden = endpoints.length === 0;
+    $("webhooks-empty").hidden = endpoints.length > 0;
+    $("dead-rows").replaceChildren(...dead.map(deadRow));
+    $("dead-table").hidden = dead.length === 0;
+    $("dead-empty").hidden = dead.length > 0;
+  }
+
+  function setPaused(endpoint, pause, button) {
+    return act(button, "webhooks-error", async function () {
+      const name = pause ? "pauseWebhookEndpoint" : "resumeWebhookEndpoint";
+      const data = await gql("mutation($id: ID!) { " + name + "(id: $id) { __typename ... on WebhookEndpoint { enabled } ... on Failure { message } } }", { id: endpoint.id });
+      expect(data[name], "WebhookEndpoint");
+      announce(pause ? "Webhook endpoint " + endpoint.url + " paused: its events wait until you resume it."
+        : "Webhook endpoint " + endpoint.url + " resumed: the events that waited are sent in order.");
+      await loadWebhooks();
+      loadHistory(true).catch(function () {});
+    });
+  }
+
+  function redeliver(delivery, button) {
+    return act(button, "webhooks-error", async function () {
+      const data = await gql("mutation($id: ID!) { redeliverWebhookDelivery(id: $id) { __typename ... on WebhookDelivery { status } ... on Failure { message } } }", { id: delivery.id });
+      expect(data.redeliverWebhookDelivery, "WebhookDelivery");
+      announce("Event " + delivery.eventId + " queued again, with the same webhook-id.");
+      await loadWebhooks();
+      loadHistory(true).catch(function () {});
+    });
+  }
+
+  function redeliverAll(endpoint, button) {
+    return act(button, "webhooks-error", async function () {
+      const data = await gql("mutation($id: ID!) { redeliverDeadLetters(endpointId: $id) { __typename ... on DeadLettersRedelivered { redelivered more } ... on Failure { message } } }", { id: endpoint.id });
+      const done = expect(data.redeliverDeadLetters, "DeadLettersRedelivered");
+      announce(done.redelivered + " dead letter(s) of " + endpoint.url + " queued again" + (done.more ? "; more remain: press again." : "."));
+      await loadWebhooks();
+      loadHistory(true).catch(function () {});
+    });
   }
 
   /* ---- actions ---- */
@@ -622,7 +719,7 @@
         tokenInput.value = generated.token;
         $("copy-token").disabled = false;
         announce("New token generated and saved (fingerprint " + generated.fingerprint + "); the previous token no longer works. Copy it now: it is shown only once.");
-        await loadOrganisation();
+        await loadTokenMeta(); // only the token's fields: unsaved edits elsewhere on the page stay as they are
         loadHistory(true).catch(function () {});
       }, tokenInput);
     });
@@ -803,6 +900,13 @@
       });
     });
 
+    $("refresh-webhooks").addEventListener("click", function (event) {
+      act(event.currentTarget, "webhooks-error", async function () {
+        await loadWebhooks();
+        announce("Webhooks refreshed.");
+      });
+    });
+
     $("history-filters").addEventListener("submit", function (event) {
       event.preventDefault();
       act(event.submitter || null, "history-error", async function () {
@@ -833,6 +937,7 @@
       $("signed-out").hidden = true;
       $("console").hidden = false;
       await Promise.all([loadStatus(), loadHeld(), loadAttributes(), loadHistory(true)]);
+      await act(null, "webhooks-error", loadWebhooks); // a failure here is shown in its card, not a sign-out
       document.body.setAttribute("data-ready", "true");
       announce("Authentication Providers loaded.");
     } catch (error) {
