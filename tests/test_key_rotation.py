@@ -159,6 +159,15 @@ def test_rotate_digests_works_in_batches_and_reports_progress(app_factory: Any, 
     again = grace.test_cli_runner().invoke(args=["keys", "rotate-digests"])
     assert again.stdout.splitlines() == ["done: 0 of 0 tokens digested again under key version 2; 0 left behind"]
 
+    # A process already on the next rotation digests under version 3: a run still on version 2 leaves it alone.
+    assert new_digest_key(grace) == 3
+    ahead = make_tenant(app_factory(vault_path_prefix=prefix, token_digest_keys=(3, 2)))
+    behind = grace.test_cli_runner().invoke(args=["keys", "rotate-digests"])
+    assert behind.stdout.splitlines() == ["done: 0 of 0 tokens digested again under key version 2; 0 left behind"]
+    assert key_id_of(grace, ahead) == 3
+    status = grace.test_cli_runner().invoke(args=["keys", "status"])
+    assert "digest key version 3: 1 tokens (newer than the current one: verifies)" in status.stdout
+
 
 def test_a_token_that_cannot_be_digested_again_is_reported(app_factory: Any, prefix: str) -> None:
     old = app_factory(vault_path_prefix=prefix)
@@ -177,6 +186,14 @@ def test_a_token_that_cannot_be_digested_again_is_reported(app_factory: Any, pre
     assert result.stdout.splitlines()[-1] == "done: 1 of 2 tokens digested again under key version 2; 1 left behind"
     assert (key_id_of(grace, kept), key_id_of(grace, lost)) == (2, 1)
     assert lost.token not in result.output
+
+    retired = app_factory(vault_path_prefix=prefix, token_digest_keys=(2,))
+    late = retired.test_cli_runner().invoke(args=["keys", "rotate-digests"])
+    assert late.exit_code == 1
+    expected = f"left behind: {lost.slug}: its digest key (version 1) is retired already; generate a new token"
+    assert expected in late.stderr
+    assert "digest key version 1: 1 tokens (retired: no longer verifies)" in retired.test_cli_runner().invoke(
+        args=["keys", "status"]).stdout
 
 
 def test_one_lookup_and_no_vault_call_per_request_under_either_key(app_factory: Any, prefix: str, vault: Vault) -> None:

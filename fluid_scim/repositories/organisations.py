@@ -77,12 +77,12 @@ def mark_token_used(organisation_id: uuid.UUID, digest: bytes, now: datetime, st
     )
 
 
-def tokens_not_under_key(key_id: int, *, after: uuid.UUID | None, limit: int) -> Sequence[tuple[Organisation, ScimToken]]:
-    """A batch of tokens whose digest was made with another key than ``key_id``, by organisation id after ``after``."""
+def tokens_under_older_keys(key_id: int, *, after: uuid.UUID | None, limit: int) -> Sequence[tuple[Organisation, ScimToken]]:
+    """A batch of tokens whose digest was made with a key older than ``key_id``, by organisation id after ``after``."""
     query = (
         select(Organisation, ScimToken)
         .join(ScimToken, ScimToken.organisation_id == Organisation.id)
-        .where(ScimToken.key_id != key_id)
+        .where(ScimToken.key_id < key_id)
         .order_by(ScimToken.organisation_id)
         .limit(limit)
     )

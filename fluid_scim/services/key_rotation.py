@@ -57,15 +57,19 @@ def tokens_by_key() -> dict[int, int]:
 def redigest_tokens(
     *, store: SecretStore, batch_size: int = DEFAULT_BATCH, on_batch: Callable[[RedigestReport], None] | None = None
 ) -> RedigestReport:
-    """Digest every token not under the current key again, ``batch_size`` organisations per transaction."""
+    """Digest every token under an older key than the current one again, ``batch_size`` per transaction.
+
+    Versions only grow, so a token under a newer key (digested by a process already configured for
+    the next rotation) is left as it is.
+    """
     if not 1 <= batch_size <= MAX_BATCH:
         raise ValueError(f"the batch size must be 1 to {MAX_BATCH}")
     ring = store.token_digest_keys()
     counts = repo.count_tokens_by_key()
-    report = RedigestReport(key_id=ring.current_id, total=sum(n for key_id, n in counts.items() if key_id != ring.current_id))
+    report = RedigestReport(key_id=ring.current_id, total=sum(n for key_id, n in counts.items() if key_id < ring.current_id))
     after: uuid.UUID | None = None
     while True:
-        batch = repo.tokens_not_under_key(ring.current_id, after=after, limit=batch_size)
+        batch = repo.tokens_under_older_keys(ring.current_id, after=after, limit=batch_size)
         if not batch:
             transaction.commit()
             return report
