@@ -103,7 +103,7 @@ def _candidate_keys(token: str, keys: KeyRing) -> list[bytes]:
     kid = header.get("kid")
     if kid is None:
         return [keys.keys[key_id] for key_id in sorted(keys.keys, key=lambda key_id: key_id != keys.current_id)]
-    key = keys.keys.get(int(kid)) if isinstance(kid, str) and kid.isdigit() and len(kid) <= 7 else None
+    key = keys.keys.get(int(kid)) if isinstance(kid, str) and kid.isascii() and kid.isdigit() and len(kid) <= 7 else None
     if key is None:
         raise InvalidAdminToken("the admin credential is signed with a key this service does not accept (kid)")
     return [key]

@@ -111,7 +111,7 @@ def test_kid_cannot_pick_a_key_other_than_the_one_that_signed(app_factory: Any, 
     grace = app_factory(vault_path_prefix=prefix, admin_jwt_keys=(2, 1))
     claims = jwt.decode(admin_token(grace, tenant), options={"verify_signature": False})
     key_1 = vault_key(grace, 1)
-    for kid in ("2", "3", "01x", "1" * 20, ""):
+    for kid in ("2", "3", "01x", "1" * 20, "", "\u00b2", "\u0661"):
         forged = jwt.encode(claims, key_1, algorithm="HS256", headers={"kid": kid})
         assert ask(grace, tenant, forged)[0] == 401
     assert ask(grace, tenant, jwt.encode(claims, key_1, algorithm="HS256", headers={"kid": "1"}))[0] == 200
