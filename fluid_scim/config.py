@@ -59,6 +59,10 @@ class Settings:
     vault_path_prefix: str = "fluid-scim"
     vault_timeout: float = 3.0
     token_last_used_interval: int = 60
+    # Versions of the Vault keys in use, current first; the others still verify (a rotation's grace
+    # period). Empty: version 1 alone, the key created on first use.
+    token_digest_keys: tuple[int, ...] = ()
+    admin_jwt_keys: tuple[int, ...] = ()
     # Events of reads and refusals and the status counters are written in batches this often (0: in the request).
     record_flush_seconds: float = 1.0
     metrics_token: str | None = field(default=None, repr=False)
@@ -243,6 +247,22 @@ def _storage_url(name: str, raw: str) -> str:
     return value
 
 
+MAX_KEY_VERSIONS = 5
+
+
+def _key_versions(name: str, raw: str) -> tuple[int, ...]:
+    """``3,2``: Vault versions of a key, the current one first (at most :data:`MAX_KEY_VERSIONS`)."""
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    if not items:
+        return ()
+    if not all(item.isdigit() and 1 <= int(item) <= 1_000_000 for item in items):
+        raise ConfigError(f"{name} must be Vault key versions separated by commas, the current one first; got {raw.strip()!r}")
+    versions = tuple(int(item) for item in items)
+    if len(set(versions)) != len(versions) or len(versions) > MAX_KEY_VERSIONS:
+        raise ConfigError(f"{name} must name 1 to {MAX_KEY_VERSIONS} different key versions; got {raw.strip()!r}")
+    return versions
+
+
 # Environment variable -> (Settings field, parser).
 def _host_list(name: str, raw: str) -> tuple[str, ...]:
     """Comma-separated host names, IP addresses or CIDR ranges (``127.0.0.1,hooks.internal,10.0.0.0/8``)."""
@@ -280,6 +300,8 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_VAULT_PATH_PREFIX": ("vault_path_prefix", _mount),
     "FLUID_VAULT_TIMEOUT": ("vault_timeout", _seconds),
     "FLUID_TOKEN_LAST_USED_INTERVAL": ("token_last_used_interval", _int_range(1, 86400)),
+    "FLUID_TOKEN_DIGEST_KEYS": ("token_digest_keys", _key_versions),
+    "FLUID_ADMIN_JWT_KEYS": ("admin_jwt_keys", _key_versions),
     "FLUID_RECORD_FLUSH_SECONDS": ("record_flush_seconds", _flush_seconds),
     "FLUID_METRICS_TOKEN": ("metrics_token", _text),
     "FLUID_RATELIMIT_STORAGE_URL": ("ratelimit_storage_url", _storage_url),

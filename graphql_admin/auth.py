@@ -9,6 +9,12 @@ The organisation is named by its id (``org_id``), checked against the organisati
 credential is used (:func:`fluid_scim.services.admin_credentials.organisation_of_credential`), so a
 credential issued before an organisation was removed and its slug taken again is refused.
 Minting (development and tests) is :mod:`fluid_scim.services.admin_credentials`.
+
+The HS256 key rotates (docs/operations.md "Rotating keys"): the keys in use are the Vault versions
+``FLUID_ADMIN_JWT_KEYS`` names, and a credential's ``kid`` header (RFC 7515 §4.1.4) says which one
+signed it. A ``kid`` that names none of them is refused without checking anything; a credential
+without ``kid`` (issued before rotation existed) is checked against each configured key, at most
+:data:`fluid_scim.config.MAX_KEY_VERSIONS`.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import jwt
 
 from fluid_scim.config import ConfigError, Settings
 from fluid_scim.dns_label import LABEL
-from fluid_scim.secrets import SecretStore
+from fluid_scim.secrets import KeyRing, SecretStore
 from fluid_scim.services.admin_credentials import ADMIN_ROLE, MAX_LIFETIME_SECONDS
 from fluid_scim.web.tenancy import slug_from_host
 
@@ -72,10 +78,10 @@ def bearer_credential(authorization: str | None) -> str:
 
 
 def verification_key(settings: Settings, store: SecretStore) -> Any:
-    """The key credentials are checked with: the Vault HS256 key, or the configured RS256 public key."""
+    """The keys credentials are checked with: the Vault HS256 keys in use, or the configured RS256 public key."""
     if settings.admin_jwt_algorithm == "RS256":
         return _public_key(settings.admin_jwt_public_key or "")
-    return store.admin_jwt_key()
+    return store.admin_jwt_keys()
 
 
 @functools.lru_cache(maxsize=4)
@@ -88,8 +94,40 @@ def _public_key(pem: str) -> Any:
         raise ConfigError("FLUID_ADMIN_JWT_PUBLIC_KEY is not a readable PEM public key") from None
 
 
+def _candidate_keys(token: str, keys: KeyRing) -> list[bytes]:
+    """The HS256 keys to try: the one ``kid`` names, or each key in use when there is no ``kid``."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
+        raise InvalidAdminToken("the admin credential is not valid") from None
+    kid = header.get("kid")
+    if kid is None:
+        return [keys.keys[key_id] for key_id in sorted(keys.keys, key=lambda key_id: key_id != keys.current_id)]
+    key = keys.keys.get(int(kid)) if isinstance(kid, str) and kid.isascii() and kid.isdigit() and len(kid) <= 7 else None
+    if key is None:
+        raise InvalidAdminToken("the admin credential is signed with a key this service does not accept (kid)")
+    return [key]
+
+
 def verify_admin_token(token: str, *, key: Any, settings: Settings) -> AdminClaims:
-    """Check a credential completely and return its claims, or raise :class:`InvalidAdminToken`."""
+    """Check a credential completely and return its claims, or raise :class:`InvalidAdminToken`.
+
+    ``key``: what :func:`verification_key` returns (the HS256 keys in use, or the RS256 public key),
+    or one key.
+    """
+    candidates = _candidate_keys(token, key) if isinstance(key, KeyRing) else [key]
+    for candidate in candidates[:-1]:
+        try:  # the signature alone first: the claims are judged once, with the key that signed
+            jwt.api_jws.decode_complete(token, candidate, algorithms=[settings.admin_jwt_algorithm])
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.InvalidTokenError:
+            pass
+        return _verify_with(token, candidate, settings)
+    return _verify_with(token, candidates[-1], settings)
+
+
+def _verify_with(token: str, key: Any, settings: Settings) -> AdminClaims:
     try:
         payload = jwt.decode(
             token,

@@ -21,6 +21,7 @@ from fluid_scim.models import Organisation as OrganisationModel
 from fluid_scim.models import OutboxEvent
 from fluid_scim.models import WebhookDelivery as DeliveryModel
 from fluid_scim.models import WebhookEndpoint as EndpointModel
+from fluid_scim.models.types import utcnow
 from fluid_scim.services import outbox, webhooks
 from graphql_admin.context import Info
 from graphql_admin.copying import copied
@@ -72,11 +73,22 @@ class WebhookEndpoint:
     enabled: bool = strawberry.field(description="False while paused: events wait in the outbox and go out, in order, on resume.")
     paused_at: datetime | None
     created_at: datetime
+    previous_secret_expires_at: datetime | None = strawberry.field(
+        description="After a rotation: until then deliveries are signed with the previous secret too; null: the new one alone."
+    )
     health: WebhookHealth
 
     @classmethod
     def of(cls, endpoint: EndpointModel, health: webhooks.Health) -> WebhookEndpoint:
-        return copied(cls, endpoint, event_types=list(endpoint.event_types or []), health=WebhookHealth.of(health))
+        signing = webhooks.signing_versions(endpoint, utcnow())
+        until = endpoint.previous_secret_until if len(signing) > 1 else None
+        return copied(
+            cls,
+            endpoint,
+            event_types=list(endpoint.event_types or []),
+            health=WebhookHealth.of(health),
+            previous_secret_expires_at=until,
+        )
 
     @classmethod
     def listed(cls, organisation: OrganisationModel, endpoints: list[EndpointModel]) -> list[WebhookEndpoint]:
@@ -130,7 +142,10 @@ class WebhookEndpointCreated:
     secret: str
 
 
-@strawberry.type(description="The endpoint's new signing secret: shown this once; the old one stops being used.")
+@strawberry.type(
+    description="The endpoint's new signing secret: shown this once. The old one signs as well until"
+    " the endpoint's previousSecretExpiresAt, then stops."
+)
 class WebhookSecretRotated:
     endpoint: WebhookEndpoint
     secret: str
@@ -152,7 +167,7 @@ CreateWebhookEndpointResult = Annotated[
     WebhookEndpointCreated | InvalidInput | NotAllowed | Unavailable, strawberry.union("CreateWebhookEndpointResult")
 ]
 RotateWebhookSecretResult = Annotated[
-    WebhookSecretRotated | NotFound | NotAllowed | Unavailable, strawberry.union("RotateWebhookSecretResult")
+    WebhookSecretRotated | InvalidInput | NotFound | NotAllowed | Unavailable, strawberry.union("RotateWebhookSecretResult")
 ]
 DeleteWebhookEndpointResult = Annotated[
     WebhookEndpointDeleted | NotFound | NotAllowed | Unavailable, strawberry.union("DeleteWebhookEndpointResult")
@@ -225,13 +240,21 @@ class WebhookMutations:
 
         return as_admin(info, change, InvalidInput, Unavailable)
 
-    @strawberry.mutation(description="Replace an endpoint's signing secret; the new one is shown this once.")
-    def rotate_webhook_secret(self, info: Info, id: strawberry.ID) -> RotateWebhookSecretResult:
+    @strawberry.mutation(
+        description="Replace an endpoint's signing secret; the new one is shown this once. Deliveries carry a"
+        " signature with the previous secret as well for previousSecretHours (0 to 168; 0: none)."
+    )
+    def rotate_webhook_secret(
+        self, info: Info, id: strawberry.ID, previous_secret_hours: int = webhooks.DEFAULT_PREVIOUS_SECRET_HOURS
+    ) -> RotateWebhookSecretResult:
         def change(organisation: OrganisationModel) -> WebhookSecretRotated:
-            endpoint, secret = webhooks.rotate_secret(organisation=organisation, endpoint_id=str(id), store=info.context.store)
+            endpoint, secret = webhooks.rotate_secret(
+                organisation=organisation, endpoint_id=str(id), store=info.context.store,
+                previous_secret_hours=previous_secret_hours,
+            )
             return WebhookSecretRotated(endpoint=_one(organisation, endpoint), secret=secret.reveal())
 
-        return as_admin(info, change, NotFound, Unavailable)
+        return as_admin(info, change, InvalidInput, NotFound, Unavailable)
 
     @strawberry.mutation(description="Delete a webhook endpoint, its delivery log and its secret.")
     def delete_webhook_endpoint(self, info: Info, id: strawberry.ID) -> DeleteWebhookEndpointResult:

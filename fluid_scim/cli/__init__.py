@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from fluid_scim.cli import access, admin_token, attributes, audit, organisations, users, webhook_worker
+from fluid_scim.cli import access, admin_token, attributes, audit, keys, organisations, users, webhook_worker
 
 
 def register_cli(app: Flask) -> None:
@@ -16,3 +16,4 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(audit.audit)
     app.cli.add_command(webhook_worker.events)
     app.cli.add_command(attributes.attributes)
+    app.cli.add_command(keys.keys)

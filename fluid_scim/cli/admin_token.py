@@ -34,9 +34,10 @@ def admin_token(slug: str, show_url: bool, operator: bool, ttl: int, subject: st
             existing = organisations.find_organisation(slug=slug)
         else:
             existing = organisations.get_organisation(slug=slug)
-        key = store().admin_jwt_key()
+        keys = store().admin_jwt_keys()
     credential = mint_admin_token(
-        key=key,
+        key=keys.current,
+        key_id=keys.current_id,
         settings=config,
         subject=subject or operator_actor(),
         organisation=slug,

@@ -66,6 +66,8 @@ class ScimToken(Model):
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The version of the Vault digest key the digest was made with (see secrets.vault).
+    key_id: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     fingerprint: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))
     vault_version: Mapped[int] = mapped_column(Integer)

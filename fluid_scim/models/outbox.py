@@ -63,6 +63,9 @@ class WebhookEndpoint(Model):
     url: Mapped[str] = mapped_column(String(2048))
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every type
     secret_version: Mapped[int] = mapped_column(Integer)
+    # After a rotation, the replaced secret's Vault version, still signing beside the new one until then.
+    previous_secret_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     # Events up to this seq have been fanned out into deliveries (starts at the seq when created).
     dispatched_seq: Mapped[int] = mapped_column(BigInteger, default=0)

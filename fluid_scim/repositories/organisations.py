@@ -10,10 +10,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimToken
+from fluid_scim.repositories.scoping import across_organisations
 
 
 def find_by_slug(slug: str, *, being_removed: bool = False) -> Organisation | None:
@@ -81,3 +82,34 @@ def mark_token_used(organisation_id: uuid.UUID, digest: bytes, now: datetime, st
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+def tokens_under_older_keys(key_id: int, *, after: uuid.UUID | None, limit: int) -> Sequence[tuple[Organisation, ScimToken]]:
+    """A batch of tokens whose digest was made with a key older than ``key_id``, by organisation id after ``after``."""
+    query = (
+        select(Organisation, ScimToken)
+        .join(ScimToken, ScimToken.organisation_id == Organisation.id)
+        .where(ScimToken.key_id < key_id)
+        .order_by(ScimToken.organisation_id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(ScimToken.organisation_id > after)
+    return [(row[0], row[1]) for row in db.session.execute(across_organisations(query)).all()]
+
+
+def count_tokens_by_key() -> dict[int, int]:
+    """How many tokens each digest key version has (one grouped count over every organisation)."""
+    query = select(ScimToken.key_id, func.count()).group_by(ScimToken.key_id)
+    return {int(key_id): int(count) for key_id, count in db.session.execute(across_organisations(query)).all()}
+
+
+def replace_digest(organisation_id: uuid.UUID, old_digest: bytes, new_digest: bytes, key_id: int) -> bool:
+    """Swap the token's digest for one under key ``key_id``, unless the token was replaced meanwhile."""
+    result = db.session.execute(
+        update(ScimToken)
+        .where(ScimToken.organisation_id == organisation_id, ScimToken.digest == old_digest)
+        .values(digest=new_digest, key_id=key_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))

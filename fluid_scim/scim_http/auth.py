@@ -64,7 +64,7 @@ def authenticate_scim_request() -> None:
         raise
     store: SecretStore = current_app.extensions["fluid_secret_store"]
     try:
-        key = store.token_digest_key()
+        key = scim_tokens.digest_key_of(row=token_row, store=store)
     except SecretStoreUnavailable:
         log.error("cannot check SCIM tokens: the digest key could not be loaded from Vault")
         raise ServiceUnavailable("authentication is temporarily unavailable; retry later") from None

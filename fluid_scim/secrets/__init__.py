@@ -3,6 +3,6 @@
 The store's failures are domain errors: :class:`fluid_scim.errors.SecretStoreError` and its subclasses.
 """
 
-from fluid_scim.secrets.store import Secret, SecretStore
+from fluid_scim.secrets.store import KeyName, KeyRing, Secret, SecretStore
 
-__all__ = ["Secret", "SecretStore"]
+__all__ = ["KeyName", "KeyRing", "Secret", "SecretStore"]

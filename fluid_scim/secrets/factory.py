@@ -24,6 +24,8 @@ def build_secret_store(settings: Settings) -> SecretStore:
         role_id=settings.vault_role_id,
         secret_id=settings.vault_secret_id,
         namespace=settings.vault_namespace,
+        token_digest_keys=settings.token_digest_keys,
+        admin_jwt_keys=settings.admin_jwt_keys,
     )
 
 

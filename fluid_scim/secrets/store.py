@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Protocol
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from fluid_scim.errors import SecretStoreUnavailable
 
@@ -31,6 +33,29 @@ class Secret:
         return hash(("Secret", self._value))
 
 
+KeyName = Literal["token-digest-key", "admin-jwt-key"]
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """The versions of one Vault key a process uses: the current one signs or digests, all of them verify.
+
+    A key's id is its Vault KV version number. ``keys`` holds the current key and the previous
+    ones still accepted during a rotation's grace period (``FLUID_TOKEN_DIGEST_KEYS``,
+    ``FLUID_ADMIN_JWT_KEYS``). ``repr`` never shows a key.
+    """
+
+    current_id: int
+    keys: Mapping[int, bytes]
+
+    @property
+    def current(self) -> bytes:
+        return self.keys[self.current_id]
+
+    def __repr__(self) -> str:
+        return f"KeyRing(current_id={self.current_id}, ids={sorted(self.keys)})"
+
+
 class SecretStore(Protocol):
     """What fluid-scim needs from a secret store (Vault KV v2 in every deployment)."""
 
@@ -43,7 +68,23 @@ class SecretStore(Protocol):
         ...
 
     def token_digest_key(self) -> bytes:
-        """The key of the token digests kept in the database (created on first use, then cached)."""
+        """The current key of the token digests kept in the database (``token_digest_keys().current``)."""
+        ...
+
+    def token_digest_keys(self) -> KeyRing:
+        """The token digest keys in use (configured versions; loaded once, then cached)."""
+        ...
+
+    def token_digest_key_version(self, version: int) -> bytes | None:
+        """One version of the token digest key (cached, a missing one too); ``None`` if Vault has none."""
+        ...
+
+    def admin_jwt_keys(self) -> KeyRing:
+        """The HS256 keys of the admin API's credentials in use (configured versions; cached)."""
+        ...
+
+    def create_key_version(self, name: KeyName) -> int:
+        """Write a new random version of a key (its first use creates version 1); return its version."""
         ...
 
     def check_health(self) -> None:
@@ -51,7 +92,7 @@ class SecretStore(Protocol):
         ...
 
     def admin_jwt_key(self) -> bytes:
-        """The HS256 key of the GraphQL admin API's credentials (created on first use, then cached)."""
+        """The current HS256 key of the GraphQL admin API's credentials (``admin_jwt_keys().current``)."""
         ...
 
     def destroy_scim_token(self, organisation_id: uuid.UUID) -> None:
@@ -96,6 +137,18 @@ class UnconfiguredSecretStore:
         raise SecretStoreUnavailable(self._MESSAGE)
 
     def token_digest_key(self) -> bytes:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def token_digest_keys(self) -> KeyRing:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def token_digest_key_version(self, version: int) -> bytes | None:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def admin_jwt_keys(self) -> KeyRing:
+        raise SecretStoreUnavailable(self._MESSAGE)
+
+    def create_key_version(self, name: KeyName) -> int:
         raise SecretStoreUnavailable(self._MESSAGE)
 
     def check_health(self) -> None:

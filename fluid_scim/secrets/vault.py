@@ -7,6 +7,10 @@ Layout under the KV v2 mount (``FLUID_VAULT_MOUNT``, default ``secret``) and the
     {prefix}/admin-jwt-key                           HS256 key of the GraphQL admin API's credentials
     {prefix}/organisations/{organisation id}/scim-token   one version per token ever set
     {prefix}/organisations/{organisation id}/webhooks/{endpoint id}   webhook signing secret, one version per rotation
+
+Each version of the two keys is a key of its own, and its version number is its id (the
+``key_id`` stored beside a digest, the ``kid`` of a credential): a rotation writes a new version,
+and the versions in use are configured (``FLUID_TOKEN_DIGEST_KEYS``, ``FLUID_ADMIN_JWT_KEYS``).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import hvac.exceptions
 import requests
 
 from fluid_scim.errors import SecretNotFound, SecretStoreUnavailable
-from fluid_scim.secrets.store import Secret
+from fluid_scim.secrets.store import KeyName, KeyRing, Secret
 
 T = TypeVar("T")
 # organisations/{id}/scim-token and organisations/{id}/webhooks/{endpoint id}: two folders deep.
@@ -50,6 +54,8 @@ class VaultSecretStore:
         role_id: str | None = None,
         secret_id: str | None = None,
         namespace: str | None = None,
+        token_digest_keys: tuple[int, ...] = (),
+        admin_jwt_keys: tuple[int, ...] = (),
         client_factory: Callable[..., hvac.Client] = hvac.Client,
     ) -> None:
         self.addr = addr
@@ -60,8 +66,14 @@ class VaultSecretStore:
         self._secret_id = secret_id
         self._client = client_factory(url=addr, token=token, timeout=timeout, namespace=namespace)
         self._logged_in = bool(token)
-        self._digest_key: bytes | None = None
-        self._admin_jwt_key: bytes | None = None
+        self._versions: dict[KeyName, tuple[int, ...]] = {
+            "token-digest-key": token_digest_keys or (1,),
+            "admin-jwt-key": admin_jwt_keys or (1,),
+        }
+        self._rings: dict[KeyName, KeyRing] = {}
+        # Versions of the digest key met in stored rows but not configured here (a newer key that
+        # other processes already use during a rolling restart); None: Vault has no such version.
+        self._seen_digest_keys: dict[int, bytes | None] = {}
 
     def __repr__(self) -> str:
         return f"<VaultSecretStore {self.addr} mount={self.mount}>"
@@ -76,14 +88,37 @@ class VaultSecretStore:
         return Secret(response["data"]["data"]["token"])
 
     def token_digest_key(self) -> bytes:
-        if self._digest_key is None:
-            self._digest_key = self._load_or_create_key(f"{self.path_prefix}/token-digest-key", "SCIM token digest key")
-        return self._digest_key
+        return self.token_digest_keys().current
 
     def admin_jwt_key(self) -> bytes:
-        if self._admin_jwt_key is None:
-            self._admin_jwt_key = self._load_or_create_key(f"{self.path_prefix}/admin-jwt-key", "admin JWT key")
-        return self._admin_jwt_key
+        return self.admin_jwt_keys().current
+
+    def token_digest_keys(self) -> KeyRing:
+        return self._ring("token-digest-key")
+
+    def admin_jwt_keys(self) -> KeyRing:
+        return self._ring("admin-jwt-key")
+
+    def token_digest_key_version(self, version: int) -> bytes | None:
+        ring = self._ring("token-digest-key")
+        if version in ring.keys:
+            return ring.keys[version]
+        if version not in self._seen_digest_keys:
+            try:
+                self._seen_digest_keys[version] = self._read_key("token-digest-key", version)
+            except SecretNotFound:
+                self._seen_digest_keys[version] = None
+        return self._seen_digest_keys[version]
+
+    def create_key_version(self, name: KeyName) -> int:
+        path = f"{self.path_prefix}/{name}"
+        try:
+            self._read(path)
+        except SecretNotFound:
+            self._load_or_create_key(path, name)  # version 1 first, as its first use would have made it
+        version = self._write(path, {"key": base64.b64encode(secrets.token_bytes(32)).decode()})
+        log.info("wrote a new version of the %s in Vault", name, extra={"vault_path": path, "version": version})
+        return version
 
     def destroy_scim_token(self, organisation_id: uuid.UUID) -> None:
         self._destroy(self._token_path(organisation_id))
@@ -165,10 +200,31 @@ class VaultSecretStore:
     def _token_path(self, organisation_id: uuid.UUID) -> str:
         return f"{self.path_prefix}/organisations/{organisation_id}/scim-token"
 
+    def _ring(self, name: KeyName) -> KeyRing:
+        """The configured versions of a key, read once; version 1 is created on first use."""
+        ring = self._rings.get(name)
+        if ring is None:
+            keys: dict[int, bytes] = {}
+            for version in self._versions[name]:
+                if version == 1:
+                    keys[version] = self._load_or_create_key(f"{self.path_prefix}/{name}", name)
+                    continue
+                try:
+                    keys[version] = self._read_key(name, version)
+                except SecretNotFound:
+                    raise SecretStoreUnavailable(
+                        f"version {version} of the {name} is configured but Vault at {self.addr} does not hold it"
+                    ) from None
+            ring = self._rings[name] = KeyRing(current_id=self._versions[name][0], keys=keys)
+        return ring
+
+    def _read_key(self, name: KeyName, version: int) -> bytes:
+        return base64.b64decode(self._read(f"{self.path_prefix}/{name}", version=version)["data"]["data"]["key"])
+
     def _load_or_create_key(self, path: str, what: str) -> bytes:
-        """Read a random 256-bit key, creating it first (``cas=0``: the first process wins)."""
+        """Read version 1 of a random 256-bit key, creating it first (``cas=0``: the first process wins)."""
         try:
-            return base64.b64decode(self._read(path)["data"]["data"]["key"])
+            return base64.b64decode(self._read(path, version=1)["data"]["data"]["key"])
         except SecretNotFound:
             pass
         candidate = base64.b64encode(secrets.token_bytes(32)).decode()
@@ -181,7 +237,7 @@ class VaultSecretStore:
             log.info("created the %s in Vault", what, extra={"vault_path": path})
         except hvac.exceptions.InvalidRequest:
             log.info("another process created the %s first; reading it", what)
-        return base64.b64decode(self._read(path)["data"]["data"]["key"])
+        return base64.b64decode(self._read(path, version=1)["data"]["data"]["key"])
 
     def _read(self, path: str, version: int | None = None) -> dict[str, Any]:
         try:

@@ -2,8 +2,9 @@
 the organisation a credential names.
 
 Fluid itself issues the real credentials; minting here serves development (``flask admin-token``)
-and tests. The HS256 key is the one the secret store keeps (``SecretStore.admin_jwt_key``); with
-RS256, Fluid holds the private key and nothing here can mint.
+and tests. The HS256 key is the current one the secret store keeps (``SecretStore.admin_jwt_keys``),
+named by the ``kid`` header (RFC 7515 §4.1.4) as its Vault version; with RS256, Fluid holds the
+private key and nothing here can mint.
 
 A credential names its organisation by id (``org_id``) and by slug (``org``, for the host rule and
 for people). The id is what binds it: an organisation removed and created again under the same
@@ -31,6 +32,7 @@ def mint_admin_token(
     *,
     key: bytes,
     settings: Settings,
+    key_id: int | None = None,
     subject: str,
     organisation: str,
     organisation_id: uuid.UUID | str | None,
@@ -43,6 +45,7 @@ def mint_admin_token(
 
     ``organisation_id`` is the id of the organisation ``organisation`` names; ``None`` only for a
     platform operator's credential that administers no organisation (one not created yet).
+    ``key_id`` (the key's Vault version) goes in the ``kid`` header.
     """
     if settings.admin_jwt_algorithm != "HS256":
         raise ValueError("only HS256 credentials can be minted here; with RS256, Fluid holds the private key")
@@ -60,7 +63,8 @@ def mint_admin_token(
         "iss": settings.admin_jwt_issuer,
         "aud": settings.admin_jwt_audience,
     }
-    return jwt.encode(claims, key, algorithm="HS256")
+    headers = None if key_id is None else {"kid": str(key_id)}
+    return jwt.encode(claims, key, algorithm="HS256", headers=headers)
 
 
 def organisation_of_credential(*, organisation_id: str, slug: str) -> Organisation:

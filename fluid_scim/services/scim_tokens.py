@@ -4,6 +4,12 @@ The value goes to Vault; the database keeps an HMAC-SHA256 digest keyed with a k
 itself kept in Vault (and cached by each process), plus a short fingerprint and timestamps.
 Verifying a presented token therefore needs the database only, and a rotated token is live in
 every worker the moment its row commits.
+
+The digest key rotates too (docs/operations.md "Rotating keys"): each row names the version of the
+key its digest was made with (``key_id``). New digests use the current version; a row under a
+previous version still configured keeps verifying, with that version's key, until
+:mod:`fluid_scim.services.key_rotation` digests it again under the current one. Either way one
+lookup and one HMAC per request, as before.
 """
 
 from __future__ import annotations
@@ -133,11 +139,26 @@ def organisation_and_token(*, slug: str) -> tuple[Organisation, ScimToken | None
     return repo.find_with_token(slug)
 
 
-def verify_scim_token(*, row: ScimToken | None, presented: str, key: bytes) -> bool:
-    """Constant-time check of a presented token against the organisation's current digest."""
-    digest = token_digest(key, presented)
+def digest_key_of(*, row: ScimToken | None, store: SecretStore) -> bytes | None:
+    """The key ``row``'s digest was made with: the current one, a previous one still configured, or a
+    newer one other processes already use (read from Vault once per process); ``None``: a retired key.
+
+    Raises :class:`~fluid_scim.errors.SecretStoreUnavailable` when a key cannot be loaded.
+    """
+    ring = store.token_digest_keys()
+    if row is None or row.key_id == ring.current_id:
+        return ring.current
+    key = ring.keys.get(row.key_id)
+    if key is None and row.key_id > ring.current_id:
+        key = store.token_digest_key_version(row.key_id)
+    return key
+
+
+def verify_scim_token(*, row: ScimToken | None, presented: str, key: bytes | None) -> bool:
+    """Constant-time check of a presented token against the organisation's digest (``key``: :func:`digest_key_of`)."""
+    digest = token_digest(key if key is not None else secrets.token_bytes(32), presented)
     expected = row.digest if row is not None else secrets.token_bytes(32)
-    return hmac.compare_digest(digest, expected) and row is not None
+    return hmac.compare_digest(digest, expected) and row is not None and key is not None
 
 
 def record_token_use(*, row: ScimToken, interval_seconds: int) -> None:
@@ -152,14 +173,15 @@ def record_token_use(*, row: ScimToken, interval_seconds: int) -> None:
 def _replace_token(*, organisation: Organisation, token: Secret, source: str, store: SecretStore) -> ScimToken:
     # Vault first: if it is down nothing changes; if the commit below fails, Vault merely holds
     # an unused version, because the row names the version it describes.
-    key = store.token_digest_key()
+    ring = store.token_digest_keys()
     version = store.write_scim_token(organisation.id, token)
     previous = repo.token_of(organisation.id)
     before = previous.fingerprint if previous is not None else None
     for attempt in (1, 2):
         row = repo.token_of(organisation.id) or ScimToken(organisation_id=organisation.id)
-        row.digest = token_digest(key, token.reveal())
-        row.fingerprint = token_fingerprint(key, token.reveal())
+        row.digest = token_digest(ring.current, token.reveal())
+        row.key_id = ring.current_id
+        row.fingerprint = token_fingerprint(ring.current, token.reveal())
         row.source = source
         row.vault_version = version
         row.created_at = utcnow()

@@ -3,6 +3,10 @@
 * **Endpoints** belong to an organisation: URL, event types (none: all), and a signing secret
   ``whsec_<base64>`` kept in Vault (``{prefix}/organisations/{org}/webhooks/{endpoint}``, one
   version per rotation); the database keeps only the version number.
+* **Rotation** keeps the replaced secret (its Vault version, never its value, in the database)
+  for a grace window: until it ends, every delivery carries two signatures, one per secret, in the
+  one ``webhook-signature`` header (Standard Webhooks: space-separated ``v1,<base64>``), so a
+  receiver that still holds the old secret, or already the new one, verifies it either way.
 * **Fan-out**: the worker copies each endpoint's new outbox events (``seq`` > ``dispatched_seq``)
   into :class:`WebhookDelivery` rows. Events before the endpoint existed are not sent.
 * **Delivery**: a due delivery is claimed with a lease (``lease_until``; ``FOR UPDATE SKIP
@@ -61,6 +65,8 @@ MAX_ENDPOINTS = 20
 BACKOFF_BASE = 5.0  # seconds before the second attempt; doubles each time
 BACKOFF_CAP = 3600.0
 DISPATCH_BATCH = 500
+DEFAULT_PREVIOUS_SECRET_HOURS = 24
+MAX_PREVIOUS_SECRET_HOURS = 7 * 24
 CLAIM_BATCH = 50
 REDELIVER_BATCH = 500  # dead letters re-queued by one "redeliver all"
 PURGE_BATCH = 1000
@@ -149,17 +155,47 @@ def create_endpoint(
     return endpoint, secret
 
 
-def rotate_secret(*, organisation: Organisation, endpoint_id: str, store: SecretStore) -> tuple[WebhookEndpoint, Secret]:
-    """A new secret (returned once); deliveries signed from the next attempt on use it."""
+def rotate_secret(
+    *,
+    organisation: Organisation,
+    endpoint_id: str,
+    store: SecretStore,
+    previous_secret_hours: int = DEFAULT_PREVIOUS_SECRET_HOURS,
+) -> tuple[WebhookEndpoint, Secret]:
+    """A new secret (returned once); deliveries signed from the next attempt on use it.
+
+    For ``previous_secret_hours`` (0: none) they are signed with the replaced secret as well, so
+    the receiver can switch to the new one at any moment of the window. A secret replaced in an
+    earlier window that is still open stops signing now: at most two signatures.
+    """
+    if not 0 <= previous_secret_hours <= MAX_PREVIOUS_SECRET_HOURS:
+        raise InvalidValue(f"the previous secret may keep signing for 0 to {MAX_PREVIOUS_SECRET_HOURS} hours")
     endpoint = get_endpoint(organisation=organisation, endpoint_id=endpoint_id)
     secret = new_secret()
+    previous = endpoint.secret_version
     endpoint.secret_version = store.write_webhook_secret(organisation.id, endpoint.id, secret)
+    until = utcnow() + timedelta(hours=previous_secret_hours) if previous_secret_hours else None
+    endpoint.previous_secret_version = previous if until is not None else None
+    endpoint.previous_secret_until = until
     audit.record(
-        organisation, operation="webhook.secret_rotated", resource_type="WebhookEndpoint", resource_id=endpoint.id,
+        organisation,
+        operation="webhook.secret_rotated",
+        resource_type="WebhookEndpoint",
+        resource_id=endpoint.id,
         resource_name=endpoint.url,
+        detail=f"the previous secret signs too until {until.isoformat(timespec='seconds')}" if until else None,
     )
     transaction.commit()
     return endpoint, secret
+
+
+def signing_versions(endpoint: WebhookEndpoint, now: datetime) -> tuple[int, ...]:
+    """The Vault versions of the secrets that sign the endpoint's deliveries now: the current one, and
+    the previous one while its window lasts."""
+    until = endpoint.previous_secret_until
+    if endpoint.previous_secret_version is None or until is None or until <= now:
+        return (endpoint.secret_version,)
+    return (endpoint.secret_version, endpoint.previous_secret_version)
 
 
 def delete_endpoint(*, organisation: Organisation, endpoint_id: str, store: SecretStore) -> None:
@@ -416,14 +452,20 @@ class _Secrets:
         self.store = store
         self.cache: dict[tuple[uuid.UUID, str, int], Secret] = {}
 
-    def get(self, endpoint: WebhookEndpoint) -> Secret:
-        key = (endpoint.organisation_id, endpoint.id, endpoint.secret_version)
-        if key not in self.cache:
-            self.cache[key] = self.store.read_webhook_secret(endpoint.organisation_id, endpoint.id, endpoint.secret_version)
-        return self.cache[key]
+    def get(self, endpoint: WebhookEndpoint, now: datetime) -> list[Secret]:
+        """The secrets that sign now (:func:`signing_versions`), the current one first."""
+        found = []
+        for version in signing_versions(endpoint, now):
+            key = (endpoint.organisation_id, endpoint.id, version)
+            if key not in self.cache:
+                self.cache[key] = self.store.read_webhook_secret(endpoint.organisation_id, endpoint.id, version)
+            found.append(self.cache[key])
+        return found
 
 
-def _send(endpoint: WebhookEndpoint, event: OutboxEvent, secret: Secret, settings: Settings) -> tuple[int | None, str | None]:
+def _send(
+    endpoint: WebhookEndpoint, event: OutboxEvent, secrets_now: Sequence[Secret], settings: Settings
+) -> tuple[int | None, str | None]:
     """One POST; ``(status, None)`` when accepted (2xx), else ``(status or None, reason)``."""
     try:  # again: DNS may have changed since the endpoint was saved; the POST goes to the address checked now
         target = check_url(endpoint.url, settings.webhook_allowed_hosts, production=settings.is_production)
@@ -436,7 +478,7 @@ def _send(endpoint: WebhookEndpoint, event: OutboxEvent, secret: Secret, setting
         "User-Agent": "fluid-scim-webhooks/1",
         "webhook-id": event.id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, event.id, timestamp, body),
+        "webhook-signature": " ".join(sign(secret, event.id, timestamp, body) for secret in secrets_now),
     }
     return webhook_transport.post(target, body, headers, settings.webhook_timeout)
 
@@ -472,7 +514,7 @@ def _deliver(
         status, error = None, "the event is no longer in the outbox"
     else:
         try:
-            secret = secrets_cache.get(endpoint)
+            signing = secrets_cache.get(endpoint, at)
         except SecretStoreError as exc:
             # Vault unavailable: nothing was sent, so the attempt is given back and retried shortly.
             log.warning("webhook secret unavailable; delivery postponed", extra={"endpoint_id": endpoint_id, "reason": str(exc)})
@@ -480,7 +522,7 @@ def _deliver(
                           "last_error": "the signing secret could not be read from the key vault; retrying"})
             result.failed += 1
             return
-        status, error = _send(endpoint, event, secret, settings)
+        status, error = _send(endpoint, event, signing, settings)
         at = now()
     values: dict[str, Any] = {"lease_until": None, "last_status_code": status, "last_error": error}
     if error is None:

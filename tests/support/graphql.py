@@ -79,13 +79,14 @@ def credential(app: Flask, slug: str, *, operator: bool = False, ttl: int = 600,
     """A credential for ``slug`` naming its organisation's id (a made-up one when there is no such
     organisation; none for an operator's)."""
     with app.app_context():
-        key = app.extensions["fluid_secret_store"].admin_jwt_key()
+        keys = app.extensions["fluid_secret_store"].admin_jwt_keys()
         organisation_id = _organisation_id(slug)
     if organisation_id is None and not operator:
         organisation_id = uuid.uuid4()
     settings = app.extensions["fluid_settings"]
     return mint_admin_token(
-        key=key,
+        key=keys.current,
+        key_id=keys.current_id,
         settings=settings,
         subject=sub,
         organisation=slug,
