@@ -6,8 +6,8 @@ shape just over it is refused with a clear 4xx before anything changes (RFC 7644
 The bounds are the control, and the refusals are what these tests assert. How long each worst accepted
 shape took is printed (``pytest -s``) as a report; the only time asserted is half of gunicorn's worker
 timeout, the point past which a worker would be close to being killed mid-request. A tighter figure
-would measure the machine (a loaded CI host took 6.5 s for what takes 1.5 s on a quiet one), and
-speed is the benchmark's to measure (bench/README.md)."""
+would measure the machine (one shape took 6.5 s on this project's two-core CI host while other
+suites ran beside it), and speed is the benchmark's to measure (bench/README.md)."""
 
 from __future__ import annotations
 
