@@ -64,14 +64,17 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-admin=$($FLASK admin-token acme --url 2>.run/admin-token.log) || { cat .run/admin-token.log >&2; exit 1; }
-admin_url=$(tail -n 1 <<<"$admin")
-graphql_url="${tenant_url%/scim/v2}/graphql"
+origin=${tenant_url%/scim/v2}
+if admin=$($FLASK admin-token acme --url --ttl 900 2>.run/admin-token.log); then
+  console="Admin console (signed in for 15 minutes): $(tail -n 1 <<<"$admin")"
+else  # e.g. FLUID_ADMIN_JWT_ALGORITHM=RS256: only Fluid issues credentials then
+  console="Admin console: ${origin}/admin (no signed-in link: see .run/admin-token.log)"
+fi
 another_terminal=
 if [ "$FLUID_ENV" = development ]; then
   # Written last, so that a second terminal never sees the file of a start-up that failed.
-  "$VENV/bin/python" -m fluid_scim.dev_env write $dev_vault
   wrote_dev_env=1
+  "$VENV/bin/python" -m fluid_scim.dev_env write $dev_vault
   another_terminal="In another terminal, $FLASK … uses this database${dev_vault:+ and dev Vault} (.run/dev.env)"$'\n'
 fi
 
@@ -80,8 +83,8 @@ Tenant URL: ${tenant_url}
 SCIM token: ${token}
 Try it:
   curl -H "Authorization: Bearer ${token}" ${tenant_url}/ServiceProviderConfig
-Admin console (signed in for 15 minutes): ${admin_url}
-GraphiQL: ${graphql_url} (header "Authorization: Bearer <the console link's #token=…>")
+${console}
+GraphiQL: ${origin}/graphql (header "Authorization: Bearer <the console link's #token=…>")
 ${another_terminal}Serving on http://127.0.0.1:${PORT}; webhook worker log in .run/events-worker.log
 (Ctrl-C stops the server, the webhook worker and the dev Vault).
 MSG
