@@ -21,9 +21,14 @@ RUNNING = {
 
 @pytest.fixture
 def clean_environ(monkeypatch, tmp_path):
-    """No shared variable set; the working directory holds no .env; everything put back afterwards."""
+    """No shared variable set; the working directory holds no .env; everything put back afterwards.
+
+    (``delenv`` alone records nothing for a variable that is absent, so one that load_dotenv sets
+    would outlive the test: ``setenv`` first records what to put back.)
+    """
     for name in (*NAMES, "FLUID_ENV", "FLUID_DOTENV"):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     return monkeypatch
 
