@@ -17,6 +17,8 @@ pids=()
 dev_vault=
 wrote_dev_env=
 mkdir -p .run
+# One left by a run that was killed outright would point this run's commands at its old settings.
+rm -f .run/dev.env
 
 cleanup() {
   trap - EXIT INT TERM
