@@ -131,8 +131,12 @@ def _console_works(link: str, port: int) -> None:
 
 
 def test_first_run_prints_the_console_and_graphiql_and_a_second_terminal_reaches_the_same_services(tmp_path):
-    env = _environment(tmp_path)
+    # No developer's .env, but .run/dev.env is read as it is by default.
+    env = _environment(tmp_path) | {"FLUID_DOTENV": str(tmp_path / "absent.env")}
     port = int(env["PORT"])
+    # Left by a run killed outright: none of it may reach this run.
+    DEV_ENV_FILE.parent.mkdir(exist_ok=True)
+    DEV_ENV_FILE.write_text("FLUID_BASE_DOMAIN='stale.invalid'\nVAULT_ADDR='http://127.0.0.1:9'\n")
     with (tmp_path / "stderr").open("wb") as stderr:
         process = subprocess.Popen(
             ["make", "--no-print-directory", "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
