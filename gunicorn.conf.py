@@ -32,6 +32,8 @@ logconfig_dict = {
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
         "gunicorn.access": {"level": "WARNING", "handlers": ["stderr"], "propagate": False},
+        # Library chatter at import time (Alembic lists its plugins): not the server's business.
+        "alembic.runtime.plugins": {"level": "WARNING"},
     },
 }
 

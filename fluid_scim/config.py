@@ -21,6 +21,8 @@ T = TypeVar("T")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "fluid-scim.db"
+# Left by `make run` for the CLI in a second terminal (fluid_scim/dev_env.py); development only.
+DEV_ENV_FILE = PROJECT_ROOT / ".run" / "dev.env"
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -371,10 +373,13 @@ def _check_combinations(settings: Settings, environ: Mapping[str, str]) -> None:
         raise ConfigError("VAULT_ADDR must use https:// when FLUID_ENV=production (plain http only on loopback)")
 
 
-def read_dotenv_if_development(environ: Mapping[str, str] = os.environ) -> None:
-    """Load ``.env`` (or the file ``FLUID_DOTENV`` names; empty: none) in development.
+def read_dotenv_if_development(environ: Mapping[str, str] = os.environ, dev_env_file: Path = DEV_ENV_FILE) -> None:
+    """In development, load what ``make run`` left in ``.run/dev.env``, then ``.env``.
 
-    Variables already set in the environment win over the file.
+    ``.env`` is the file ``FLUID_DOTENV`` names, relative to the working directory; empty reads
+    neither file. Variables already set in the environment win over both files, and the running
+    ``make run``'s (its dev Vault, database and port) over ``.env``. Nothing is read unless
+    ``FLUID_ENV`` is unset or ``development``.
     """
     if environ.get("FLUID_ENV", "development").strip() != "development":
         return
@@ -383,4 +388,6 @@ def read_dotenv_if_development(environ: Mapping[str, str] = os.environ) -> None:
         return
     from dotenv import load_dotenv
 
+    if dev_env_file.is_file():
+        load_dotenv(dev_env_file, override=False, interpolate=False)
     load_dotenv(Path.cwd() / path, override=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, json, request
+from flask import Flask, Response, g, json, make_response, request
 from flask.typing import ResponseReturnValue
 from strawberry.flask.views import GraphQLView
 
@@ -30,6 +30,7 @@ from graphql_admin.auth import (
     verify_admin_token,
 )
 from graphql_admin.context import AdminContext
+from graphql_admin.ide import ide_policy
 from graphql_admin.schema import build_schema
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class AdminGraphQLView(GraphQLView[AdminContext, None]):
 
     def dispatch_request(self) -> ResponseReturnValue:
         if self.should_render_graphql_ide(self.request_adapter_class(request)):
-            return super().dispatch_request()  # the IDE page (development) or 404
+            return _ide_page(super().dispatch_request())  # the IDE page (development) or 404
         try:
             credential = bearer_credential(request.headers.get("Authorization"))
             key = verification_key(self.settings, self.store)
@@ -99,6 +100,13 @@ class AdminGraphQLView(GraphQLView[AdminContext, None]):
         if g.admin_organisation is not None:
             context.bind(g.admin_organisation)
         return context
+
+
+def _ide_page(page: ResponseReturnValue) -> Response:
+    response = make_response(page)
+    if response.status_code == 200 and response.mimetype == "text/html":
+        response.headers["Content-Security-Policy"] = ide_policy(response.get_data(as_text=True))
+    return response
 
 
 def _refusal(status: int, code: str, message: str) -> Response:

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `make run`: a dev Vault (unless VAULT_ADDR is set), migrations, the demo organisation `acme`,
 # a fresh SCIM token, then gunicorn in the foreground. Ctrl-C stops everything this started.
+# In development it leaves .run/dev.env (mode 0600: the dev Vault's address and root token, the
+# database and port) so that `flask --app app …` in another terminal reaches the same services;
+# it is removed again on exit (fluid_scim/dev_env.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +14,15 @@ export FLUID_PUBLIC_PORT=${FLUID_PUBLIC_PORT:-$PORT}
 export PORT
 FLASK="$VENV/bin/flask --app app"
 pids=()
+dev_vault=
+wrote_dev_env=
 mkdir -p .run
+# One left by a run that was killed outright would point this run's commands at its old settings.
+rm -f .run/dev.env
 
 cleanup() {
   trap - EXIT INT TERM
+  if [ -n "$wrote_dev_env" ]; then rm -f .run/dev.env; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
@@ -36,6 +44,7 @@ if [ -z "${VAULT_ADDR:-}" ]; then
     sleep 0.1
   done
   echo "Dev Vault (OpenBao, in memory) at $VAULT_ADDR" >&2
+  dev_vault=--vault
 fi
 
 $FLASK db upgrade 2>.run/migrate.log || { cat .run/migrate.log >&2; exit 1; }
@@ -57,12 +66,28 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
+origin=${tenant_url%/scim/v2}
+if admin=$($FLASK admin-token acme --url --ttl 900 2>.run/admin-token.log); then
+  console="Admin console (signed in for 15 minutes): $(tail -n 1 <<<"$admin")"
+else  # e.g. FLUID_ADMIN_JWT_ALGORITHM=RS256: only Fluid issues credentials then
+  console="Admin console: ${origin}/admin (no signed-in link: see .run/admin-token.log)"
+fi
+another_terminal=
+if [ "$FLUID_ENV" = development ]; then
+  # Written last, so that a second terminal never sees the file of a start-up that failed.
+  wrote_dev_env=1
+  "$VENV/bin/python" -m fluid_scim.dev_env write $dev_vault
+  another_terminal="In another terminal, $FLASK … uses this database${dev_vault:+ and dev Vault} (.run/dev.env)"$'\n'
+fi
+
 cat <<MSG
 Tenant URL: ${tenant_url}
 SCIM token: ${token}
 Try it:
   curl -H "Authorization: Bearer ${token}" ${tenant_url}/ServiceProviderConfig
-Serving on http://127.0.0.1:${PORT}; webhook worker log in .run/events-worker.log
+${console}
+GraphiQL: ${origin}/graphql (header "Authorization: Bearer <the console link's #token=…>")
+${another_terminal}Serving on http://127.0.0.1:${PORT}; webhook worker log in .run/events-worker.log
 (Ctrl-C stops the server, the webhook worker and the dev Vault).
 MSG
 wait "$server_pid"

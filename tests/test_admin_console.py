@@ -108,7 +108,7 @@ def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: the admin console tests need Debian's chromium package "
-            "(apt-get install chromium; .ci/run installs it)",
+            "(apt-get install chromium; make test installs it)",
             pytrace=False,
         )
     from playwright.sync_api import sync_playwright
