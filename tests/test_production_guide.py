@@ -72,6 +72,18 @@ def test_the_documented_vault_policy_grants_what_fluid_scim_calls_and_no_more(va
     with pytest.raises(SecretNotFound):
         store.read_webhook_secret(organisation, "endpoint-1", version)
 
+    # Removing an organisation (org delete) lists what is kept under it and destroys each secret.
+    leaving = uuid.uuid4()
+    token_version = store.write_scim_token(leaving, Secret("fscim_leaving"))
+    store.write_webhook_secret(leaving, "endpoint-2", Secret("whsec_leaving"))
+    assert store.destroy_organisation_secrets(leaving) == 2
+    with pytest.raises(SecretNotFound):
+        store.read_scim_token(leaving, token_version)
+
+    # Key rotation (keys new) writes a new version of a key and reads it back by version.
+    new_version = store.create_key_version("token-digest-key")
+    assert new_version >= 2 and len(store.token_digest_key_version(new_version) or b"") >= 32
+
     # And no more: the same login may neither delete the keys nor read outside the prefix.
     login = requests.post(f"{vault.addr}/v1/auth/approle/login", json={"role_id": role_id, "secret_id": secret_id}, timeout=5)
     token = login.json()["auth"]["client_token"]
