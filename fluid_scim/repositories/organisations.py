@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, or_, select, update
@@ -31,19 +32,38 @@ def find_by_id(organisation_id: uuid.UUID) -> Organisation | None:
     return organisation if organisation is not None and organisation.removal_started_at is None else None
 
 
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """What authentication reads of an organisation's token row.
+
+    Plain columns rather than a second ORM object: the lookup runs on every SCIM request, and
+    building the token's ORM object cost about a third of it (measured).
+    """
+
+    organisation_id: uuid.UUID
+    digest: bytes
+    key_id: int
+    fingerprint: str
+    last_used_at: datetime | None
+
+
 # Built once (the per-request auth lookup): see repositories.scim.
 _WITH_TOKEN = (
-    select(Organisation, ScimToken)
+    select(Organisation, ScimToken.digest, ScimToken.key_id, ScimToken.fingerprint, ScimToken.last_used_at)
     .outerjoin(ScimToken, ScimToken.organisation_id == Organisation.id)
     .where(Organisation.slug == bindparam("slug"), Organisation.removal_started_at.is_(None))
 )
 
 
-def find_with_token(slug: str) -> tuple[Organisation, ScimToken | None] | None:
+def find_with_token(slug: str) -> tuple[Organisation, TokenCheck | None] | None:
     """The organisation and its current token in one round trip (the per-request auth lookup); None
     when there is no such organisation or its removal has started."""
     row = db.session.execute(_WITH_TOKEN, {"slug": slug}).one_or_none()
-    return None if row is None else (row[0], row[1])
+    if row is None:
+        return None
+    organisation, digest, key_id, fingerprint, last_used_at = row
+    token = None if digest is None else TokenCheck(organisation.id, digest, key_id, fingerprint, last_used_at)
+    return organisation, token
 
 
 def add(organisation: Organisation) -> None:

@@ -27,6 +27,7 @@ from fluid_scim.errors import NoScimToken, SecretNotFound, SecretStoreError, Tok
 from fluid_scim.models import Organisation, ScimToken
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import organisations as repo
+from fluid_scim.repositories.organisations import TokenCheck
 from fluid_scim.secrets import Secret, SecretStore
 from fluid_scim.services import audit, transaction
 from fluid_scim.services.token_strength import check_token_strength
@@ -131,7 +132,7 @@ def metadata_of(row: ScimToken) -> TokenMetadata:
     return TokenMetadata(fingerprint=row.fingerprint, source=row.source, created_at=row.created_at, last_used_at=row.last_used_at)
 
 
-def organisation_and_token(*, slug: str) -> tuple[Organisation, ScimToken | None] | None:
+def organisation_and_token(*, slug: str) -> tuple[Organisation, TokenCheck | None] | None:
     """The organisation with this slug and its current token (None: no token), in one round trip; None if none.
 
     The per-request lookup of SCIM authentication: check the presented token with :func:`verify_scim_token`.
@@ -139,7 +140,7 @@ def organisation_and_token(*, slug: str) -> tuple[Organisation, ScimToken | None
     return repo.find_with_token(slug)
 
 
-def digest_key_of(*, row: ScimToken | None, store: SecretStore) -> bytes | None:
+def digest_key_of(*, row: ScimToken | TokenCheck | None, store: SecretStore) -> bytes | None:
     """The key ``row``'s digest was made with: the current one, a previous one still configured, or a
     newer one other processes already use (read from Vault once per process); ``None``: a retired key.
 
@@ -154,14 +155,14 @@ def digest_key_of(*, row: ScimToken | None, store: SecretStore) -> bytes | None:
     return key
 
 
-def verify_scim_token(*, row: ScimToken | None, presented: str, key: bytes | None) -> bool:
+def verify_scim_token(*, row: TokenCheck | None, presented: str, key: bytes | None) -> bool:
     """Constant-time check of a presented token against the organisation's digest (``key``: :func:`digest_key_of`)."""
     digest = token_digest(key if key is not None else secrets.token_bytes(32), presented)
     expected = row.digest if row is not None else secrets.token_bytes(32)
     return hmac.compare_digest(digest, expected) and row is not None and key is not None
 
 
-def record_token_use(*, row: ScimToken, interval_seconds: int) -> None:
+def record_token_use(*, row: TokenCheck, interval_seconds: int) -> None:
     """Remember when the token was last used, writing at most once per ``interval_seconds``."""
     now = utcnow()
     if row.last_used_at is not None and now - row.last_used_at < timedelta(seconds=interval_seconds):
