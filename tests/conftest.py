@@ -26,6 +26,7 @@ os.environ["FLUID_DOTENV"] = ""
 from app import create_app  # noqa: E402
 from fluid_scim.extensions import db  # noqa: E402
 from tests.support.backends import BACKENDS, POSTGRES_URL  # noqa: E402
+from tests.support.browser import browser_page, chromium  # noqa: E402,F401  (one Chromium for every console test)
 from tests.support.conformance import CONFORMANCE_RESULTS  # noqa: E402
 from tests.support.services import ROOT, LiveServer, PostgresDatabase, Vault  # noqa: E402
 from tests.support.tenants import Tenant, make_tenant  # noqa: E402

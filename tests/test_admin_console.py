@@ -11,9 +11,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,19 +25,10 @@ from tests.support.urns import USER_URN
 
 pytestmark = pytest.mark.live
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
-WAIT_MS = 10_000
 # How long a refused request's history row may take to show: the recorder writes it within
 # FLUID_RECORD_FLUSH_SECONDS (1 s); the margin is for a loaded CI machine.
 HISTORY_CATCH_UP_S = 20.0
@@ -101,45 +90,6 @@ def test_admin_page_headers_and_same_origin_assets(tenant: Tenant, live_server: 
 
 
 # ---- the browser ----
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: the admin console tests need Debian's chromium package "
-            "(apt-get install chromium; make test installs it)",
-            pytrace=False,
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def browser_page(chromium: Any, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Any]:
-    """A fresh context (no storage, no cookies); a screenshot lands in test-artifacts/ if the test fails."""
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    seen: dict[str, list[str]] = {"requests": [], "console": []}
-    page.on("request", lambda req: seen["requests"].append(req.url))
-    page.on("console", lambda msg: seen["console"].append(f"{msg.type}: {msg.text}") if msg.type in {"error", "warning"} else 0)
-    page.on("pageerror", lambda exc: seen["console"].append(f"pageerror: {exc}"))
-    page.seen = seen  # type: ignore[attr-defined]
-    failed_before = request.session.testsfailed
-    try:
-        yield page
-    finally:
-        if request.session.testsfailed > failed_before:
-            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-            page.screenshot(path=str(artifacts_dir / f"admin-console-{name}.png"), full_page=True)
-        context.close()
 
 
 def open_console(page: Any, server: LiveServer, tenant: Tenant, admin: str) -> None:

@@ -1,7 +1,7 @@
 """The admin console's set-up checklist in real headless Chromium against gunicorn (two workers).
 
 Chromium is Debian's ``chromium`` package at /usr/bin/chromium, driven by Playwright's own driver,
-as in tests/test_admin_console.py (whose fixtures are repeated here: no test module imports another).
+as in tests/test_admin_console.py (the browser fixtures are tests/support/browser.py's).
 A missing binary fails the tests. A failing test leaves a screenshot in test-artifacts/.
 """
 
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,15 +20,6 @@ from tests.support.tenants import ScimClient, Tenant
 
 pytestmark = pytest.mark.live
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WAIT_MS = 10_000
 # A read's event reaches the history with the recorder's next batch (FLUID_RECORD_FLUSH_SECONDS, 1 s) of
 # whichever worker served it; the margin is for a loaded machine.
 CATCH_UP_S = 20.0
@@ -47,37 +36,9 @@ KEYS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the admin console tests need Debian's chromium package", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
-def page(chromium: Any, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Any]:
-    context = chromium.new_context(viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(WAIT_MS)
-    opened = context.new_page()
-    problems: list[str] = []
-    opened.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    opened.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
-    opened.problems = problems  # type: ignore[attr-defined]
-    failed_before = request.session.testsfailed
-    try:
-        yield opened
-    finally:
-        if request.session.testsfailed > failed_before:
-            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-            opened.screenshot(path=str(artifacts_dir / f"admin-console-{name}.png"), full_page=True)
-        context.close()
+def page(browser_page: Any) -> Any:
+    return browser_page
 
 
 def step(page: Any, key: str) -> Any:
@@ -153,4 +114,4 @@ def test_checklist_panel_follows_entra_and_restarts_by_keyboard(
     # The history keeps what came before, the restart included.
     expect(page.locator("#history-rows tr.event[data-operation='setup_checklist.restarted']")).to_have_count(1)
 
-    assert not page.problems, page.problems  # type: ignore[attr-defined]
+    assert not page.errors, page.errors

@@ -15,14 +15,12 @@ import pytest
 from flask import Flask
 
 from fluid_scim.services import organisations, scim_tokens, webhooks
-from tests.support import browser
 from tests.support.graphql import claims_for, credential, data, execute
 from tests.support.services import LiveServer
 from tests.support.tenants import ScimClient, Tenant
 from tests.support.urns import USER_URN
 
 pytestmark = pytest.mark.live
-chromium, browser_page = browser.chromium, browser.browser_page  # the fixtures, used by name
 
 
 def open_console(page: Any, server: LiveServer, tenant: Tenant, admin: str) -> None:

@@ -8,14 +8,12 @@ the assets, not the inline script. Chromium is Debian's (`make test` installs it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from tests.support.services import LiveServer
-from tests.test_admin_console import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.live
 
@@ -28,21 +26,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package", pytrace=False)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-def test_the_graphiql_page_carries_a_policy_that_admits_its_own_scripts(live_server: LiveServer, browser: Any) -> None:
+def test_the_graphiql_page_carries_a_policy_that_admits_its_own_scripts(live_server: LiveServer, chromium: Any) -> None:
     host = f"acme.localhost:{live_server.port}"
     url = f"http://{host}/graphql"
     answer = requests.get(f"{live_server.url}/graphql", headers={"Accept": "text/html", "Host": host}, timeout=10)
@@ -51,7 +35,7 @@ def test_the_graphiql_page_carries_a_policy_that_admits_its_own_scripts(live_ser
     assert "script-src https://unpkg.com 'sha256-" in policy and "connect-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy and "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
 
-    context = browser.new_context()
+    context = chromium.new_context()
     try:
         page = context.new_page()
         page.add_init_script(RECORD_VIOLATIONS)

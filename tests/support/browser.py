@@ -1,7 +1,8 @@
 """Headless Chromium for the admin console tests: Debian's ``chromium`` at /usr/bin/chromium, driven by
 Playwright's own driver (nothing is downloaded at run time). A missing binary fails the tests, never skips them.
 
-A test module uses the fixtures by importing them (``from tests.support.browser import browser_page, chromium``).
+tests/conftest.py imports the fixtures, so every test module has them by name and the whole run shares
+one Chromium (Playwright's sync API allows one driver at a time).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ WAIT_MS = 10_000
 def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: the admin console tests need Debian's chromium package "
-                    "(apt-get install chromium; .ci/run installs it)", pytrace=False)
+                    "(apt-get install chromium; make test installs it)", pytrace=False)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -36,15 +37,33 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def browser_page(chromium: Any, request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Any]:
-    """A fresh context (no storage, no cookies); page errors are collected in ``page.errors``; a screenshot
-    lands in test-artifacts/ if the test fails."""
+    """A fresh context (no storage, no cookies); a screenshot lands in test-artifacts/ if the test fails.
+
+    What the page reported: ``page.errors``, its console errors and uncaught exceptions;
+    ``page.seen["requests"]``, every URL it requested; ``page.seen["console"]``, its console errors and
+    warnings and uncaught exceptions.
+    """
     context = chromium.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
     errors: list[str] = []
-    page.on("console", lambda msg: errors.append(f"{msg.type}: {msg.text}") if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    seen: dict[str, list[str]] = {"requests": [], "console": []}
+    page.on("request", lambda req: seen["requests"].append(req.url))
+
+    def console(msg: Any) -> None:
+        if msg.type == "error":
+            errors.append(f"{msg.type}: {msg.text}")
+        if msg.type in {"error", "warning"}:
+            seen["console"].append(f"{msg.type}: {msg.text}")
+
+    def page_error(exc: Any) -> None:
+        errors.append(f"pageerror: {exc}")
+        seen["console"].append(f"pageerror: {exc}")
+
+    page.on("console", console)
+    page.on("pageerror", page_error)
     page.errors = errors
+    page.seen = seen
     failed_before = request.session.testsfailed
     try:
         yield page
