@@ -6,12 +6,8 @@ forward instead of sleeping through back-off, Vault-held secrets, both database 
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -27,54 +23,16 @@ from tests.support.graphql import claims_for, data, execute
 from tests.support.provisioning import new_user
 from tests.support.services import Vault
 from tests.support.tenants import Tenant
+from tests.support.webhook_receiver import Receiver, receiving
 
 HEALTH = "health { lastSuccessAt lastFailureAt lastFailure consecutiveFailures pending deadLetters waitingEvents }"
 ANSWER = "__typename ... on Failure { message }"
 
 
-@dataclass
-class Receiver:
-    """Answers the scripted statuses in turn (then 200) and records every request it received."""
-
-    statuses: list[int] = field(default_factory=list)
-    requests: list[tuple[dict[str, str], dict[str, Any], int]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/fluid"
-
-    def accepted(self) -> list[dict[str, Any]]:
-        return [body for _, body, status in self.requests if status == 200]
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with lock:
-                status = state.statuses.pop(0) if state.statuses else 200
-                state.requests.append(({k.lower(): v for k, v in self.headers.items()}, json.loads(body), status))
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    state.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.server.daemon_threads = True
-    thread = threading.Thread(target=state.server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    state.server.shutdown()
-    state.server.server_close()
+    with receiving() as state:
+        yield state
 
 
 @pytest.fixture
