@@ -28,8 +28,9 @@ from fluid_scim.extensions import db  # noqa: E402
 from tests.support.backends import BACKENDS, POSTGRES_URL  # noqa: E402
 from tests.support.browser import browser_page, chromium  # noqa: E402,F401  (one Chromium for every console test)
 from tests.support.conformance import CONFORMANCE_RESULTS  # noqa: E402
-from tests.support.services import ROOT, LiveServer, PostgresDatabase, Vault  # noqa: E402
+from tests.support.services import ROOT, LiveServer, PostgresDatabase, Vault, live_server_env  # noqa: E402
 from tests.support.tenants import Tenant, make_tenant  # noqa: E402
+from tests.support.webhook_receiver import Receiver, receiving  # noqa: E402
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -158,24 +159,17 @@ def tenant(app: Flask) -> Tenant:
     return make_tenant(app)
 
 
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback (tests/support/webhook_receiver.py)."""
+    with receiving() as state:
+        yield state
+
+
 @pytest.fixture(scope="session")
 def live_server(database_url: str, vault: Vault, artifacts_dir: Path) -> Iterator[LiveServer]:
-    """gunicorn with two workers on the session's database and Vault.
-
-    Its rate limits are raised: scim2-tester and schemathesis send well over the default 100 requests
-    a second and do not wait for Retry-After, and every test refuses credentials from the same
-    loopback address (test_rate_limits.py and security/test_anonymous_flood.py cover the limits)."""
-    env = {
-        "FLUID_RATELIMIT_DEFAULT": "2000/second",
-        "FLUID_AUTH_FAILURE_LIMIT": "2000/second",
-        "FLUID_AUTH_FAILURE_GLOBAL_LIMIT": "2000/second",
-        "FLUID_DATABASE_URL": database_url,
-        "VAULT_ADDR": vault.addr,
-        "VAULT_TOKEN": vault.token,
-        "FLUID_VAULT_TIMEOUT": "1",
-        "FLUID_DOTENV": "",
-    }
-    server = LiveServer.start(env, artifacts_dir, workers=2)
+    """gunicorn with two workers on the session's database and Vault (``live_server_env``)."""
+    server = LiveServer.start(live_server_env(database_url, vault), artifacts_dir, workers=2)
     try:
         yield server
     finally:

@@ -21,7 +21,7 @@ from fluid_scim.config import ConfigError, load_settings
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ProvisioningEvent, ScimToken
 from fluid_scim.services import organisations, scim_tokens
-from tests.support.services import LiveServer, Vault
+from tests.support.services import LiveServer, Vault, live_server_env
 from tests.support.statements import captured_statements
 from tests.support.tenants import Tenant, make_tenant, scim_request
 
@@ -40,17 +40,7 @@ def prefix(app: Flask) -> str:
 @contextmanager
 def live(database_url: str, vault: Vault, artifacts_dir: Path, prefix: str, keys: str | None) -> Iterator[LiveServer]:
     """gunicorn (two workers) on the session's database, with its keys under ``prefix``."""
-    env = {
-        "FLUID_RATELIMIT_DEFAULT": "2000/second",
-        "FLUID_AUTH_FAILURE_LIMIT": "2000/second",
-        "FLUID_AUTH_FAILURE_GLOBAL_LIMIT": "2000/second",
-        "FLUID_DATABASE_URL": database_url,
-        "VAULT_ADDR": vault.addr,
-        "VAULT_TOKEN": vault.token,
-        "FLUID_VAULT_TIMEOUT": "1",
-        "FLUID_VAULT_PATH_PREFIX": prefix,
-        "FLUID_DOTENV": "",
-    }
+    env = live_server_env(database_url, vault, FLUID_VAULT_PATH_PREFIX=prefix)
     if keys is not None:
         env["FLUID_TOKEN_DIGEST_KEYS"] = keys
     server = LiveServer.start(env, artifacts_dir, workers=2)

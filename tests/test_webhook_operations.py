@@ -6,7 +6,6 @@ forward instead of sleeping through back-off, Vault-held secrets, both database 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -23,16 +22,10 @@ from tests.support.graphql import claims_for, data, execute
 from tests.support.provisioning import new_user
 from tests.support.services import Vault
 from tests.support.tenants import Tenant
-from tests.support.webhook_receiver import Receiver, receiving
+from tests.support.webhook_receiver import Receiver
 
 HEALTH = "health { lastSuccessAt lastFailureAt lastFailure consecutiveFailures pending deadLetters waitingEvents }"
 ANSWER = "__typename ... on Failure { message }"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with receiving() as state:
-        yield state
 
 
 @pytest.fixture

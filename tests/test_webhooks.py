@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -29,13 +28,7 @@ from tests.support.graphql import claims_for, data, execute
 from tests.support.provisioning import access_group_id, add_to_group, new_user, set_active
 from tests.support.services import ROOT, Vault, wait_until
 from tests.support.tenants import Tenant
-from tests.support.webhook_receiver import Receiver, receiving
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with receiving() as state:
-        yield state
+from tests.support.webhook_receiver import Receiver
 
 
 @pytest.fixture

@@ -145,6 +145,26 @@ class PostgresDatabase:
 
 
 @dataclass
+def live_server_env(database_url: str, vault: Vault, **settings: str) -> dict[str, str]:
+    """The environment of a test gunicorn on this database and Vault, plus ``settings``.
+
+    Its rate limits are raised: scim2-tester and schemathesis send well over the default 100 requests
+    a second and do not wait for Retry-After, and every test refuses credentials from the same
+    loopback address (test_rate_limits.py and security/test_anonymous_flood.py cover the limits).
+    """
+    return {
+        "FLUID_RATELIMIT_DEFAULT": "2000/second",
+        "FLUID_AUTH_FAILURE_LIMIT": "2000/second",
+        "FLUID_AUTH_FAILURE_GLOBAL_LIMIT": "2000/second",
+        "FLUID_DATABASE_URL": database_url,
+        "VAULT_ADDR": vault.addr,
+        "VAULT_TOKEN": vault.token,
+        "FLUID_VAULT_TIMEOUT": "1",
+        "FLUID_DOTENV": "",
+        **settings,
+    }
+
+
 class LiveServer:
     """gunicorn serving ``wsgi:app`` with the given environment, on a free loopback port."""
 
