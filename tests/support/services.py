@@ -144,7 +144,6 @@ class PostgresDatabase:
             connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
-@dataclass
 def live_server_env(database_url: str, vault: Vault, **settings: str) -> dict[str, str]:
     """The environment of a test gunicorn on this database and Vault, plus ``settings``.
 
@@ -165,6 +164,7 @@ def live_server_env(database_url: str, vault: Vault, **settings: str) -> dict[st
     }
 
 
+@dataclass
 class LiveServer:
     """gunicorn serving ``wsgi:app`` with the given environment, on a free loopback port."""
 
