@@ -3,12 +3,15 @@
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from fluid_scim.extensions import db
 from tests.support.backends import BACKENDS, POSTGRES_URL
@@ -64,3 +67,44 @@ def test_upgrade_from_zero_matches_the_models_and_downgrades_cleanly(empty_datab
     assert _tables(empty_database_url) & model_tables == set()
     assert _flask_db(empty_database_url, "upgrade").returncode == 0
     assert model_tables <= _tables(empty_database_url)
+
+
+def test_a_downgrade_that_rebuilds_the_organisation_table_keeps_every_row(empty_database_url):
+    """SQLite alters a table by rebuilding it; with foreign keys on, dropping the old ``organisation``
+    table would cascade to every row that refers to it (migrations/env.py turns them off meanwhile)."""
+    assert _flask_db(empty_database_url, "upgrade").returncode == 0
+    engine = create_engine(empty_database_url)
+    organisation_id = uuid.uuid4()
+    counted = "SELECT (SELECT count(*) FROM organisation), (SELECT count(*) FROM scim_token), (SELECT count(*) FROM scim_user)"
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO organisation (id, slug, name, created_at, updated_at) VALUES (:id, 'kept', 'Kept', :at, :at)"),
+                {"id": _stored_uuid(connection, organisation_id), "at": datetime.now(UTC)},
+            )
+            connection.execute(
+                text("INSERT INTO scim_token (organisation_id, digest, fingerprint, source, vault_version, created_at)"
+                     " VALUES (:id, :digest, 'abcd1234', 'generated', 1, :at)"),
+                {"id": _stored_uuid(connection, organisation_id), "digest": b"\0" * 32, "at": datetime.now(UTC)},
+            )
+            connection.execute(
+                text("INSERT INTO scim_user (organisation_id, id, user_name, user_name_key, multi_valued, version,"
+                     " created_at, updated_at)"
+                     " VALUES (:id, 'u-1', 'kept.user', 'kept.user', '{}', 1, :at, :at)"),
+                {"id": _stored_uuid(connection, organisation_id), "at": datetime.now(UTC)},
+            )
+        downgraded = _flask_db(empty_database_url, "downgrade", "0008")  # undoes 0009 and 0010, which rebuild it
+        assert downgraded.returncode == 0, downgraded.stderr
+        with engine.connect() as connection:
+            assert tuple(connection.execute(text(counted)).one()) == (1, 1, 1)
+        upgraded = _flask_db(empty_database_url, "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with engine.connect() as connection:
+            assert tuple(connection.execute(text(counted)).one()) == (1, 1, 1)
+    finally:
+        engine.dispose()
+
+
+def _stored_uuid(connection: Any, value: uuid.UUID) -> Any:
+    """A UUID as the Uuid column stores it: 32 hex digits on SQLite, the native type on PostgreSQL."""
+    return value.hex if connection.dialect.name == "sqlite" else value

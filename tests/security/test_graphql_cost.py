@@ -71,6 +71,10 @@ COST_CASES: dict[tuple[str, str], list[tuple[str, dict[str, Any], int]]] = {
     ],
     ("DirectoryAttributes", "declarations"): [("{ directoryAttributes { declarations { path name } } }", {}, 202)],
     ("Query", "webhookEndpoints"): [("{ webhookEndpoints { id url } }", {}, 41)],
+    ("Query", "setupChecklist"): [("{ setupChecklist { key state } }", {}, 25)],
+    ("SetupChecklistReset", "steps"): [
+        ("mutation { resetSetupChecklist { ... on SetupChecklistReset { steps { key } } } }", {}, 14),
+    ],
     ("User", "customAttributes"): [("{ user(id: \"x\") { customAttributes { path } } }", {}, 134)],
     ("RoleMappings", "groups"): [("{ organisation { roleMappings { groups { role } } } }", {}, 103)],
     ("RoleMappings", "appRoles"): [("{ organisation { roleMappings { appRoles { role } } } }", {}, 103)],

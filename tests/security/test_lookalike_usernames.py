@@ -109,7 +109,8 @@ def _old_key(name: str) -> str:
 
 @pytest.fixture(params=BACKENDS)
 def migrated_app(request: pytest.FixtureRequest, tmp_path: Any, vault: Vault) -> Iterator[Flask]:
-    """An app on a database of its own, migrated to 0006 (before the key change)."""
+    """An app on a database of its own, migrated to the head: the test seeds it with today's services,
+    then takes the schema back to 0006 (before the key change) and writes what 0006 stored."""
     database = None
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'before-0007.db'}"
@@ -119,7 +120,7 @@ def migrated_app(request: pytest.FixtureRequest, tmp_path: Any, vault: Vault) ->
     app = create_app({"database_url": url, "vault_addr": vault.addr, "vault_token": vault.token, "vault_timeout": 1.0,
                       "record_flush_seconds": 0})
     with app.app_context():
-        flask_migrate.upgrade(revision="0006")
+        flask_migrate.upgrade()
     try:
         yield app
     finally:
@@ -155,8 +156,12 @@ def test_the_migration_recomputes_keys_and_displaces_the_younger_look_alike(migr
         response = create_user(client, tenant, f"seed-{index}")
         assert response.status_code == 201, response.get_data(as_text=True)
         ids[name] = response.get_json()["id"]
-        _store_under_the_old_key(app, "scim_user", "user_name", "user_name_key", ids[name], name, EPOCH + timedelta(hours=index))
     group = scim(client, tenant, "POST", "/Groups", {"schemas": [GROUP_URN], "displayName": "seed-group"}).get_json()["id"]
+    # The schema of 0006 (the migrations after it undone, rows kept), then the names and keys it stored.
+    with app.app_context():
+        flask_migrate.downgrade(revision="0006")
+    for index, name in enumerate(stored):
+        _store_under_the_old_key(app, "scim_user", "user_name", "user_name_key", ids[name], name, EPOCH + timedelta(hours=index))
     _store_under_the_old_key(app, "scim_group", "display_name", "display_name_key", group, "Staff\u200b ", EPOCH)
 
     with app.app_context(), caplog.at_level(logging.WARNING):
