@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -485,13 +486,22 @@ def _added(event: ProvisioningEvent) -> int:
     return sum(len(change.get("added") or ()) for change in event.changes or ())
 
 
+def _random_name(name: str) -> bool:
+    """A GUID: the name Entra's Test Connection looks a group up by, which is meant to find nothing."""
+    try:
+        uuid.UUID(name)
+    except ValueError:
+        return False
+    return len(name) in (32, 36)
+
+
 def _access_group_missed(seen: _Seen, name: str) -> Step:
     title = "Users put into the access group"
     misses: dict[str, datetime] = {}
     for operation in ("groups.list", "groups.search"):
         for event in repo.of_operation(seen.organisation.id, operation, since=seen.since, limit=AROUND):
             lookup = lookup_in(event.detail) if event.status < 400 else None
-            if lookup is not None and lookup[0] == "displayName" and not lookup[2]:
+            if lookup is not None and lookup[0] == "displayName" and not lookup[2] and not _random_name(lookup[1]):
                 misses.setdefault(lookup[1], event.created_at)
     if misses:
         near = sorted(misses, key=lambda missed: -difflib.SequenceMatcher(None, missed.casefold(), name.casefold()).ratio())
