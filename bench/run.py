@@ -950,6 +950,7 @@ class Bench:
             f" {'not ' if server_rate >= ENTRA_DOCUMENTED_RATE else ''}the limit)",
         ]
         groups = self._entra_groups(client, [ids[index] for index in sorted(ids)], parts)
+        groups.memory_mb = peak_memory_mb(server)
         section.stats.append(groups)
         section.lines += entra_estimate(parts, args.entra_users, args.member_batch, stat.n / max(args.entra_users, 1))
         result.sections.append(section)
