@@ -13,7 +13,12 @@
   4 workers under concurrency, and what recording (audit event + status counts) costs a read.
 * the lean phase: fluid-scim and the floor loaded alternately by ``bench/lean.py`` (a process per
   connection, requests prebuilt as bytes), on one connection and on 8, with the client's and the
-  server workers' CPU per request.
+  server workers' CPU per request, each request kind's CPU budget (the floor's CPU per request
+  divided by the kind's target ratio), and a page of 100 users against a single GET;
+* the Entra cycle's parts timed apart, from which an initial cycle of 50,000 users and 500 groups
+  is estimated;
+* with ``--phases tenants``: 200 organisations x 500 users written directly into the database, and
+  the lean client's GET and ``userName eq`` on one organisation against all of them in turn.
 
 Every phase prints ops/s, p50/p95/p99 latency, errors (never hidden: the first distinct ones are
 listed) and each worker's peak memory (VmHWM from /proc), then the targets with PASS/FAIL.
