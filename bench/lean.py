@@ -6,10 +6,11 @@ compress the ratios to the floor. Standard library only:
 * each connection is a process of its own (``python -m bench.lean SPEC``), so the client is not
   bound by one interpreter's GIL; the parent (:func:`run_load`) starts them, waits until every one
   has connected and sent its warm-up requests, says go, and merges what they report;
-* a worker holds one ``http.client.HTTPConnection`` (keep-alive, ``TCP_NODELAY``) and, before the
-  go, turns its spec into a list of ``(method, path, body bytes, headers)``, with the
-  ``Content-Length`` written in; per request it only sends, reads the whole answer, checks the
-  status and appends the latency;
+* a worker holds one connection (keep-alive, ``TCP_NODELAY``) and, before the go, turns its spec
+  into a list of ``(method, path, body bytes, headers)``, with the ``Content-Length`` written in
+  (a request may carry headers of its own, such as its organisation's ``Host`` and token, over
+  the run's); per request it only sends, reads the whole answer, checks the status and appends
+  the latency;
 * a worker runs until its deadline (``seconds`` after the go) or the end of its list (a POST list
   does not repeat; a GET list is cycled), and reports its count, errors, latencies, start and end
   (``time.monotonic``, the same clock in every process) and the CPU time it used
@@ -41,7 +42,9 @@ MAX_EXAMPLES = 3
 MAX_READS = 100_000  # recv calls per answer: a bound on the read loops
 TIMEOUT = 30  # seconds a socket waits
 
-Request = tuple[str, str, str | None]  # method, path (with its query), body (JSON text) or None
+# method, path (with its query), body (JSON text) or None; optionally headers of this request alone
+# (a Host and an Authorization of its own, say), which replace the run's headers of the same name.
+Request = tuple[str, str, str | None] | tuple[str, str, str | None, Mapping[str, str]]
 
 
 @dataclass
@@ -72,8 +75,10 @@ def _prepared(spec: Mapping[str, Any]) -> list[Prepared]:
     base = dict(spec["headers"])
     base.setdefault("Host", f"{spec['host']}:{spec['port']}")
     prepared = []
-    for method, path, body in spec["requests"]:
+    for method, path, body, *own in spec["requests"]:
         headers = dict(base)
+        if own:
+            headers.update(own[0])
         data = None if body is None else body.encode()
         if data is not None:
             headers["Content-Length"] = str(len(data))
@@ -264,7 +269,7 @@ def run_load(
     processes: list[subprocess.Popen[str]] = []
     try:
         for index, requests in enumerate(per_connection):
-            spec = {"host": host, "port": port, "headers": dict(headers), "requests": list(requests)}
+            spec = {"host": host, "port": port, "headers": dict(headers), "requests": [_plain(request) for request in requests]}
             spec.update({"expect": list(expect), "seconds": seconds, "cycle": cycle, "client": client})
             path = work_dir / f"lean-{os.getpid()}-{index}.json"
             path.write_text(json.dumps(spec))
@@ -283,6 +288,11 @@ def run_load(
             if process.poll() is None:
                 process.kill()
                 process.wait(timeout=10)
+
+
+def _plain(request: Request) -> list[Any]:
+    """A request as JSON can carry it (its own headers as a plain dict)."""
+    return [*request[:3], dict(request[3])] if len(request) > 3 else list(request)
 
 
 def _go_and_merge(processes: Sequence[subprocess.Popen[str]], timeout: float) -> LoadResult:
