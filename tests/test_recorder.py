@@ -188,3 +188,41 @@ def test_purging_the_counters_keeps_the_last_two_days_of_every_organisation(app_
         for tenant in (first, second):
             status = provisioning_status.status_of(organisation=organisations.get_organisation(slug=tenant.slug))
             assert status.last_hour.requests == 1 and status.last_day.requests == 1
+
+
+def test_each_flush_moves_every_organisations_status_on_from_where_it_was(app_factory):
+    """Across flushes the status row keeps what a later batch does not replace: the last success when the
+    batch had none, the last error when it had none, and failures adding up until a success resets them."""
+    app = app_factory(record_flush_seconds=60)
+    first, second = make_tenant(app), make_tenant(app)
+    client = app.test_client()
+    recorder = recorder_of(app)
+    missing = "/scim/v2/Users/" + str(uuid.uuid4())
+
+    def status(tenant):
+        with app.app_context():
+            found = provisioning_status.status_of(organisation=organisations.get_organisation(slug=tenant.slug))
+            db.session.remove()
+            return found
+
+    assert client.get("/scim/v2/Users", headers=_headers(first)).status_code == 200
+    assert client.get(missing, headers=_headers(first)).status_code == 404
+    assert client.get("/scim/v2/Users", headers=_headers(second)).status_code == 200
+    recorder.flush()  # both organisations in one batch
+    one, other = status(first), status(second)
+    assert one.consecutive_failures == 1 and one.last_error_status == 404 and one.last_success_at is not None
+    assert other.consecutive_failures == 0 and other.last_error_status is None and other.last_success_at is not None
+
+    assert client.get("/scim/v2/Users", headers={**_headers(first), "Authorization": "Bearer fscim_wrong"}).status_code == 401
+    recorder.flush()  # failures only: they add up, the last success stays
+    after_failure = status(first)
+    assert after_failure.consecutive_failures == 2 and after_failure.last_error_status == 401
+    assert after_failure.last_success_at == one.last_success_at
+
+    assert client.get("/scim/v2/Users", headers=_headers(first)).status_code == 200
+    recorder.flush()  # a success only: failures reset, the last error stays
+    after_success = status(first)
+    assert after_success.consecutive_failures == 0 and after_success.last_error_status == 401
+    assert after_success.last_error_at == after_failure.last_error_at
+    assert after_success.last_success_at > one.last_success_at
+    assert status(second).last_success_at == other.last_success_at  # untouched by batches without it

@@ -248,10 +248,10 @@ class Recorder:
             if events:
                 history_repo.insert_events(connection, events)
             # One order (organisation, then bucket) for every writer: no lock-order deadlock between workers.
-            for (organisation_id, starts_at), numbers in sorted(buckets.items(), key=lambda item: (str(item[0][0]), item[0][1])):
-                status_repo.add_to_bucket(connection, organisation_id, starts_at, numbers)
-            for organisation_id, pending in sorted(counts.items(), key=lambda item: str(item[0])):
-                _write_status(connection, organisation_id, pending)
+            ordered = sorted(buckets.items(), key=lambda item: (str(item[0][0]), item[0][1]))
+            status_repo.add_to_buckets(connection, [(key[0], key[1], numbers) for key, numbers in ordered])
+            by_organisation = sorted(counts.items(), key=lambda item: str(item[0]))
+            status_repo.add_to_status(connection, [_status_change(key, pending) for key, pending in by_organisation])
 
     def _put_back(
         self, events: list[dict[str, Any]], counts: dict[uuid.UUID, _Counts], buckets: dict[tuple[uuid.UUID, datetime], list[int]]
@@ -357,9 +357,8 @@ def _later(older: _Counts, newer: _Counts) -> _Counts:
     return merged
 
 
-def _write_status(connection: Connection, organisation_id: uuid.UUID, counts: _Counts) -> None:
-    status_repo.add_to_status(
-        connection,
+def _status_change(organisation_id: uuid.UUID, counts: _Counts) -> status_repo.StatusChange:
+    return status_repo.StatusChange(
         organisation_id,
         last_request_at=counts.last_request_at,
         last_success_at=counts.last_success_at if counts.had_success else None,
