@@ -86,8 +86,23 @@ class Vault:
         return vault
 
     def pause(self) -> None:
-        """Freeze the server (SIGSTOP): connections hang, as with a Vault that stopped answering."""
+        """Freeze the server (SIGSTOP): connections hang, as with a Vault that stopped answering.
+
+        The signal is delivered to each of the server's threads on its own; this returns once every
+        one of them shows as stopped in /proc, so that no request is answered after it.
+        """
         os.kill(self.process.pid, signal.SIGSTOP)
+        wait_until(self._all_threads_stopped, timeout=10, what="OpenBao's threads to stop")
+
+    def _all_threads_stopped(self) -> bool:
+        tasks = Path(f"/proc/{self.process.pid}/task")
+        states = []
+        for task in tasks.iterdir():
+            try:
+                states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+            except (FileNotFoundError, IndexError):
+                continue  # a thread that ended meanwhile
+        return bool(states) and all(state in ("T", "t") for state in states)
 
     def resume(self) -> None:
         os.kill(self.process.pid, signal.SIGCONT)
