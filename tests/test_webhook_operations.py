@@ -16,13 +16,12 @@ from sqlalchemy import func, select
 
 from fluid_scim.extensions import db
 from fluid_scim.models import OutboxEvent, WebhookDelivery
-from fluid_scim.models.types import utcnow
 from fluid_scim.services import organisations, webhooks
 from tests.support.graphql import claims_for, data, execute
 from tests.support.provisioning import new_user
 from tests.support.services import Vault
 from tests.support.tenants import Tenant
-from tests.support.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Clock, Receiver
 
 HEALTH = "health { lastSuccessAt lastFailureAt lastFailure consecutiveFailures pending deadLetters waitingEvents }"
 ANSWER = "__typename ... on Failure { message }"
@@ -41,18 +40,6 @@ def settings(database_url: str, vault: Vault) -> dict[str, Any]:
         "webhook_timeout": 2.0,
     }
 
-
-class Clock:
-    """The worker's now, moved forward instead of sleeping through back-off."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> Any:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def gql(app: Flask, tenant: Tenant, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from tests.support.graphql import claims_for, data, execute
 from tests.support.provisioning import new_user
 from tests.support.services import Vault
 from tests.support.tenants import Tenant
+from tests.support.webhook_receiver import Clock
 
 Received = tuple[dict[str, str], bytes]
 
@@ -72,15 +73,6 @@ def settings(database_url: str, vault: Vault) -> dict[str, Any]:
     return {"database_url": database_url, "vault_addr": vault.addr, "vault_token": vault.token, "vault_timeout": 1.0,
             "webhook_allowed_hosts": ("127.0.0.1",), "webhook_timeout": 2.0}
 
-
-class Clock:
-    """The worker's notion of now, moved forward instead of waiting a day."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def deliver(app: Flask, clock: Clock) -> None:

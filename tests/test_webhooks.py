@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,7 +27,7 @@ from tests.support.graphql import claims_for, data, execute
 from tests.support.provisioning import access_group_id, add_to_group, new_user, set_active
 from tests.support.services import ROOT, Vault, wait_until
 from tests.support.tenants import Tenant
-from tests.support.webhook_receiver import Receiver
+from tests.support.webhook_receiver import Clock, Receiver
 
 
 @pytest.fixture
@@ -53,18 +52,6 @@ def create_endpoint(app: Flask, tenant: Tenant, url: str, types: list[str] | Non
     assert created["secret"].startswith("whsec_")
     return created["endpoint"]["id"], Secret(created["secret"])
 
-
-class Clock:
-    """The worker's notion of now, moved forward instead of sleeping through back-off."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> Any:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def work(app: Flask, clock: Any = utcnow) -> webhooks.PassResult:

@@ -1,4 +1,5 @@
-"""A webhook receiver on loopback for the delivery tests: a real HTTP server the worker posts to."""
+"""For the webhook delivery tests: a receiver on loopback (a real HTTP server the worker posts to), and a clock
+the test moves on instead of sleeping through back-off."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from fluid_scim.models.types import utcnow
 
 
 @dataclass
@@ -67,3 +71,16 @@ def receiving() -> Iterator[Receiver]:
         state.release.set()
         state.server.shutdown()
         state.server.server_close()
+
+
+class Clock:
+    """The worker's notion of now (``webhooks.run_once(..., now=clock)``), moved forward instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
