@@ -40,7 +40,7 @@ from tests.support.graphql import claims_for, credential, execute
 from tests.support.services import LiveServer, Vault, wait_until
 from tests.support.statements import captured_statements
 from tests.support.tenants import ScimClient, Tenant, make_tenant
-from tests.support.urns import USER_URN
+from tests.support.urns import PATCH_OP_URN, USER_URN
 from tests.support.users import add_group, add_many_users
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -49,7 +49,7 @@ GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 # What the issue names, each of which the populated organisation has rows in before its removal.
 POPULATED = (
     "scim_token", "scim_user", "scim_user_value", "scim_user_custom_value", "scim_group", "scim_group_member",
-    "provisioning_event", "provisioning_status", "status_bucket", "outbox_sequence", "outbox_event",
+    "provisioning_event", "provisioning_status", "status_bucket", "outbox_sequence", "outbox_pending", "outbox_event",
     "webhook_endpoint", "webhook_delivery", "role_mapping", "access_event", "held_access_change", "user_tombstone",
     "attribute_declaration", "attribute_role_mapping",
 )
@@ -199,6 +199,11 @@ def test_org_delete_removes_everything_of_the_organisation_and_nothing_else(
     doomed, bystander = make_tenant(app), make_tenant(app)
     made = populate(app, client, doomed)
     populate(app, client, bystander)
+    # A change after every fan-out: its event waits unnumbered (outbox_pending) for the next publisher.
+    renamed = scim(client, doomed, "PATCH", f"/Users/{made['user_ids'][1]}", {
+        "schemas": [PATCH_OP_URN], "Operations": [{"op": "replace", "path": "displayName", "value": "Renamed"}],
+    })
+    assert renamed.status_code == 200, renamed.get_json()
     owner, other = organisation_id(app, doomed.slug), organisation_id(app, bystander.slug)
     events_before = rows_by_table(app, owner)["provisioning_event"]
     assert ScimClient(live_server.url, doomed).get("/Users").status_code == 200

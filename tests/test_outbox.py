@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from fluid_scim.extensions import db
-from fluid_scim.models import OutboxEvent
+from fluid_scim.models import OutboxEvent, OutboxSequence
 from fluid_scim.patch import Operation
 from fluid_scim.services import organisations, outbox, request_context, users
 from fluid_scim.services.request_context import RequestContext
@@ -23,8 +23,10 @@ from tests.support.urns import BULK_REQUEST_URN, BULK_RESPONSE_URN, PATCH_OP_URN
 
 
 def events(app: Flask, tenant: Tenant) -> list[OutboxEvent]:
+    """The organisation's events, numbered (what a reader of the feed gets)."""
     with app.app_context():
         organisation = organisations.get_organisation(slug=tenant.slug)
+        outbox.publish(organisation.id)
         return list(
             db.session.execute(
                 select(OutboxEvent).where(OutboxEvent.organisation_id == organisation.id).order_by(OutboxEvent.seq)
@@ -201,3 +203,71 @@ def test_user_events_carry_custom_attributes(app: Flask, client: FlaskClient, te
     assert scim(client, tenant, "POST", "/Users", body)[urn] == {"CustomAttribute": "701984"}
     (provisioned,) = [event for event in events(app, tenant) if event.type == "user.provisioned"]
     assert provisioned.data["customAttributes"] == {urn: {"CustomAttribute": "701984"}}
+
+
+def test_a_change_commits_while_a_publisher_holds_its_organisations_counter(
+    app: Flask, client: FlaskClient, tenant: Tenant, database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has one writer for the whole file: there is no row lock to hold apart from the rest")
+    first = new_user(client, tenant, "first@contoso.com")
+    with app.app_context():
+        organisation_id = organisations.get_organisation(slug=tenant.slug).id
+        assert outbox.publish(organisation_id) == 1  # the counter row exists from here on
+        with db.engine.connect() as publisher:  # a publisher in the middle of its batch
+            publisher.execute(
+                select(OutboxSequence.last_seq).where(OutboxSequence.organisation_id == organisation_id).with_for_update()
+            )
+            created: list[str] = []
+            writer = threading.Thread(target=lambda: created.append(new_user(client, tenant, "second@contoso.com")))
+            writer.start()
+            writer.join(60)  # ends at once unless the commit waits for the counter (then only the rollback below ends it)
+            committed_while_held = not writer.is_alive()
+            publisher.rollback()
+            writer.join(60)
+    assert committed_while_held
+    assert kinds(app, tenant) == [("user.provisioned", first), ("user.provisioned", created[0])]
+    assert [event.seq for event in events(app, tenant)] == [1, 2]
+
+
+def test_publishers_of_one_organisation_number_every_event_once_in_the_order_written(app: Flask, tenant: Tenant) -> None:
+    count = 2 * outbox.PUBLISH_BATCH + 7  # several batches, so the publishers interleave
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        for index in range(count):
+            outbox.emit(organisation, "user.updated", f"u{index:05}", {"index": index})
+        db.session.commit()
+    published: list[int] = []
+    errors: list[BaseException] = []
+
+    def publish() -> None:
+        with app.app_context():
+            try:
+                published.append(outbox.publish(organisation.id))
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=publish) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and sum(published) == count
+    written = events(app, tenant)
+    assert [event.seq for event in written] == list(range(1, count + 1))
+    assert [event.data["index"] for event in written] == list(range(count))  # the order they were emitted in
+    assert len({event.id for event in written}) == count
+
+
+def test_events_publish_numbers_what_is_pending(app: Flask, client: FlaskClient, tenant: Tenant, runner: Any) -> None:
+    user = new_user(client, tenant, "pending@contoso.com")
+    with app.app_context():
+        organisation_id = organisations.get_organisation(slug=tenant.slug).id
+        assert db.session.execute(select(OutboxEvent).where(OutboxEvent.organisation_id == organisation_id)).first() is None
+    result = runner.invoke(args=["events", "publish"])
+    assert result.exit_code == 0, result.output
+    assert "published 1 event(s)" in result.stderr
+    with app.app_context():
+        [event] = db.session.execute(select(OutboxEvent).where(OutboxEvent.organisation_id == organisation_id)).scalars()
+        assert (event.seq, event.type, event.subject_id) == (1, "user.provisioned", user)
+    assert "published 0 event(s)" in runner.invoke(args=["events", "publish"]).stderr

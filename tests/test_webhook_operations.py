@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from fluid_scim.extensions import db
 from fluid_scim.models import OutboxEvent, WebhookDelivery
-from fluid_scim.services import organisations, webhooks
+from fluid_scim.services import organisations, outbox, webhooks
 from tests.support.graphql import claims_for, data, execute
 from tests.support.provisioning import new_user
 from tests.support.services import Vault
@@ -205,8 +205,11 @@ def _age(app: Flask, tenant: Tenant, days: int) -> None:
 
 
 def _counts(app: Flask, tenant: Tenant) -> tuple[int, dict[str, int]]:
+    """The organisation's numbered events (what is pending numbered first, as every reader does) and
+    its deliveries by status."""
     with app.app_context():
         organisation_id = organisations.get_organisation(slug=tenant.slug).id
+        outbox.publish(organisation_id)
         events = db.session.execute(
             select(func.count()).select_from(OutboxEvent).where(OutboxEvent.organisation_id == organisation_id)
         ).scalar_one()

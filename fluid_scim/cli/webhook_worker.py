@@ -1,4 +1,5 @@
-"""``flask --app app events worker``: deliver outbox events to webhook endpoints.
+"""``flask --app app events worker``: number outbox events and deliver them to webhook endpoints;
+``flask --app app events publish``: number them only.
 
 Run one or more workers next to the web processes on PostgreSQL (claims use ``FOR UPDATE SKIP
 LOCKED``); on SQLite run a single worker. SIGTERM or Ctrl-C stops it between deliveries; a
@@ -17,7 +18,7 @@ from flask.cli import AppGroup
 
 from fluid_scim.cli.common import act_as_operator, settings, store
 from fluid_scim.extensions import db
-from fluid_scim.services import transaction, webhooks
+from fluid_scim.services import outbox, transaction, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,15 @@ log = logging.getLogger(__name__)
 def events() -> None:
     """Outbound provisioning events: the webhook delivery worker."""
     act_as_operator()
+
+
+@events.command("publish")
+def publish() -> None:
+    """Number every event committed and not numbered yet (the worker and the feed do this on their own)."""
+    total = 0
+    while count := outbox.publish():  # each call is bounded; stops once nothing is pending
+        total += count
+    click.echo(f"published {total} event(s)", err=True)
 
 
 @events.command("worker")

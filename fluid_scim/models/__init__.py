@@ -4,7 +4,7 @@ from fluid_scim.models.access import AccessEvent, HeldAccessChange, RoleMapping,
 from fluid_scim.models.audit import ProvisioningEvent, ProvisioningStatus, StatusBucket
 from fluid_scim.models.directory import AttributeDeclaration, AttributeRoleMapping, UndeclaredAttribute
 from fluid_scim.models.organisation import Organisation, OrganisationRemoval, ScimToken
-from fluid_scim.models.outbox import OutboxEvent, OutboxSequence, WebhookDelivery, WebhookEndpoint
+from fluid_scim.models.outbox import OutboxEvent, OutboxPending, OutboxSequence, WebhookDelivery, WebhookEndpoint
 from fluid_scim.models.scim import ScimGroup, ScimGroupMember, ScimUser, ScimUserCustomValue, ScimUserValue
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "Organisation",
     "OrganisationRemoval",
     "OutboxEvent",
+    "OutboxPending",
     "OutboxSequence",
     "ProvisioningEvent",
     "ProvisioningStatus",

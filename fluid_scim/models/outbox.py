@@ -1,8 +1,11 @@
 """Outbound provisioning events: the transactional outbox, webhook endpoints and their deliveries.
 
-An :class:`OutboxEvent` is written in the transaction of the change it describes and numbered per
-organisation (``seq``) at commit, under a per-organisation counter row lock, so that ``seq`` order
-is commit order: a reader paging by ``seq`` never misses an event that commits later.
+An event is written in the transaction of the change it describes as an :class:`OutboxPending` row
+(no number, no lock: the change's commit waits for nobody). Publishing (``services.outbox.publish``)
+numbers an organisation's pending rows in a short transaction of its own, under that organisation's
+counter row (:class:`OutboxSequence`), and moves them to :class:`OutboxEvent`: publishing
+transactions of an organisation commit one after the other, in ``seq`` order, so a reader paging by
+``seq`` never misses an event that is published later.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from fluid_scim.models.types import UTCDateTime, utcnow
 
 
 class OutboxSequence(Model):
-    """The last ``seq`` handed out in an organisation (locked by the committing transaction)."""
+    """The last ``seq`` handed out in an organisation (locked by the publishing transaction)."""
 
     __tablename__ = "outbox_sequence"
 
@@ -39,8 +42,23 @@ class OutboxSequence(Model):
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class OutboxPending(Model):
+    """An event committed with its change and not numbered yet, in the order it was written (``id``)."""
+
+    __tablename__ = "outbox_pending"
+    __table_args__ = (Index("ix_outbox_pending_organisation", "organisation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(40))  # "evt_…", kept when it is numbered
+    type: Mapped[str] = mapped_column(String(64))
+    subject_id: Mapped[str] = mapped_column(String(36))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class OutboxEvent(Model):
-    """One access-relevant change, in commit order within its organisation."""
+    """One access-relevant change, numbered in its organisation (``seq``: 1, 2, 3, … without gaps)."""
 
     __tablename__ = "outbox_event"
 

@@ -1,19 +1,26 @@
 """The transactional outbox: access-relevant changes become events in the transaction that makes them.
 
 Services call :func:`emit` next to ``audit.record``. The event is kept with the session and
-written when that transaction commits (a ``before_commit`` hook): the organisation's counter row
-is locked, sequence numbers are handed out, the rows are inserted, and all of it commits with the
-change or not at all. Numbering at commit means the counter is the last lock a transaction takes
-(no lock-order deadlock with user or group rows) and ``seq`` order is commit order, so the feed
-and the delivery worker, which read past a ``seq``, never skip an event that committed late.
-A rollback (or a retried use case) forgets the pending events.
+written when that transaction commits (a ``before_commit`` hook) as a pending row: one INSERT, no
+counter and no lock, so the commits of an organisation's changes never wait for each other here. A
+rollback (or a retried use case) forgets the pending events.
+
+:func:`publish` numbers them afterwards, in a short transaction of its own per organisation that
+holds the organisation's counter row: the pending rows in the order they were written, from the
+last number on, moved to the numbered events. Publishers of one organisation take turns on that
+row, so publishing transactions commit in ``seq`` order and a reader paging past a ``seq`` never
+misses an event. Every reader of numbered events publishes first (the feed, the webhook worker's
+fan-out, a new endpoint's starting point), so nothing committed is left out. The guarantee
+consumers get (docs/webhooks.md): in an organisation, ``sequence`` runs 1, 2, 3, … without gaps;
+two changes to the same user or group are numbered in the order they committed (the second waited
+for the first's row locks, so it wrote its pending row after the first's commit); a transaction's
+own events keep the order it emitted them in.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import event
@@ -35,6 +42,8 @@ EVENT_TYPES = (
     "group.members.changed",
 )
 _PENDING = "fluid_outbox_pending"
+PUBLISH_BATCH = 500  # events numbered per publishing transaction
+PUBLISH_MAX_BATCHES = 20  # per call to publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,29 +69,20 @@ def _write_pending(session: Session) -> None:
     if not pending:
         return
     now = utcnow()
-    by_organisation: dict[uuid.UUID, list[_Pending]] = {}
-    for item in pending:
-        by_organisation.setdefault(item.organisation_id, []).append(item)
-    for organisation_id in sorted(by_organisation, key=str):  # one order for every transaction
-        items = by_organisation[organisation_id]
-        first = repo.reserve_sequence(session, organisation_id, len(items))
-        repo.add_events(session, _numbered(organisation_id, first, items, now))
-
-
-def _numbered(organisation_id: uuid.UUID, first: int, items: list[_Pending], now: datetime) -> list[dict[str, Any]]:
-    """The rows of the outbox_event table for ``items``, numbered from ``first`` in the order they were emitted."""
-    return [
-        {
-            "organisation_id": organisation_id,
-            "seq": first + offset,
-            "id": f"evt_{uuid.uuid4().hex}",
-            "type": item.type,
-            "subject_id": item.subject_id,
-            "data": item.data,
-            "created_at": now,
-        }
-        for offset, item in enumerate(items)
-    ]
+    repo.add_pending(
+        session,
+        [
+            {
+                "organisation_id": item.organisation_id,
+                "event_id": f"evt_{uuid.uuid4().hex}",
+                "type": item.type,
+                "subject_id": item.subject_id,
+                "data": item.data,
+                "created_at": now,
+            }
+            for item in pending  # in the order they were emitted: the order they are numbered in
+        ],
+    )
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -91,8 +91,35 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_PENDING, None)
 
 
+def publish(organisation_id: uuid.UUID | None = None, *, max_batches: int = PUBLISH_MAX_BATCHES) -> int:
+    """Number the pending events of one organisation (or of every organisation that has some); return how many.
+
+    Each batch of at most ``PUBLISH_BATCH`` events is its own transaction on a connection of its own
+    (the caller's session and its transaction are left alone), so a publisher holds an organisation's
+    counter for one batch at a time; at most ``max_batches`` batches per call (what is left waits for
+    the next call).
+    """
+    published = 0
+    with db.engine.connect() as connection:
+        if organisation_id is None:
+            organisations = repo.organisations_pending(connection, limit=max_batches)
+            connection.rollback()
+        else:
+            organisations = [organisation_id]
+        for each in sorted(organisations, key=str):
+            for _ in range(max_batches):
+                with connection.begin():
+                    count = repo.number_pending(connection, each, limit=PUBLISH_BATCH)
+                published += count
+                if count < PUBLISH_BATCH:
+                    break
+    return published
+
+
 def feed(*, organisation: Organisation, after: int = 0, limit: int = 100) -> list[OutboxEvent]:
-    """The organisation's events after ``seq`` ``after``, oldest first (for consumers that poll)."""
+    """The organisation's events after ``seq`` ``after``, oldest first (for consumers that poll); what
+    is pending is numbered first."""
+    publish(organisation.id)
     return list(repo.events_after(organisation.id, after, limit=limit))
 
 

@@ -120,6 +120,12 @@ def get_endpoint(*, organisation: Organisation, endpoint_id: str) -> WebhookEndp
     return endpoint
 
 
+def _published_until(organisation: Organisation) -> int:
+    """The organisation's last event number once everything committed so far is numbered."""
+    outbox.publish(organisation.id)
+    return outbox_repo.last_sequence(organisation.id)
+
+
 def create_endpoint(
     *, organisation: Organisation, url: str, event_types: Sequence[str] | None, store: SecretStore, settings: Settings
 ) -> tuple[WebhookEndpoint, Secret]:
@@ -139,7 +145,7 @@ def create_endpoint(
         event_types=types,
         secret_version=version,
         enabled=True,
-        dispatched_seq=outbox_repo.last_sequence(organisation.id),
+        dispatched_seq=_published_until(organisation),
         created_at=utcnow(),
     )
     repo.add_endpoint(endpoint)
@@ -238,7 +244,7 @@ class Health:
 def health(*, organisation: Organisation, endpoints: Sequence[WebhookEndpoint]) -> dict[str, Health]:
     """The health of each of ``endpoints`` (one grouped count of the organisation's pending and dead deliveries)."""
     counts = repo.delivery_counts(organisation.id)
-    last = outbox_repo.last_sequence(organisation.id)
+    last = outbox_repo.last_sequence(organisation.id) + outbox_repo.count_pending(organisation.id)
     return {
         endpoint.id: Health(
             last_success_at=endpoint.last_success_at,
@@ -391,7 +397,9 @@ class PassResult:
 
 
 def dispatch(now: Callable[[], datetime] = utcnow) -> int:
-    """Fan new outbox events out into deliveries, endpoint by endpoint; return how many were created."""
+    """Number what is pending, then fan new outbox events out into deliveries, endpoint by endpoint;
+    return how many deliveries were created."""
+    outbox.publish()
     created = 0
     keys = repo.enabled_endpoint_keys()
     transaction.commit()
