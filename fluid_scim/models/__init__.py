@@ -5,7 +5,7 @@ from fluid_scim.models.audit import ProvisioningEvent, ProvisioningStatus, Statu
 from fluid_scim.models.directory import AttributeDeclaration, AttributeRoleMapping, UndeclaredAttribute
 from fluid_scim.models.organisation import Organisation, OrganisationRemoval, ScimToken
 from fluid_scim.models.outbox import OutboxEvent, OutboxPending, OutboxSequence, WebhookDelivery, WebhookEndpoint
-from fluid_scim.models.scim import ScimGroup, ScimGroupMember, ScimUser, ScimUserCustomValue, ScimUserValue
+from fluid_scim.models.scim import ScimGroup, ScimGroupMember, ScimUser, ScimUserCustomValue, ScimUserValue, UserRecord
 
 __all__ = [
     "AccessEvent",
@@ -28,6 +28,7 @@ __all__ = [
     "ScimUserValue",
     "StatusBucket",
     "UndeclaredAttribute",
+    "UserRecord",
     "UserTombstone",
     "WebhookDelivery",
     "WebhookEndpoint",

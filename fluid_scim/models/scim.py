@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -213,3 +214,8 @@ class ScimGroupMember(Model):
     member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     member_type: Mapped[str] = mapped_column(String(8), default="User")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserRecord(SimpleNamespace):
+    """A stored user's shown columns, attributes named as on :class:`ScimUser`: read to be rendered by
+    the SCIM read views (GET, lookups, list pages), never changed or written back."""

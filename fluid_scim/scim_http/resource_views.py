@@ -11,7 +11,7 @@ from flask import Blueprint, Response, g, request
 
 from fluid_scim.errors import InvalidFilter, NotImplementedScim
 from fluid_scim.messages import parse_patch_operations, parse_search_request
-from fluid_scim.models import Organisation, ScimGroup, ScimUser
+from fluid_scim.models import Organisation, ScimGroup, ScimUser, UserRecord
 from fluid_scim.projection import Projection
 from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceType
 from fluid_scim.scim_http import cursors
@@ -72,7 +72,7 @@ def _page_body(query: ListQuery, total: int, resources: list[dict[str, Any]]) ->
 # -- Users and Groups -------------------------------------------------------------------------
 
 
-def _render_users(items: Sequence[ScimUser], view: Projection, created: bool) -> list[dict[str, Any]]:
+def _render_users(items: Sequence[ScimUser | UserRecord], view: Projection, created: bool) -> list[dict[str, Any]]:
     # A user created just now is in no group; one adopted from an import (the service notes it) may be.
     in_no_group = created and "adopted-by-email" not in request_context.current().quirks
     stored = reading.stored_users(organisation=_organisation(), users=items, projection=view, in_no_group=in_no_group)
@@ -96,14 +96,14 @@ class _ResourceKind(Generic[R]):
 
     resource_type: ResourceType
     noun: str  # "user": the views' names (get_user, list_users) and the path's variable (user_id)
-    list_page: Callable[..., Page[R]]
+    list_page: Callable[..., Page[Any]]  # the resources to show (users as records)
     create: Callable[..., R]
-    get: Callable[..., R]
+    read: Callable[..., Any]  # GET: the resource to show (a user as a record)
     replace: Callable[..., R]
     patch: Callable[..., R]
     delete: Callable[..., None]
     # (resources, projection, whether this request created them) -> their SCIM JSON
-    render: Callable[[Sequence[R], Projection, bool], list[dict[str, Any]]]
+    render: Callable[[Sequence[Any], Projection, bool], list[dict[str, Any]]]
     # A group PATCH answers 204 (Entra's preference, and no member list to send) unless the client
     # asked for attributes; the service records which.
     patch_body_when_asked: bool = False
@@ -116,18 +116,18 @@ class _ResourceKind(Generic[R]):
 
 USERS = _ResourceKind(
     USER_RESOURCE, "user", render=_render_users,
-    list_page=users.list_users, create=users.create_user, get=users.get_user,
+    list_page=users.list_users, create=users.create_user, read=users.read_user,
     replace=users.replace_user, patch=users.patch_user, delete=users.delete_user,
 )
 GROUPS = _ResourceKind(
     GROUP_RESOURCE, "group", render=_render_groups, patch_body_when_asked=True, of_organisation=directory_schema.group_resource,
-    list_page=groups.list_groups, create=groups.create_group, get=groups.get_group,
+    list_page=groups.list_groups, create=groups.create_group, read=groups.get_group,
     replace=groups.replace_group, patch=groups.patch_group, delete=groups.delete_group,
 )
 KINDS: tuple[_ResourceKind[Any], ...] = (USERS, GROUPS)  # a root search lists users, then groups
 
 
-def _answer(kind: _ResourceKind[R], resource: R, status: int, view: Projection, *, created: bool = False) -> Response:
+def _answer(kind: _ResourceKind[R], resource: Any, status: int, view: Projection, *, created: bool = False) -> Response:
     (body,) = kind.render([resource], view, created)
     headers = {"ETag": etag(resource.version)}
     if created:
@@ -158,7 +158,7 @@ def _create(kind: _ResourceKind[R]) -> Response:
 
 def _get(kind: _ResourceKind[R], **path: str) -> Response:
     view = projection(kind.type_here())
-    resource = kind.get(organisation=_organisation(), **path)
+    resource = kind.read(organisation=_organisation(), **path)
     return _not_modified(resource.version) or _answer(kind, resource, 200, view)
 
 

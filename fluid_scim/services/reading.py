@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from fluid_scim.models import Organisation, ScimGroup, ScimUser
+from fluid_scim.models import Organisation, ScimGroup, ScimUser, UserRecord
 from fluid_scim.projection import Projection
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
@@ -61,7 +61,7 @@ class StoredGroup:
 
 
 def stored_users(
-    *, organisation: Organisation, users: Sequence[ScimUser], projection: Projection, in_no_group: bool = False
+    *, organisation: Organisation, users: Sequence[ScimUser | UserRecord], projection: Projection, in_no_group: bool = False
 ) -> list[StoredUser]:
     """These users with their groups and managers' names: two queries at most, never one per user.
 
@@ -90,7 +90,7 @@ def stored_users(
     ]
 
 
-def _fluid(user: ScimUser) -> FluidAccess:
+def _fluid(user: ScimUser | UserRecord) -> FluidAccess:
     return FluidAccess(bool(user.access_granted), tuple(user.fluid_roles or ()), user.access_changed_at)
 
 

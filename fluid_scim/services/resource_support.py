@@ -129,22 +129,30 @@ def flush_unique(what: str) -> None:
         transaction.flush()
 
 
-def list_resources(model: Any, resource_type: ResourceType, *, organisation_id: object, query: ListQuery) -> Page[Any]:
-    """Filter, count, sort and page users or groups in the database (RFC 7644 §3.4.2)."""
+def list_resources(
+    model: Any, resource_type: ResourceType, *, organisation_id: object, query: ListQuery, records: bool = False
+) -> Page[Any]:
+    """Filter, count, sort and page users or groups in the database (RFC 7644 §3.4.2).
+
+    ``records``: users come as :class:`~fluid_scim.repositories.scim.UserRecord` (to be rendered only).
+    """
     node = parse_scim_filter(query.filter) if query.filter else None
-    return list_matching(model, resource_type, organisation_id=organisation_id, node=node, query=query)
+    return list_matching(model, resource_type, organisation_id=organisation_id, node=node, query=query, records=records)
 
 
 def list_matching(
-    model: Any, resource_type: ResourceType, *, organisation_id: object, node: Filter | None, query: ListQuery
+    model: Any, resource_type: ResourceType, *, organisation_id: object, node: Filter | None, query: ListQuery,
+    records: bool = False,
 ) -> Page[Any]:
     """:func:`list_resources` with the filter already parsed (``node``; ``query.filter`` is not read)."""
+    from fluid_scim.models import ScimUser
     from fluid_scim.repositories import filtering
     from fluid_scim.repositories import scim as repo
 
+    records = records and model is ScimUser
     key = _unique_key_wanted(resource_type, node) if query.sort_by is None else None
     if key is not None:  # Entra's `userName eq` / `displayName eq` lookups: one row at most, by its unique index
-        found = repo.find_by_key(model, organisation_id, key)
+        found = repo.user_record_by_key(organisation_id, key) if records else repo.find_by_key(model, organisation_id, key)
         _note_lookup(resource_type, node, found)
         items: Sequence[Any] = [found] if found is not None and query.start_index == 1 and query.count > 0 else []
         return Page(total=int(found is not None), start_index=query.start_index, items=items)
@@ -159,7 +167,10 @@ def list_matching(
     if query.count == 0:
         return Page(total=repo.count(model, organisation_id, clause), start_index=query.start_index)
     order = filtering.sort_clause(resource_type, query.sort_by, query.descending)
-    items = repo.page(model, organisation_id, clause, order, query.start_index, query.count)
+    if records:
+        items = repo.user_records_page(organisation_id, clause, order, query.start_index, query.count)
+    else:
+        items = repo.page(model, organisation_id, clause, order, query.start_index, query.count)
     return _paged(model, organisation_id, lambda: clause, query, items)
 
 

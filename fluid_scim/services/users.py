@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fluid_scim.models import Organisation, ScimUser, ScimUserValue, UserTombstone
+from fluid_scim.models import Organisation, ScimUser, ScimUserValue, UserRecord, UserTombstone
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.patch import Operation, apply_patch
@@ -35,6 +35,11 @@ def _taken(document: dict[str, Any]) -> str:
 
 def get_user(*, organisation: Organisation, user_id: str) -> ScimUser:
     return existing(repo.get_user(organisation.id, user_id), f"User {user_id} not found")
+
+
+def read_user(*, organisation: Organisation, user_id: str) -> UserRecord:
+    """A user to show (GET): its record, not an object to change."""
+    return existing(repo.user_record(organisation.id, user_id), f"User {user_id} not found")
 
 
 def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser:
@@ -167,9 +172,11 @@ def delete_user(*, organisation: Organisation, user_id: str, if_match: str | Non
     transaction.commit()
 
 
-def list_users(*, organisation: Organisation, query: ListQuery) -> Page[ScimUser]:
-    """Filter, count, sort and page in the database (RFC 7644 §3.4.2)."""
-    return list_resources(ScimUser, directory_schema.user_resource(organisation), organisation_id=organisation.id, query=query)
+def list_users(*, organisation: Organisation, query: ListQuery) -> Page[UserRecord | ScimUser]:
+    """Filter, count, sort and page in the database (RFC 7644 §3.4.2); the users to show, as records."""
+    return list_resources(
+        ScimUser, directory_schema.user_resource(organisation), organisation_id=organisation.id, query=query, records=True
+    )
 
 
 def _update(
