@@ -1,5 +1,6 @@
 """Migrations from zero on each backend, matching the models exactly, and reversible."""
 
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,39 @@ def test_a_downgrade_that_rebuilds_the_organisation_table_keeps_every_row(empty_
 def _stored_uuid(connection: Any, value: uuid.UUID) -> Any:
     """A UUID as the Uuid column stores it: 32 hex digits on SQLite, the native type on PostgreSQL."""
     return value.hex if connection.dialect.name == "sqlite" else value
+
+
+def test_a_downgrade_past_0014_numbers_the_pending_events_after_the_last_number(empty_database_url):
+    """Before 0014 an event was numbered at its commit; events committed and not yet published are
+    numbered by the downgrade, per organisation, in the order written, after the organisation's last
+    number, rather than lost."""
+    assert _flask_db(empty_database_url, "upgrade").returncode == 0
+    engine = create_engine(empty_database_url)
+    organisation_id = uuid.uuid4()
+    try:
+        with engine.begin() as connection:
+            stored, at = _stored_uuid(connection, organisation_id), datetime.now(UTC)
+            connection.execute(
+                text("INSERT INTO organisation (id, slug, name, created_at, updated_at) VALUES (:id, 'kept', 'Kept', :at, :at)"),
+                {"id": stored, "at": at},
+            )
+            connection.execute(text("INSERT INTO outbox_sequence (organisation_id, last_seq) VALUES (:id, 4)"), {"id": stored})
+            for index in range(3):
+                connection.execute(
+                    text("INSERT INTO outbox_pending (organisation_id, event_id, type, subject_id, data, created_at)"
+                         " VALUES (:id, :event, 'user.updated', :subject, :data, :at)"),
+                    {"id": stored, "event": f"evt_{index}", "subject": f"u-{index}", "data": f'{{"n": {index}}}', "at": at},
+                )
+        downgraded = _flask_db(empty_database_url, "downgrade", "0013")
+        assert downgraded.returncode == 0, downgraded.stderr
+        assert "outbox_pending" not in _tables(empty_database_url)
+        with engine.connect() as connection:
+            numbered = connection.execute(text("SELECT seq, id, subject_id, data FROM outbox_event ORDER BY seq")).all()
+            last = connection.execute(text("SELECT last_seq FROM outbox_sequence")).scalar_one()
+        assert [(row.seq, row.id, row.subject_id) for row in numbered] == [(5, "evt_0", "u-0"), (6, "evt_1", "u-1"),
+                                                                           (7, "evt_2", "u-2")]
+        assert [row.data if isinstance(row.data, dict) else json.loads(row.data) for row in numbered] == [
+            {"n": 0}, {"n": 1}, {"n": 2}]
+        assert last == 7
+    finally:
+        engine.dispose()

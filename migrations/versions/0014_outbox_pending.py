@@ -41,8 +41,40 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    waiting = op.get_bind().execute(sa.text("SELECT COUNT(*) FROM outbox_pending")).scalar_one()
-    if waiting:  # they would be lost
-        raise RuntimeError(f"{waiting} outbox event(s) not numbered yet: run `flask --app app events publish`, then downgrade")
+    """Before 0014 every event was numbered at its commit: number what is pending, as publishing would
+    (per organisation, in the order written, after its last number), then drop the table."""
+    bind = op.get_bind()
+    pending = sa.table(
+        "outbox_pending", sa.column("id", sa.BigInteger()), sa.column("organisation_id", sa.Uuid()),
+        sa.column("event_id", sa.String()), sa.column("type", sa.String()), sa.column("subject_id", sa.String()),
+        sa.column("data", sa.JSON()), sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    events = sa.table(
+        "outbox_event", sa.column("organisation_id", sa.Uuid()), sa.column("seq", sa.BigInteger()),
+        sa.column("id", sa.String()), sa.column("type", sa.String()), sa.column("subject_id", sa.String()),
+        sa.column("data", sa.JSON()), sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    counters = sa.table("outbox_sequence", sa.column("organisation_id", sa.Uuid()), sa.column("last_seq", sa.BigInteger()))
+    for organisation_id in bind.execute(sa.select(pending.c.organisation_id).distinct()).scalars().all():
+        last = bind.execute(
+            sa.select(counters.c.last_seq).where(counters.c.organisation_id == organisation_id)
+        ).scalar_one_or_none()
+        if last is None:
+            bind.execute(counters.insert().values(organisation_id=organisation_id, last_seq=0))
+            last = 0
+        rows = bind.execute(
+            sa.select(pending).where(pending.c.organisation_id == organisation_id).order_by(pending.c.id)
+        ).all()
+        bind.execute(
+            events.insert(),
+            [
+                {"organisation_id": organisation_id, "seq": last + offset, "id": row.event_id, "type": row.type,
+                 "subject_id": row.subject_id, "data": row.data, "created_at": row.created_at}
+                for offset, row in enumerate(rows, start=1)
+            ],
+        )
+        bind.execute(
+            counters.update().where(counters.c.organisation_id == organisation_id).values(last_seq=last + len(rows))
+        )
     op.drop_index("ix_outbox_pending_organisation", table_name="outbox_pending")
     op.drop_table("outbox_pending")
