@@ -269,15 +269,18 @@ def read_user(user: ScimUser | UserRecord) -> dict[str, Any]:
     """The canonical document of a stored user or user record (no id, meta, groups or password)."""
     loaded = user.__dict__  # column values, read without the ORM's attribute machinery (a page has 100 users)
     document = _READ_COLUMNS(loaded, user)
+    # A record's JSON values were decoded for it alone and are not kept: they go into the document as
+    # they are. An ORM user's are its own state, which the document must not share (the caller may change it).
+    fresh = type(user) is UserRecord
     multi_valued = user.multi_valued
     for name in MULTI_VALUED:
         if multi_valued.get(name):
-            document[name] = [dict(entry) for entry in multi_valued[name]]
+            document[name] = multi_valued[name] if fresh else [dict(entry) for entry in multi_valued[name]]
     custom = loaded.get("custom", _ABSENT)
     if custom is _ABSENT:
         custom = user.custom
     if custom:
-        _merge_custom(document, copy.deepcopy(custom))
+        _merge_custom(document, custom if fresh else copy.deepcopy(custom))
     return document
 
 
