@@ -91,8 +91,9 @@ LIFTED_RATE_LIMIT = "1000000/second"
 CUSTOM_URN = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 CUSTOM_ATTRIBUTE = "CustomAttribute"
 CUSTOM_PATH = f"{CUSTOM_URN}:{CUSTOM_ATTRIBUTE}"
-PHASES = ("main", "custom", "lean", "tenants")
+PHASES = ("main", "custom", "lean", "tenants", "mix")
 # The many-tenants phase adds about a minute per backend: it runs when asked for (--phases tenants).
+# "mix" is the mixed load of "main" alone (with the PostgreSQL-vs-SQLite target), about a minute per backend.
 DEFAULT_PHASES = ("main", "custom", "lean")
 # The lean phase: (connections, kind) in the order measured; the targets are ratios of our req/s to the floor's.
 LEAN_KINDS = {
@@ -530,6 +531,12 @@ class Bench:
             self.floor, _ = self._create_read_phases(client, server, "floor", args.users)
             self.floor["healthz"] = self._healthz(server)
             self.floor_memory = peak_memory_mb(server)
+        self.run_floor_mix()
+
+    def run_floor_mix(self) -> None:
+        args = self.args
+        database = self.log_dir / "floor.db"
+        tenant = Tenant(slug="floor", token="unused")  # noqa: S106 - the floor checks no token
         log(f"floor: mixed load, {args.concurrency_workers} workers, {args.concurrency_clients} clients")
         with serving(lambda: start_floor(database, self.log_dir, args.concurrency_workers)) as server:
             client = BenchClient(server.url, tenant)
@@ -662,6 +669,8 @@ class Bench:
                 flask_migrate.upgrade()
             if "main" in args.phases:
                 self._main_phases(app, url, result)
+            elif "mix" in args.phases:
+                self._mix_phase(app, url, result)
             if "custom" in args.phases:
                 self._custom_attribute(app, url, result)
             if "lean" in args.phases:
@@ -683,6 +692,10 @@ class Bench:
             self._users_and_groups(app, tenant, client, server, result)
             self._audit_cost(app, tenant, client, result)
             self._entra_cycle(app, server, result)
+        self._mix_phase(app, url, result)
+
+    def _mix_phase(self, app: Flask, url: str, result: BackendResult) -> None:
+        args = self.args
         log(f"{result.name}: mixed load, {args.concurrency_workers} workers, {args.concurrency_clients} clients")
         env = self.server_env(url)
         with serving(lambda: LiveServer.start(env, self.log_dir, workers=args.concurrency_workers)) as server:
@@ -1431,11 +1444,12 @@ class Bench:
 
     def comparison(self) -> list[Target]:
         by_name = {result.name: result for result in self.results}
-        if not {"SQLite", "PostgreSQL"} <= set(by_name) or "main" not in self.args.phases:
+        if not {"SQLite", "PostgreSQL"} <= set(by_name) or not {"main", "mix"} & set(self.args.phases):
             return []
         sqlite_stats, pg_stats = by_name["SQLite"].stats, by_name["PostgreSQL"].stats
         targets = []
-        for key in ("lookup", "create", "get", "find", "external", "patch", "list", f"add{max(self.args.members)}"):
+        single = ("lookup", "create", "get", "find", "external", "patch", "list", f"add{max(self.args.members)}")
+        for key in single if "main" in self.args.phases else ():
             a, b = sqlite_stats[key].pct_ms(50), pg_stats[key].pct_ms(50)
             targets.append(
                 Target(
@@ -1935,6 +1949,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if "main" in args.phases:
             bench.run_floor()
+        elif "mix" in args.phases:
+            bench.run_floor_mix()
         for backend in args.backends:
             result = bench.run_backend(backend)
             bench.targets(result)
