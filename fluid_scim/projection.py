@@ -44,9 +44,11 @@ class Projection:
             return any(key[0] == schema and key[1] == attr for key in self.include)
         return (schema, attr, None) not in self.exclude
 
-    def apply(self, body: dict[str, Any]) -> dict[str, Any]:
+    def apply(self, body: dict[str, Any], *, own: bool = False) -> dict[str, Any]:
+        """The projected body (a new dict; ``own``: ``body`` was built for this answer alone, and the
+        default view may change it in place rather than copy it)."""
         if self.include is None and not self.exclude:
-            return _default_view(self.resource_type, body)
+            return _default_view(self.resource_type, body, own=own)
         result: dict[str, Any] = {}
         for key, value in body.items():
             if key in ALWAYS:
@@ -99,10 +101,10 @@ class Projection:
         return value
 
 
-def _default_view(resource_type: ResourceType, body: dict[str, Any]) -> dict[str, Any]:
+def _default_view(resource_type: ResourceType, body: dict[str, Any], *, own: bool = False) -> dict[str, Any]:
     """What :meth:`Projection.apply` gives when nothing is asked for or excluded: the body without its
     ``returned: request`` sub-attributes (a page of 100 users is rendered often; this is its short way)."""
-    result = dict(body)
+    result = body if own else dict(body)
     for schema, attr, hidden in _hidden_subs(resource_type):
         container = result if schema is None else result.get(schema)
         if not isinstance(container, dict) or attr not in container:

@@ -24,21 +24,22 @@ def timestamp(value: datetime) -> str:
 
 
 def _meta(resource_type: str, location: str, created: datetime, modified: datetime, version: int) -> dict[str, Any]:
+    created_text = timestamp(created)
     return {
         "resourceType": resource_type,
-        "created": timestamp(created),
-        "lastModified": timestamp(modified),
+        "created": created_text,
+        "lastModified": created_text if modified == created else timestamp(modified),
         "location": location,
         "version": etag(version),
     }
 
 
 def render_users(users: Sequence[StoredUser], *, base_url: str, projection: Projection) -> list[dict[str, Any]]:
-    return [projection.apply(_user_body(user, base_url)) for user in users]
+    return [projection.apply(_user_body(user, base_url), own=True) for user in users]
 
 
 def render_user(user: StoredUser, *, base_url: str, projection: Projection) -> dict[str, Any]:
-    return projection.apply(_user_body(user, base_url))
+    return projection.apply(_user_body(user, base_url), own=True)
 
 
 def _user_body(user: StoredUser, base_url: str) -> dict[str, Any]:
@@ -105,7 +106,7 @@ def render_group(group: StoredGroup, *, base_url: str, projection: Projection) -
             if member["display"] is None:
                 del member["display"]
     body["meta"] = _meta("Group", f"{base_url}/Groups/{group.id}", group.created_at, group.updated_at, group.version)
-    return projection.apply(body)
+    return projection.apply(body, own=True)
 
 
 def list_response(resources: list[dict[str, Any]], *, total: int, start_index: int) -> dict[str, Any]:

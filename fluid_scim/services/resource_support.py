@@ -166,12 +166,24 @@ def list_matching(
     clause = filtering.filter_clause(resource_type, node, organisation_id=organisation_id) if node is not None else None
     if query.count == 0:
         return Page(total=repo.count(model, organisation_id, clause), start_index=query.start_index)
+    items = _page_items(model, resource_type, organisation_id, clause, query, records=records)
+    return _paged(model, organisation_id, lambda: clause, query, items)
+
+
+def _page_items(
+    model: Any, resource_type: ResourceType, organisation_id: object, clause: Any, query: ListQuery, *, records: bool
+) -> Sequence[Any]:
+    """The page's users or groups (users as records with ``records``); an unfiltered list of users in
+    the default order by a statement built once."""
+    from fluid_scim.repositories import filtering
+    from fluid_scim.repositories import scim as repo
+
+    if records and clause is None and query.sort_by is None and not query.descending:
+        return repo.user_records_by_creation(organisation_id, query.start_index, query.count)
     order = filtering.sort_clause(resource_type, query.sort_by, query.descending)
     if records:
-        items = repo.user_records_page(organisation_id, clause, order, query.start_index, query.count)
-    else:
-        items = repo.page(model, organisation_id, clause, order, query.start_index, query.count)
-    return _paged(model, organisation_id, lambda: clause, query, items)
+        return repo.user_records_page(organisation_id, clause, order, query.start_index, query.count)
+    return repo.page(model, organisation_id, clause, order, query.start_index, query.count)
 
 
 def _note_lookup(resource_type: ResourceType, node: object, found: Any) -> None:
