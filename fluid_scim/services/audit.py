@@ -19,7 +19,6 @@ from typing import Any
 
 from fluid_scim import redaction
 from fluid_scim.models import Organisation
-from fluid_scim.models.audit import ProvisioningEvent
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.redaction import redact_optional
@@ -45,7 +44,7 @@ def record(
     changes: list[dict[str, Any]] | None = None,
     status: int = 200,
     detail: str | None = None,
-) -> ProvisioningEvent:
+) -> None:
     """Add the event of a change to the current transaction (the caller commits it with the change).
 
     ``status`` is the one the request answers when the change succeeds: SCIM use cases say theirs
@@ -53,15 +52,13 @@ def record(
     the subject is called now (a userName, a displayName), kept as it was when the row was written.
     """
     context = request_context.current()
-    event = ProvisioningEvent(
-        **event_values(
+    history_repo.add_event(
+        event_values(
             organisation.id, context, operation, resource_type, resource_id, changes or [], status, None, detail,
             resource_name=resource_name,
         )
     )
-    history_repo.add_event(event)
     context.recorded = True
-    return event
 
 
 def record_outside(
@@ -79,9 +76,7 @@ def record_outside(
     try:
         transaction.rollback()
         history_repo.add_event(
-            ProvisioningEvent(
-                **event_values(organisation.id, context, operation, resource_type, resource_id, [], status, scim_type, detail)
-            )
+            event_values(organisation.id, context, operation, resource_type, resource_id, [], status, scim_type, detail)
         )
         transaction.commit()
         context.recorded = True
