@@ -45,6 +45,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -1661,7 +1662,10 @@ def bulk_users(
             fluid_extension=True,
         )
         resource_type = directory_schema.user_resource(organisation)
-        value_rows = mapping.write_user(template, coerce_resource(resource_type, body, quirks=set()))
+        value_rows = [  # column values, as POST inserts them; read below like the ORM rows
+            SimpleNamespace(**{key: row.get(key) for key in (column.key for column in ScimUserValue.__table__.columns)})
+            for row in mapping.write_user(template, coerce_resource(resource_type, body, quirks=set()))
+        ]
         custom_rows = mapping.custom_rows(template, resource_type)
         postgres = db.session.get_bind().dialect.name == "postgresql"
         series = select(literal(ID_OFFSET, BigInteger).label("n")).cte("series", recursive=True)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from fluid_scim.errors import InvalidFilter
 from fluid_scim.extensions import db
 from fluid_scim.filters import FilterError, compile_predicate, parse_filter
-from fluid_scim.models import ScimUser
+from fluid_scim.models import ScimUser, ScimUserValue
 from fluid_scim.models.scim import new_id
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories.filtering import filter_clause, sort_clause
@@ -106,7 +106,7 @@ def test_custom_filters_agree_with_the_reference(app, data):
                 rows = mapping.write_user(user, document)
                 db.session.add(user)
                 db.session.flush()
-                db.session.add_all(rows + mapping.custom_rows(user, RESOURCE))
+                db.session.add_all([ScimUserValue(**row) for row in rows] + mapping.custom_rows(user, RESOURCE))
                 documents[user.id] = {**mapping.read_user(user), "id": user.id}
             db.session.flush()
             for _ in range(8):
@@ -151,7 +151,7 @@ def test_sorting_by_custom_attributes(app, sort_by):
                 rows = mapping.write_user(user, document)
                 db.session.add(user)
                 db.session.flush()
-                db.session.add_all(rows + mapping.custom_rows(user, RESOURCE))
+                db.session.add_all([ScimUserValue(**row) for row in rows] + mapping.custom_rows(user, RESOURCE))
                 ids.append(user.id)
             db.session.flush()
             order = {

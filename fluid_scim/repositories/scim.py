@@ -44,7 +44,7 @@ from fluid_scim.extensions import db
 from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, UserRecord
 from fluid_scim.models.scim import is_resource_id
 from fluid_scim.models.types import ReadJSON, utcnow
-from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS
+from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
 
 MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
 
@@ -176,13 +176,13 @@ _INSERT_VALUES = insert(_VALUES)
 _VALUE_COLUMNS = tuple(column.key for column in _VALUES.columns)
 
 
-def _insert_values(rows: Iterable[ScimUserValue]) -> None:
-    """Insert value rows (built, never added to the session) in one Core executemany.
+def _insert_values(rows: Iterable[ValueRow]) -> None:
+    """Insert value rows (column values) in one Core executemany.
 
     Nothing reads them back through the ORM (filters and deletes are SQL), and the ORM's unit of work
     cost more than the INSERT itself: a sixth of a create's CPU went to flushing them (measured).
     """
-    values = [{key: row.__dict__.get(key) for key in _VALUE_COLUMNS} for row in rows]
+    values = [{key: row.get(key) for key in _VALUE_COLUMNS} for row in rows]
     if values:
         db.session.connection().execute(_INSERT_VALUES, values)
 
@@ -198,7 +198,7 @@ def _default_of(column: Any) -> Any:
     return default.arg(None) if default.is_callable else default.arg  # a callable's arg takes the execution context
 
 
-def add_user(user: ScimUser, rows: Iterable[ScimUserValue]) -> None:
+def add_user(user: ScimUser, rows: Iterable[ValueRow]) -> None:
     """Insert a new user by one Core INSERT (the userName key's unique index speaks here), then its value rows.
 
     The user then joins the session as persistent, as if it had been loaded, with every column set:
@@ -215,7 +215,7 @@ def add_user(user: ScimUser, rows: Iterable[ScimUserValue]) -> None:
     _insert_values(rows)
 
 
-def replace_user_values(user: ScimUser, rows: Iterable[ScimUserValue], *, attributes: Iterable[str]) -> None:
+def replace_user_values(user: ScimUser, rows: Iterable[ValueRow], *, attributes: Iterable[str]) -> None:
     """Replace the value rows of the named attributes (others, such as the Fluid roles, stay)."""
     db.session.execute(
         delete(ScimUserValue).where(

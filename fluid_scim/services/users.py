@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fluid_scim.models import Organisation, ScimUser, ScimUserValue, UserRecord, UserTombstone
+from fluid_scim.models import Organisation, ScimUser, UserRecord, UserTombstone
 from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.patch import Operation, apply_patch
 from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
 from fluid_scim.repositories import scim as repo
+from fluid_scim.repositories.mapping import ValueRow
 from fluid_scim.schema import FLUID_URN
 from fluid_scim.schema.coerce import coerce_resource
 from fluid_scim.services import access, audit, directory_schema, managers, outbox, request_context, transaction
@@ -263,7 +264,7 @@ def _imported_match(organisation: Organisation, document: dict[str, Any]) -> Sci
     return matches[0]
 
 
-def _store(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None) -> list[ScimUserValue]:
+def _store(organisation: Organisation, user: ScimUser, document: dict[str, Any], *, password: str | None) -> list[ValueRow]:
     """Write ``document`` onto ``user``'s columns, resolving the manager; return its value rows."""
     manager_id = managers.manager_for(organisation, user, document)  # before the columns change: no early flush
     if password is not None:

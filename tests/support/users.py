@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from fluid_scim.extensions import db
-from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember, ScimUser
+from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 from fluid_scim.models.scim import new_id
 from fluid_scim.repositories import mapping
 from fluid_scim.schema import ResourceType
@@ -50,7 +50,7 @@ def add_user(
     user.password_hash = password_hash
     db.session.add(user)
     db.session.flush()
-    db.session.add_all(rows)
+    db.session.add_all(ScimUserValue(**row) for row in rows)
     db.session.flush()
     return user
 
