@@ -146,13 +146,15 @@ def find_by_key(model: type[ScimUser] | type[ScimGroup], organisation_id: object
     return found
 
 
+_GROUP_BY_ID = select(ScimGroup).where(ScimGroup.organisation_id == _ORGANISATION, ScimGroup.id == _ID)
+_GROUP_BY_ID_FOR_UPDATE = _GROUP_BY_ID.with_for_update()
+
+
 def get_group(organisation_id: object, group_id: str, *, for_update: bool = False) -> ScimGroup | None:
     if not is_resource_id(group_id):
         return None
-    query = select(ScimGroup).where(ScimGroup.organisation_id == organisation_id, ScimGroup.id == group_id)
-    if for_update:
-        query = query.with_for_update()
-    return db.session.execute(query).scalar_one_or_none()
+    query = _GROUP_BY_ID_FOR_UPDATE if for_update else _GROUP_BY_ID
+    return db.session.execute(query, {"organisation_id": organisation_id, "id": group_id}).scalar_one_or_none()
 
 
 def group_display_names(organisation_id: object, group_ids: Iterable[str]) -> dict[str, str]:
@@ -444,16 +446,18 @@ def count(model: type[ScimUser] | type[ScimGroup], organisation_id: object, clau
     return int(db.session.execute(query).scalar_one())
 
 
+# The managers' names of a page (or of one user), built once like the groups of users.
+_DISPLAY_NAMES = select(_USERS.c.id, func.coalesce(_USERS.c.display_name, _USERS.c.user_name)).where(
+    _USERS.c.organisation_id == _ORGANISATION, _USERS.c.id.in_(_IDS)
+)
+
+
 def display_names(organisation_id: object, user_ids: Iterable[str]) -> dict[str, str | None]:
     """displayName (else userName) of the given users, one query."""
-    ids = list(set(user_ids))
+    ids = sorted(set(user_ids))
     if not ids:
         return {}
-    rows = db.session.execute(
-        select(ScimUser.id, func.coalesce(ScimUser.display_name, ScimUser.user_name)).where(
-            ScimUser.organisation_id == organisation_id, ScimUser.id.in_(ids)
-        )
-    )
+    rows = db.session.connection().execute(_DISPLAY_NAMES, {"organisation_id": organisation_id, "ids": ids})
     return {row[0]: row[1] for row in rows}
 
 
@@ -510,19 +514,22 @@ def existing_member_types(organisation_id: object, ids: Sequence[str]) -> dict[s
     ids = [member_id for member_id in ids if is_resource_id(member_id)]
     if not ids:
         return {}
+    connection = db.session.connection()
     found = {
         user_id: "User"
-        for user_id in db.session.execute(
-            select(ScimUser.id).where(ScimUser.organisation_id == organisation_id, ScimUser.id.in_(ids))
-        ).scalars()
+        for user_id in connection.execute(_USER_IDS_AMONG, {"organisation_id": organisation_id, "ids": ids}).scalars()
     }
     missing = [member for member in ids if member not in found]
     if missing:
-        for group_id in db.session.execute(
-            select(ScimGroup.id).where(ScimGroup.organisation_id == organisation_id, ScimGroup.id.in_(missing))
-        ).scalars():
+        parameters = {"organisation_id": organisation_id, "ids": missing}
+        for group_id in connection.execute(_GROUP_IDS_AMONG, parameters).scalars():
             found[group_id] = "Group"
     return found
+
+
+# Built once (every member batch of a group PATCH runs them); ids as constants, see _LISTED_IDS.
+_USER_IDS_AMONG = select(ScimUser.id).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id.in_(_LISTED_IDS))
+_GROUP_IDS_AMONG = select(ScimGroup.id).where(ScimGroup.organisation_id == _ORGANISATION, ScimGroup.id.in_(_LISTED_IDS))
 
 
 def add_members(organisation_id: object, group_id: str, members: Sequence[tuple[str, str]]) -> None:
