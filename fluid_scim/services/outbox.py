@@ -11,10 +11,10 @@ last number on, moved to the numbered events. Publishers of one organisation tak
 row, so publishing transactions commit in ``seq`` order and a reader paging past a ``seq`` never
 misses an event. Every reader of numbered events publishes first (the feed, the webhook worker's
 fan-out, a new endpoint's starting point), so nothing committed is left out. The guarantee
-consumers get (docs/webhooks.md): in an organisation, ``sequence`` runs 1, 2, 3, … without gaps;
-two changes to the same user or group are numbered in the order they committed (the second waited
-for the first's row locks, so it wrote its pending row after the first's commit); a transaction's
-own events keep the order it emitted them in.
+consumers get (docs/admin-api.md, "Numbering and order"): in an organisation, ``sequence`` runs
+1, 2, 3, … without gaps; two changes to the same user or group are numbered in the order they
+committed (the second waited for the first's row locks, so it wrote its pending row after the
+first's commit); a transaction's own events keep the order it emitted them in.
 """
 
 from __future__ import annotations
