@@ -44,7 +44,9 @@ from fluid_scim.extensions import db
 from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, UserRecord
 from fluid_scim.models.scim import is_resource_id
 from fluid_scim.models.types import ReadJSON, utcnow
+from fluid_scim.repositories.filtering import sort_clause
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
+from fluid_scim.schema import USER_RESOURCE
 
 MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
 
@@ -349,6 +351,15 @@ def replace_fluid_roles(organisation_id: object, roles: Mapping[str, Sequence[st
         db.session.execute(insert(_USER_VALUES), rows)
 
 
+def _windowed(
+    query: Select[Any], order_by: Sequence[ColumnElement[Any]], offset: Any, limit: Any, clause: ColumnElement[bool] | None = None
+) -> Select[Any]:
+    """``query`` filtered by ``clause``, in this order, cut to the window (values or bound parameters)."""
+    if clause is not None:
+        query = query.where(clause)
+    return query.order_by(*order_by).offset(offset).limit(limit)
+
+
 # -- Users as records, for the SCIM read views ------------------------------------------------------
 
 # A GET, a lookup or a list page only renders its users: it reads the columns a representation shows
@@ -388,13 +399,13 @@ def user_record_by_key(organisation_id: object, key: str) -> UserRecord | None:
     return None if row is None else _record(row)
 
 
-# An unfiltered list in the default order (creation time, then id: filtering.sort_clause(None)), built
-# once: building a 45-column SELECT and its cache key took longer than SQLite takes to run it.
-_RECORDS_BY_CREATION = (
-    _RECORD.where(_USERS.c.organisation_id == _ORGANISATION)
-    .order_by(_USERS.c.created_at.asc().nulls_last(), _USERS.c.id.asc())
-    .offset(bindparam("offset", type_=Integer))
-    .limit(bindparam("limit", type_=Integer))
+# An unfiltered list in the default order (filtering.sort_clause without sortBy), built once: building
+# a 45-column SELECT and its cache key took longer than SQLite takes to run it.
+_RECORDS_BY_CREATION = _windowed(
+    _RECORD.where(_USERS.c.organisation_id == _ORGANISATION),
+    sort_clause(USER_RESOURCE, None, False),
+    bindparam("offset", type_=Integer),
+    bindparam("limit", type_=Integer),
 )
 
 
@@ -412,9 +423,7 @@ def user_records_page(
 ) -> list[UserRecord]:
     """:func:`page` of users, as records."""
     query = _RECORD.where(_USERS.c.organisation_id == organisation_id)
-    if clause is not None:
-        query = query.where(clause)
-    rows = db.session.connection().execute(query.order_by(*order_by).offset(start_index - 1).limit(count))
+    rows = db.session.connection().execute(_windowed(query, order_by, start_index - 1, count, clause))
     return [_record(row) for row in rows]
 
 
@@ -428,9 +437,7 @@ def page(
 ) -> Sequence[Any]:
     """One page (1-based ``start_index``) of the users or groups matching ``clause``, in this order."""
     query = select(model).where(model.organisation_id == organisation_id)
-    if clause is not None:
-        query = query.where(clause)
-    return db.session.execute(query.order_by(*order_by).offset(start_index - 1).limit(count)).scalars().all()
+    return db.session.execute(_windowed(query, order_by, start_index - 1, count, clause)).scalars().all()
 
 
 _COUNT_ALL = {
