@@ -43,7 +43,8 @@ EVENT_TYPES = (
 )
 _PENDING = "fluid_outbox_pending"
 PUBLISH_BATCH = 500  # events numbered per publishing transaction
-PUBLISH_MAX_BATCHES = 20  # per call to publish
+PUBLISH_MAX_BATCHES = 20  # per organisation and call to publish
+PUBLISH_MAX_ORGANISATIONS = 20  # per call to publish without an organisation (the worker's, every poll)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +93,18 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
 
 
 def publish(organisation_id: uuid.UUID | None = None, *, max_batches: int = PUBLISH_MAX_BATCHES) -> int:
-    """Number the pending events of one organisation (or of every organisation that has some); return how many.
+    """Number the pending events of one organisation (or of up to ``PUBLISH_MAX_ORGANISATIONS`` that
+    have some); return how many.
 
     Each batch of at most ``PUBLISH_BATCH`` events is its own transaction on a connection of its own
     (the caller's session and its transaction are left alone), so a publisher holds an organisation's
-    counter for one batch at a time; at most ``max_batches`` batches per call (what is left waits for
-    the next call).
+    counter for one batch at a time; at most ``max_batches`` batches per organisation and call (what
+    is left waits for the next call).
     """
     published = 0
     with db.engine.connect() as connection:
         if organisation_id is None:
-            organisations = repo.organisations_pending(connection, limit=max_batches)
+            organisations = repo.organisations_pending(connection, limit=PUBLISH_MAX_ORGANISATIONS)
             connection.rollback()
         else:
             organisations = [organisation_id]
