@@ -59,12 +59,15 @@ _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
 _KEY: BindParameter[str] = bindparam("key")
 _USER_BY_ID = select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id == _ID)
 _USER_BY_ID_FOR_UPDATE = _USER_BY_ID.with_for_update()
-_GROUPS_OF_USERS = (
+_GROUPS_OF = (
     select(ScimGroupMember.member_id, ScimGroup.id, ScimGroup.display_name)
     .join(ScimGroup, (ScimGroup.organisation_id == ScimGroupMember.organisation_id) & (ScimGroup.id == ScimGroupMember.group_id))
-    .where(ScimGroupMember.organisation_id == _ORGANISATION, ScimGroupMember.member_id.in_(_IDS))
+    .where(ScimGroupMember.organisation_id == _ORGANISATION)
     .order_by(ScimGroup.display_name, ScimGroup.id)
 )
+_GROUPS_OF_USERS = _GROUPS_OF.where(ScimGroupMember.member_id.in_(_IDS))
+# One user's (a GET, a lookup by userName): no expanding IN, whose SQL is rendered again at every execution.
+_GROUPS_OF_USER = _GROUPS_OF.where(ScimGroupMember.member_id == _ID)
 _WITH_EMAIL = (
     select(ScimUserValue.user_id)
     .where(
@@ -473,7 +476,10 @@ def groups_of_users(organisation_id: object, user_ids: Sequence[str]) -> dict[st
     if not user_ids:
         return {}
     # Columns only: run as a Core statement on the session's connection (half the cost of the ORM's execute).
-    rows = db.session.connection().execute(_GROUPS_OF_USERS, {"organisation_id": organisation_id, "ids": list(user_ids)})
+    if len(user_ids) == 1:
+        rows = db.session.connection().execute(_GROUPS_OF_USER, {"organisation_id": organisation_id, "id": user_ids[0]})
+    else:
+        rows = db.session.connection().execute(_GROUPS_OF_USERS, {"organisation_id": organisation_id, "ids": list(user_ids)})
     result: dict[str, list[tuple[str, str]]] = {user_id: [] for user_id in user_ids}
     for member_id, group_id, name in rows:
         result[member_id].append((group_id, name))
