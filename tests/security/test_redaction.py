@@ -149,6 +149,16 @@ def test_every_field_of_a_log_record_is_redacted(app: Flask, tenant: Tenant) -> 
     assert entry["object"] == "Opaque([REDACTED])" and "[REDACTED]" in entry["exception"]
 
 
+def test_a_log_line_keeps_non_ascii_text_and_integers_beyond_64_bits() -> None:
+    record = logging.LogRecord("fluid_scim.anything", logging.INFO, __file__, 1, "Zoë's import", (), None)
+    record.__dict__.update({"employees": 2**70, "when": uuid.UUID(int=7), "city": "Kraków"})
+    line = JsonFormatter().format(record)
+    entry: dict[str, Any] = json.loads(line)
+    assert "\n" not in line and "Kraków" in line  # one line, UTF-8 as it is
+    assert entry["message"] == "Zoë's import" and entry["city"] == "Kraków"
+    assert entry["employees"] == 2**70 and entry["when"] == str(uuid.UUID(int=7))
+
+
 def test_each_shape_of_secret_is_masked_and_ordinary_text_is_not() -> None:
     from fluid_scim.redaction import redact
 
