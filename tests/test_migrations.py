@@ -145,3 +145,34 @@ def test_a_downgrade_past_0014_numbers_the_pending_events_after_the_last_number(
         assert last == 7
     finally:
         engine.dispose()
+
+
+def test_0015_marks_the_organisations_whose_imported_users_still_wait_for_adoption(empty_database_url):
+    """A create looks for an imported user to adopt only where one may wait: an organisation with an
+    imported user not yet adopted starts with the flag set; one whose imports were all adopted, or that
+    never imported, does not."""
+    assert _flask_db(empty_database_url, "upgrade", "0014").returncode == 0
+    engine = create_engine(empty_database_url)
+    at = datetime.now(UTC)
+    try:
+        with engine.begin() as connection:
+            for slug, origin, linked_at in (("waiting", "import", None), ("adopted", "import", at), ("never", "scim", None)):
+                stored = _stored_uuid(connection, uuid.uuid4())
+                connection.execute(
+                    text("INSERT INTO organisation (id, slug, name, created_at, updated_at)"
+                         " VALUES (:id, :slug, :slug, :at, :at)"),
+                    {"id": stored, "slug": slug, "at": at},
+                )
+                connection.execute(
+                    text("INSERT INTO scim_user (organisation_id, id, user_name, user_name_key, multi_valued, version,"
+                         " created_at, updated_at, origin, linked_at)"
+                         " VALUES (:id, 'u-1', 'someone', 'someone', '{}', 1, :at, :at, :origin, :linked_at)"),
+                    {"id": stored, "at": at, "origin": origin, "linked_at": linked_at},
+                )
+        upgraded = _flask_db(empty_database_url, "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with engine.connect() as connection:
+            flags = dict(connection.execute(text("SELECT slug, imports_waiting FROM organisation")).all())
+        assert {slug: bool(flag) for slug, flag in flags.items()} == {"waiting": True, "adopted": False, "never": False}
+    finally:
+        engine.dispose()

@@ -189,6 +189,10 @@ def import_users(
     if sum(1 for row in materialised if row) > MAX_ROWS:
         raise ImportFileRefused(f"the file has more than {MAX_ROWS:,} rows; split it into smaller files")
     organisation_id = organisation.id  # read once: every commit expires the instance
+    if not organisation.imports_waiting:
+        # Before the first imported user: from here on a SCIM create looks for one to adopt.
+        organisation.imports_waiting = True
+        transaction.commit()
     report = ImportReport()
     first_row: dict[str, int] = {}
     for number, row in _numbered(materialised):

@@ -48,7 +48,7 @@ def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser
     quirks = request_context.current().quirks
     resource_type = directory_schema.user_resource(organisation)
     document = coerce_resource(resource_type, body, quirks=quirks)
-    imported = _imported_match(organisation, document)
+    imported = _imported_match(organisation, document) if organisation.imports_waiting else None
     if imported is not None:
         quirks.add("adopted-by-email")
         _update(organisation, imported, document, password=document.pop("password", None), reason="user.adopted", status=201)
