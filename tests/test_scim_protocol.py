@@ -136,6 +136,29 @@ def test_attribute_projection_on_reads_and_writes(scim):
     _error(scim.get("/Users", params={"attributes": "nope"}), 400, "invalidValue")
 
 
+def test_a_users_groups_read_alike_by_id_by_user_name_and_in_a_page(scim):
+    """A GET by id or by userName reads a user with its groups in one statement, a page in a second one: the
+    groups (value, display, $ref) and their order are the same on every path, whatever the names' case and accents."""
+    member, loner = _user(scim), _user(scim)
+    suffix = uuid.uuid4().hex[:6]
+    for name in ("beta", "Alpha", "Émile", "zed", "Zed two", "ábaco"):
+        group = scim.post("/Groups", {"schemas": [GROUP_URN], "displayName": f"{name} {suffix}"}).json()
+        added = scim.patch(f"/Groups/{group['id']}", [{"op": "add", "path": "members", "value": [{"value": member["id"]}]}])
+        assert added.status_code in (200, 204), added.text
+
+    def read_three_ways(user: dict) -> list:
+        by_id = scim.get(f"/Users/{user['id']}").json().get("groups")
+        found = scim.get("/Users", params={"filter": f'userName eq "{user["userName"]}"'}).json()["Resources"]
+        page = scim.get("/Users", params={"startIndex": 1, "count": 1000}).json()["Resources"]
+        in_page = next(listed for listed in page if listed["id"] == user["id"]).get("groups")
+        assert by_id == found[0].get("groups") == in_page
+        return by_id or []
+
+    shown = read_three_ways(member)
+    assert len(shown) == 6 and all(group["display"].endswith(suffix) and group["$ref"].endswith(group["value"]) for group in shown)
+    assert read_three_ways(loner) == []
+
+
 def test_search_endpoints(scim):
     user = _user(scim)
     body = {
