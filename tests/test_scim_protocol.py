@@ -155,7 +155,8 @@ def test_a_users_groups_read_alike_by_id_by_user_name_and_in_a_page(scim):
         return by_id or []
 
     shown = read_three_ways(member)
-    assert len(shown) == 6 and all(group["display"].endswith(suffix) and group["$ref"].endswith(group["value"]) for group in shown)
+    assert len(shown) == 6
+    assert all(group["display"].endswith(suffix) and group["$ref"].endswith(group["value"]) for group in shown)
     assert read_three_ways(loner) == []
 
 
