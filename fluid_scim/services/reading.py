@@ -68,13 +68,7 @@ def stored_users(
     ``in_no_group``: the caller knows that none of them is a member of a group (a user created just now).
     """
     transaction.reads_only_from_here()
-    groups: dict[str, list[tuple[str, str]]] = {}
-    if projection.wants("groups") and not in_no_group:
-        carried = [getattr(user, "groups", None) for user in users]  # a record read with its groups (repo.user_record)
-        if all(pairs is not None for pairs in carried):
-            groups = {user.id: pairs for user, pairs in zip(users, carried, strict=True) if pairs is not None}
-        else:
-            groups = repo.groups_of_users(organisation.id, [user.id for user in users])
+    groups = _groups_of(organisation, users) if projection.wants("groups") and not in_no_group else {}
     managers = {user.manager_id for user in users if user.manager_id}
     manager_names = (
         repo.display_names(organisation.id, managers) if managers and projection.wants("manager", ENTERPRISE_URN) else {}
@@ -93,6 +87,14 @@ def stored_users(
         )
         for user in users
     ]
+
+
+def _groups_of(organisation: Organisation, users: Sequence[ScimUser | UserRecord]) -> dict[str, list[tuple[str, str]]]:
+    """The users' direct groups: carried by records read with them (``repo.user_record``), else one query."""
+    carried = [getattr(user, "groups", None) for user in users]
+    if all(pairs is not None for pairs in carried):
+        return {user.id: pairs for user, pairs in zip(users, carried, strict=True) if pairs is not None}
+    return repo.groups_of_users(organisation.id, [user.id for user in users])
 
 
 def _fluid(user: ScimUser | UserRecord) -> FluidAccess:
