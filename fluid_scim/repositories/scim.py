@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -35,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import aliased, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import InstrumentedAttribute, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
@@ -65,7 +66,18 @@ _GROUPS_OF = (
     .where(ScimGroupMember.organisation_id == _ORGANISATION)
     .order_by(ScimGroup.display_name, ScimGroup.id)
 )
-_GROUPS_OF_USERS = _GROUPS_OF.where(ScimGroupMember.member_id.in_(_IDS))
+# A list of ids (a page's 100 users) as one array parameter on PostgreSQL: psycopg caches and prepares
+# only statements of 50 parameters or fewer, so an IN of 100 was parsed again at every execution and
+# planned by the server every time. SQLite has no arrays: an expanding IN there.
+_ID_ARRAY: BindParameter[Any] = bindparam("ids", type_=postgresql.ARRAY(String(36)))
+
+
+def _among(column: ColumnElement[str] | InstrumentedAttribute[str]) -> dict[str, ColumnElement[bool]]:
+    """``column`` is one of the ``ids`` parameter, spelled per backend."""
+    return {"postgresql": column == any_(_ID_ARRAY), "sqlite": column.in_(_IDS)}
+
+
+_GROUPS_OF_USERS = {dialect_name: _GROUPS_OF.where(among) for dialect_name, among in _among(ScimGroupMember.member_id).items()}
 # One user's (a GET, a lookup by userName): no expanding IN, whose SQL is rendered again at every execution.
 _GROUPS_OF_USER = _GROUPS_OF.where(ScimGroupMember.member_id == _ID)
 _WITH_EMAIL = (
@@ -505,9 +517,12 @@ def count(model: type[ScimUser] | type[ScimGroup], organisation_id: object, clau
 
 
 # The managers' names of a page (or of one user), built once like the groups of users.
-_DISPLAY_NAMES = select(_USERS.c.id, func.coalesce(_USERS.c.display_name, _USERS.c.user_name)).where(
-    _USERS.c.organisation_id == _ORGANISATION, _USERS.c.id.in_(_IDS)
-)
+_DISPLAY_NAMES = {
+    dialect_name: select(_USERS.c.id, func.coalesce(_USERS.c.display_name, _USERS.c.user_name)).where(
+        _USERS.c.organisation_id == _ORGANISATION, among
+    )
+    for dialect_name, among in _among(_USERS.c.id).items()
+}
 
 
 def display_names(organisation_id: object, user_ids: Iterable[str]) -> dict[str, str | None]:
@@ -515,7 +530,8 @@ def display_names(organisation_id: object, user_ids: Iterable[str]) -> dict[str,
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    rows = db.session.connection().execute(_DISPLAY_NAMES, {"organisation_id": organisation_id, "ids": ids})
+    connection = db.session.connection()
+    rows = connection.execute(_DISPLAY_NAMES[connection.dialect.name], {"organisation_id": organisation_id, "ids": ids})
     return {row[0]: row[1] for row in rows}
 
 
@@ -527,7 +543,9 @@ def groups_of_users(organisation_id: object, user_ids: Sequence[str]) -> dict[st
     if len(user_ids) == 1:
         rows = db.session.connection().execute(_GROUPS_OF_USER, {"organisation_id": organisation_id, "id": user_ids[0]})
     else:
-        rows = db.session.connection().execute(_GROUPS_OF_USERS, {"organisation_id": organisation_id, "ids": list(user_ids)})
+        connection = db.session.connection()
+        statement = _GROUPS_OF_USERS[connection.dialect.name]
+        rows = connection.execute(statement, {"organisation_id": organisation_id, "ids": list(user_ids)})
     result: dict[str, list[tuple[str, str]]] = {user_id: [] for user_id in user_ids}
     for member_id, group_id, name in rows:
         result[member_id].append((group_id, name))
