@@ -412,7 +412,7 @@ def _groups_of_the_user(dialect_name: str) -> ColumnElement[Any]:
         pairs = func.json_agg(postgresql.aggregate_order_by(func.json_build_array(*pair_columns), *in_order))
         aggregated: ColumnElement[Any] = sql_cast(pairs, Text)
     else:
-        aggregated = func.json_group_array(func.json_array(*pair_columns))  # ordered in Python: see _groups_in_order
+        aggregated = func.json_group_array(func.json_array(*pair_columns))  # ordered in Python: see _record_with_groups
     return (
         select(aggregated)
         .select_from(
@@ -540,10 +540,10 @@ def groups_of_users(organisation_id: object, user_ids: Sequence[str]) -> dict[st
     if not user_ids:
         return {}
     # Columns only: run as a Core statement on the session's connection (half the cost of the ORM's execute).
+    connection = db.session.connection()
     if len(user_ids) == 1:
-        rows = db.session.connection().execute(_GROUPS_OF_USER, {"organisation_id": organisation_id, "id": user_ids[0]})
+        rows = connection.execute(_GROUPS_OF_USER, {"organisation_id": organisation_id, "id": user_ids[0]})
     else:
-        connection = db.session.connection()
         statement = _GROUPS_OF_USERS[connection.dialect.name]
         rows = connection.execute(statement, {"organisation_id": organisation_id, "ids": list(user_ids)})
     result: dict[str, list[tuple[str, str]]] = {user_id: [] for user_id in user_ids}

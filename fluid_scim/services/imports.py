@@ -32,6 +32,7 @@ from fluid_scim.models.scim import new_id
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import mapping
+from fluid_scim.repositories import organisations as organisations_repo
 from fluid_scim.repositories import scim as repo
 from fluid_scim.schema import USER_RESOURCE
 from fluid_scim.schema.coerce import coerce_resource
@@ -189,10 +190,10 @@ def import_users(
     if sum(1 for row in materialised if row) > MAX_ROWS:
         raise ImportFileRefused(f"the file has more than {MAX_ROWS:,} rows; split it into smaller files")
     organisation_id = organisation.id  # read once: every commit expires the instance
-    if not organisation.imports_waiting:
-        # Before the first imported user: from here on a SCIM create looks for one to adopt.
-        organisation.imports_waiting = True
-        transaction.commit()
+    # Before the first imported user, by an UPDATE of its own (whether or not ``organisation`` is in the
+    # session): from here on a SCIM create looks for one to adopt.
+    organisations_repo.mark_imports_waiting(organisation_id)
+    transaction.commit()
     report = ImportReport()
     first_row: dict[str, int] = {}
     for number, row in _numbered(materialised):
