@@ -40,7 +40,7 @@ class Organisation(Model):
     brake_min_removals: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     brake_window_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     # Whether users created by ``users import`` may be waiting to be adopted by a SCIM create (the
-    # e-mail fallback): set by an import, never cleared (left true, it only costs a create one query).
+    # e-mail fallback): set with the first imported user, never cleared (left true, it only costs a create one query).
     # A create in an organisation that never imported skips the adoption lookup.
     imports_waiting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # How long a deleted user's tombstone is kept for the audit trail.

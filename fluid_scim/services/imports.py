@@ -190,10 +190,6 @@ def import_users(
     if sum(1 for row in materialised if row) > MAX_ROWS:
         raise ImportFileRefused(f"the file has more than {MAX_ROWS:,} rows; split it into smaller files")
     organisation_id = organisation.id  # read once: every commit expires the instance
-    # Before the first imported user, by an UPDATE of its own (whether or not ``organisation`` is in the
-    # session): from here on a SCIM create looks for one to adopt.
-    organisations_repo.mark_imports_waiting(organisation_id)
-    transaction.commit()
     report = ImportReport()
     first_row: dict[str, int] = {}
     for number, row in _numbered(materialised):
@@ -323,5 +319,8 @@ def _create(organisation_id: Any, document: dict[str, Any], roles: list[str]) ->
                 created_at=now,
             )
         )
+    # In the user's own transaction: from the first imported user on, a SCIM create looks for one to
+    # adopt (an UPDATE that matches nothing once the flag is set).
+    organisations_repo.mark_imports_waiting(organisation_id)
     transaction.commit()
     return user_id
