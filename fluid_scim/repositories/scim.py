@@ -60,9 +60,11 @@ _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
 _KEY: BindParameter[str] = bindparam("key")
 _USER_BY_ID = select(ScimUser).where(ScimUser.organisation_id == _ORGANISATION, ScimUser.id == _ID)
 _USER_BY_ID_FOR_UPDATE = _USER_BY_ID.with_for_update()
+# A membership's group: the join of both ways of reading a user's groups (groups_of_users, _groups_of_the_user).
+_GROUP_OF_MEMBERSHIP = (ScimGroup.organisation_id == ScimGroupMember.organisation_id) & (ScimGroup.id == ScimGroupMember.group_id)
 _GROUPS_OF = (
     select(ScimGroupMember.member_id, ScimGroup.id, ScimGroup.display_name)
-    .join(ScimGroup, (ScimGroup.organisation_id == ScimGroupMember.organisation_id) & (ScimGroup.id == ScimGroupMember.group_id))
+    .join(ScimGroup, _GROUP_OF_MEMBERSHIP)
     .where(ScimGroupMember.organisation_id == _ORGANISATION)
     .order_by(ScimGroup.display_name, ScimGroup.id)
 )
@@ -401,7 +403,6 @@ def _record(row: Sequence[Any]) -> UserRecord:
 
 # One user (a GET, a lookup by userName) with its direct groups in the same statement, as a JSON array
 # of [id, displayName] pairs: one round trip instead of two. A statement per backend, built once.
-_MEMBERS = cast(Table, ScimGroupMember.__table__)
 _GROUPS = cast(Table, ScimGroup.__table__)
 
 
@@ -415,11 +416,7 @@ def _groups_of_the_user(dialect_name: str) -> ColumnElement[Any]:
         aggregated = func.json_group_array(func.json_array(*pair_columns))  # ordered in Python: see _record_with_groups
     return (
         select(aggregated)
-        .select_from(
-            _MEMBERS.join(
-                _GROUPS, (_GROUPS.c.organisation_id == _MEMBERS.c.organisation_id) & (_GROUPS.c.id == _MEMBERS.c.group_id)
-            )
-        )
+        .select_from(_MEMBERS.join(_GROUPS, _GROUP_OF_MEMBERSHIP))
         .where(_MEMBERS.c.organisation_id == _USERS.c.organisation_id, _MEMBERS.c.member_id == _USERS.c.id)
         .scalar_subquery()
     )
