@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from fluid_scim.projection import Projection
 from fluid_scim.schema import ENTERPRISE_URN, FLUID_URN, GROUP_URN, USER_URN
 from fluid_scim.services.reading import FluidAccess, StoredGroup, StoredUser
@@ -20,6 +22,16 @@ LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 
 
 def timestamp(value: datetime) -> str:
+    """RFC 3339 in UTC to the millisecond, as ``isoformat(timespec="milliseconds")`` with ``Z`` writes it.
+
+    orjson writes a UTC time with microseconds as ``"YYYY-MM-DDTHH:MM:SS.ffffffZ"`` (29 bytes, quoted);
+    cutting the last three digits truncates to milliseconds as ``isoformat`` does, in a third of its
+    time (a page of 100 users renders 200 of them). Any other shape (no fraction, another offset)
+    takes ``isoformat``.
+    """
+    text = orjson.dumps(value, option=orjson.OPT_UTC_Z)
+    if len(text) == 29:
+        return text[1:24].decode() + "Z"
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -1,0 +1,111 @@
+"""Prepared SELECTs (fluid_scim/repositories/prepared.py) answer what ``Connection.execute`` answers, on both backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Column, MetaData, String, Table, bindparam, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from fluid_scim.extensions import db
+from fluid_scim.models import Organisation, ScimGroup, ScimUser
+from fluid_scim.repositories import organisations, scim
+from fluid_scim.repositories.prepared import PreparedSelect
+from tests.support.provisioning import scim as scim_call
+from tests.support.statements import captured_statements
+from tests.support.tenants import Tenant
+from tests.support.urns import ENTERPRISE_URN, PATCH_OP_URN, USER_URN
+
+
+def _people(client: FlaskClient, tenant: Tenant) -> list[str]:
+    """Three users, with what a user's columns can hold: a manager, e-mails, a suspended one, groups with names
+    that differ in case and accents, a user in none."""
+    manager = scim_call(client, tenant, "POST", "/Users", {"schemas": [USER_URN], "userName": "boss@example.com",
+                                                           "displayName": "Zoë Boss", "active": True})["id"]
+    report = scim_call(client, tenant, "POST", "/Users", {
+        "schemas": [USER_URN, ENTERPRISE_URN], "userName": "ada@example.com", "externalId": "e-1", "active": False,
+        "name": {"givenName": "Ada", "familyName": "Lovelace"}, "title": "Engineer",
+        "emails": [{"value": "ada@example.com", "type": "work", "primary": True}],
+        ENTERPRISE_URN: {"employeeNumber": "7", "manager": {"value": manager}},
+    })["id"]
+    loner = scim_call(client, tenant, "POST", "/Users", {"schemas": [USER_URN], "userName": "loner@example.com"})["id"]
+    for name in ("émigrés", "Emigres", "admins"):
+        group = scim_call(client, tenant, "POST", "/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                                               "displayName": name})["id"]
+        for member in (manager, report):
+            scim_call(client, tenant, "PATCH", f"/Groups/{group}", {"schemas": [PATCH_OP_URN], "Operations": [
+                {"op": "Add", "path": "members", "value": [{"value": member}]}]})
+    return [manager, report, loner]
+
+
+def _both_ways(prepared: PreparedSelect, parameters: dict[str, Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    connection = db.session.connection()
+    ordinary = [tuple(row) for row in connection.execute(prepared.statement, parameters)]
+    return [tuple(row) for row in prepared.rows(connection, parameters)], ordinary
+
+
+def test_every_prepared_statement_answers_as_connection_execute(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    ids = _people(client, tenant)
+    with app.app_context():
+        organisation = db.session.execute(select(Organisation).where(Organisation.slug == tenant.slug)).scalar_one()
+        org = organisation.id
+        user_name_key = db.session.execute(
+            select(ScimUser.user_name_key).where(ScimUser.organisation_id == org, ScimUser.id == ids[1])
+        ).scalar_one()
+        dialect = db.session.connection().dialect.name
+        cases: list[tuple[PreparedSelect, dict[str, Any]]] = [
+            (organisations._WITH_TOKEN_PREPARED, {"slug": tenant.slug}),
+            (organisations._WITH_TOKEN_PREPARED, {"slug": "nobody-here"}),
+            (scim._RECORDS_BY_CREATION, {"organisation_id": org, "offset": 0, "limit": 100}),
+            (scim._RECORDS_BY_CREATION, {"organisation_id": org, "offset": 1, "limit": 1}),
+            (scim._COUNT_ALL[ScimUser], {"organisation_id": org}),
+            (scim._COUNT_ALL[ScimGroup], {"organisation_id": org}),
+            (scim._GROUPS_OF_USERS_PREPARED, {"organisation_id": org, "ids": ids}),
+            (scim._DISPLAY_NAMES_PREPARED, {"organisation_id": org, "ids": ids}),
+        ]
+        cases += [(scim._GROUPS_OF_USER, {"organisation_id": org, "id": user_id}) for user_id in ids]
+        cases += [(scim._RECORD_WITH_GROUPS[dialect]["id"], {"organisation_id": org, "id": user_id}) for user_id in ids]
+        cases.append((scim._RECORD_WITH_GROUPS[dialect]["key"], {"organisation_id": org, "key": user_name_key}))
+        if dialect != "postgresql":  # the array-parameter statements are PostgreSQL's alone
+            cases = [case for case in cases if case[0] not in (scim._GROUPS_OF_USERS_PREPARED, scim._DISPLAY_NAMES_PREPARED)]
+        empty = []
+        for prepared, parameters in cases:
+            mine, ordinary = _both_ways(prepared, parameters)
+            assert mine == ordinary, prepared.statement
+            if not mine:
+                empty.append(parameters)
+            first = prepared.first(db.session.connection(), parameters)
+            assert (None if first is None else tuple(first)) == (ordinary[0] if ordinary else None)
+        # Rows everywhere but for the unknown slug and the groups of the user in none.
+        assert empty == [{"slug": "nobody-here"}, {"organisation_id": org, "id": ids[2]}]
+        record = scim.user_record(org, ids[1])
+        assert record is not None and record.active is False and record.external_id == "e-1"
+        assert [name for _, name in record.groups] == ["Emigres", "admins", "émigrés"]
+        assert record.created_at.tzinfo is not None
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys_and_the_session_goes_on(app: Flask) -> None:
+    missing = Table("no_such_table", MetaData(), Column("id", String(36)))
+    prepared = PreparedSelect(select(missing.c.id).where(missing.c.id == bindparam("id")))
+    with app.app_context():
+        with pytest.raises((OperationalError, ProgrammingError)) as raised:
+            prepared.first(db.session.connection(), {"id": "x"})
+        assert "no_such_table" in str(raised.value)
+        db.session.rollback()
+        assert organisations.find_with_token("nobody-here") is None
+
+
+def test_statements_stay_visible_to_cursor_listeners(app: Flask, tenant: Tenant) -> None:
+    with captured_statements(app) as seen, app.app_context():
+        found = organisations.find_with_token(tenant.slug)
+    assert found is not None and found[0].slug == tenant.slug
+    assert any("FROM organisation" in statement for statement, _ in seen)
+
+
+def test_an_expanding_parameter_is_refused(app: Flask) -> None:
+    prepared = PreparedSelect(select(ScimUser.id).where(ScimUser.id.in_(bindparam("ids", expanding=True))))
+    with app.app_context(), pytest.raises(TypeError, match="expanding"):
+        prepared.first(db.session.connection(), {"ids": ["a"]})
