@@ -32,9 +32,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Unpack
+from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Dialect, Select
 
 _Processor = Callable[[Any], Any] | None
 
@@ -49,6 +49,14 @@ class _Plan:
     result_types: tuple[Any, ...]
     # (index, processor) of the result columns that have one: known from the first cursor description.
     converting: tuple[tuple[int, Callable[[Any], Any]], ...] | None = field(default=None)
+
+    def converters(self, dialect: Dialect, description: Sequence[Sequence[Any]]) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+        """The result processors SQLAlchemy's ``CursorResult`` would apply, by column index, None left out."""
+        return tuple(
+            (index, process)
+            for index, (type_, column) in enumerate(zip(self.result_types, description, strict=True))
+            if (process := type_._cached_result_processor(dialect, column[1])) is not None
+        )
 
     def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         values = []
@@ -65,7 +73,7 @@ class PreparedSelect:
 
     __slots__ = ("_plans", "statement")
 
-    def __init__(self, statement: Select[Unpack[tuple[Any, ...]]]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
 
@@ -89,18 +97,13 @@ class PreparedSelect:
         try:
             cursor.execute(plan.sql, values)
             fetched = cursor.fetchall() if every else cursor.fetchmany(1)
-            description = cursor.description
+            converting = plan.converting
+            if converting is None:  # psycopg builds its description anew at each reading: read it once
+                converting = plan.converting = plan.converters(dialect, cursor.description)
         except dialect.loaded_dbapi.Error as error:
             # Closes the cursor, invalidates a lost connection, raises SQLAlchemy's exception.
             connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
         cursor.close()
-        converting = plan.converting
-        if converting is None:
-            converting = plan.converting = tuple(
-                (index, process)
-                for index, (type_, column) in enumerate(zip(plan.result_types, description, strict=True))
-                if (process := type_._cached_result_processor(dialect, column[1])) is not None
-            )
         if not converting:
             return fetched
         rows = []
