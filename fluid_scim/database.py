@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import event
+from flask_sqlalchemy.session import Session as FlaskSession
+from sqlalchemy import Connection, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 
@@ -69,3 +71,33 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
+
+
+class Reading:
+    """A read-only request's own connection (repositories.connections), checked out at its first statement."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self) -> None:
+        self.connection: Connection | None = None
+
+    def connection_of(self, engine: Engine) -> Connection:
+        if self.connection is None:
+            connection = engine.connect()
+            if connection.dialect.name == "postgresql":
+                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            self.connection = connection
+        return self.connection
+
+
+READING: ContextVar[Reading | None] = ContextVar("fluid_scim_reading", default=None)
+
+
+class ReadingAwareSession(FlaskSession):
+    """Flask-SQLAlchemy's session; while a request only reads, bound to that request's own connection."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, bind: Any = None, **kwargs: Any) -> Any:
+        reading = READING.get()
+        if reading is not None and bind is None:
+            return reading.connection_of(self._db.engine)
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)

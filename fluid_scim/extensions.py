@@ -9,6 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+from fluid_scim.database import ReadingAwareSession
+
 # Constraint names are fixed before the first migration so that Alembic can drop and alter them
 # by name on every backend (SQLite batch mode needs them too).
 NAMING_CONVENTION = {
@@ -25,7 +27,11 @@ class Base(DeclarativeBase):
 
 
 # Objects stay readable after the commit that ends each use case, without a reload per attribute.
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# While a request only reads, its session (if it needs one) runs on the request's own connection
+# (repositories.connections).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": ReadingAwareSession,
+                                                            # on that connection, the session's commit commits
+                                                            "join_transaction_mode": "control_fully"})
 # Batch mode lets Alembic alter SQLite tables by rebuilding them. A rebuild drops SQLite's expression
 # indexes (Alembic cannot reflect them): review every generated migration, and prefer plain
 # op.add_column / op.create_index on tables that carry such indexes (scim_user, scim_user_value).

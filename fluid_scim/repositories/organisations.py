@@ -16,6 +16,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimToken
+from fluid_scim.repositories import connections
 from fluid_scim.repositories.prepared import PreparedSelect
 from fluid_scim.repositories.scoping import across_organisations
 
@@ -78,7 +79,7 @@ def find_with_token(slug: str) -> tuple[Organisation, TokenCheck | None] | None:
     only reads it, and attaching it to the session cost a fifth of the lookup. What changes an
     organisation (the admin API, the CLI) loads it itself, with :func:`find_by_slug` or :func:`find_by_id`.
     """
-    row = _WITH_TOKEN_PREPARED.first(db.session.connection(), {"slug": slug})
+    row = _WITH_TOKEN_PREPARED.first(connections.current(), {"slug": slug})
     if row is None:
         return None
     width = len(_ORGANISATION_KEYS)

@@ -45,6 +45,7 @@ from fluid_scim.extensions import db
 from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, UserRecord
 from fluid_scim.models.scim import is_resource_id
 from fluid_scim.models.types import ReadJSON, utcnow
+from fluid_scim.repositories import connections
 from fluid_scim.repositories.filtering import sort_clause
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
 from fluid_scim.repositories.prepared import PreparedSelect
@@ -438,7 +439,7 @@ _RECORD_WITH_GROUPS = {
 
 
 def _record_with_groups(by: str, parameters: dict[str, object]) -> UserRecord | None:
-    connection = db.session.connection()
+    connection = connections.current()
     dialect_name = connection.dialect.name
     row = _RECORD_WITH_GROUPS[dialect_name][by].first(connection, parameters)
     if row is None:
@@ -480,7 +481,7 @@ _RECORDS_BY_CREATION = PreparedSelect(
 def user_records_by_creation(organisation_id: object, start_index: int, count: int) -> list[UserRecord]:
     """:func:`user_records_page` without a filter, in the default order."""
     parameters = {"organisation_id": organisation_id, "offset": start_index - 1, "limit": count}
-    return [_record(row) for row in _RECORDS_BY_CREATION.rows(db.session.connection(), parameters)]
+    return [_record(row) for row in _RECORDS_BY_CREATION.rows(connections.current(), parameters)]
 
 
 def user_records_page(
@@ -489,7 +490,7 @@ def user_records_page(
 ) -> list[UserRecord]:
     """:func:`page` of users, as records."""
     query = _RECORD.where(_USERS.c.organisation_id == organisation_id)
-    rows = db.session.connection().execute(_windowed(query, order_by, start_index - 1, count, clause))
+    rows = connections.current().execute(_windowed(query, order_by, start_index - 1, count, clause))
     return [_record(row) for row in rows]
 
 
@@ -514,7 +515,7 @@ _COUNT_ALL = {
 
 def count(model: type[ScimUser] | type[ScimGroup], organisation_id: object, clause: ColumnElement[bool] | None) -> int:
     if clause is None:
-        row = _COUNT_ALL[model].first(db.session.connection(), {"organisation_id": organisation_id})
+        row = _COUNT_ALL[model].first(connections.current(), {"organisation_id": organisation_id})
         assert row is not None  # COUNT(*) answers one row
         return int(row[0])
     query = select(func.count()).select_from(model).where(model.organisation_id == organisation_id, clause)
@@ -536,7 +537,7 @@ def display_names(organisation_id: object, user_ids: Iterable[str]) -> dict[str,
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    connection = db.session.connection()
+    connection = connections.current()
     parameters = {"organisation_id": organisation_id, "ids": ids}
     if connection.dialect.name == "postgresql":
         rows: Iterable[Sequence[Any]] = _DISPLAY_NAMES_PREPARED.rows(connection, parameters)
@@ -550,7 +551,7 @@ def groups_of_users(organisation_id: object, user_ids: Sequence[str]) -> dict[st
     if not user_ids:
         return {}
     # Columns only: run as a Core statement on the session's connection (half the cost of the ORM's execute).
-    connection = db.session.connection()
+    connection = connections.current()
     rows: Iterable[Sequence[Any]]
     if len(user_ids) == 1:
         rows = _GROUPS_OF_USER.rows(connection, {"organisation_id": organisation_id, "id": user_ids[0]})
@@ -605,7 +606,7 @@ def existing_member_types(organisation_id: object, ids: Sequence[str]) -> dict[s
     ids = [member_id for member_id in ids if is_resource_id(member_id)]
     if not ids:
         return {}
-    connection = db.session.connection()
+    connection = connections.current()
     found = {
         user_id: "User"
         for user_id in connection.execute(_USER_IDS_AMONG, {"organisation_id": organisation_id, "ids": ids}).scalars()

@@ -29,6 +29,7 @@ def create_scim_blueprint() -> Blueprint:
     blueprint.before_request(_reads_without_transaction)
     blueprint.before_request(authenticate_scim_request)
     blueprint.after_request(recording.finish_request)
+    blueprint.teardown_request(_end_reads)
     discovery.register(blueprint)
     openapi.register(blueprint)
     resource_views.register(blueprint)
@@ -100,7 +101,11 @@ def register_scim(app: Flask) -> None:
 def _reads_without_transaction() -> None:
     """GET and HEAD write nothing (but, once a minute, a token's last use: one statement)."""
     if request.method in ("GET", "HEAD"):
-        transaction.reads_only_from_here()
+        transaction.read_only_request()
+
+
+def _end_reads(_error: BaseException | None) -> None:
+    transaction.end_read_only_request()
 
 
 def _is_scim_request() -> bool:

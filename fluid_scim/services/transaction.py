@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from sqlalchemy import Connection
 
 from fluid_scim.extensions import db
+from fluid_scim.repositories import connections
 
 _deferred: ContextVar[bool] = ContextVar("fluid_scim_deferred_commit", default=False)
 
@@ -32,7 +33,13 @@ def flush() -> None:
 
 
 def rollback() -> None:
-    """Void what the current use case wrote and end its transaction (a refused row, a lost race)."""
+    """Void what the current use case wrote and end its transaction (a refused row, a lost race).
+
+    A read-only request's own connection goes back to the pool here too: what runs after it in the
+    request runs on the session again.
+    """
+    if connections.is_reading():
+        connections.end_reading()
     db.session.rollback()
 
 
@@ -56,9 +63,23 @@ def reads_only_from_here() -> None:
     change after its commit). Nothing is lost: under READ COMMITTED each statement takes its own
     snapshot inside a transaction too. A no-op inside a transaction, and on SQLite.
     """
+    if connections.is_reading():  # in autocommit already, on the request's own connection
+        return
     session = db.session()
     if not session.in_transaction() and session.get_bind().dialect.name == "postgresql":
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def read_only_request() -> None:
+    """The request only reads (a SCIM GET or HEAD): its statements run on a connection of its own, in
+    autocommit on PostgreSQL, without the ORM session unless an ORM query needs one (repositories.connections).
+    :func:`end_read_only_request` ends it, whatever happened.
+    """
+    connections.begin_reading()
+
+
+def end_read_only_request() -> None:
+    connections.end_reading()
 
 
 @contextmanager

@@ -1,0 +1,52 @@
+"""The connection a repository's Core statements run on: the ORM session's, or a read-only request's own.
+
+A SCIM GET or HEAD writes nothing (but, once a minute, a token's last use). Its statements are the
+authentication lookup, the user or page it reads and the groups of those users: Core statements,
+most of them prepared (:mod:`fluid_scim.repositories.prepared`). Run through the ORM session, each
+such request also paid for the session's own life, made, begun, closed and removed: about 70 µs, more
+than a prepared statement costs. So while such a request runs (from :func:`begin_reading` to
+:func:`end_reading`), :func:`current` hands out a connection of the request's own from the same pool,
+in autocommit on PostgreSQL (a read saves the BEGIN and ROLLBACK round trips; under READ COMMITTED
+each statement takes its own snapshot inside a transaction too). The session is made only if
+something runs an ORM query, and then on that same connection (``database.ReadingAwareSession``): one
+connection per request either way, and a write the request makes (a token's last use) is committed
+on it.
+
+Outside a reading request :func:`current` is the session's connection, in the session's transaction.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+from fluid_scim.database import READING, Reading
+from fluid_scim.extensions import db
+
+
+def current() -> Connection:
+    """Where a repository runs a Core statement now: the reading request's connection, else the session's."""
+    reading = READING.get()
+    if reading is None:
+        return db.session.connection()
+    return reading.connection_of(db.engine)
+
+
+def is_reading() -> bool:
+    return READING.get() is not None
+
+
+def begin_reading() -> None:
+    """From here until :func:`end_reading`, statements run on a connection of the request's own."""
+    READING.set(Reading())
+
+
+def end_reading() -> None:
+    """Remove the session (it ran on that connection, if it ran) and return the connection to the pool."""
+    reading = READING.get()
+    if reading is None:
+        return
+    READING.set(None)
+    if db.session.registry.has():
+        db.session.remove()
+    if reading.connection is not None:
+        reading.connection.close()
