@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Column, MetaData, String, Table, bindparam, select
+from sqlalchemy import Column, MetaData, String, Table, bindparam, event, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from fluid_scim.extensions import db
@@ -16,7 +16,7 @@ from fluid_scim.repositories import organisations, scim
 from fluid_scim.repositories.prepared import PreparedSelect
 from tests.support.provisioning import scim as scim_call
 from tests.support.statements import captured_statements
-from tests.support.tenants import Tenant
+from tests.support.tenants import Tenant, make_tenant
 from tests.support.urns import ENTERPRISE_URN, PATCH_OP_URN, USER_URN
 
 
@@ -109,3 +109,33 @@ def test_an_expanding_parameter_is_refused(app: Flask) -> None:
     prepared = PreparedSelect(select(ScimUser.id).where(ScimUser.id.in_(bindparam("ids", expanding=True))))
     with app.app_context(), pytest.raises(TypeError, match="expanding"):
         prepared.first(db.session.connection(), {"ids": ["a"]})
+
+
+@pytest.mark.parametrize("path", ["/Users/{user}", "/Users?filter=userName eq \"ada@example.com\"", "/Users", "/Groups/{group}",
+                                  "/Groups?filter=displayName eq \"admins\""])
+def test_a_read_holds_one_connection_and_returns_it(app_factory: Any, path: str) -> None:
+    """A GET's statements, Core and ORM alike, run on one connection, back in the pool when it is answered."""
+    app = app_factory(record_flush_seconds=60)  # events batched, as a served worker writes them
+    tenant = make_tenant(app)
+    client = app.test_client()
+    user = scim_call(client, tenant, "POST", "/Users", {"schemas": [USER_URN], "userName": "ada@example.com"})["id"]
+    group = scim_call(client, tenant, "POST", "/Groups", {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                                                           "displayName": "admins", "members": [{"value": user}]})["id"]
+    with app.app_context():
+        engine = db.engine
+    checkouts: list[object] = []
+
+    def checkout(dbapi_connection: object, record: object, proxy: object) -> None:
+        checkouts.append(dbapi_connection)
+
+    event.listen(engine, "checkout", checkout)
+    try:
+        response = client.get(f"/scim/v2{path.format(user=user, group=group)}",
+                              headers={"Host": tenant.host, "Authorization": f"Bearer {tenant.token}"})
+    finally:
+        event.remove(engine, "checkout", checkout)
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body.get("id") in (user, group) or body["totalResults"] >= 1
+    assert len(checkouts) == 1
+    assert engine.pool.checkedout() == 0
