@@ -139,3 +139,55 @@ def test_a_read_holds_one_connection_and_returns_it(app_factory: Any, path: str)
     assert body.get("id") in (user, group) or body["totalResults"] >= 1
     assert len(checkouts) == 1
     assert engine.pool.checkedout() == 0
+
+
+def _event(organisation_id: Any, event_id: str) -> dict[str, Any]:
+    from fluid_scim.models.types import utcnow
+    from fluid_scim.services.audit import event_values
+    from fluid_scim.services.request_context import RequestContext
+
+    context = RequestContext(kind="scim", actor="scim:entra", request_id="r-1", user_agent="Ünïcode agent", dialect="entra",
+                             method="POST", path="/scim/v2/Users", quirks={"b", "a"})
+    values = event_values(organisation_id, context, "user.create", "User", "u-1", [{"path": "name", "before": None,
+                                                                                  "after": {"given": "Zoë", "n": 2**40}}],
+                          201, None, "créé")
+    values.update(id=event_id, created_at=utcnow())
+    return values
+
+
+def test_a_prepared_insert_writes_what_connection_execute_writes(app: Flask, tenant: Tenant) -> None:
+    from fluid_scim.models import ProvisioningEvent
+    from fluid_scim.repositories import history
+
+    with app.app_context():
+        org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
+        connection = db.session.connection()
+        fast, ordinary = _event(org, "e-fast"), _event(org, "e-ordinary")
+        history._INSERT_EVENT.execute(connection, [fast])
+        connection.execute(history._INSERT_EVENTS, ordinary)
+        db.session.commit()
+        assert history._INSERT_EVENT._plans[(connection.dialect.name, tuple(fast))] is not None  # not the fallback
+        table = ProvisioningEvent.__table__
+        rows = {row.id: row._asdict() for row in db.session.execute(select(table).where(table.c.organisation_id == org))}
+        for row in rows.values():
+            del row["id"], row["created_at"]
+        assert rows["e-fast"] == rows["e-ordinary"]
+        assert rows["e-fast"]["quirks"] == ["a", "b"] and rows["e-fast"]["changes"][0]["after"]["given"] == "Zoë"
+
+
+def test_a_prepared_insert_leaves_defaults_and_listeners_to_sqlalchemy(app: Flask, tenant: Tenant) -> None:
+    from fluid_scim.models import ProvisioningEvent
+    from fluid_scim.repositories import history
+
+    with app.app_context():
+        org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
+        partial = {key: value for key, value in _event(org, "e-partial").items() if key not in ("created_at", "kind")}
+        with captured_statements(app) as seen:
+            history._INSERT_EVENT.execute(db.session.connection(), [_event(org, "e-seen")])
+        assert any("INSERT INTO provisioning_event" in statement for statement, _ in seen)
+        history._INSERT_EVENT.execute(db.session.connection(), [partial])  # SQLAlchemy fills in the left-out defaults
+        db.session.commit()
+        table = ProvisioningEvent.__table__
+        row = db.session.execute(select(table).where(table.c.organisation_id == org, table.c.id == "e-partial")).one()
+        assert row.kind == "scim" and row.created_at is not None
+        assert db.session.execute(select(table.c.id).where(table.c.organisation_id == org, table.c.id == "e-seen")).one()

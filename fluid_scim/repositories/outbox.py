@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
 from fluid_scim.models import OutboxEvent, OutboxPending, OutboxSequence
+from fluid_scim.repositories.prepared import PreparedInsert
 
 _LOCK: dict[str, Any] = {}
 _EVENTS = cast(Table, OutboxEvent.__table__)
 _PENDING = cast(Table, OutboxPending.__table__)
 _SEQUENCES = cast(Table, OutboxSequence.__table__)
-_INSERT_PENDING = insert(_PENDING)
+_INSERT_PENDING = PreparedInsert(insert(_PENDING))
 _INSERT_EVENTS = insert(_EVENTS)
 _PENDING_OF = (
     select(_PENDING.c.id, _PENDING.c.event_id, _PENDING.c.type, _PENDING.c.subject_id, _PENDING.c.data, _PENDING.c.created_at)
@@ -39,7 +40,7 @@ def add_pending(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert unnumbered events (one mapping of column values each) in the committing ``session``: one
     statement, no lock beyond its own rows (a Core statement on the session's connection)."""
     if rows:
-        session.connection().execute(_INSERT_PENDING, list(rows))
+        _INSERT_PENDING.execute(session.connection(), rows)
 
 
 def _lock_statement(dialect: str) -> Any:

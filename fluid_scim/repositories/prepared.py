@@ -1,4 +1,4 @@
-"""SELECTs of the per-request hot paths, compiled once per dialect and run on the connection's own cursor.
+"""Statements of the per-request hot paths, compiled once per dialect and run on the connection's own cursor.
 
 Every SCIM request authenticates by one SELECT, and a GET or a lookup by userName reads its user by
 one more. Through ``Connection.execute``, SQLAlchemy spends on each of them more than the driver
@@ -20,8 +20,12 @@ What stays exactly as SQLAlchemy does it:
   test counting statements, a tracer), statements go through ``Connection.execute``, so that none
   is hidden from a listener.
 
-Only plain SELECTs qualify: no expanding ``IN`` and no parameter rendered into the SQL text, which
-need the per-call compilation this skips (refused when the statement is first compiled). The
+Two kinds qualify. A :class:`PreparedSelect` is a plain SELECT: no expanding ``IN`` and no parameter
+rendered into the SQL text, which need the per-call compilation this skips (refused when the
+statement is first compiled). A :class:`PreparedInsert` inserts rows given as column values (a create's
+user, its value rows, its event, its pending outbound events); a set of columns that leaves out a
+column with a Python-side default, which SQLAlchemy would compute per row, goes through
+``Connection.execute`` instead. The
 processors, the result columns and the error handler are SQLAlchemy's own, reached by names it keeps
 internal: the version is pinned in requirements.txt, and tests/test_prepared.py compares every
 prepared statement's rows with ``Connection.execute``'s on both backends, so an upgrade that moves
@@ -34,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy import Connection, Dialect, Insert, Select
 
 _Processor = Callable[[Any], Any] | None
 
@@ -124,18 +128,68 @@ class PreparedSelect:
         return [] if row is None else [tuple(row)]
 
     def _plan(self, connection: Connection) -> _Plan:
-        dialect = connection.dialect
-        compiled = self.statement.compile(dialect=dialect)
-        if compiled.literal_execute_params or compiled.post_compile_params:
-            raise TypeError("a prepared SELECT cannot have expanding or literal-execute parameters")
-        names: Sequence[str] = compiled.positiontup if dialect.positional and compiled.positiontup else list(compiled.binds)
-        binds = []
-        for name in names:
-            bind = compiled.binds[name]
-            default = None if bind.callable is not None or bind.value is None else bind.value
-            binds.append((name, bind.key, default, bind.type._cached_bind_processor(dialect)))
-        # The same types CursorResult reads its processors from (a label's type, a type_coerce's).
-        result_types = tuple(column[3] for column in compiled._result_columns)
-        plan = _Plan(compiled.string, bool(dialect.positional), tuple(binds), result_types)
-        self._plans[dialect.name] = plan
+        plan = _compiled(self.statement, connection.dialect)
+        self._plans[connection.dialect.name] = plan
         return plan
+
+
+class PreparedInsert:
+    """A Core INSERT of rows given as column values, compiled once per dialect and set of columns."""
+
+    __slots__ = ("_plans", "statement")
+
+    def __init__(self, statement: Insert) -> None:
+        self.statement = statement
+        self._plans: dict[tuple[str, tuple[str, ...]], _Plan | None] = {}
+
+    def execute(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert the rows (one statement, or one executemany); every row names the same columns."""
+        if not rows:
+            return
+        keys = tuple(rows[0])
+        dispatch = connection.dispatch
+        plan: _Plan | None = None
+        if not (dispatch.before_cursor_execute or dispatch.after_cursor_execute) and all(tuple(row) == keys for row in rows):
+            cache_key = (connection.dialect.name, keys)
+            plan = self._plans[cache_key] if cache_key in self._plans else self._plan(connection, keys)
+        if plan is None:
+            connection.execute(self.statement, [dict(row) for row in rows] if len(rows) > 1 else dict(rows[0]))
+            return
+        values: list[Any] = [plan.parameters(row) for row in rows]
+        cursor = connection.connection.cursor()
+        try:
+            if len(values) == 1:
+                cursor.execute(plan.sql, values[0])
+            else:
+                cursor.executemany(plan.sql, values)
+        except connection.dialect.loaded_dbapi.Error as error:
+            # Closes the cursor, invalidates a lost connection, raises SQLAlchemy's exception (IntegrityError
+            # for a taken unique key, as from Connection.execute).
+            connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
+        cursor.close()
+
+    def _plan(self, connection: Connection, keys: tuple[str, ...]) -> _Plan | None:
+        table = self.statement.table
+        defaulted = [
+            column.key for column in table.columns
+            if column.key not in keys and (column.default is not None or column.onupdate is not None)
+        ]
+        # A column left out that SQLAlchemy would fill in per row: Connection.execute does it.
+        plan = None if defaulted else _compiled(self.statement, connection.dialect, column_keys=list(keys))
+        self._plans[(connection.dialect.name, keys)] = plan
+        return plan
+
+
+def _compiled(statement: Select[*tuple[Any, ...]] | Insert, dialect: Dialect, column_keys: list[str] | None = None) -> _Plan:
+    compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+    if compiled.literal_execute_params or compiled.post_compile_params:
+        raise TypeError("a prepared statement cannot have expanding or literal-execute parameters")
+    names: Sequence[str] = compiled.positiontup if dialect.positional and compiled.positiontup else list(compiled.binds)
+    binds = []
+    for name in names:
+        bind = compiled.binds[name]
+        default = None if bind.callable is not None or bind.value is None else bind.value
+        binds.append((name, bind.key, default, bind.type._cached_bind_processor(dialect)))
+    # The same types CursorResult reads its processors from (a label's type, a type_coerce's).
+    result_types = tuple(column[3] for column in compiled._result_columns)
+    return _Plan(compiled.string, bool(dialect.positional), tuple(binds), result_types)

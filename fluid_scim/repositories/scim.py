@@ -48,7 +48,7 @@ from fluid_scim.models.types import ReadJSON, utcnow
 from fluid_scim.repositories import connections
 from fluid_scim.repositories.filtering import sort_clause
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
-from fluid_scim.repositories.prepared import PreparedSelect
+from fluid_scim.repositories.prepared import PreparedInsert, PreparedSelect
 from fluid_scim.schema import USER_RESOURCE
 
 MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
@@ -198,7 +198,7 @@ def add_group(group: ScimGroup) -> None:
 
 
 _VALUES = cast(Table, ScimUserValue.__table__)
-_INSERT_VALUES = insert(_VALUES)
+_INSERT_VALUES = PreparedInsert(insert(_VALUES))
 _VALUE_COLUMNS = tuple(column.key for column in _VALUES.columns)
 
 
@@ -209,8 +209,7 @@ def _insert_values(rows: Iterable[ValueRow]) -> None:
     cost more than the INSERT itself: a sixth of a create's CPU went to flushing them (measured).
     """
     values = [{key: row.get(key) for key in _VALUE_COLUMNS} for row in rows]
-    if values:
-        db.session.connection().execute(_INSERT_VALUES, values)
+    _INSERT_VALUES.execute(db.session.connection(), values)
 
 
 _USER_ATTRIBUTES = tuple((attribute.key, attribute.columns[0]) for attribute in inspect(ScimUser).column_attrs)
@@ -235,7 +234,7 @@ def add_user(user: ScimUser, rows: Iterable[ValueRow]) -> None:
     for key, column in _USER_ATTRIBUTES:
         if key not in state:
             setattr(user, key, _default_of(column))
-    db.session.connection().execute(_INSERT_USER, {column.key: state[key] for key, column in _USER_ATTRIBUTES})
+    _INSERT_USER.execute(db.session.connection(), [{column.key: state[key] for key, column in _USER_ATTRIBUTES}])
     make_transient_to_detached(user)
     db.session.add(user)
     _insert_values(rows)
@@ -261,7 +260,7 @@ def replace_user_values(user: ScimUser, rows: Iterable[ValueRow], *, attributes:
 # planner may look each row of an executemany up through any index that starts with organisation_id,
 # reading every user of the organisation for each row; this way it reads them once per batch.
 _USERS = cast(Table, ScimUser.__table__)  # a declarative class maps a Table
-_INSERT_USER = insert(_USERS)
+_INSERT_USER = PreparedInsert(insert(_USERS))
 _SET_ACCESS_EACH = (
     update(_USERS)
     .where(
