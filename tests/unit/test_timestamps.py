@@ -26,3 +26,26 @@ def test_milliseconds_are_cut_not_rounded_and_written_when_zero() -> None:
 def test_another_offset_keeps_its_offset() -> None:
     value = datetime(2026, 12, 4, 23, 22, 33, 123_456, tzinfo=timezone(timedelta(hours=2)))
     assert timestamp(value) == "2026-12-04T23:22:33.123+02:00"
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)))
+def test_a_time_stored_in_sqlite_reads_back_the_same_utc_time(value: datetime) -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from fluid_scim.models.types import UTCDateTime
+
+    dialect = sqlite.dialect()
+    column_type = UTCDateTime()
+    stored = column_type.dialect_impl(dialect).bind_processor(dialect)(value)
+    read = column_type.result_processor(dialect, None)(stored)
+    assert read == value and read.utcoffset() == timedelta(0)
+
+
+def test_sqlite_text_of_other_shapes_still_reads_as_utc() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from fluid_scim.models.types import UTCDateTime
+
+    read = UTCDateTime().result_processor(sqlite.dialect(), None)
+    assert read("2026-12-04 21:22:33") == datetime(2026, 12, 4, 21, 22, 33, tzinfo=UTC)  # CURRENT_TIMESTAMP's shape
+    assert read("2026-12-04 21:22:33.123456+02:00") == datetime(2026, 12, 4, 19, 22, 33, 123456, tzinfo=UTC)
