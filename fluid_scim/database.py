@@ -50,6 +50,9 @@ def _json_text(value: Any) -> str:
     return json_bytes(value).decode()
 
 
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     """WAL lets gunicorn workers read while one writes; foreign keys are off by default in SQLite."""
@@ -66,6 +69,11 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # A checkpoint (copying the WAL back into the database file and syncing it) runs inside the commit
+    # that crosses this many pages: at SQLite's default of 1,000 every hundred or so creates paid for
+    # one, about 0.4 ms a create on average (cProfile of the commit: 0.9-1.1 ms, 0.53 ms with 10,000).
+    # The WAL grows to about 40 MB between checkpoints instead of 4 MB.
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     cursor.close()
 
 
