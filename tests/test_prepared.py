@@ -13,7 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.repositories import organisations, scim
-from fluid_scim.repositories.prepared import PreparedSelect
+from fluid_scim.repositories.prepared import PreparedQuery
 from tests.support.provisioning import scim as scim_call
 from tests.support.statements import captured_statements
 from tests.support.tenants import Tenant, make_tenant
@@ -41,7 +41,7 @@ def _people(client: FlaskClient, tenant: Tenant) -> list[str]:
     return [manager, report, loner]
 
 
-def _both_ways(prepared: PreparedSelect, parameters: dict[str, Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def _both_ways(prepared: PreparedQuery, parameters: dict[str, Any]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     connection = db.session.connection()
     ordinary = [tuple(row) for row in connection.execute(prepared.statement, parameters)]
     return [tuple(row) for row in prepared.rows(connection, parameters)], ordinary
@@ -56,7 +56,7 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
             select(ScimUser.user_name_key).where(ScimUser.organisation_id == org, ScimUser.id == ids[1])
         ).scalar_one()
         dialect = db.session.connection().dialect.name
-        cases: list[tuple[PreparedSelect, dict[str, Any]]] = [
+        cases: list[tuple[PreparedQuery, dict[str, Any]]] = [
             (organisations._WITH_TOKEN_PREPARED, {"slug": tenant.slug}),
             (organisations._WITH_TOKEN_PREPARED, {"slug": "nobody-here"}),
             (scim._RECORDS_BY_CREATION, {"organisation_id": org, "offset": 0, "limit": 100}),
@@ -89,7 +89,7 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
 
 def test_a_driver_error_is_raised_as_sqlalchemys_and_the_session_goes_on(app: Flask) -> None:
     missing = Table("no_such_table", MetaData(), Column("id", String(36)))
-    prepared = PreparedSelect(select(missing.c.id).where(missing.c.id == bindparam("id")))
+    prepared = PreparedQuery(select(missing.c.id).where(missing.c.id == bindparam("id")))
     with app.app_context():
         with pytest.raises((OperationalError, ProgrammingError)) as raised:
             prepared.first(db.session.connection(), {"id": "x"})
@@ -106,7 +106,7 @@ def test_statements_stay_visible_to_cursor_listeners(app: Flask, tenant: Tenant)
 
 
 def test_an_expanding_parameter_is_refused(app: Flask) -> None:
-    prepared = PreparedSelect(select(ScimUser.id).where(ScimUser.id.in_(bindparam("ids", expanding=True))))
+    prepared = PreparedQuery(select(ScimUser.id).where(ScimUser.id.in_(bindparam("ids", expanding=True))))
     with app.app_context(), pytest.raises(TypeError, match="expanding"):
         prepared.first(db.session.connection(), {"ids": ["a"]})
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimToken
 from fluid_scim.repositories import connections
-from fluid_scim.repositories.prepared import PreparedSelect
+from fluid_scim.repositories.prepared import PreparedQuery
 from fluid_scim.repositories.scoping import across_organisations
 
 
@@ -67,7 +67,7 @@ _WITH_TOKEN = (
     .outerjoin(ScimToken, ScimToken.organisation_id == Organisation.id)
     .where(Organisation.slug == bindparam("slug"), Organisation.removal_started_at.is_(None))
 )
-_WITH_TOKEN_PREPARED = PreparedSelect(_WITH_TOKEN)
+_WITH_TOKEN_PREPARED = PreparedQuery(_WITH_TOKEN)
 _ORGANISATION_MANAGER = inspect(Organisation).class_manager
 
 

@@ -3,7 +3,7 @@
 Every SCIM request authenticates by one SELECT, and a GET or a lookup by userName reads its user by
 one more. Through ``Connection.execute``, SQLAlchemy spends on each of them more than the driver
 does: the statement's cache key, the compiled cache, the execution context, the parameters and the
-result object are made anew per call. A :class:`PreparedSelect` does that part once. Its statement
+result object are made anew per call. A :class:`PreparedQuery` does that part once. Its statement
 is compiled the first time it runs on a dialect; from then on a call only converts the parameters,
 runs the SQL text on a DB-API cursor of the same pooled connection (so in the same transaction, or in
 autocommit where the request reads in autocommit) and converts the row values.
@@ -20,12 +20,13 @@ What stays exactly as SQLAlchemy does it:
   test counting statements, a tracer), statements go through ``Connection.execute``, so that none
   is hidden from a listener.
 
-Two kinds qualify. A :class:`PreparedSelect` is a plain SELECT: no expanding ``IN`` and no parameter
-rendered into the SQL text, which need the per-call compilation this skips (refused when the
-statement is first compiled). A :class:`PreparedInsert` inserts rows given as column values (a create's
-user, its value rows, its event, its pending outbound events); a set of columns that leaves out a
-column with a Python-side default, which SQLAlchemy would compute per row, goes through
-``Connection.execute`` instead. The
+Two kinds qualify. A :class:`PreparedQuery` answers rows: a plain SELECT, or an UPDATE … RETURNING
+that sets every column it changes (a create's link of the reports waiting for it). No expanding ``IN``
+and no parameter rendered into the SQL text, which need the per-call compilation this skips, and no
+column whose Python-side default SQLAlchemy would compute per execution: refused when the statement
+is first compiled. A :class:`PreparedInsert` inserts rows given as column values (a create's user, its
+value rows, its event, its pending outbound events); a set of columns that leaves out a column with a
+Python-side default goes through ``Connection.execute`` instead. The
 processors, the result columns and the error handler are SQLAlchemy's own, reached by names it keeps
 internal: the version is pinned in requirements.txt, and tests/test_prepared.py compares every
 prepared statement's rows with ``Connection.execute``'s on both backends, so an upgrade that moves
@@ -39,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Insert, Select
+from sqlalchemy.sql.dml import ReturningUpdate
 
 _Processor = Callable[[Any], Any] | None
 
@@ -72,12 +74,12 @@ class _Plan:
         return {name: value for (name, *_), value in zip(self.binds, values, strict=True)}
 
 
-class PreparedSelect:
-    """A Core SELECT built once, compiled once per dialect, run on the DB-API cursor of a connection."""
+class PreparedQuery:
+    """A Core SELECT (or UPDATE … RETURNING) built once, compiled once per dialect, run on the DB-API cursor of a connection."""
 
     __slots__ = ("_plans", "statement")
 
-    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | ReturningUpdate[*tuple[Any, ...]]) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
 
@@ -129,6 +131,8 @@ class PreparedSelect:
 
     def _plan(self, connection: Connection) -> _Plan:
         plan = _compiled(self.statement, connection.dialect)
+        if plan is None:
+            raise TypeError("a prepared query cannot leave a column with a Python-side default to SQLAlchemy")
         self._plans[connection.dialect.name] = plan
         return plan
 
@@ -169,21 +173,23 @@ class PreparedInsert:
         cursor.close()
 
     def _plan(self, connection: Connection, keys: tuple[str, ...]) -> _Plan | None:
-        table = self.statement.table
-        defaulted = [
-            column.key for column in table.columns
-            if column.key not in keys and (column.default is not None or column.onupdate is not None)
-        ]
-        # A column left out that SQLAlchemy would fill in per row: Connection.execute does it.
-        plan = None if defaulted else _compiled(self.statement, connection.dialect, column_keys=list(keys))
+        # None (Connection.execute, then) when a column left out has a default SQLAlchemy computes per row.
+        plan = _compiled(self.statement, connection.dialect, column_keys=list(keys))
         self._plans[(connection.dialect.name, keys)] = plan
         return plan
 
 
-def _compiled(statement: Select[*tuple[Any, ...]] | Insert, dialect: Dialect, column_keys: list[str] | None = None) -> _Plan:
+def _compiled(
+    statement: Select[*tuple[Any, ...]] | ReturningUpdate[*tuple[Any, ...]] | Insert, dialect: Dialect,
+    column_keys: list[str] | None = None,
+) -> _Plan | None:
+    """The statement's plan on ``dialect``; None when a column's Python-side default would be computed per
+    execution (SQLAlchemy's own lists of such columns, ``insert_prefetch`` and ``update_prefetch``)."""
     compiled = statement.compile(dialect=dialect, column_keys=column_keys)
     if compiled.literal_execute_params or compiled.post_compile_params:
         raise TypeError("a prepared statement cannot have expanding or literal-execute parameters")
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        return None
     names: Sequence[str] = compiled.positiontup if dialect.positional and compiled.positiontup else list(compiled.binds)
     binds = []
     for name in names:

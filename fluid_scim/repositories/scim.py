@@ -48,7 +48,7 @@ from fluid_scim.models.types import ReadJSON, utcnow
 from fluid_scim.repositories import connections
 from fluid_scim.repositories.filtering import sort_clause
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
-from fluid_scim.repositories.prepared import PreparedInsert, PreparedSelect
+from fluid_scim.repositories.prepared import PreparedInsert, PreparedQuery
 from fluid_scim.schema import USER_RESOURCE
 
 MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
@@ -84,9 +84,9 @@ def _among(column: ColumnElement[str] | InstrumentedAttribute[str]) -> dict[str,
 
 
 _GROUPS_OF_USERS = {dialect_name: _GROUPS_OF.where(among) for dialect_name, among in _among(ScimGroupMember.member_id).items()}
-_GROUPS_OF_USERS_PREPARED = PreparedSelect(_GROUPS_OF_USERS["postgresql"])
+_GROUPS_OF_USERS_PREPARED = PreparedQuery(_GROUPS_OF_USERS["postgresql"])
 # One user's (a GET, a lookup by userName): no expanding IN, whose SQL is rendered again at every execution.
-_GROUPS_OF_USER = PreparedSelect(_GROUPS_OF.where(ScimGroupMember.member_id == _ID))
+_GROUPS_OF_USER = PreparedQuery(_GROUPS_OF.where(ScimGroupMember.member_id == _ID))
 _WITH_EMAIL = (
     select(ScimUserValue.user_id)
     .where(
@@ -428,7 +428,7 @@ def _groups_of_the_user(dialect_name: str) -> ColumnElement[Any]:
 
 _RECORD_WITH_GROUPS = {
     dialect_name: {
-        by: PreparedSelect(
+        by: PreparedQuery(
             _RECORD.add_columns(_groups_of_the_user(dialect_name)).where(_USERS.c.organisation_id == _ORGANISATION, where)
         )
         for by, where in (("id", _USERS.c.id == _ID), ("key", _USERS.c.user_name_key == _KEY))
@@ -467,7 +467,7 @@ def user_record_by_key(organisation_id: object, key: str) -> UserRecord | None:
 
 # An unfiltered list in the default order (filtering.sort_clause without sortBy), built once: building
 # a 45-column SELECT and its cache key took longer than SQLite takes to run it.
-_RECORDS_BY_CREATION = PreparedSelect(
+_RECORDS_BY_CREATION = PreparedQuery(
     _windowed(
         _RECORD.where(_USERS.c.organisation_id == _ORGANISATION),
         sort_clause(USER_RESOURCE, None, False),
@@ -507,7 +507,7 @@ def page(
 
 
 _COUNT_ALL = {
-    model: PreparedSelect(select(func.count()).select_from(model).where(model.organisation_id == _ORGANISATION))
+    model: PreparedQuery(select(func.count()).select_from(model).where(model.organisation_id == _ORGANISATION))
     for model in (ScimUser, ScimGroup)
 }
 
@@ -528,7 +528,7 @@ _DISPLAY_NAMES = {
     )
     for dialect_name, among in _among(_USERS.c.id).items()
 }
-_DISPLAY_NAMES_PREPARED = PreparedSelect(_DISPLAY_NAMES["postgresql"])  # SQLite's expanding IN is compiled per call
+_DISPLAY_NAMES_PREPARED = PreparedQuery(_DISPLAY_NAMES["postgresql"])  # SQLite's expanding IN is compiled per call
 
 
 def display_names(organisation_id: object, user_ids: Iterable[str]) -> dict[str, str | None]:
@@ -749,7 +749,7 @@ def _link_reports() -> Any:
     )
 
 
-_LINK_REPORTS = _link_reports()
+_LINK_REPORTS = PreparedQuery(_link_reports())
 
 
 def link_reports(organisation_id: object, manager_id: str, *, external_id: str | None, employee_number: str | None) -> None:
@@ -767,7 +767,7 @@ def link_reports(organisation_id: object, manager_id: str, *, external_id: str |
         "by_employee_number": employee_number,
         "now": utcnow(),
     }
-    for (report_id,) in db.session.connection().execute(_LINK_REPORTS, parameters):
+    for (report_id,) in _LINK_REPORTS.rows(db.session.connection(), parameters):
         loaded = db.session.identity_map.get(identity_key(ScimUser, (organisation_id, report_id)))
         if loaded is not None:
             db.session.expire(loaded, ["manager_id", "version", "updated_at"])
