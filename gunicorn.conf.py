@@ -1,5 +1,6 @@
 """gunicorn settings (read from the working directory): JSON logs, workers, bind address."""
 
+import gc
 import os
 import tempfile
 
@@ -36,6 +37,20 @@ logconfig_dict = {
         "alembic.runtime.plugins": {"level": "WARNING"},
     },
 }
+
+
+def pre_fork(server: object, worker: object) -> None:
+    """The application is loaded (``preload_app``): move everything it made out of the collector's sight.
+
+    ``gc.freeze()`` before ``fork()``, as the ``gc`` module's documentation advises for a forking
+    server: a worker's collections then walk only what it made itself, not the 180,000 objects of
+    the loaded application (SQLAlchemy's mappers, the GraphQL schema, …), and leave the pages it shares
+    with the master unwritten. A page of 100 users allocates enough to trigger the older generations'
+    collections: in-process it took 7.2 ms with them walking the whole heap and 5.0 ms after the
+    freeze; a GET by id 1.4 and 1.0 ms (bench/README.md).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def post_fork(server: object, worker: object) -> None:

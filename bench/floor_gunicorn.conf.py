@@ -1,8 +1,9 @@
 """gunicorn settings of the floor: fluid-scim's own ``gunicorn.conf.py``, without its post-fork hook.
 
-Same bind, workers (``WEB_CONCURRENCY``), preloading, timeouts, request-line limit, JSON logging and logger class;
-only ``post_fork`` (which resets fluid-scim's connections) is left out, since the floor opens its
-SQLite connection in each worker on first use.
+Same bind, workers (``WEB_CONCURRENCY``), preloading, timeouts, request-line limit, JSON logging, logger
+class and ``pre_fork`` (the heap frozen before each fork, so the floor's workers collect as cheaply
+as ours); only ``post_fork`` (which resets fluid-scim's connections) is left out, since the floor
+opens its SQLite connection in each worker on first use.
 """
 
 import runpy
@@ -19,3 +20,4 @@ timeout = _settings["timeout"]
 limit_request_line = _settings["limit_request_line"]
 logconfig_dict = _settings["logconfig_dict"]
 logger_class = _settings["logger_class"]
+pre_fork = _settings["pre_fork"]
