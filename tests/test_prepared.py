@@ -191,3 +191,8 @@ def test_a_prepared_insert_leaves_defaults_and_listeners_to_sqlalchemy(app: Flas
         row = db.session.execute(select(table).where(table.c.organisation_id == org, table.c.id == "e-partial")).one()
         assert row.kind == "scim" and row.created_at is not None
         assert db.session.execute(select(table.c.id).where(table.c.organisation_id == org, table.c.id == "e-seen")).one()
+
+
+def test_a_missing_parameter_is_refused_not_sent_as_null(app: Flask, tenant: Tenant) -> None:
+    with app.app_context(), pytest.raises(KeyError, match="slug"):
+        organisations._WITH_TOKEN_PREPARED.first(db.session.connection(), {})

@@ -43,6 +43,7 @@ from sqlalchemy import Connection, Dialect, Insert, Select
 from sqlalchemy.sql.dml import ReturningUpdate
 
 _Processor = Callable[[Any], Any] | None
+_REQUIRED = object()  # a parameter without a value of its own: the caller must give it, as Connection.execute requires
 
 
 @dataclass(slots=True)
@@ -51,7 +52,7 @@ class _Plan:
 
     sql: str
     positional: bool
-    binds: tuple[tuple[str, str, Any, _Processor], ...]  # (name in the SQL, parameter key, default, processor)
+    binds: tuple[tuple[str, str, Any, _Processor], ...]  # (name in the SQL, parameter key, default or _REQUIRED, processor)
     result_types: tuple[Any, ...]
     # (index, processor) of the result columns that have one: known from the first cursor description.
     converting: tuple[tuple[int, Callable[[Any], Any]], ...] | None = field(default=None)
@@ -68,6 +69,8 @@ class _Plan:
         values = []
         for _name, key, default, process in self.binds:
             value = given[key] if key in given else default
+            if value is _REQUIRED:
+                raise KeyError(f"a value is required for the parameter {key!r}")
             values.append(value if process is None else process(value))
         if self.positional:
             return tuple(values)
@@ -194,7 +197,7 @@ def _compiled(
     binds = []
     for name in names:
         bind = compiled.binds[name]
-        default = None if bind.callable is not None or bind.value is None else bind.value
+        default = _REQUIRED if bind.required or bind.callable is not None else bind.value
         binds.append((name, bind.key, default, bind.type._cached_bind_processor(dialect)))
     # The same types CursorResult reads its processors from (a label's type, a type_coerce's).
     result_types = tuple(column[3] for column in compiled._result_columns)
