@@ -26,12 +26,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-# Objects stay readable after the commit that ends each use case, without a reload per attribute.
-# While a request only reads, its session (if it needs one) runs on the request's own connection
-# (repositories.connections).
-db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False, "class_": ReadingAwareSession,
-                                                            # on that connection, the session's commit commits
-                                                            "join_transaction_mode": "control_fully"})
+db = SQLAlchemy(
+    model_class=Base,
+    session_options={
+        # Objects stay readable after the commit that ends each use case, without a reload per attribute.
+        "expire_on_commit": False,
+        # While a request only reads, its session (if it needs one) runs on the request's own connection
+        # (repositories.connections), and the session's commit commits on that connection.
+        "class_": ReadingAwareSession,
+        "join_transaction_mode": "control_fully",
+    },
+)
 # Batch mode lets Alembic alter SQLite tables by rebuilding them. A rebuild drops SQLite's expression
 # indexes (Alembic cannot reflect them): review every generated migration, and prefer plain
 # op.add_column / op.create_index on tables that carry such indexes (scim_user, scim_user_value).
