@@ -51,7 +51,11 @@ class UTCDateTime(TypeDecorator[datetime]):
             if type(value) is str and len(value) == _SQLITE_STORED_LENGTH:
                 # The stored shape, "YYYY-MM-DD HH:MM:SS.ffffff": read as UTC in one step, a ninth of
                 # the time of parsing it naive and then replacing its tzinfo (a page reads 300 of them).
-                return parse(value + "+00:00")
+                # Text of the same length in another shape (written by hand, with an offset) reads below.
+                try:
+                    return parse(value + "+00:00")
+                except ValueError:
+                    pass
             parsed = parse(value) if isinstance(value, str) else value
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 

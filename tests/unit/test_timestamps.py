@@ -49,3 +49,12 @@ def test_sqlite_text_of_other_shapes_still_reads_as_utc() -> None:
     read = UTCDateTime().result_processor(sqlite.dialect(), None)
     assert read("2026-12-04 21:22:33") == datetime(2026, 12, 4, 21, 22, 33, tzinfo=UTC)  # CURRENT_TIMESTAMP's shape
     assert read("2026-12-04 21:22:33.123456+02:00") == datetime(2026, 12, 4, 19, 22, 33, 123456, tzinfo=UTC)
+
+
+def test_text_of_the_stored_length_in_another_shape_still_reads() -> None:
+    from sqlalchemy.dialects import sqlite
+
+    from fluid_scim.models.types import UTCDateTime
+
+    read = UTCDateTime().result_processor(sqlite.dialect(), None)
+    assert read("2026-12-04T21:22:33.1+0100") == datetime(2026, 12, 4, 20, 22, 33, 100_000, tzinfo=UTC)  # 26 characters
