@@ -63,14 +63,15 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
             (scim._RECORDS_BY_CREATION, {"organisation_id": org, "offset": 1, "limit": 1}),
             (scim._COUNT_ALL[ScimUser], {"organisation_id": org}),
             (scim._COUNT_ALL[ScimGroup], {"organisation_id": org}),
-            (scim._GROUPS_OF_USERS_PREPARED, {"organisation_id": org, "ids": ids}),
-            (scim._DISPLAY_NAMES_PREPARED, {"organisation_id": org, "ids": ids}),
+            (scim._GROUPS_OF_USERS._postgresql, {"organisation_id": org, "ids": ids}),
+            (scim._DISPLAY_NAMES._postgresql, {"organisation_id": org, "ids": ids}),
         ]
         cases += [(scim._GROUPS_OF_USER, {"organisation_id": org, "id": user_id}) for user_id in ids]
         cases += [(scim._RECORD_WITH_GROUPS[dialect]["id"], {"organisation_id": org, "id": user_id}) for user_id in ids]
         cases.append((scim._RECORD_WITH_GROUPS[dialect]["key"], {"organisation_id": org, "key": user_name_key}))
         if dialect != "postgresql":  # the array-parameter statements are PostgreSQL's alone
-            cases = [case for case in cases if case[0] not in (scim._GROUPS_OF_USERS_PREPARED, scim._DISPLAY_NAMES_PREPARED)]
+            arrays = (scim._GROUPS_OF_USERS._postgresql, scim._DISPLAY_NAMES._postgresql)
+            cases = [case for case in cases if case[0] not in arrays]
         empty = []
         for prepared, parameters in cases:
             mine, ordinary = _both_ways(prepared, parameters)

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
+    Connection,
     CursorResult,
     DateTime,
     Integer,
@@ -83,8 +84,24 @@ def _among(column: ColumnElement[str] | InstrumentedAttribute[str]) -> dict[str,
     return {"postgresql": column == any_(_ID_ARRAY), "sqlite": column.in_(_IDS)}
 
 
-_GROUPS_OF_USERS = {dialect_name: _GROUPS_OF.where(among) for dialect_name, among in _among(ScimGroupMember.member_id).items()}
-_GROUPS_OF_USERS_PREPARED = PreparedQuery(_GROUPS_OF_USERS["postgresql"])
+class _AmongIds:
+    """A statement over the ``ids`` parameter: prepared on PostgreSQL (one array parameter), compiled per call
+    on SQLite (an expanding IN, which a prepared statement cannot hold)."""
+
+    __slots__ = ("_postgresql", "_sqlite")
+
+    def __init__(self, statement: Select[*tuple[Any, ...]], column: ColumnElement[str] | InstrumentedAttribute[str]) -> None:
+        among = _among(column)
+        self._postgresql = PreparedQuery(statement.where(among["postgresql"]))
+        self._sqlite = statement.where(among["sqlite"])
+
+    def rows(self, connection: Connection, parameters: dict[str, Any]) -> Iterable[Sequence[Any]]:
+        if connection.dialect.name == "postgresql":
+            return self._postgresql.rows(connection, parameters)
+        return connection.execute(self._sqlite, parameters)
+
+
+_GROUPS_OF_USERS = _AmongIds(_GROUPS_OF, ScimGroupMember.member_id)
 # One user's (a GET, a lookup by userName): no expanding IN, whose SQL is rendered again at every execution.
 _GROUPS_OF_USER = PreparedQuery(_GROUPS_OF.where(ScimGroupMember.member_id == _ID))
 _WITH_EMAIL = (
@@ -522,13 +539,12 @@ def count(model: type[ScimUser] | type[ScimGroup], organisation_id: object, clau
 
 
 # The managers' names of a page (or of one user), built once like the groups of users.
-_DISPLAY_NAMES = {
-    dialect_name: select(_USERS.c.id, func.coalesce(_USERS.c.display_name, _USERS.c.user_name)).where(
-        _USERS.c.organisation_id == _ORGANISATION, among
-    )
-    for dialect_name, among in _among(_USERS.c.id).items()
-}
-_DISPLAY_NAMES_PREPARED = PreparedQuery(_DISPLAY_NAMES["postgresql"])  # SQLite's expanding IN is compiled per call
+_DISPLAY_NAMES = _AmongIds(
+    select(_USERS.c.id, func.coalesce(_USERS.c.display_name, _USERS.c.user_name)).where(
+        _USERS.c.organisation_id == _ORGANISATION
+    ),
+    _USERS.c.id,
+)
 
 
 def display_names(organisation_id: object, user_ids: Iterable[str]) -> dict[str, str | None]:
@@ -536,12 +552,7 @@ def display_names(organisation_id: object, user_ids: Iterable[str]) -> dict[str,
     ids = sorted(set(user_ids))
     if not ids:
         return {}
-    connection = connections.current()
-    parameters = {"organisation_id": organisation_id, "ids": ids}
-    if connection.dialect.name == "postgresql":
-        rows: Iterable[Sequence[Any]] = _DISPLAY_NAMES_PREPARED.rows(connection, parameters)
-    else:
-        rows = connection.execute(_DISPLAY_NAMES["sqlite"], parameters)
+    rows = _DISPLAY_NAMES.rows(connections.current(), {"organisation_id": organisation_id, "ids": ids})
     return {row[0]: row[1] for row in rows}
 
 
@@ -554,10 +565,8 @@ def groups_of_users(organisation_id: object, user_ids: Sequence[str]) -> dict[st
     rows: Iterable[Sequence[Any]]
     if len(user_ids) == 1:
         rows = _GROUPS_OF_USER.rows(connection, {"organisation_id": organisation_id, "id": user_ids[0]})
-    elif connection.dialect.name == "postgresql":
-        rows = _GROUPS_OF_USERS_PREPARED.rows(connection, {"organisation_id": organisation_id, "ids": list(user_ids)})
-    else:  # SQLite's expanding IN is compiled per call
-        rows = connection.execute(_GROUPS_OF_USERS["sqlite"], {"organisation_id": organisation_id, "ids": list(user_ids)})
+    else:
+        rows = _GROUPS_OF_USERS.rows(connection, {"organisation_id": organisation_id, "ids": list(user_ids)})
     result: dict[str, list[tuple[str, str]]] = {user_id: [] for user_id in user_ids}
     for member_id, group_id, name in rows:
         result[member_id].append((group_id, name))
