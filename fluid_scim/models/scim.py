@@ -65,6 +65,8 @@ class ScimUser(Model):
         Index("ix_scim_user_employee_number", "organisation_id", "employee_number"),
         Index("ix_scim_user_updated_at", "organisation_id", "updated_at"),
         Index("ix_scim_user_access", "organisation_id", "access_granted"),
+        # The default order of a list (filtering.sort_clause): a page reads its rows in index order.
+        Index("ix_scim_user_created", "organisation_id", "created_at", "id"),
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
@@ -181,6 +183,8 @@ class ScimGroup(Model):
         Index("uq_scim_group_display_name_key", "organisation_id", "display_name_key", unique=True),
         Index("ix_scim_group_external_id", "organisation_id", "external_id"),
         Index("ix_scim_group_updated_at", "organisation_id", "updated_at"),
+        # The default order of a list (filtering.sort_clause): a page reads its rows in index order.
+        Index("ix_scim_group_created", "organisation_id", "created_at", "id"),
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
