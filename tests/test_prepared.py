@@ -59,8 +59,8 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
         cases: list[tuple[PreparedQuery, dict[str, Any]]] = [
             (organisations._WITH_TOKEN_PREPARED, {"slug": tenant.slug}),
             (organisations._WITH_TOKEN_PREPARED, {"slug": "nobody-here"}),
-            (scim._RECORDS_BY_CREATION, {"organisation_id": org, "offset": 0, "limit": 100}),
-            (scim._RECORDS_BY_CREATION, {"organisation_id": org, "offset": 1, "limit": 1}),
+            (scim._RECORDS_BY_CREATION[dialect], {"organisation_id": org, "offset": 0, "limit": 100}),
+            (scim._RECORDS_BY_CREATION[dialect], {"organisation_id": org, "offset": 1, "limit": 1}),
             (scim._COUNT_ALL[ScimUser], {"organisation_id": org}),
             (scim._COUNT_ALL[ScimGroup], {"organisation_id": org}),
             (scim._GROUPS_OF_USERS._postgresql, {"organisation_id": org, "ids": ids}),

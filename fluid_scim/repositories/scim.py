@@ -458,8 +458,11 @@ def _record_with_groups(by: str, parameters: dict[str, object]) -> UserRecord | 
     connection = connections.current()
     dialect_name = connection.dialect.name
     row = _RECORD_WITH_GROUPS[dialect_name][by].first(connection, parameters)
-    if row is None:
-        return None
+    return None if row is None else _record_carrying_groups(row, dialect_name)
+
+
+def _record_carrying_groups(row: Sequence[Any], dialect_name: str) -> UserRecord:
+    """A record of a row whose last column is :func:`_groups_of_the_user`'s JSON array."""
     record = _record(row[:-1])
     groups: list[tuple[str, str]] = [(group_id, name) for group_id, name in orjson.loads(row[-1])] if row[-1] else []
     if dialect_name != "postgresql":
@@ -484,20 +487,27 @@ def user_record_by_key(organisation_id: object, key: str) -> UserRecord | None:
 
 # An unfiltered list in the default order (filtering.sort_clause without sortBy), built once: building
 # a 45-column SELECT and its cache key took longer than SQLite takes to run it.
-_RECORDS_BY_CREATION = PreparedQuery(
-    _windowed(
-        _RECORD.where(_USERS.c.organisation_id == _ORGANISATION),
-        sort_clause(USER_RESOURCE, None, False),
-        bindparam("offset", type_=Integer),
-        bindparam("limit", type_=Integer),
+# Each user carries its direct groups in the same statement, as a GET's does: a page is one statement
+# and its COUNT(*), not a second one for the groups of 100 ids (on SQLite an expanding IN, compiled anew).
+_RECORDS_BY_CREATION = {
+    dialect_name: PreparedQuery(
+        _windowed(
+            _RECORD.add_columns(_groups_of_the_user(dialect_name)).where(_USERS.c.organisation_id == _ORGANISATION),
+            sort_clause(USER_RESOURCE, None, False),
+            bindparam("offset", type_=Integer),
+            bindparam("limit", type_=Integer),
+        )
     )
-)
+    for dialect_name in ("postgresql", "sqlite")
+}
 
 
 def user_records_by_creation(organisation_id: object, start_index: int, count: int) -> list[UserRecord]:
-    """:func:`user_records_page` without a filter, in the default order."""
+    """:func:`user_records_page` without a filter, in the default order; each record carries its direct groups."""
+    connection = connections.current()
+    dialect_name = connection.dialect.name
     parameters = {"organisation_id": organisation_id, "offset": start_index - 1, "limit": count}
-    return [_record(row) for row in _RECORDS_BY_CREATION.rows(connections.current(), parameters)]
+    return [_record_carrying_groups(row, dialect_name) for row in _RECORDS_BY_CREATION[dialect_name].rows(connection, parameters)]
 
 
 def user_records_page(
