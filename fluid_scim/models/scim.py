@@ -210,7 +210,8 @@ class ScimGroupMember(Model):
         ForeignKeyConstraint(
             ["organisation_id", "group_id"], ["scim_group.organisation_id", "scim_group.id"], ondelete="CASCADE"
         ),
-        Index("ix_scim_group_member_member_id", "organisation_id", "member_id"),
+        # A member's groups: covering (group_id included), so SQLite's planner chooses it without statistics.
+        Index("ix_scim_group_member_of_member", "organisation_id", "member_id", "group_id"),
     )
 
     organisation_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
