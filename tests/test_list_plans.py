@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from fluid_scim.extensions import db
-from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember
+from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 from fluid_scim.models.scim import new_id
 from tests.support.statements import captured_statements
 from tests.support.tenants import Tenant
@@ -30,10 +30,18 @@ GROUPS = 1500
 
 
 def _fill(app: Flask, tenant: Tenant, *, analyzed: bool) -> str:
-    """Users, groups, and every user a member of one of the groups; the id of a user."""
+    """Users (each with an externalId and a work e-mail), groups, and every user a member of one of the
+    groups; the id of a user."""
     with app.app_context():
         organisation = db.session.scalars(select(Organisation).filter_by(slug=tenant.slug)).one()
         users = [user.id for user in add_many_users(organisation, (f"user-{index:05d}@example.com" for index in range(USERS)))]
+        db.session.execute(update(ScimUser).where(ScimUser.organisation_id == organisation.id)
+                           .values(external_id="ext-" + ScimUser.user_name))
+        db.session.execute(insert(ScimUserValue), [
+            {"organisation_id": organisation.id, "user_id": user_id, "attribute": "emails", "position": 0,
+             "value": f"mail-{index:05d}@example.com", "type": "work", "primary": True}
+            for index, user_id in enumerate(users)
+        ])
         groups = [new_id() for _ in range(GROUPS)]
         db.session.execute(insert(ScimGroup), [
             {"organisation_id": organisation.id, "id": group_id, "display_name": f"Group {index:05d}",
@@ -130,3 +138,33 @@ def test_a_users_groups_are_found_by_the_members_index(app: Flask, client: Flask
     user_id = _fill(app, tenant, analyzed=analyzed)
     plan = _plan(app, *_statement(app, client, tenant, f"/scim/v2/Users/{user_id}", "scim_user", page=False))
     assert "ix_scim_group_member_of_member" in plan, plan
+
+
+@pytest.mark.parametrize("analyzed", [True, False], ids=["analyzed", "no-statistics"])
+@pytest.mark.parametrize(
+    ("lookup", "index"),
+    [
+        ('externalId eq "ext-user-01500@example.com"', "ix_scim_user_external_id"),
+        ('emails[type eq "work"].value eq "MAIL-01500@example.com"', "ix_scim_user_value_value"),
+        ('emails.value eq "mail-01500@example.com"', "ix_scim_user_value_value"),
+    ],
+)
+def test_a_lookup_finds_its_users_by_the_filters_index(
+    app: Flask, client: FlaskClient, tenant: Tenant, lookup: str, index: str, analyzed: bool
+) -> None:
+    """Not by walking the organisation in creation order and testing each user (the creation index
+    answers the ORDER BY, which SQLite's planner prefers without statistics), nor by probing each
+    user's values."""
+    _fill(app, tenant, analyzed=analyzed)
+    headers = {"Authorization": f"Bearer {tenant.token}"}
+    with captured_statements(app) as seen:
+        response = client.get("/scim/v2/Users", query_string={"filter": lookup}, headers=headers,
+                              base_url=f"http://{tenant.host}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [user["userName"] for user in response.get_json()["Resources"]] == ["user-01500@example.com"]
+    reads = [(statement, parameters) for statement, parameters in seen if "FROM scim_user \n" in statement
+             or ("FROM scim_user" in statement and "ORDER BY" in statement and "LIMIT" in statement)]
+    assert len(reads) == 1, [statement for statement, _ in seen]
+    plan = _plan(app, *reads[0])
+    assert index in plan, plan
+    assert "ix_scim_user_created" not in plan and "CORRELATED" not in plan, plan

@@ -28,6 +28,9 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import BindParameter, ColumnElement, SQLColumnExpression, and_, func, not_, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from fluid_scim.errors import InvalidFilter, InvalidValue
 from fluid_scim.filters import And, AttrPath, Compare, Filter, FilterError, Not, Or, Present, ValuePath, parse_path, render
@@ -53,7 +56,9 @@ def filter_clause(resource_type: ResourceType, node: Filter, *, organisation_id:
     return _Translator(columns_for(resource_type, organisation_id)).filter(node, None)
 
 
-def sort_clause(resource_type: ResourceType, sort_by: str | None, descending: bool) -> list[ColumnElement[Any]]:
+def sort_clause(
+    resource_type: ResourceType, sort_by: str | None, descending: bool, *, filtered: bool = False
+) -> list[ColumnElement[Any]]:
     """ORDER BY terms for ``sortBy`` (``None``: creation time), always ending with the id.
 
     Strings that are not caseExact sort by ``lower()``, all strings by code point. Resources
@@ -61,6 +66,9 @@ def sort_clause(resource_type: ResourceType, sort_by: str | None, descending: bo
     §3.4.2.3); ``descending`` reverses the whole order, the id included. A multi-valued attribute
     sorts by its primary value, else its first. Raises :class:`InvalidValue` for a path that is not
     an attribute, is complex, is not filterable, is binary, or is ``groups``/``members``.
+
+    ``filtered``: the rows are chosen by a filter, whose index should find them; the creation time
+    is then an :class:`OrderOnly` term, so that SQLite does not walk the creation index instead.
     """
     columns = columns_for(resource_type)
     entity = columns.entity
@@ -68,9 +76,35 @@ def sort_clause(resource_type: ResourceType, sort_by: str | None, descending: bo
     if sort_by is not None:
         key = _sort_key(columns, sort_by)
         keys = [] if key is None else [key]
+    if filtered:
+        keys = [OrderOnly(key) if key is entity.created_at else key for key in keys]
     terms: list[ColumnElement[Any]] = [key.desc().nulls_first() if descending else key.asc().nulls_last() for key in keys]
     terms.append(entity.id.desc() if descending else entity.id.asc())
     return terms
+
+
+class OrderOnly(FunctionElement[Any]):
+    """An ORDER BY term that no index should answer: ``+(expr)`` on SQLite, ``expr`` elsewhere.
+
+    SQLite's planner, without statistics (nothing runs ANALYZE on its file), prefers walking an index
+    in the requested order over finding a filter's rows by the filter's index and sorting them: with
+    the creation index, ``filter=externalId eq "…"`` walked every user of the organisation. A unary
+    ``+`` keeps the order and disqualifies the term from index use (SQLite's query planner
+    documentation, "Disqualifying WHERE Clause Terms Using Unary-'+'"). PostgreSQL plans by cost.
+    """
+
+    name = "order_only"
+    inherit_cache = True
+
+
+@compiles(OrderOnly)
+def _order_only(element: OrderOnly, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(OrderOnly, "sqlite")
+def _order_only_sqlite(element: OrderOnly, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+({compiler.process(element.clauses, **kw)})"
 
 
 class _Translator:

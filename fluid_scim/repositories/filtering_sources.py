@@ -242,24 +242,29 @@ class UserColumns(ResourceColumns):
         if name == "groups":
             return _user_groups(attribute, label)
         if resolved.schema is not None and resolved.schema.id == FLUID_URN and name == "roles":
-            return _user_values(attribute, label, rows=FLUID_ROLES_ROWS)
+            return _user_values(attribute, label, self.organisation_id, rows=FLUID_ROLES_ROWS)
         if name in MULTI_VALUED and resolved.schema is not None and resolved.schema.id == USER_URN:
-            return _user_values(attribute, label)
+            return _user_values(attribute, label, self.organisation_id)
         raise InvalidFilter(f"'{label}' is not filterable")
 
 
-def _user_values(attribute: Attribute, label: str, *, rows: str | None = None) -> RowScope:
+def _user_values(attribute: Attribute, label: str, organisation_id: object | None, *, rows: str | None = None) -> RowScope:
+    """A multi-valued attribute's value rows (``scim_user_value``); with the organisation known,
+    "some value satisfies" is :class:`KeyedRowScope`'s uncorrelated ``IN``, which the
+    (organisation, attribute, lower(value)) index answers (``emails[type eq "work"].value eq …``)."""
     row = aliased(ScimUserValue)
-    correlation = (
-        row.organisation_id == ScimUser.organisation_id,
-        row.user_id == ScimUser.id,
-        row.attribute == (rows or attribute.name),
-    )
+    name = rows or attribute.name
+    correlation = (row.organisation_id == ScimUser.organisation_id, row.user_id == ScimUser.id, row.attribute == name)
     values = {
         sub.name: getattr(row, VALUE_COLUMNS[sub.name]) for sub in attribute.sub_attributes if sub.name in VALUE_COLUMNS
     }
     order = (case((row.primary.is_(True), 0), else_=1), row.position)
-    return RowScope(attribute, label, row, correlation, ScimUser, values, order=order)
+    if organisation_id is None:
+        return RowScope(attribute, label, row, correlation, ScimUser, values, order=order)
+    selection = (row.organisation_id == organisation_id, row.attribute == name)
+    return KeyedRowScope(
+        attribute, label, row, correlation, ScimUser, values, order=order, selection=selection, member=ScimUser.id
+    )
 
 
 def _user_groups(attribute: Attribute, label: str) -> RowScope:

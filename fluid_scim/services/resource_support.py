@@ -180,7 +180,7 @@ def _page_items(
 
     if records and clause is None and query.sort_by is None and not query.descending:
         return repo.user_records_by_creation(organisation_id, query.start_index, query.count)
-    order = filtering.sort_clause(resource_type, query.sort_by, query.descending)
+    order = filtering.sort_clause(resource_type, query.sort_by, query.descending, filtered=clause is not None)
     if records:
         return repo.user_records_page(organisation_id, clause, order, query.start_index, query.count)
     return repo.page(model, organisation_id, clause, order, query.start_index, query.count)
