@@ -9,6 +9,7 @@ id. Each scope is made fresh (fresh table aliases) for each filter node that use
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -248,12 +249,20 @@ class UserColumns(ResourceColumns):
         raise InvalidFilter(f"'{label}' is not filterable")
 
 
+@functools.cache
+def _value_rows(name: str) -> Any:
+    """The alias of ``scim_user_value`` for one attribute's rows, made once: a new alias per request had
+    its columns adapted anew each time, which cost an ``emails`` lookup more than its SQL (cProfile).
+    Each use is a subquery of its own, so one alias in several subqueries of a statement is valid SQL."""
+    return aliased(ScimUserValue)
+
+
 def _user_values(attribute: Attribute, label: str, organisation_id: object | None, *, rows: str | None = None) -> RowScope:
     """A multi-valued attribute's value rows (``scim_user_value``); with the organisation known,
     "some value satisfies" is :class:`KeyedRowScope`'s uncorrelated ``IN``, which the
     (organisation, attribute, lower(value)) index answers (``emails[type eq "work"].value eq …``)."""
-    row = aliased(ScimUserValue)
     name = rows or attribute.name
+    row = _value_rows(name)
     correlation = (row.organisation_id == ScimUser.organisation_id, row.user_id == ScimUser.id, row.attribute == name)
     values = {
         sub.name: getattr(row, VALUE_COLUMNS[sub.name]) for sub in attribute.sub_attributes if sub.name in VALUE_COLUMNS
