@@ -185,7 +185,7 @@ class UserColumns(ResourceColumns):
         every value of the attribute) to the equality on ``lower(text)``.
         """
         attribute = resolved.attribute
-        row = aliased(ScimUserCustomValue)
+        row = _alias(ScimUserCustomValue, "custom")
         correlation = (
             row.organisation_id == ScimUser.organisation_id,
             row.user_id == ScimUser.id,
@@ -228,7 +228,7 @@ class UserColumns(ResourceColumns):
             values = {sub.name: getattr(ScimUser, USER_COLUMNS[f"name.{sub.name}"]) for sub in attribute.sub_attributes}
             return ElementScope(attribute, label, values, or_(*(column.is_not(None) for column in values.values())))
         if name == "manager":
-            manager = aliased(ScimUser)
+            manager = _alias(ScimUser, "manager")
             display = (
                 select(manager.display_name)
                 .where(manager.organisation_id == ScimUser.organisation_id, manager.id == ScimUser.manager_id)
@@ -250,11 +250,12 @@ class UserColumns(ResourceColumns):
 
 
 @functools.cache
-def _value_rows(name: str) -> Any:
-    """The alias of ``scim_user_value`` for one attribute's rows, made once: a new alias per request had
-    its columns adapted anew each time, which cost an ``emails`` lookup more than its SQL (cProfile).
-    Each use is a subquery of its own, so one alias in several subqueries of a statement is valid SQL."""
-    return aliased(ScimUserValue)
+def _alias(model: Any, role: str) -> Any:
+    """An alias of ``model`` for one role in the filters' subqueries, made once per process: a new alias
+    per request had its columns adapted anew each time, which cost an ``emails`` lookup more than its
+    SQL (cProfile). Each use is a subquery of its own, so one alias in several subqueries of a
+    statement is valid SQL (``emails.type eq "home" and emails.value co "work"``)."""
+    return aliased(model)
 
 
 def _user_values(attribute: Attribute, label: str, organisation_id: object | None, *, rows: str | None = None) -> RowScope:
@@ -262,7 +263,7 @@ def _user_values(attribute: Attribute, label: str, organisation_id: object | Non
     "some value satisfies" is :class:`KeyedRowScope`'s uncorrelated ``IN``, which the
     (organisation, attribute, lower(value)) index answers (``emails[type eq "work"].value eq …``)."""
     name = rows or attribute.name
-    row = _value_rows(name)
+    row = _alias(ScimUserValue, name)
     correlation = (row.organisation_id == ScimUser.organisation_id, row.user_id == ScimUser.id, row.attribute == name)
     values = {
         sub.name: getattr(row, VALUE_COLUMNS[sub.name]) for sub in attribute.sub_attributes if sub.name in VALUE_COLUMNS
@@ -278,8 +279,8 @@ def _user_values(attribute: Attribute, label: str, organisation_id: object | Non
 
 def _user_groups(attribute: Attribute, label: str) -> RowScope:
     """``groups``: read-only, one value per membership of the user (all direct)."""
-    member = aliased(ScimGroupMember)
-    group = aliased(ScimGroup)
+    member = _alias(ScimGroupMember, "groups of a user")
+    group = _alias(ScimGroup, "group of a membership")
     display = (
         select(group.display_name)
         .where(group.organisation_id == member.organisation_id, group.id == member.group_id)
@@ -316,8 +317,8 @@ class GroupColumns(ResourceColumns):
             return self._meta(resolved)
         if attribute.name != "members":
             raise InvalidFilter(f"'{label}' is not filterable")
-        member = aliased(ScimGroupMember)
-        user, group = aliased(ScimUser), aliased(ScimGroup)
+        member = _alias(ScimGroupMember, "members of a group")
+        user, group = _alias(ScimUser, "user member"), _alias(ScimGroup, "group member")
         # A member's display is the user's displayName, else its userName; a group's displayName.
         user_display = (
             select(func.coalesce(user.display_name, user.user_name))
