@@ -19,6 +19,7 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import OperationalError
 
 from fluid_scim.errors import RemovalInterrupted
 from fluid_scim.extensions import db
@@ -482,6 +483,25 @@ def test_org_export_writes_what_the_scim_api_and_the_history_answer(
     assert len(by_type["group"]) == listed_groups["totalResults"] == 2  # Engineering and the access group
     for group in by_type["group"]:
         assert group == scim(client, tenant, "GET", f"/Groups/{group['id']}").get_json()
+
+
+def test_an_export_that_fails_halfway_leaves_no_partial_file(
+    app: Flask, runner: FlaskCliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = make_tenant(app)
+    output = tmp_path / "export.jsonl"
+    output.write_text("the export of last week\n", encoding="utf-8")
+
+    def failing(**_: Any) -> Iterator[tuple[str, str]]:
+        yield "user", '{"type": "user", "data": {}}\n'
+        raise OperationalError("SELECT …", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(offboarding, "export_organisation", failing)
+    exported = runner.invoke(args=["org", "export", tenant.slug, "--output", str(output)])
+
+    assert exported.exit_code != 0 and isinstance(exported.exception, OperationalError)
+    assert output.read_text(encoding="utf-8") == "the export of last week\n"
+    assert [path.name for path in tmp_path.iterdir()] == ["export.jsonl"]
 
 
 def test_org_export_writes_to_stdout_and_refuses_an_unknown_organisation(app: Flask, runner: FlaskCliRunner) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import click
 from flask import current_app
@@ -97,3 +100,26 @@ class OperatorCommand(click.Command):
     def invoke(self, ctx: click.Context) -> Any:
         act_as_operator(ctx)
         return super().invoke(ctx)
+
+
+@contextmanager
+def whole_file(output: str) -> Iterator[IO[str]]:
+    """A text file that appears under ``output`` only once the block ends without an error (``-``: stdout).
+
+    It is written beside its final name and moved into place (``os.replace``): a command that fails
+    halfway (a lost database) leaves no partial file, and a file of that name as it was. (click's own
+    ``open_file(atomic=True)`` moves a half-written file into place when the block raises.)
+    """
+    if output == "-":
+        with click.open_file(output, "w", encoding="utf-8") as stdout:
+            yield stdout
+        return
+    target = Path(output)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as sink:
+            yield sink
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

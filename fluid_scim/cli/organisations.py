@@ -9,7 +9,7 @@ from typing import TypeVar
 import click
 from flask.cli import AppGroup
 
-from fluid_scim.cli.common import act_as_operator, failures, settings, store
+from fluid_scim.cli.common import act_as_operator, failures, settings, store, whole_file
 from fluid_scim.errors import RemovalInterrupted
 from fluid_scim.secrets import Secret
 from fluid_scim.services import offboarding, organisations, scim_tokens
@@ -107,7 +107,7 @@ def org_export(slug: str, output: str) -> None:
         organisation = organisations.get_organisation(slug=slug)
         lines = offboarding.export_organisation(organisation=organisation, base_url=settings().tenant_url(slug))
         counts: dict[str, int] = {}
-        with click.open_file(output, "w", encoding="utf-8") as sink:
+        with whole_file(output) as sink:
             for kind, line in lines:
                 sink.write(line)
                 counts[kind] = counts.get(kind, 0) + 1
