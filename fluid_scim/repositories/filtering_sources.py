@@ -4,7 +4,10 @@ Simple attributes are :class:`Operand` s on the resource row. A complex attribut
 sub-attributes: :class:`ElementScope` for a singular one (``name``, ``meta``, ``manager``) whose
 values are on the resource row too, :class:`RowScope` for a multi-valued one, one row per value
 (``scim_user_value``, memberships), reached by an EXISTS correlated on ``organisation_id`` and the
-id. Each scope is made fresh (fresh table aliases) for each filter node that uses it.
+id, or, where the organisation is known and the rows name their attribute (a user's values, declared
+custom attributes), by :class:`KeyedRowScope`'s uncorrelated ``IN``. Each scope is made for each
+filter node that uses it; the table aliases are made once per process (:func:`_alias`), each use a
+subquery of its own.
 """
 
 from __future__ import annotations
@@ -106,7 +109,8 @@ class KeyedRowScope(RowScope):
     """A :class:`RowScope` whose rows name their organisation and attribute by value.
 
     "Some value satisfies" is then ``id IN (SELECT user_id … WHERE organisation_id = :org AND
-    attribute_id = :attr AND …)``, a subquery that does not depend on the outer row: both SQLite
+    attribute_id = :attr AND …)`` (``attribute = 'emails'`` for a user's values), a subquery that
+    does not depend on the outer row: both SQLite
     and PostgreSQL answer it from the (organisation, attribute, value) index first and then fetch
     the few users by primary key, where a correlated EXISTS makes SQLite visit every user of the
     organisation and probe once per user.
