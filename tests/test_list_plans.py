@@ -30,13 +30,14 @@ GROUPS = 1500
 
 
 def _fill(app: Flask, tenant: Tenant, *, analyzed: bool) -> str:
-    """Users (each with an externalId and a work e-mail), groups, and every user a member of one of the
-    groups; the id of a user."""
+    """Users (each with an externalId, an employeeNumber, a manager they name and a work e-mail), groups,
+    and every user a member of one of the groups; the id of a user."""
     with app.app_context():
         organisation = db.session.scalars(select(Organisation).filter_by(slug=tenant.slug)).one()
         users = [user.id for user in add_many_users(organisation, (f"user-{index:05d}@example.com" for index in range(USERS)))]
-        db.session.execute(update(ScimUser).where(ScimUser.organisation_id == organisation.id)
-                           .values(external_id="ext-" + ScimUser.user_name))
+        db.session.execute(update(ScimUser).where(ScimUser.organisation_id == organisation.id).values(
+            external_id="ext-" + ScimUser.user_name, employee_number="emp-" + ScimUser.user_name,
+            manager_ref="boss-of-" + ScimUser.user_name))
         db.session.execute(insert(ScimUserValue), [
             {"organisation_id": organisation.id, "user_id": user_id, "attribute": "emails", "position": 0,
              "value": f"mail-{index:05d}@example.com", "type": "work", "primary": True}
@@ -168,3 +169,38 @@ def test_a_lookup_finds_its_users_by_the_filters_index(
     plan = _plan(app, *reads[0])
     assert index in plan, plan
     assert "ix_scim_user_created" not in plan and "CORRELATED" not in plan, plan
+
+
+@pytest.mark.parametrize("analyzed", [True, False], ids=["analyzed", "no-statistics"])
+def test_a_create_links_its_waiting_reports_without_walking_the_organisation(
+    app: Flask, client: FlaskClient, tenant: Tenant, analyzed: bool
+) -> None:
+    """The reports naming the new user by externalId are checked for a rival (another user the reference
+    could mean) by the primary key, externalId and employeeNumber indexes, not by a walk through every user."""
+    _fill(app, tenant, analyzed=analyzed)
+    with app.app_context():
+        organisation = db.session.scalars(select(Organisation).filter_by(slug=tenant.slug)).one()
+        waiting = db.session.scalars(select(ScimUser.id).where(ScimUser.organisation_id == organisation.id).limit(5)).all()
+        db.session.execute(update(ScimUser).where(ScimUser.organisation_id == organisation.id, ScimUser.id.in_(waiting))
+                           .values(manager_ref="boss-ext"))
+        db.session.commit()
+    headers = {"Authorization": f"Bearer {tenant.token}"}
+    with captured_statements(app) as seen:
+        response = client.post("/scim/v2/Users", json={"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                                                       "userName": "boss@example.com", "externalId": "boss-ext"},
+                               headers=headers, base_url=f"http://{tenant.host}")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    links = [(statement, parameters) for statement, parameters in seen
+             if statement.startswith("UPDATE scim_user SET manager_id")]
+    assert len(links) == 1, [statement for statement, _ in seen]
+    plan = _plan(app, *links[0])
+    rivals = [line for line in plan.splitlines() if "scim_user_1" in line or "Scan" in line]
+    assert rivals, plan
+    if _sqlite(app):
+        assert not any(line.endswith("(organisation_id=?)") or " SCAN " in f" {line}" for line in rivals), plan
+    else:
+        assert "Seq Scan" not in plan, plan
+    with app.app_context():
+        linked = db.session.scalars(select(ScimUser.manager_id).where(
+            ScimUser.organisation_id == organisation.id, ScimUser.id.in_(waiting))).all()
+    assert set(linked) == {response.get_json()["id"]}

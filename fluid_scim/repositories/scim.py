@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    and_,
     any_,
     bindparam,
     case,
@@ -736,21 +735,19 @@ def _link_reports() -> Any:
     tenant: BindParameter[Any] = bindparam("tenant")
     manager = bindparam("manager", type_=String())
     external, employee = bindparam("by_external_id", type_=String()), bindparam("by_employee_number", type_=String())
-    rival = (
-        select(other.id)
-        .where(
-            other.organisation_id == tenant,
-            other.id != manager,
-            other.id != report.id,
-            or_(
-                other.id == report.manager_ref,
-                other.external_id == report.manager_ref,
-                # A user matched by externalId outranks any match by employeeNumber.
-                and_(other.employee_number == report.manager_ref, func.coalesce(external, "") != report.manager_ref),
-            ),
-        )
-        .correlate(report)
-        .exists()
+
+    def rival_by(*matches: ColumnElement[bool]) -> ColumnElement[bool]:
+        # One EXISTS per way of matching, each answered by its own index (the primary key,
+        # ix_scim_user_external_id, ix_scim_user_employee_number): under one OR of the three, SQLite's
+        # planner, without statistics, walked every user of the organisation for each candidate report.
+        query = select(other.id).where(other.organisation_id == tenant, other.id != manager, other.id != report.id, *matches)
+        return query.correlate(report).exists()
+
+    rival = or_(
+        rival_by(other.id == report.manager_ref),
+        rival_by(other.external_id == report.manager_ref),
+        # A user matched by externalId outranks any match by employeeNumber.
+        rival_by(other.employee_number == report.manager_ref, func.coalesce(external, "") != report.manager_ref),
     )
     return (
         update(report)
