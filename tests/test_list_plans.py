@@ -121,9 +121,14 @@ def _sqlite(app: Flask) -> bool:
         ("/scim/v2/Users?startIndex=2001&count=100", "scim_user", "ix_scim_user_created", True),
         ("/scim/v2/Users?startIndex=1&count=100&sortBy=meta.created", "scim_user", "ix_scim_user_created", False),
         ("/scim/v2/Groups?startIndex=1&count=100&excludedAttributes=members", "scim_group", "ix_scim_group_created", False),
+        ("/scim/v2/Users?startIndex=1&count=100&sortBy=userName", "scim_user", "ix_scim_user_user_name_order", False),
+        ("/scim/v2/Users?startIndex=101&count=100&sortBy=userName&sortOrder=descending", "scim_user",
+         "ix_scim_user_user_name_order", False),
+        ("/scim/v2/Groups?startIndex=1&count=100&sortBy=displayName&excludedAttributes=members", "scim_group",
+         "ix_scim_group_display_name_order", False),
     ],
 )
-def test_a_page_in_the_default_order_is_read_from_the_creation_index(
+def test_a_page_is_read_in_the_order_of_an_index(
     app: Flask, client: FlaskClient, tenant: Tenant, path: str, table: str, index: str, carries_groups: bool, analyzed: bool
 ) -> None:
     _fill(app, tenant, analyzed=analyzed)

@@ -58,7 +58,19 @@ def test_upgrade_from_zero_matches_the_models_and_downgrades_cleanly(empty_datab
     engine = create_engine(empty_database_url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            dialect = connection.dialect.name
+
+            def this_database(item: Any, name: Any, type_: str, reflected: bool, compare_to: Any) -> bool:
+                # An index the models declare for the other database alone (``info["dialect"]``, with
+                # ddl_if); and one whose expression has a COLLATE, which Alembic reflects without it (its
+                # use is checked by tests/test_list_plans.py).
+                model = compare_to if reflected else item
+                if type_ != "index" or model is None:
+                    return True
+                return model.info.get("dialect", dialect) == dialect and "collation" not in model.info
+
+            opts = {"compare_type": True, "include_object": this_database}
+            context = MigrationContext.configure(connection, opts=opts)
             assert compare_metadata(context, db.metadata) == []
     finally:
         engine.dispose()

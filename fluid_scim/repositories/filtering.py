@@ -67,18 +67,26 @@ def sort_clause(
     sorts by its primary value, else its first. Raises :class:`InvalidValue` for a path that is not
     an attribute, is complex, is not filterable, is binary, or is ``groups``/``members``.
 
-    ``filtered``: the rows are chosen by a filter, whose index should find them; the creation time
-    is then an :class:`OrderOnly` term, so that SQLite does not walk the creation index instead.
+    The resource's unique name (``userName``, a Group's ``displayName``) is required and never empty:
+    it sorts by ``lower()`` alone, without NULLIF and NULLS LAST, so that the (organisation_id,
+    lower(name), id) indexes answer the order (the admin console lists users by userName).
+
+    ``filtered``: the rows are chosen by a filter, whose index should find them; the sort key is then
+    an :class:`OrderOnly` term, so that SQLite does not walk an index in the order instead.
     """
     columns = columns_for(resource_type)
     entity = columns.entity
-    keys: list[SQLColumnExpression[Any]] = [entity.created_at]
+    keys: list[tuple[SQLColumnExpression[Any], bool]] = [(entity.created_at, False)]  # (key, never without a value)
     if sort_by is not None:
-        key = _sort_key(columns, sort_by)
-        keys = [] if key is None else [key]
+        found = _sort_key(columns, sort_by)
+        keys = [] if found is None else [found]
     if filtered:
-        keys = [OrderOnly(key) if key is entity.created_at else key for key in keys]
-    terms: list[ColumnElement[Any]] = [key.desc().nulls_first() if descending else key.asc().nulls_last() for key in keys]
+        keys = [(OrderOnly(key), valued) for key, valued in keys]
+    terms: list[ColumnElement[Any]] = [
+        (key.desc() if descending else key.asc()) if valued
+        else (key.desc().nulls_first() if descending else key.asc().nulls_last())
+        for key, valued in keys
+    ]
     terms.append(entity.id.desc() if descending else entity.id.asc())
     return terms
 
@@ -212,8 +220,9 @@ def _itself(condition: ColumnElement[bool] | None) -> ColumnElement[bool]:
     return condition
 
 
-def _sort_key(columns: ResourceColumns, sort_by: str) -> SQLColumnExpression[Any] | None:
-    """The expression to order by (None when it is the same for every resource)."""
+def _sort_key(columns: ResourceColumns, sort_by: str) -> tuple[SQLColumnExpression[Any], bool] | None:
+    """The expression to order by, and whether every resource has a value for it (None when it is the
+    same for every resource)."""
     resolved = _sort_path(columns.resource_type, sort_by)
     try:
         element, operand = _sort_operand(columns, resolved)
@@ -225,12 +234,14 @@ def _sort_key(columns: ResourceColumns, sort_by: str) -> SQLColumnExpression[Any
     if isinstance(operand.expr, BindParameter):  # meta.resourceType: the same for every resource
         return None
     key = operand.expr
+    if operand.key is not None and not operand.attribute.case_exact:  # the unique name: never empty
+        return CodePoint(func.lower(key)), True
     if kind in STRING_TYPES:
         folded = operand.attribute.case_exact or operand.lowercase
         key = func.nullif(key if folded else func.lower(key), "")  # "" is no value
     if isinstance(element, RowScope):  # multi-valued: its primary value, else its first
         key = element.first(key)
-    return CodePoint(key) if kind in STRING_TYPES else key
+    return (CodePoint(key) if kind in STRING_TYPES else key), False
 
 
 def _sort_path(resource_type: ResourceType, sort_by: str) -> Resolved:
