@@ -442,14 +442,17 @@ def _groups_of_the_user(dialect_name: str) -> ColumnElement[Any]:
     )
 
 
+# An organisation's users as records, each carrying its direct groups (last column), per backend.
+_RECORDS_WITH_GROUPS = {
+    dialect_name: _RECORD.add_columns(_groups_of_the_user(dialect_name)).where(_USERS.c.organisation_id == _ORGANISATION)
+    for dialect_name in ("postgresql", "sqlite")
+}
 _RECORD_WITH_GROUPS = {
     dialect_name: {
-        by: PreparedQuery(
-            _RECORD.add_columns(_groups_of_the_user(dialect_name)).where(_USERS.c.organisation_id == _ORGANISATION, where)
-        )
+        by: PreparedQuery(records.where(where))
         for by, where in (("id", _USERS.c.id == _ID), ("key", _USERS.c.user_name_key == _KEY))
     }
-    for dialect_name in ("postgresql", "sqlite")
+    for dialect_name, records in _RECORDS_WITH_GROUPS.items()
 }
 
 
@@ -491,13 +494,13 @@ def user_record_by_key(organisation_id: object, key: str) -> UserRecord | None:
 _RECORDS_BY_CREATION = {
     dialect_name: PreparedQuery(
         _windowed(
-            _RECORD.add_columns(_groups_of_the_user(dialect_name)).where(_USERS.c.organisation_id == _ORGANISATION),
+            records,
             sort_clause(USER_RESOURCE, None, False),
             bindparam("offset", type_=Integer),
             bindparam("limit", type_=Integer),
         )
     )
-    for dialect_name in ("postgresql", "sqlite")
+    for dialect_name, records in _RECORDS_WITH_GROUPS.items()
 }
 
 
