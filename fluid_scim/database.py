@@ -43,7 +43,14 @@ def json_bytes(value: Any) -> bytes:
     try:
         return orjson.dumps(value)
     except TypeError:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_fragment_value).encode()
+
+
+def _fragment_value(value: Any) -> Any:
+    """JSON orjson wrote already (``orjson.Fragment``, a kept rendering), for the standard library's encoder."""
+    if isinstance(value, orjson.Fragment):
+        return orjson.loads(orjson.dumps(value))
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _json_text(value: Any) -> str:

@@ -81,7 +81,8 @@ class Projection:
             return any(k[0] == schema and k[1] == attr for k in self.include)
         return (schema, attr, None) not in self.exclude
 
-    def _keep_sub(self, schema: str | None, attr: str, sub: str) -> bool:
+    def keeps_sub(self, schema: str | None, attr: str, sub: str) -> bool:
+        """Whether sub-attribute ``sub`` of ``attr`` is shown (``returned: request`` ones only when asked for)."""
         if sub in _requested_only(self.resource_type, schema, attr):
             return self.include is not None and (schema, attr, sub) in self.include
         if self.include is not None:
@@ -92,7 +93,7 @@ class Projection:
         """Project the sub-attributes of a complex value when only some were asked for (or excluded)."""
 
         def pick(item: dict[str, Any]) -> dict[str, Any]:
-            return {k: v for k, v in item.items() if self._keep_sub(schema, attr, k)}
+            return {k: v for k, v in item.items() if self.keeps_sub(schema, attr, k)}
 
         if isinstance(value, dict):
             return pick(value)

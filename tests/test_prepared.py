@@ -80,6 +80,8 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
                 empty.append(parameters)
             first = prepared.first(db.session.connection(), parameters)
             assert (None if first is None else tuple(first)) == (ordinary[0] if ordinary else None)
+            raw, convert = prepared.raw_rows(db.session.connection(), parameters)
+            assert [tuple(convert(row)) for row in raw] == ordinary, prepared.statement
         # Rows everywhere but for the unknown slug and the groups of the user in none.
         assert empty == [{"slug": "nobody-here"}, {"organisation_id": org, "id": ids[2]}]
         record = scim.user_record(org, ids[1])

@@ -35,6 +35,7 @@ them fails there.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,10 +96,30 @@ class PreparedQuery:
         rows = self._run(connection, parameters, every=False)
         return rows[0] if rows else None
 
+    def raw_rows(
+        self, connection: Connection, parameters: Mapping[str, Any]
+    ) -> tuple[Sequence[Sequence[Any]], Callable[[Sequence[Any]], Sequence[Any]]]:
+        """Every row as the driver gave it, and the function that converts one as :meth:`rows` does: for a
+        caller that keeps what it made of a row and converts only the rows it has not seen before."""
+        dispatch = connection.dispatch
+        if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+            return self._through_sqlalchemy(connection, parameters, every=True), _as_given
+        fetched, converting = self._fetch(connection, parameters, every=True)
+        return fetched, functools.partial(_converted, converting)
+
     def _run(self, connection: Connection, parameters: Mapping[str, Any], *, every: bool) -> Sequence[Sequence[Any]]:
         dispatch = connection.dispatch
         if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
             return self._through_sqlalchemy(connection, parameters, every=every)
+        fetched, converting = self._fetch(connection, parameters, every=every)
+        if not converting:
+            return fetched
+        return [_converted(converting, row) for row in fetched]
+
+    def _fetch(
+        self, connection: Connection, parameters: Mapping[str, Any], *, every: bool
+    ) -> tuple[Sequence[Sequence[Any]], tuple[tuple[int, Callable[[Any], Any]], ...]]:
+        """The driver's rows and the (index, processor) pairs that convert them."""
         dialect = connection.dialect
         plan = self._plans.get(dialect.name) or self._plan(connection)
         values = plan.parameters(parameters)
@@ -113,15 +134,7 @@ class PreparedQuery:
             # Closes the cursor, invalidates a lost connection, raises SQLAlchemy's exception.
             connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
         cursor.close()
-        if not converting:
-            return fetched
-        rows = []
-        for row in fetched:
-            converted = list(row)
-            for index, process in converting:
-                converted[index] = process(converted[index])
-            rows.append(converted)
-        return rows
+        return fetched, converting
 
     def _through_sqlalchemy(
         self, connection: Connection, parameters: Mapping[str, Any], *, every: bool
@@ -138,6 +151,19 @@ class PreparedQuery:
             raise TypeError("a prepared query cannot leave a column with a Python-side default to SQLAlchemy")
         self._plans[connection.dialect.name] = plan
         return plan
+
+
+def _converted(converting: tuple[tuple[int, Callable[[Any], Any]], ...], row: Sequence[Any]) -> Sequence[Any]:
+    if not converting:
+        return row
+    converted = list(row)
+    for index, process in converting:
+        converted[index] = process(converted[index])
+    return converted
+
+
+def _as_given(row: Sequence[Any]) -> Sequence[Any]:
+    return row
 
 
 class PreparedInsert:

@@ -49,6 +49,7 @@ from fluid_scim.repositories import connections
 from fluid_scim.repositories.filtering import sort_clause
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
 from fluid_scim.repositories.prepared import PreparedInsert, PreparedQuery
+from fluid_scim.repositories.record_cache import RecordCache
 from fluid_scim.schema import USER_RESOURCE
 
 MemberRow = tuple[str, str, str | None]  # (member id, member type, display)
@@ -504,12 +505,20 @@ _RECORDS_BY_CREATION = {
 }
 
 
+# The records of default-order pages, kept while their rows come back unchanged (record_cache).
+_KEPT_RECORDS = RecordCache()
+_ID_INDEX = _RECORD_KEYS.index("id")
+
+
 def user_records_by_creation(organisation_id: object, start_index: int, count: int) -> list[UserRecord]:
     """:func:`user_records_page` without a filter, in the default order; each record carries its direct groups."""
     connection = connections.current()
     dialect_name = connection.dialect.name
     parameters = {"organisation_id": organisation_id, "offset": start_index - 1, "limit": count}
-    return [_record_carrying_groups(row, dialect_name) for row in _RECORDS_BY_CREATION[dialect_name].rows(connection, parameters)]
+    rows, convert = _RECORDS_BY_CREATION[dialect_name].raw_rows(connection, parameters)
+    return _KEPT_RECORDS.records(
+        organisation_id, rows, _ID_INDEX, lambda row: _record_carrying_groups(convert(row), dialect_name)
+    )
 
 
 def user_records_page(

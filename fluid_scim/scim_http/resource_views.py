@@ -17,7 +17,7 @@ from fluid_scim.schema import GROUP_RESOURCE, USER_RESOURCE, ResourceType
 from fluid_scim.scim_http import cursors
 from fluid_scim.scim_http.request_parsing import if_match, json_body, list_query, projection
 from fluid_scim.scim_http.responses import scim_json
-from fluid_scim.services import directory_schema, groups, reading, request_context, users
+from fluid_scim.services import directory_schema, groups, kept_renderings, reading, request_context, users
 from fluid_scim.services.representation import list_response, render_group, render_users
 from fluid_scim.services.resource_support import ListQuery, Page, etag, etag_matches
 
@@ -55,7 +55,7 @@ def _not_modified(version: int) -> Response | None:
     return None
 
 
-def _page_body(query: ListQuery, total: int, resources: list[dict[str, Any]]) -> dict[str, Any]:
+def _page_body(query: ListQuery, total: int, resources: list[Any]) -> dict[str, Any]:
     """A ListResponse; with RFC 9865 cursors instead of startIndex when the client paged by cursor."""
     body = list_response(resources, total=total, start_index=query.start_index)
     if query.cursor is None:
@@ -72,14 +72,16 @@ def _page_body(query: ListQuery, total: int, resources: list[dict[str, Any]]) ->
 # -- Users and Groups -------------------------------------------------------------------------
 
 
-def _render_users(items: Sequence[ScimUser | UserRecord], view: Projection, created: bool) -> list[dict[str, Any]]:
+def _render_users(items: Sequence[ScimUser | UserRecord], view: Projection, created: bool) -> list[Any]:
+    if not created:  # a page's kept records answer their kept JSON
+        return kept_renderings.render_records(_organisation(), items, base_url=base_url(), projection=view)
     # A user created just now is in no group; one adopted from an import (the service notes it) may be.
-    in_no_group = created and "adopted-by-email" not in request_context.current().quirks
+    in_no_group = "adopted-by-email" not in request_context.current().quirks
     stored = reading.stored_users(organisation=_organisation(), users=items, projection=view, in_no_group=in_no_group)
     return render_users(stored, base_url=base_url(), projection=view)
 
 
-def _render_groups(items: Sequence[ScimGroup], view: Projection, created: bool) -> list[dict[str, Any]]:
+def _render_groups(items: Sequence[ScimGroup], view: Projection, created: bool) -> list[Any]:
     stored = (reading.stored_group(organisation=_organisation(), group=group, projection=view) for group in items)
     return [render_group(group, base_url=base_url(), projection=view) for group in stored]
 
@@ -102,8 +104,9 @@ class _ResourceKind(Generic[R]):
     replace: Callable[..., R]
     patch: Callable[..., R]
     delete: Callable[..., None]
-    # (resources, projection, whether this request created them) -> their SCIM JSON
-    render: Callable[[Sequence[Any], Projection, bool], list[dict[str, Any]]]
+    # (resources, projection, whether this request created them) -> their SCIM JSON (dicts, or JSON
+    # kept between requests as orjson.Fragment: services.kept_renderings)
+    render: Callable[[Sequence[Any], Projection, bool], list[Any]]
     # A group PATCH answers 204 (Entra's preference, and no member list to send) unless the client
     # asked for attributes; the service records which.
     patch_body_when_asked: bool = False
@@ -204,7 +207,7 @@ def search_root() -> Response:
     """POST /.search across Users then Groups (RFC 7644 §3.4.3), one ordered, paged result."""
     body = parse_search_request(json_body())
     query = list_query(body)
-    resources: list[dict[str, Any]] = []
+    resources: list[Any] = []
     total = 0
     start, wanted = query.start_index, query.count
     refusals: list[InvalidFilter] = []

@@ -7,7 +7,7 @@ keep it. From here on the request only reads: the answer of a change is read aft
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,18 +61,18 @@ class StoredGroup:
 
 
 def stored_users(
-    *, organisation: Organisation, users: Sequence[ScimUser | UserRecord], projection: Projection, in_no_group: bool = False
+    *, organisation: Organisation, users: Sequence[ScimUser | UserRecord], projection: Projection, in_no_group: bool = False,
+    manager_names: Mapping[str, str | None] | None = None,
 ) -> list[StoredUser]:
     """These users with their groups and managers' names: two queries at most, never one per user.
 
     ``in_no_group``: the caller knows that none of them is a member of a group (a user created just now).
+    ``manager_names``: their managers' names, when the caller has read them (:func:`managers_named`).
     """
     transaction.reads_only_from_here()
     groups = _groups_of(organisation, users) if projection.wants("groups") and not in_no_group else {}
-    managers = {user.manager_id for user in users if user.manager_id}
-    manager_names = (
-        repo.display_names(organisation.id, managers) if managers and projection.wants("manager", ENTERPRISE_URN) else {}
-    )
+    if manager_names is None:
+        manager_names = managers_named(organisation, users, projection)
     return [
         StoredUser(
             id=user.id,
@@ -87,6 +87,18 @@ def stored_users(
         )
         for user in users
     ]
+
+
+def managers_named(
+    organisation: Organisation, users: Sequence[ScimUser | UserRecord], projection: Projection
+) -> Mapping[str, str | None]:
+    """The display names of these users' resolved managers, by id; none read when the projection does not
+    show ``manager.displayName`` (``returned: request``: the default view leaves it out)."""
+    managers = {user.manager_id for user in users if user.manager_id}
+    shown = projection.wants("manager", ENTERPRISE_URN) and projection.keeps_sub(ENTERPRISE_URN, "manager", "displayName")
+    if not managers or not shown:
+        return {}
+    return repo.display_names(organisation.id, managers)
 
 
 def _groups_of(organisation: Organisation, users: Sequence[ScimUser | UserRecord]) -> dict[str, list[tuple[str, str]]]:
