@@ -15,6 +15,7 @@ from fluid_scim.config import load_settings, read_dotenv_if_development
 from fluid_scim.database import engine_options, prepare_database_url
 from fluid_scim.extensions import db, migrate
 from fluid_scim.logs import configure_logging
+from fluid_scim.repositories.scim import keep_records
 from fluid_scim.repositories.scoping import install_tenant_guard
 from fluid_scim.scim_http import SCIM_PREFIX, register_scim
 from fluid_scim.secrets.factory import build_secret_store, warm_secret_store
@@ -62,6 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["fluid_secret_store"] = store
     warm_secret_store(store)
 
+    keep_records(settings.kept_records)
     app.extensions["fluid_recorder"] = Recorder(
         app, settings.record_flush_seconds, sample_per_minute=settings.refusal_events_per_minute
     )

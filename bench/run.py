@@ -638,6 +638,7 @@ class Bench:
             "vault_token": self.vault.token,
             "log_level": "WARNING",
             "ratelimit_default": LIFTED_RATE_LIMIT,
+            **({} if self.args.kept_records is None else {"kept_records": self.args.kept_records}),
         }
 
     def server_env(self, database_url: str) -> dict[str, str]:
@@ -648,6 +649,7 @@ class Bench:
             "VAULT_TOKEN": self.vault.token,
             "FLUID_DOTENV": "",
             "FLUID_RATELIMIT_DEFAULT": LIFTED_RATE_LIMIT,
+            **({} if self.args.kept_records is None else {"FLUID_KEPT_RECORDS": str(self.args.kept_records)}),
         }
 
     @contextmanager
@@ -1495,6 +1497,7 @@ class Bench:
             f" --entra-users {args.entra_users} --entra-threads {args.entra_threads} --pg-vacuum-every {args.pg_vacuum_every:g}"
             f" --lookup-users {args.lookup_users} --lean-seconds {args.lean_seconds:g} --lean-connections {args.lean_connections}"
             f" --lean-users {args.lean_users} --lean-client {args.lean_client}"
+            f"{'' if args.kept_records is None else f' --kept-records {args.kept_records}'}"
             f" --tenants {args.tenants} --tenant-users {args.tenant_users} --tenant-seconds {args.tenant_seconds:g}"
             f" --phases {','.join(args.phases)} --backends {','.join(args.backends)};"
             f" logs in {self.log_dir}"
@@ -1887,6 +1890,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=("raw", "http.client"),
         default="raw",
         help="lean phase: prebuilt request bytes on a socket (default) or http.client.HTTPConnection",
+    )
+    parser.add_argument(
+        "--kept-records",
+        type=int,
+        help="FLUID_KEPT_RECORDS of every fluid-scim server (default: the service's own, 4096); 0 renders every page anew",
     )
     parser.add_argument("--lean-users", type=int, default=200, help="lean phase: users seeded on each server (default 200)")
     parser.add_argument("--tenants", type=int, default=200, help="tenants phase: organisations, each with a token (default 200)")

@@ -78,6 +78,9 @@ class Settings:
     # History events written per organisation, status and minute for refused unauthenticated requests.
     refusal_events_per_minute: int = 10
     scim_max_results: int = 1000
+    # Users of default-order list pages kept per worker, with their JSON, while their rows come back
+    # unchanged (fluid_scim.repositories.record_cache; about 3 KB each). 0: none kept.
+    kept_records: int = 4096
     scim_bulk_max_operations: int = 200
     scim_max_payload_bytes: int = 1_048_576
     # The GraphQL admin API: who may call it (JWTs issued by Fluid) and how much one request may ask.
@@ -313,6 +316,7 @@ _VARIABLES: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     "FLUID_AUTH_FAILURE_GLOBAL_LIMIT": ("auth_failure_global_limit", _rate),
     "FLUID_REFUSAL_EVENTS_PER_MINUTE": ("refusal_events_per_minute", _int_range(0, 1000)),
     "FLUID_SCIM_MAX_RESULTS": ("scim_max_results", _int_range(1, 10_000)),
+    "FLUID_KEPT_RECORDS": ("kept_records", _int_range(0, 1_000_000)),
     "FLUID_SCIM_BULK_MAX_OPERATIONS": ("scim_bulk_max_operations", _int_range(1, 10_000)),
     "FLUID_SCIM_MAX_PAYLOAD_BYTES": ("scim_max_payload_bytes", _int_range(1024, 64 * 1_048_576)),
     "FLUID_ADMIN_JWT_ALGORITHM": ("admin_jwt_algorithm", _choice("HS256", "RS256")),

@@ -187,6 +187,17 @@ def test_rendering_a_kept_record_never_changes_it(client, tenant, app):
         assert again == first
 
 
+def test_no_records_are_kept_when_the_setting_says_none(app_factory):
+    from fluid_scim.repositories import scim as repo
+    from tests.support.tenants import make_tenant
+
+    app = app_factory(kept_records=0)
+    client, tenant = app.test_client(), make_tenant(app)
+    user = _create(client, tenant, _user("unkept"))
+    assert _page(client, tenant) == _page(client, tenant) == {user["id"]: _one(client, tenant, user["id"])}
+    assert len(repo._KEPT_RECORDS) == 0
+
+
 # -- The cache itself -------------------------------------------------------------------------
 
 

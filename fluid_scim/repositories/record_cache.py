@@ -27,7 +27,8 @@ from typing import Any
 
 from fluid_scim.models import UserRecord
 
-# About 3 KB a record with its rendering (an Entra-shaped user): 4,096 of them are about 12 MB a worker.
+# About 3 KB a record with its rendering (an Entra-shaped user): 4,096 of them are about 12 MB a
+# worker. The setting FLUID_KEPT_RECORDS (fluid_scim.config) sets it for the process.
 RECORDS_KEPT = 4096
 
 
@@ -66,6 +67,14 @@ class RecordCache:
             while len(entries) >= self._capacity:
                 del entries[next(iter(entries))]
             entries[key] = (row, record)
+
+    def resize(self, capacity: int) -> None:
+        """Keep at most ``capacity`` records from now on (``FLUID_KEPT_RECORDS``); the oldest kept go first."""
+        with self._lock:
+            self._capacity = capacity
+            entries = self._entries
+            while entries and len(entries) > max(capacity, 0):
+                del entries[next(iter(entries))]
 
     def __len__(self) -> int:
         return len(self._entries)

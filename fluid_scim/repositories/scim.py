@@ -510,6 +510,11 @@ _KEPT_RECORDS = RecordCache()
 _ID_INDEX = _RECORD_KEYS.index("id")
 
 
+def keep_records(capacity: int) -> None:
+    """How many records of default-order pages this process keeps (``FLUID_KEPT_RECORDS``; 0: none)."""
+    _KEPT_RECORDS.resize(capacity)
+
+
 def user_records_by_creation(organisation_id: object, start_index: int, count: int) -> list[UserRecord]:
     """:func:`user_records_page` without a filter, in the default order; each record carries its direct groups."""
     connection = connections.current()

@@ -28,15 +28,15 @@ def render_records(
     organisation: Organisation, records: Sequence[UserRecord | ScimUser], *, base_url: str, projection: Projection
 ) -> list[dict[str, Any] | orjson.Fragment]:
     """The users' SCIM JSON, in order: a dict, or the JSON kept on a kept record (``orjson.Fragment``)."""
-    if projection.include is not None or projection.exclude:
+    kept_here = [getattr(record, "rendered", None) for record in records]
+    if projection.include is not None or projection.exclude or not any(rendered is not None for rendered in kept_here):
         stored = stored_users(organisation=organisation, users=records, projection=projection)
         return [*render_users(stored, base_url=base_url, projection=projection)]
     names = managers_named(organisation, records, projection)
     resource_type = projection.resource_type
     answers: list[dict[str, Any] | orjson.Fragment | None] = []
     missing: list[tuple[int, UserRecord | ScimUser, tuple[str, str | None]]] = []
-    for record in records:
-        rendered = getattr(record, "rendered", None)
+    for record, rendered in zip(records, kept_here, strict=True):
         key = (base_url, names.get(record.manager_id) if record.manager_id else None)
         kept = rendered.get(key) if rendered is not None else None
         if kept is not None and kept[0] is resource_type:

@@ -13,6 +13,7 @@ def test_defaults_need_no_configuration():
     assert settings.vault_mount == "secret"
     assert settings.trust_proxy == 0
     assert settings.tenant_url("acme") == "http://acme.localhost/scim/v2"
+    assert settings.kept_records == 4096
 
 
 def test_environment_is_read_and_postgres_urls_use_psycopg3():
@@ -47,6 +48,7 @@ def test_environment_is_read_and_postgres_urls_use_psycopg3():
         ({"VAULT_ADDR": "vault:8200", "VAULT_TOKEN": "t"}, "VAULT_ADDR must be an http:// or https:// URL"),
         ({"VAULT_ADDR": "http://127.0.0.1:8200"}, "VAULT_TOKEN (or VAULT_ROLE_ID and VAULT_SECRET_ID) is required"),
         ({"VAULT_ROLE_ID": "r"}, "VAULT_SECRET_ID is required when AppRole authentication is used"),
+        ({"FLUID_KEPT_RECORDS": "-1"}, "FLUID_KEPT_RECORDS must be between 0 and 1000000; got -1"),
     ],
 )
 def test_a_bad_setting_is_named_in_one_line(environ, message):
