@@ -236,6 +236,7 @@ def test_a_cache_of_no_capacity_keeps_nothing():
     (again,) = cache.records(organisation, [("u1", "a")], 0, _record)
     assert again is not first
     assert len(cache) == 0
+    assert not hasattr(again, "rendered")  # nothing to keep its JSON on
 
 
 def test_kept_json_is_written_by_the_standard_library_when_orjson_refuses_the_rest():

@@ -44,6 +44,8 @@ class RecordCache:
         self, organisation_id: Any, rows: Sequence[Sequence[Any]], id_index: int, make: Callable[[Sequence[Any]], UserRecord]
     ) -> list[UserRecord]:
         """A record per row, in order: the kept one where the row is unchanged, else ``make(row)``, kept."""
+        if self._capacity <= 0:
+            return [make(row) for row in rows]
         entries = self._entries
         records = []
         for row in rows:
@@ -59,12 +61,10 @@ class RecordCache:
         return records
 
     def _keep(self, key: tuple[Any, str], row: Sequence[Any], record: UserRecord) -> None:
-        if self._capacity <= 0:
-            return
         with self._lock:
             entries = self._entries
             entries.pop(key, None)
-            while len(entries) >= self._capacity:
+            while entries and len(entries) >= self._capacity:
                 del entries[next(iter(entries))]
             entries[key] = (row, record)
 
