@@ -79,7 +79,7 @@ class Settings:
     refusal_events_per_minute: int = 10
     scim_max_results: int = 1000
     # Users of default-order list pages kept per worker, with their JSON, while their rows come back
-    # unchanged (fluid_scim.repositories.record_cache; about 3 KB each). 0: none kept.
+    # unchanged (fluid_scim.repositories.record_cache; about 4 KB each). 0: none kept.
     kept_records: int = 4096
     scim_bulk_max_operations: int = 200
     scim_max_payload_bytes: int = 1_048_576

@@ -17,7 +17,7 @@ import pytest
 
 from fluid_scim.database import json_bytes
 from fluid_scim.models import UserRecord
-from fluid_scim.repositories.record_cache import RecordCache
+from fluid_scim.repositories.record_cache import BYTES_PER_RECORD, LARGEST_KEPT, KeptRecord, RecordCache, whole
 from tests.support.tenants import ScimClient
 from tests.support.urns import ENTERPRISE_URN, GROUP_URN, PATCH_OP_URN, USER_URN
 
@@ -208,32 +208,53 @@ def _record(row: tuple[Any, ...]) -> UserRecord:
 def test_an_unchanged_row_answers_the_kept_record_and_a_changed_one_a_new_record():
     cache = RecordCache(capacity=10)
     organisation = uuid.uuid4()
-    (first,) = cache.records(organisation, [("u1", "a")], 0, _record)
-    (again,) = cache.records(organisation, [("u1", "a")], 0, _record)
-    (changed,) = cache.records(organisation, [("u1", "b")], 0, _record)
-    assert again is first
-    assert changed is not first and changed.value == "b"
-    (other_organisation,) = cache.records(uuid.uuid4(), [("u1", "b")], 0, _record)
-    assert other_organisation is not changed
+    (first,) = cache.records(organisation, [("u1", "a")], _record, {"id": 0})
+    (again,) = cache.records(organisation, [("u1", "a")], _record, {"id": 0})
+    (changed,) = cache.records(organisation, [("u1", "b")], _record, {"id": 0})
+    assert isinstance(again, KeptRecord) and again.rendered is first.rendered
+    assert (again.id, again.value) == ("u1", "a")  # the whole record, made from the kept row
+    assert whole(again) == UserRecord(id="u1", value="a", rendered=first.rendered)
+    assert changed.rendered is not first.rendered and changed.value == "b"
+    (other_organisation,) = cache.records(uuid.uuid4(), [("u1", "b")], _record, {"id": 0})
+    assert other_organisation.rendered is not changed.rendered
 
 
 def test_the_cache_keeps_at_most_its_capacity_dropping_the_oldest_first():
     cache = RecordCache(capacity=2)
     organisation = uuid.uuid4()
-    one, two = cache.records(organisation, [("u1", 1), ("u2", 2)], 0, _record)
-    cache.records(organisation, [("u3", 3)], 0, _record)
+    one, two = cache.records(organisation, [("u1", 1), ("u2", 2)], _record, {"id": 0})
+    cache.records(organisation, [("u3", 3)], _record, {"id": 0})
     assert len(cache) == 2
-    (two_again,) = cache.records(organisation, [("u2", 2)], 0, _record)
-    (one_again,) = cache.records(organisation, [("u1", 1)], 0, _record)
-    assert two_again is two
-    assert one_again is not one
+    (two_again,) = cache.records(organisation, [("u2", 2)], _record, {"id": 0})
+    (one_again,) = cache.records(organisation, [("u1", 1)], _record, {"id": 0})
+    assert two_again.rendered is two.rendered
+    assert one_again.rendered is not one.rendered
+    cache.resize(1)
+    assert len(cache) == 1
+
+
+def test_large_users_are_kept_within_the_caches_bytes_and_the_largest_not_at_all():
+    cache = RecordCache(capacity=8)
+    organisation = uuid.uuid4()
+    (huge,) = cache.records(organisation, [("u0", "x" * LARGEST_KEPT)], _record, {"id": 0})
+    assert len(cache) == 0 and not hasattr(huge, "rendered")  # rendered each time, never kept
+    large = "y" * (LARGEST_KEPT // 4)  # each counts about half the largest
+    cache.records(organisation, [(f"u{index}", large) for index in range(8)], _record, {"id": 0})
+    assert cache.size <= 8 * BYTES_PER_RECORD
+    assert 0 < len(cache) < 8
+    (latest,) = cache.records(organisation, [("u7", large)], _record, {"id": 0})
+    assert isinstance(latest, KeptRecord)  # the newest stay, the oldest went first
+    cache.records(organisation, [("u1", "z")], _record, {"id": 0})
+    assert cache.size <= 8 * BYTES_PER_RECORD
+    cache.resize(0)
+    assert len(cache) == 0 and cache.size == 0
 
 
 def test_a_cache_of_no_capacity_keeps_nothing():
     cache = RecordCache(capacity=0)
     organisation = uuid.uuid4()
-    (first,) = cache.records(organisation, [("u1", "a")], 0, _record)
-    (again,) = cache.records(organisation, [("u1", "a")], 0, _record)
+    (first,) = cache.records(organisation, [("u1", "a")], _record, {"id": 0})
+    (again,) = cache.records(organisation, [("u1", "a")], _record, {"id": 0})
     assert again is not first
     assert len(cache) == 0
     assert not hasattr(again, "rendered")  # nothing to keep its JSON on

@@ -507,7 +507,8 @@ _RECORDS_BY_CREATION = {
 
 # The records of default-order pages, kept while their rows come back unchanged (record_cache).
 _KEPT_RECORDS = RecordCache()
-_ID_INDEX = _RECORD_KEYS.index("id")
+# Text columns, the same as the driver gives them and as a record holds them.
+_PLAIN_COLUMNS = {name: _RECORD_KEYS.index(name) for name in ("id", "manager_id")}
 
 
 def keep_records(capacity: int) -> None:
@@ -522,7 +523,7 @@ def user_records_by_creation(organisation_id: object, start_index: int, count: i
     parameters = {"organisation_id": organisation_id, "offset": start_index - 1, "limit": count}
     rows, convert = _RECORDS_BY_CREATION[dialect_name].raw_rows(connection, parameters)
     return _KEPT_RECORDS.records(
-        organisation_id, rows, _ID_INDEX, lambda row: _record_carrying_groups(convert(row), dialect_name)
+        organisation_id, rows, lambda row: _record_carrying_groups(convert(row), dialect_name), _PLAIN_COLUMNS
     )
 
 
