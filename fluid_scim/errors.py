@@ -73,6 +73,12 @@ class InvalidValue(DomainError):
     """RFC 7644 §3.12: a required value is missing or a value is not compatible."""
 
 
+class UnkeptValue(InvalidValue):
+    """An undeclared value that cannot be kept as received (past a bound, a character no value may
+    hold). Under the ``keep`` policy the attribute is dropped and the request goes on: a value Fluid
+    does not use never fails the whole user (``fluid_scim.schema.coerce.undeclared_or_dropped``)."""
+
+
 class InvalidVersion(DomainError):
     """RFC 7644 §3.12 (``invalidVers``): the request names a SCIM protocol version we do not serve."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from fluid_scim.errors import DomainError, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget
+from fluid_scim.errors import DomainError, InvalidPath, InvalidSyntax, InvalidValue, Mutability, NoTarget, UnkeptValue
 from fluid_scim.patch import scalars
 from fluid_scim.patch.budget import WorkBudget
 from fluid_scim.patch.diff import changed_paths
@@ -22,6 +22,7 @@ from fluid_scim.schema.coerce import (
     coerce_attribute,
     coerce_entry,
     coerce_sub,
+    dropped,
     is_manager,
     is_unassigned,
     kept,
@@ -138,7 +139,9 @@ class _Patcher:
                 return  # manager.$ref is derived from manager.value when rendering
             if not kept(self.resource_type, attribute, self.quirks):
                 return
-            if attribute.multi_valued and attribute.type == "complex":
+            if not attribute.declared:
+                self.write_undeclared(target, attribute, value)
+            elif attribute.multi_valued and attribute.type == "complex":
                 self.write_multi(op, target, attribute, value)
             elif attribute.multi_valued:
                 current = self.entries(target, attribute, value)
@@ -201,6 +204,14 @@ class _Patcher:
                 raise InvalidPath(f"path '{label}': the extension '{extension.id}' has no attribute '{key}'")
             if not attribute.read_only:
                 self.write(op, Target(label=f"{extension.id}:{attribute.name}", schema=extension, attribute=attribute), item)
+
+    def write_undeclared(self, target: Target, attribute: Attribute, value: Any) -> None:
+        """An undeclared attribute's new value, kept as received; one that cannot be kept leaves the
+        stored value as it was and the operation is noted as dropped (the rest of the PATCH applies)."""
+        try:
+            self.write_simple(target, attribute, value)
+        except UnkeptValue as unkept:
+            dropped(unkept, quirks=self.quirks)
 
     def write_simple(self, target: Target, attribute: Attribute, value: Any) -> None:
         new = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=target.label)

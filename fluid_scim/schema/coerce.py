@@ -17,12 +17,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from fluid_scim.errors import InvalidSyntax, InvalidValue, Mutability
+from fluid_scim.errors import InvalidSyntax, InvalidValue, Mutability, UnkeptValue
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
 from fluid_scim.schema.custom import INTEGER_LIMIT, undeclared_attribute, undeclared_value
 from fluid_scim.schema.definitions import ENTERPRISE_URN, GROUP_RESOURCE
@@ -32,6 +33,8 @@ from fluid_scim.text import name_key, refusal
 
 #: Attributes whose strings are one-line names (no TAB, LF or CR either, see :mod:`fluid_scim.text`;
 #: at most 255 characters, also once normalised to their uniqueness key).
+log = logging.getLogger(__name__)
+
 SHORT_STRINGS = frozenset({"username", "displayname", "externalid"})
 SHORT_LIMIT = 255
 STRING_LIMIT = 1024
@@ -93,7 +96,7 @@ def coerce_resource(resource_type: ResourceType, body: dict[str, Any], *, quirks
         _once(seen, attribute.name, key)
         if attribute.read_only or not kept(resource_type, attribute, quirks):
             continue  # RFC 7644 §3.3 / §3.5.1: id, meta, groups sent by the client are ignored
-        coerced = coerce_attribute(resolved.schema, attribute, value, quirks=quirks, label=attribute.name)
+        coerced = _coerced_or_dropped(resolved.schema, attribute, value, quirks=quirks, label=attribute.name)
         if coerced is not None:
             document[attribute.name] = coerced
     check_required(resource_type, document)
@@ -139,7 +142,7 @@ def coerce_extension(
         _once(seen, attribute.name, key)
         if attribute.read_only or not kept(resource_type, attribute, quirks):
             continue
-        coerced = coerce_attribute(extension, attribute, item, quirks=quirks, label=f"{extension.id}:{attribute.name}")
+        coerced = _coerced_or_dropped(extension, attribute, item, quirks=quirks, label=f"{extension.id}:{attribute.name}")
         if coerced is not None:
             result[attribute.name] = coerced
     return result or None
@@ -193,11 +196,34 @@ def _undeclared_extension(
     for name, item in value.items():
         if name.lower() == "schemas":
             continue
-        coerced = undeclared_value(item, label=f"{key}:{name}")
+        coerced = undeclared_or_dropped(item, label=f"{key}:{name}", quirks=quirks)
         if coerced is not None:
             kept_values[name] = coerced
     if kept_values:
         document[key] = kept_values
+
+
+def undeclared_or_dropped(value: Any, *, label: str, quirks: set[str]) -> Any:
+    """An undeclared value as it is kept, or None when it cannot be (:class:`UnkeptValue`): then the
+    attribute is dropped, which the request's history notes (``undeclared-attribute-dropped``) and the
+    log says why. A value Fluid does not use never refuses the whole resource."""
+    try:
+        return undeclared_value(value, label=label)
+    except UnkeptValue as unkept:
+        dropped(unkept, quirks=quirks)
+        return None
+
+
+def dropped(unkept: UnkeptValue, *, quirks: set[str]) -> None:
+    """Note an undeclared attribute left out of a write because it could not be kept."""
+    quirks.add("undeclared-attribute-dropped")
+    log.warning("undeclared attribute dropped", extra={"reason": unkept.detail})
+
+
+def _coerced_or_dropped(schema: Schema | None, attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:
+    if attribute.declared:
+        return coerce_attribute(schema, attribute, value, quirks=quirks, label=label)
+    return undeclared_or_dropped(value, label=label, quirks=quirks)
 
 
 def coerce_attribute(schema: Schema | None, attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:

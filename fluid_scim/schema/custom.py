@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from fluid_scim.errors import InvalidValue
+from fluid_scim.errors import InvalidValue, UnkeptValue
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema, SchemaExtension
 from fluid_scim.schema.definitions import (
     COMMON_ATTRIBUTES,
@@ -157,7 +157,17 @@ def undeclared_attribute(name: str) -> Attribute:
 
 
 def undeclared_value(value: Any, *, label: str) -> Any:
-    """An undeclared value as received, if it is plain JSON within the bounds; None when unassigned."""
+    """An undeclared value as received, if it is plain JSON within the bounds; None when unassigned.
+    :class:`UnkeptValue` says why one cannot be kept."""
+    try:
+        return _undeclared_value(value, label=label)
+    except UnkeptValue:
+        raise
+    except InvalidValue as refused:
+        raise UnkeptValue(refused.detail) from None
+
+
+def _undeclared_value(value: Any, *, label: str) -> Any:
     named = refused_character(label)  # the label is the attribute's name, as the client spelled it
     if named is not None:
         raise InvalidValue(f"an attribute name must not contain {describe(named)}")
@@ -167,9 +177,9 @@ def undeclared_value(value: Any, *, label: str) -> Any:
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except ValueError:
-        raise InvalidValue(f"'{label}' holds a number JSON cannot carry") from None
+        raise UnkeptValue(f"'{label}' holds a number JSON cannot carry") from None
     if len(text.encode()) > VALUE_BYTES:
-        raise InvalidValue(
+        raise UnkeptValue(
             f"'{label}' is not declared, and its value is {len(text.encode())} bytes of JSON; at most {VALUE_BYTES} "
             "are kept for an undeclared attribute (declare it to store more)"
         )

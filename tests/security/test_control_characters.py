@@ -67,8 +67,6 @@ USER_BODIES = {
     "enterprise department": {ENTERPRISE_URN: {"department": f"R&D{NUL}"}},
     "manager": {ENTERPRISE_URN: {"manager": {"value": f"boss{NUL}"}}},
     "declared custom attribute": {CUSTOM_URN: {"costCentre": f"CC{NUL}1"}},
-    "undeclared attribute kept": {"nickname2": {"inner": [f"x{NUL}"]}},
-    "undeclared attribute's name": {f"odd{NUL}name": "value"},
     "roles[].value (Entra's JSON form)": {"roles": [{"value": json.dumps({"id": "1", "value": f"r{NUL}"})}]},
 }
 
@@ -80,6 +78,25 @@ def test_nul_in_any_user_attribute_is_refused_and_nothing_is_stored(app, client,
     response = scim(client, tenant, "POST", "/Users", {"schemas": [USER_URN], "userName": user_name, **USER_BODIES[attribute]})
     assert_refused(response, "invalidValue")
     assert users_named(client, tenant, user_name) == []
+
+
+@pytest.mark.parametrize(
+    "undeclared",
+    [{"nickname2": {"inner": [f"x{NUL}"]}}, {f"odd{NUL}name": "value"}, {"urn:example:ext:2.0:User": {"badge": f"B{NUL}"}}],
+)
+def test_nul_in_an_undeclared_attribute_drops_that_attribute_not_the_user(client, tenant, undeclared):
+    """An attribute Fluid does not use never fails the user (the undeclared policy is keep): it is
+    dropped, the user provisioned, and a PATCH setting one changes nothing else."""
+    user_name = f"nul-{uuid.uuid4().hex[:8]}"
+    body = {"schemas": [USER_URN], "userName": user_name, "title": "Engineer", **undeclared}
+    created = scim(client, tenant, "POST", "/Users", body)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    (found,) = users_named(client, tenant, user_name)
+    assert found["title"] == "Engineer" and not set(undeclared) & set(found)
+    patched = scim(client, tenant, "PATCH", f"/Users/{found['id']}", {"schemas": [PATCH_OP_URN], "Operations": [
+        {"op": "add", "value": {"undeclaredThing": f"u{NUL}"}}, {"op": "replace", "path": "title", "value": "Lead"}]})
+    assert patched.status_code == 200, patched.get_data(as_text=True)
+    assert patched.get_json()["title"] == "Lead" and "undeclaredThing" not in patched.get_json()
 
 
 @pytest.mark.parametrize(
@@ -132,7 +149,6 @@ def test_nul_in_a_patch_value_is_refused_and_the_user_is_unchanged(app, client, 
         {"op": "add", "path": "emails", "value": [{"value": f"second{NUL}@example.com"}]},
         {"op": "replace", "path": 'emails[value eq "p@example.com"].value', "value": f"p{NUL}@example.com"},
         {"op": "add", "path": f"{CUSTOM_URN}:costCentre", "value": f"CC{NUL}"},
-        {"op": "add", "value": {"undeclaredThing": f"u{NUL}"}},
     ]
     for operation in operations:
         response = scim(client, tenant, "PATCH", f"/Users/{user_id}", {"schemas": [PATCH_OP_URN], "Operations": [operation]})
