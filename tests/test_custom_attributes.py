@@ -16,6 +16,7 @@ from flask import Flask
 from fluid_scim.errors import InvalidValue
 from fluid_scim.services import directory_attributes, organisations
 from fluid_scim.services.directory_attributes import Spec
+from tests.support.provisioning import quirks_recorded
 from tests.support.tenants import ScimClient, Tenant, wait_until_recorded
 from tests.support.urns import ERROR_URN, USER_URN
 
@@ -199,25 +200,6 @@ def test_policy_ignore_and_reject(app, entra, tenant):
     _error(entra.post("/Users", microsoft_user(f"rejected-{uuid.uuid4().hex[:6]}@example.com")), 400, "invalidSyntax")
 
 
-def _quirks_of(app: Flask, tenant: Tenant, resource_id: str) -> list[set[str]]:
-    """The compatibility rules recorded with each change of the resource, oldest first."""
-    from sqlalchemy import select
-
-    from fluid_scim.extensions import db
-    from fluid_scim.models import ProvisioningEvent
-
-    with app.app_context():
-        organisation = organisations.get_organisation(slug=tenant.slug)
-        events = db.session.execute(
-            select(ProvisioningEvent)
-            .where(ProvisioningEvent.organisation_id == organisation.id, ProvisioningEvent.resource_id == resource_id)
-            .order_by(ProvisioningEvent.created_at, ProvisioningEvent.id)
-        ).scalars()
-        quirks = [set(event.quirks or ()) for event in events if event.operation != "user.read"]
-        db.session.remove()
-        return quirks
-
-
 def test_an_undeclared_value_that_cannot_be_kept_is_dropped_and_the_user_provisioned(app, entra, tenant):
     """Past the size or depth bound, or holding a NUL: the attribute is dropped, never the whole user."""
     body = microsoft_user(f"big-{uuid.uuid4().hex[:6]}@example.com")
@@ -236,14 +218,14 @@ def test_an_undeclared_value_that_cannot_be_kept_is_dropped_and_the_user_provisi
     assert user[CUSTOM] == {"CustomAttribute": "Sample value"}
     assert user["urn:example:params:scim:schemas:extension:Other:2.0:User"] == {"small": 1}
     assert entra.get(f"/Users/{user['id']}").json() == user
-    assert _quirks_of(app, tenant, user["id"]) == [{"undeclared-attribute", "undeclared-attribute-dropped"}]
+    assert quirks_recorded(app, tenant, user["id"]) == [{"undeclared-attribute", "undeclared-attribute-dropped"}]
 
     # A PATCH setting one leaves the stored value as it was; its other operations apply.
     patched = entra.patch(f"/Users/{user['id']}", [{"op": "Replace", "path": "kept", "value": "z" * 5000},
                                                   {"op": "Replace", "path": "title", "value": "Lead"}])
     assert patched.status_code == 200, patched.text
     assert patched.json()["kept"] == "fine" and patched.json()["title"] == "Lead"
-    assert "undeclared-attribute-dropped" in _quirks_of(app, tenant, user["id"])[-1]
+    assert "undeclared-attribute-dropped" in quirks_recorded(app, tenant, user["id"])[-1]
 
 
 def test_too_many_undeclared_attributes_are_refused(entra):

@@ -11,11 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-
-from fluid_scim.extensions import db
-from fluid_scim.models import ProvisioningEvent
-from fluid_scim.services import organisations
+from tests.support.provisioning import quirks_recorded
 from tests.support.urns import BULK_REQUEST_URN, ENTERPRISE_URN, PATCH_OP_URN, USER_URN
 
 OKTA = "Okta SCIM Client 1.0.0"
@@ -70,24 +66,11 @@ def _filter(client: Any, tenant: Any, expression: str) -> set[str]:
     return {resource["id"] for resource in found.json["Resources"]}
 
 
-def _quirks(app: Any, tenant: Any, resource_id: str) -> list[set[str]]:
-    with app.app_context():
-        organisation = organisations.get_organisation(slug=tenant.slug)
-        events = db.session.execute(
-            select(ProvisioningEvent)
-            .where(ProvisioningEvent.organisation_id == organisation.id, ProvisioningEvent.resource_id == resource_id)
-            .order_by(ProvisioningEvent.created_at, ProvisioningEvent.id)
-        ).scalars()
-        quirks = [set(event.quirks or ()) for event in events if event.operation != "user.read"]
-        db.session.remove()
-        return quirks
-
-
 def test_an_okta_free_text_manager_is_kept_then_linked_by_employee_number(app, client, tenant):
     report = _create(client, tenant, okta_user(_name(), employeeNumber="EMP-1001",
                                                manager={"value": "EMP-9921", "displayName": "Jane Boss"}))
     assert report[ENTERPRISE_URN]["manager"] == {"value": "EMP-9921"}  # no $ref: it names no user (yet)
-    assert _quirks(app, tenant, report["id"]) == [{"manager-unresolved"}]
+    assert quirks_recorded(app, tenant, report["id"]) == [{"manager-unresolved"}]
     by_value = f'{ENTERPRISE_URN}:manager.value eq "EMP-9921"'
     assert _filter(client, tenant, by_value) == {report["id"]}
     assert _filter(client, tenant, f'{ENTERPRISE_URN}:manager.value eq "emp-9921"') == {report["id"]}  # caseExact=false
@@ -145,7 +128,7 @@ def test_an_ambiguous_value_stays_unresolved(app, client, tenant):
     _create(client, tenant, okta_user(_name(), employeeNumber="EMP-7"))
     report = _create(client, tenant, okta_user(_name(), manager={"value": "EMP-7"}))
     assert report[ENTERPRISE_URN]["manager"] == {"value": "EMP-7"}
-    assert "manager-unresolved" in _quirks(app, tenant, report["id"])[0]
+    assert "manager-unresolved" in quirks_recorded(app, tenant, report["id"])[0]
 
     # A value waiting for a manager is not linked to one of two users that match it.
     waiting = _create(client, tenant, okta_user(_name(), manager={"value": "EMP-8"}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.support.tenants import Tenant
@@ -51,3 +52,23 @@ def set_active(client: FlaskClient, tenant: Tenant, user_id: str, value: str) ->
     """Entra's (un)suspend without the ``aadOptscim062020`` flag: ``Replace`` with the string "True"/"False"."""
     scim(client, tenant, "PATCH", f"/Users/{user_id}", {"schemas": [PATCH_OP_URN], "Operations": [
         {"op": "Replace", "path": "active", "value": value}]})
+
+
+def quirks_recorded(app: Flask, tenant: Tenant, resource_id: str) -> list[set[str]]:
+    """The compatibility rules recorded with each change of the resource (reads left out), oldest first."""
+    from sqlalchemy import select
+
+    from fluid_scim.extensions import db
+    from fluid_scim.models import ProvisioningEvent
+    from fluid_scim.services import organisations
+
+    with app.app_context():
+        organisation = organisations.get_organisation(slug=tenant.slug)
+        events = db.session.execute(
+            select(ProvisioningEvent)
+            .where(ProvisioningEvent.organisation_id == organisation.id, ProvisioningEvent.resource_id == resource_id)
+            .order_by(ProvisioningEvent.created_at, ProvisioningEvent.id)
+        ).scalars()
+        quirks = [set(event.quirks or ()) for event in events if event.operation != "user.read"]
+        db.session.remove()
+        return quirks
