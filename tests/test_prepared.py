@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.repositories import organisations, scim
 from fluid_scim.repositories.prepared import PreparedQuery
+from fluid_scim.repositories.scoping import UnscopedTenantQuery, across_organisations
 from tests.support.provisioning import scim as scim_call
 from tests.support.statements import captured_statements
 from tests.support.tenants import Tenant, make_tenant
@@ -109,9 +111,21 @@ def test_statements_stay_visible_to_cursor_listeners(app: Flask, tenant: Tenant)
 
 
 def test_an_expanding_parameter_is_refused(app: Flask) -> None:
-    prepared = PreparedQuery(select(ScimUser.id).where(ScimUser.id.in_(bindparam("ids", expanding=True))))
+    prepared = PreparedQuery(select(ScimUser.id).where(
+        ScimUser.organisation_id == bindparam("organisation_id"), ScimUser.id.in_(bindparam("ids", expanding=True))
+    ))
     with app.app_context(), pytest.raises(TypeError, match="expanding"):
-        prepared.first(db.session.connection(), {"ids": ["a"]})
+        prepared.first(db.session.connection(), {"organisation_id": uuid.uuid4(), "ids": ["a"]})
+
+
+def test_a_prepared_query_without_an_organisation_is_refused_unless_it_says_it_spans_them(app: Flask, tenant: Tenant) -> None:
+    """The tenant guard's rule holds for prepared statements too, which run beneath the session's hook."""
+    unscoped = PreparedQuery(select(ScimUser.id).where(ScimUser.user_name == bindparam("name")))
+    spanning = PreparedQuery(across_organisations(select(ScimUser.id).where(ScimUser.user_name == bindparam("name"))))
+    with app.app_context():
+        with pytest.raises(UnscopedTenantQuery, match="without an organisation criterion"):
+            unscoped.rows(db.session.connection(), {"name": "nobody"})
+        assert spanning.rows(db.session.connection(), {"name": "nobody"}) == []
 
 
 @pytest.mark.parametrize("path", ["/Users/{user}", "/Users?filter=userName eq \"ada@example.com\"", "/Users", "/Groups/{group}",

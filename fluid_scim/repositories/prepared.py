@@ -43,6 +43,8 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Insert, Select
 from sqlalchemy.sql.dml import ReturningUpdate
 
+from fluid_scim.repositories.scoping import ACROSS_ORGANISATIONS, UnscopedTenantQuery, is_scoped
+
 _Processor = Callable[[Any], Any] | None
 _REQUIRED = object()  # a parameter without a value of its own: the caller must give it, as Connection.execute requires
 
@@ -146,6 +148,10 @@ class PreparedQuery:
         return [] if row is None else [tuple(row)]
 
     def _plan(self, connection: Connection) -> _Plan:
+        # The tenant guard's rule (repositories.scoping), judged once: a prepared statement runs on a
+        # cursor, beneath the session's do_orm_execute hook that checks every other query.
+        if not self.statement.get_execution_options().get(ACROSS_ORGANISATIONS) and not is_scoped(self.statement):
+            raise UnscopedTenantQuery(f"prepared query on a tenant table without an organisation criterion: {self.statement}")
         plan = _compiled(self.statement, connection.dialect)
         if plan is None:
             raise TypeError("a prepared query cannot leave a column with a Python-side default to SQLAlchemy")

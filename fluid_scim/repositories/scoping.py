@@ -9,6 +9,9 @@ tenant table (one with an ``organisation_id`` column) and its WHERE clause compa
 the webhook worker's claims, the recorder's batches, an organisation's removal) say so with
 :func:`across_organisations`, so that every exemption can be found by name.
 
+A :class:`~fluid_scim.repositories.prepared.PreparedQuery` runs on a DB-API cursor, beneath the
+session's hook: it applies :func:`is_scoped` itself, once, when the statement is first compiled.
+
 INSERTs carry the organisation in their values and the unit of work flushes by primary key (which
 leads with ``organisation_id``), so neither is checked. The verdict for a statement object is kept,
 so the prebuilt statements of the hot paths are inspected once per process.
