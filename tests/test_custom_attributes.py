@@ -228,10 +228,44 @@ def test_an_undeclared_value_that_cannot_be_kept_is_dropped_and_the_user_provisi
     assert "undeclared-attribute-dropped" in quirks_recorded(app, tenant, user["id"])[-1]
 
 
-def test_too_many_undeclared_attributes_are_refused(entra):
+def test_undeclared_attributes_past_32_on_a_user_are_dropped_those_held_first(app, entra, tenant):
     many = microsoft_user(f"many-{uuid.uuid4().hex[:6]}@example.com")
     many.update({f"extra{index}": index for index in range(40)})
-    assert "at most 32" in _error(entra.post("/Users", many), 400, "invalidValue")["detail"]
+    created = entra.post("/Users", many)
+    assert created.status_code == 201, created.text
+    user = created.json()
+    held = {key for key in user if key.startswith("extra")}
+    # The first 32 undeclared as they came: the custom extension's attribute, then 31 of these.
+    assert user[CUSTOM] == {"CustomAttribute": "Sample value"}
+    assert held == {f"extra{index}" for index in range(31)}
+    assert "undeclared-attribute-dropped" in quirks_recorded(app, tenant, user["id"])[0]
+
+    # A replacement carrying new ones keeps those the user holds before any new one.
+    replaced = microsoft_user(many["userName"])
+    replaced.update({f"other{index}": index for index in range(10)})
+    replaced.update({f"extra{index}": index + 100 for index in range(40)})
+    answer = entra.put(f"/Users/{user['id']}", replaced)
+    assert answer.status_code == 200, answer.text
+    assert {key for key in answer.json() if key.startswith(("extra", "other"))} == held
+    assert answer.json()["extra0"] == 100
+
+
+def test_new_undeclared_paths_past_the_organisations_bound_are_dropped(client, tenant, monkeypatch):
+    from fluid_scim.services import directory_schema
+
+    monkeypatch.setattr(directory_schema, "UNDECLARED_PER_ORGANISATION", 3)
+    headers = {"Host": tenant.host, "Authorization": f"Bearer {tenant.token}"}
+    shown = []
+    for index in range(3):
+        body = {"schemas": [USER_URN], "userName": f"bound-{index}@example.com", f"first{index}": "kept", f"second{index}": "x"}
+        created = client.post("/scim/v2/Users", json=body, headers=headers)
+        assert created.status_code == 201, created.get_data(as_text=True)
+        shown.append(sorted(key for key in created.json if key.startswith(("first", "second"))))
+    # The organisation keeps 3 distinct paths: the first user's two and the second user's first.
+    assert shown == [["first0", "second0"], ["first1"], []]
+    again = client.post("/scim/v2/Users", json={"schemas": [USER_URN], "userName": "bound-9@example.com", "second0": "y"},
+                        headers=headers)
+    assert again.status_code == 201 and again.json["second0"] == "y"  # a path the organisation keeps already
 
 
 def test_group_member_with_display_name_is_added(entra):

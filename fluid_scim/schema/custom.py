@@ -227,13 +227,30 @@ def undeclared_paths(resource_type: ResourceType, document: dict[str, Any]) -> l
     return found
 
 
-def check_undeclared_count(paths: Iterable[tuple[str, Any]], *, label: str) -> None:
-    count = sum(1 for _ in paths)
-    if count > PER_RESOURCE:
-        raise InvalidValue(
-            f"the {label} carries {count} attributes this organisation has not declared; at most {PER_RESOURCE} are kept "
-            "on one resource (declare the ones Fluid should know, or change the policy to ignore)"
-        )
+def past_resource_bound(paths: Sequence[tuple[str, Any]], *, stored: Iterable[str] = ()) -> list[str]:
+    """The undeclared paths beyond :data:`PER_RESOURCE` on one resource: those the resource holds
+    already (``stored``) are kept first, then the others in the order they came."""
+    if len(paths) <= PER_RESOURCE:
+        return []
+    held = set(stored)
+    in_order = [path for path, _ in paths if path in held] + [path for path, _ in paths if path not in held]
+    return in_order[PER_RESOURCE:]
+
+
+def without_undeclared(resource_type: ResourceType, document: dict[str, Any], paths: Iterable[str]) -> None:
+    """Remove these undeclared paths (as :func:`undeclared_paths` names them) from ``document``."""
+    dropped = set(paths)
+    for key in list(document):
+        value = document[key]
+        if key.lower().startswith("urn:") and isinstance(value, dict):
+            extension = resource_type.extension(key)
+            urn = key if extension is None else extension.id
+            for name in [name for name in value if f"{urn}:{name}" in dropped]:
+                del value[name]
+            if not value:
+                del document[key]
+        elif key in dropped:
+            del document[key]
 
 
 def json_kind(value: Any) -> str:

@@ -7,23 +7,27 @@ next request that reads the organisation row.
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
-from fluid_scim.errors import InvalidValue
 from fluid_scim.models import Organisation, ScimUser
 from fluid_scim.repositories import directory as repo
 from fluid_scim.repositories import mapping
 from fluid_scim.schema import ResourceType
 from fluid_scim.schema.custom import (
+    PER_RESOURCE,
     Declaration,
-    check_undeclared_count,
     group_resource_type,
     json_kind,
+    past_resource_bound,
     undeclared_paths,
     user_resource_type,
+    without_undeclared,
 )
 from fluid_scim.services import request_context
+
+log = logging.getLogger(__name__)
 
 #: Most distinct undeclared attributes an organisation's directory may send (each is listed for its admin).
 UNDECLARED_PER_ORGANISATION = 100
@@ -64,6 +68,42 @@ def store_custom_values(
         repo.replace_custom_values(user, mapping.custom_rows(user, resource_type))
 
 
+def trim_undeclared(
+    organisation: Organisation, resource_type: ResourceType, document: dict[str, Any], *,
+    before: dict[str, Any] | None = None,
+) -> None:
+    """Drop from a resource about to be written the undeclared attributes past the bounds: beyond
+    :data:`fluid_scim.schema.custom.PER_RESOURCE` on the resource (those it holds already stay
+    first), and new paths beyond :data:`UNDECLARED_PER_ORGANISATION` in the organisation.
+
+    A dropped attribute is noted in the request's history (``undeclared-attribute-dropped``) and the
+    log says which bound: an attribute Fluid does not use never refuses the whole resource, which
+    the directory would retry on every cycle.
+    """
+    if resource_type.undeclared != "keep":
+        return
+    paths = undeclared_paths(resource_type, document)
+    if not paths:
+        return
+    stored = [path for path, _ in undeclared_paths(resource_type, before)] if before is not None else []
+    dropped = past_resource_bound(paths, stored=stored)
+    if dropped:
+        _dropped(f"{resource_type.name} carries {len(paths)} undeclared attributes; at most {PER_RESOURCE} are kept")
+    over = set(dropped)
+    within = [(path, value) for path, value in paths if path not in over]
+    past_organisation = _past_organisation_bound(organisation, within)
+    if past_organisation:
+        dropped += past_organisation
+        _dropped(f"the organisation keeps {UNDECLARED_PER_ORGANISATION} undeclared attributes already")
+    if dropped:
+        without_undeclared(resource_type, document, dropped)
+
+
+def _dropped(reason: str) -> None:
+    request_context.current().quirks.add("undeclared-attribute-dropped")
+    log.warning("undeclared attributes dropped", extra={"reason": reason})
+
+
 def note_undeclared(
     organisation: Organisation, resource_type: ResourceType, document: dict[str, Any], *, resource_id: str,
     before: dict[str, Any] | None = None,
@@ -72,43 +112,36 @@ def note_undeclared(
 
     They are counted off the request path, once the request succeeded (:mod:`fluid_scim.services.recorder`):
     counting them in the change's transaction would make every write carrying the same undeclared
-    attribute wait for the others' commits on its row.
-
-    Raises :class:`InvalidValue` past the bounds: :data:`fluid_scim.schema.custom.PER_RESOURCE` on
-    the resource, :data:`UNDECLARED_PER_ORGANISATION` distinct paths in the organisation.
+    attribute wait for the others' commits on its row. The document was trimmed to the bounds
+    (:func:`trim_undeclared`) before it was written.
     """
     if resource_type.undeclared != "keep":
         return
     paths = undeclared_paths(resource_type, document)
-    if not paths:
-        return
-    check_undeclared_count(paths, label=resource_type.name)
     if before is not None:
         earlier = dict(undeclared_paths(resource_type, before))
         paths = [(path, value) for path, value in paths if earlier.get(path) != value]
     if not paths:
         return
-    _check_organisation_bound(organisation, paths)
     sightings = request_context.current().undeclared
     sightings.extend((path, resource_type.name, json_kind(value), resource_id) for path, value in paths)
 
 
-def _check_organisation_bound(organisation: Organisation, paths: list[tuple[str, Any]]) -> None:
-    """:data:`UNDECLARED_PER_ORGANISATION`, read from the list only for paths new to this process."""
+def _past_organisation_bound(organisation: Organisation, paths: list[tuple[str, Any]]) -> list[str]:
+    """The paths new to the organisation beyond :data:`UNDECLARED_PER_ORGANISATION`; the list is read
+    only for paths new to this process."""
     keys = [path.lower() for path, _ in paths]
     seen = _seen.setdefault(organisation.id, set())
     unseen = [key for key in dict.fromkeys(keys) if key not in seen]
     if not unseen:
-        return
+        return []
     known = repo.known_undeclared(organisation.id, unseen)
     new = [key for key in unseen if key not in known]
-    if new and repo.count_undeclared(organisation.id) + len(new) > UNDECLARED_PER_ORGANISATION:
-        raise InvalidValue(
-            f"'{paths[keys.index(new[0])][0]}' is not declared, and this organisation already keeps "
-            f"{UNDECLARED_PER_ORGANISATION} undeclared attributes: declare it (or remove unused ones) in Fluid's "
-            "Directory attributes, or set the undeclared-attribute policy to ignore"
-        )
+    room = max(UNDECLARED_PER_ORGANISATION - repo.count_undeclared(organisation.id), 0) if new else 0
+    refused = set(new[room:])
+    unseen = [key for key in unseen if key not in refused]
     if len(_seen) >= _CACHE_SIZE:
         _seen.clear()
         _seen[organisation.id] = seen
     seen.update(unseen)
+    return [paths[keys.index(key)][0] for key in dict.fromkeys(keys) if key in refused]

@@ -39,14 +39,16 @@ def get_group(*, organisation: Organisation, group_id: str) -> ScimGroup:
 
 def create_group(*, organisation: Organisation, body: dict[str, Any]) -> ScimGroup:
     quirks = request_context.current().quirks
-    document = coerce_resource(directory_schema.group_resource(organisation), body, quirks=quirks)
+    resource_type = directory_schema.group_resource(organisation)
+    document = coerce_resource(resource_type, body, quirks=quirks)
+    directory_schema.trim_undeclared(organisation, resource_type, document)
     members = extract_members(body, quirks=quirks) or []
     now = utcnow()
     group = ScimGroup(organisation_id=organisation.id, id=new_id(), version=1, created_at=now, updated_at=now)
     mapping.write_group(group, document)
     with unique(_taken(document)):
         repo.add_group(group)
-    directory_schema.note_undeclared(organisation, directory_schema.group_resource(organisation), document, resource_id=group.id)
+    directory_schema.note_undeclared(organisation, resource_type, document, resource_id=group.id)
     added = _checked(organisation, members, group_id=group.id)
     repo.add_members(organisation.id, group.id, added)
     changes = audit.diff({}, document) + audit.membership([member_id for member_id, _ in added], [])
@@ -74,6 +76,7 @@ def replace_group(
     resource_type = directory_schema.group_resource(organisation)
     document = coerce_resource(resource_type, body, quirks=quirks)
     before = mapping.read_group(group)
+    directory_schema.trim_undeclared(organisation, resource_type, document, before=before)
     changes = audit.diff(before, document)
     mapping.write_group(group, document)
     group.updated_at = utcnow()
@@ -120,6 +123,7 @@ def patch_group(
     )
     document = result.document
     before = mapping.read_group(group)
+    directory_schema.trim_undeclared(organisation, resource_type, document, before=before)
     changes = audit.diff(before, document)
     if before != document:
         mapping.write_group(group, document)

@@ -53,6 +53,7 @@ def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser
         quirks.add("adopted-by-email")
         _update(organisation, imported, document, password=document.pop("password", None), reason="user.adopted", status=201)
         return imported
+    directory_schema.trim_undeclared(organisation, resource_type, document)
     now = utcnow()
     user = ScimUser(
         organisation_id=organisation.id,
@@ -186,6 +187,8 @@ def _update(
     before, before_custom = user.multi_valued, user.custom
     identifiers = (user.external_id, user.employee_number)  # what a waiting report may name it by, besides its id
     before_document = mapping.read_user(user)
+    resource_type = directory_schema.user_resource(organisation)
+    directory_schema.trim_undeclared(organisation, resource_type, document, before=before_document)
     rows = _store(organisation, user, document, password=password)
     user.updated_at = utcnow()
     if _awaiting_adoption(user):
@@ -196,7 +199,6 @@ def _update(
     if user.multi_valued != before:
         request_context.current().work.spend_rows(len(rows), "changing this user")
         repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
-    resource_type = directory_schema.user_resource(organisation)
     directory_schema.store_custom_values(resource_type, user, before=before_custom)
     directory_schema.note_undeclared(organisation, resource_type, document, resource_id=user.id, before=before_document)
     changes = audit.diff(before_document, mapping.read_user(user)) + _password_change(password_set=password is not None)
