@@ -13,6 +13,9 @@ from sqlalchemy import Connection, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 
+from fluid_scim.errors import InvalidValue
+from fluid_scim.json_input import OutOfRange
+
 
 def prepare_database_url(url: str) -> str:
     """Create the directory of a SQLite file so that a fresh clone needs no set-up."""
@@ -47,9 +50,15 @@ def json_bytes(value: Any) -> bytes:
 
 
 def _fragment_value(value: Any) -> Any:
-    """JSON orjson wrote already (``orjson.Fragment``, a kept rendering), for the standard library's encoder."""
+    """JSON orjson wrote already (``orjson.Fragment``, a kept rendering), for the standard library's encoder.
+
+    An integer beyond 64 bits read from a request (``json_input.OutOfRange``) is refused here if one
+    ever gets this far: never written, and answered as the 400 it is rather than a 500.
+    """
     if isinstance(value, orjson.Fragment):
         return orjson.loads(orjson.dumps(value))
+    if isinstance(value, OutOfRange):
+        raise InvalidValue(value.detail)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 #: Integers a body may carry: the signed 64-bit range (SQL BIGINT, the database's JSON codec).
@@ -33,14 +34,34 @@ class JsonRefused(ValueError):
         self.syntax = syntax
 
 
-def loads(raw: str | bytes, *, max_depth: int | None = None, max_items: int | None = None) -> Any:
+class OutOfRange:
+    """A number beyond what the service keeps (an integer beyond 64 bits, a float beyond the largest
+    double), read as this marker (``loads(..., mark_numbers=True)``) where the caller decides: it is
+    refused (:attr:`detail`) wherever a value is kept, and an attribute the caller may drop whole (one
+    nobody declared) is dropped. Never a number, never stored."""
+
+    __slots__ = ("detail", "text")
+
+    def __init__(self, text: str, detail: str) -> None:
+        self.text = text
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return _shown(self.text)
+
+
+def loads(
+    raw: str | bytes, *, max_depth: int | None = None, max_items: int | None = None, mark_numbers: bool = False
+) -> Any:
     """The JSON value of ``raw``; :class:`JsonRefused` for anything else or out of range.
 
     ``max_depth`` bounds the nesting of arrays and objects (1 for a flat object), ``max_items`` the
-    members of any one array or object.
+    members of any one array or object. ``mark_numbers``: a number out of range is read as an
+    :class:`OutOfRange` marker instead of refusing the whole body.
     """
     try:
-        value = json.loads(raw, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+        parse_int, parse_float = (_marked(_integer), _marked(_float)) if mark_numbers else (_integer, _float)
+        value = json.loads(raw, parse_int=parse_int, parse_float=parse_float, parse_constant=_constant)
     except UnicodeDecodeError:
         raise JsonRefused("the request body is not valid UTF-8", syntax=True) from None
     except RecursionError:
@@ -61,6 +82,16 @@ def _integer(text: str) -> int:
         f"the number {_shown(text)} is out of range: integers must lie between {INTEGER_MIN} and {INTEGER_MAX}",
         syntax=False,
     )
+
+
+def _marked(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    def parse_or_mark(text: str) -> Any:
+        try:
+            return parse(text)
+        except JsonRefused as refused:
+            return OutOfRange(text, refused.detail)
+
+    return parse_or_mark
 
 
 def _float(text: str) -> float:

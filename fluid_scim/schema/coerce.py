@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fluid_scim.errors import InvalidSyntax, InvalidValue, Mutability, UnkeptValue
+from fluid_scim.json_input import OutOfRange
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
 from fluid_scim.schema.custom import INTEGER_LIMIT, undeclared_attribute, undeclared_value
 from fluid_scim.schema.definitions import ENTERPRISE_URN, GROUP_RESOURCE
@@ -228,6 +229,8 @@ def _coerced_or_dropped(schema: Schema | None, attribute: Attribute, value: Any,
 
 def coerce_attribute(schema: Schema | None, attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:
     """Canonical value of a top-level attribute, None when unassigned."""
+    if isinstance(value, OutOfRange) and attribute.declared:
+        raise InvalidValue(value.detail)
     if not attribute.declared:
         return undeclared_value(value, label=label)
     if is_manager(attribute, schema):
@@ -432,6 +435,8 @@ def _member_type(item: Any, *, label: str) -> str | None:
 
 def coerce_scalar(attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:
     """A value of a non-complex attribute or sub-attribute; None when unassigned."""
+    if isinstance(value, OutOfRange):  # a number out of range is never kept
+        raise InvalidValue(value.detail)
     if is_unassigned(value):
         return None
     kind = attribute.type

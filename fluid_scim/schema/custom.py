@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from fluid_scim.errors import InvalidValue, UnkeptValue
+from fluid_scim.json_input import OutOfRange
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema, SchemaExtension
 from fluid_scim.schema.definitions import (
     COMMON_ATTRIBUTES,
@@ -174,6 +175,7 @@ def _undeclared_value(value: Any, *, label: str) -> Any:
     if value is None or (isinstance(value, str | list | dict) and len(value) == 0):
         return None
     _check_depth(value, label, 0)
+    _check_numbers(value, label)
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except ValueError:
@@ -198,6 +200,15 @@ def _check_strings(value: Any, label: str) -> None:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             _check_strings(item, f"{label}[{index}]")
+
+
+def _check_numbers(value: Any, label: str) -> None:
+    """No number out of range (read as :class:`~fluid_scim.json_input.OutOfRange`) anywhere in the value."""
+    if isinstance(value, OutOfRange):
+        raise UnkeptValue(f"'{label}': {value.detail}")
+    if isinstance(value, dict | list):
+        for item in value.values() if isinstance(value, dict) else value:
+            _check_numbers(item, label)
 
 
 def _check_depth(value: Any, label: str, depth: int) -> None:

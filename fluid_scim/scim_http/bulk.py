@@ -44,7 +44,7 @@ def register(blueprint: Blueprint) -> None:
 
 def bulk() -> Response:
     settings: Settings = current_app.extensions["fluid_settings"]
-    body = json_body()
+    body = json_body(resource=True)
     _check_count(body, settings.scim_bulk_max_operations)
     request_body = parse_bulk_request(body)
     operations: list[dict[str, Any]] = request_body["Operations"]

@@ -24,14 +24,20 @@ MAX_ATTRIBUTE_NAMES = 1000
 MAX_SORT_BY = 1024
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object. Both SCIM and plain JSON media types are read (Flask reads only the latter)."""
+def json_body(*, resource: bool = False) -> dict[str, Any]:
+    """The request's JSON object. Both SCIM and plain JSON media types are read (Flask reads only the latter).
+
+    ``resource``: the body writes a resource (POST, PUT, PATCH, Bulk), whose coercion refuses a number
+    out of range where a value is kept (``json_input.OutOfRange``: an integer beyond 64 bits, a float
+    beyond the largest double) and drops the undeclared attribute that holds one; elsewhere such a
+    number refuses the body.
+    """
     media_type = (request.mimetype or "").lower()
     if media_type and media_type not in ACCEPTED_MEDIA_TYPES:
         raise UnsupportedMediaType(f"send the body as application/scim+json (or application/json), not {media_type}")
     raw = request.get_data(cache=True)
     try:
-        body = json_input.loads(raw)  # numbers out of range are invalidValue (RFC 7644 §3.12)
+        body = json_input.loads(raw, mark_numbers=resource)  # numbers out of range are invalidValue (RFC 7644 §3.12)
     except json_input.JsonRefused as exc:
         raise (InvalidSyntax if exc.syntax else InvalidValue)(exc.detail) from None
     if not isinstance(body, dict):

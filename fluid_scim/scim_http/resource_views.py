@@ -155,7 +155,7 @@ def _page(kind: _ResourceKind[R], query: ListQuery, view: Projection) -> Respons
 
 def _create(kind: _ResourceKind[R]) -> Response:
     view = projection(kind.type_here())
-    resource = kind.create(organisation=_organisation(), body=json_body())
+    resource = kind.create(organisation=_organisation(), body=json_body(resource=True))
     return _answer(kind, resource, 201, view, created=True)
 
 
@@ -167,14 +167,14 @@ def _get(kind: _ResourceKind[R], **path: str) -> Response:
 
 def _replace(kind: _ResourceKind[R], **path: str) -> Response:
     view = projection(kind.type_here())
-    resource = kind.replace(organisation=_organisation(), **path, body=json_body(), if_match=if_match())
+    resource = kind.replace(organisation=_organisation(), **path, body=json_body(resource=True), if_match=if_match())
     return _answer(kind, resource, 200, view)
 
 
 def _patch(kind: _ResourceKind[R], **path: str) -> Response:
     asked = bool(request.args.get("attributes") or request.args.get("excludedAttributes"))
     view = projection(kind.type_here())
-    operations = parse_patch_operations(json_body(), quirks=request_context.current().quirks)
+    operations = parse_patch_operations(json_body(resource=True), quirks=request_context.current().quirks)
     options = {"respond_with_body": asked} if kind.patch_body_when_asked else {}
     resource = kind.patch(organisation=_organisation(), **path, operations=operations, if_match=if_match(), **options)
     if kind.patch_body_when_asked and not asked:

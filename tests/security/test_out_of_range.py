@@ -50,7 +50,7 @@ def _graphql(client: FlaskClient, app: Flask, tenant: Tenant, body: str | dict[s
 
 def test_an_integer_of_thousands_of_digits_in_a_scim_body_is_invalid_value(client: FlaskClient, tenant: Tenant) -> None:
     headers = _scim_headers(tenant)
-    created = client.post("/scim/v2/Users", data=_user_body("digits@example.com", f'"level":{THOUSANDS}'), headers=headers)
+    created = client.post("/scim/v2/Users", data=_user_body("digits@example.com", f'"title":{THOUSANDS}'), headers=headers)
     detail = _scim_error(created, 400, "invalidValue")
     assert "out of range" in detail and "(5000 characters)" in detail
     search_body = '{"schemas":["' + SEARCH_URN + '"],"count":' + THOUSANDS + "}"
@@ -60,7 +60,7 @@ def test_an_integer_of_thousands_of_digits_in_a_scim_body_is_invalid_value(clien
 
 def test_an_integer_beyond_64_bits_is_refused_and_the_largest_kept_exactly(client: FlaskClient, tenant: Tenant) -> None:
     headers = _scim_headers(tenant)
-    beyond = client.post("/scim/v2/Users", data=_user_body("big@example.com", f'"level":{2**64}'), headers=headers)
+    beyond = client.post("/scim/v2/Users", data=_user_body("big@example.com", f'"title":{2**64}'), headers=headers)
     assert "integers must lie between -9223372036854775808 and 9223372036854775807" in _scim_error(beyond, 400, "invalidValue")
     largest = client.post("/scim/v2/Users", data=_user_body("largest@example.com", f'"level":{2**63 - 1}'), headers=headers)
     assert largest.status_code == 201, largest.get_data(as_text=True)
@@ -68,9 +68,43 @@ def test_an_integer_beyond_64_bits_is_refused_and_the_largest_kept_exactly(clien
     assert read.status_code == 200 and read.get_json(force=True)["level"] == 2**63 - 1  # not turned into a float
 
 
+def test_a_number_out_of_range_in_an_undeclared_attribute_drops_it_never_the_user(
+    client: FlaskClient, tenant: Tenant
+) -> None:
+    """Nobody declared ``level``: the organisation keeps such attributes, but cannot keep this value."""
+    headers = _scim_headers(tenant)
+    extra = f'"level":{2**64},"badge":{{"n":[1,{THOUSANDS}]}},"urn:example:ext:2.0:User":{{"size":1e400,"kept":1}},"title":"Lead"'
+    created = client.post("/scim/v2/Users", data=_user_body("dropped@example.com", extra), headers=headers)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    user = created.get_json(force=True)
+    assert "level" not in user and "badge" not in user and user["title"] == "Lead"
+    assert user["urn:example:ext:2.0:User"] == {"kept": 1}
+    patch = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[' \
+        f'{{"op":"add","path":"level","value":{2**64}}},{{"op":"replace","path":"title","value":"Head"}}]}}'
+    patched = client.patch(f"/scim/v2/Users/{user['id']}", data=patch, headers=headers)
+    assert patched.status_code == 200, patched.get_data(as_text=True)
+    assert "level" not in patched.get_json(force=True) and patched.get_json(force=True)["title"] == "Head"
+    refused = '{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[' \
+        f'{{"op":"replace","path":"title","value":{2**64}}}]}}'
+    answer = client.patch(f"/scim/v2/Users/{user['id']}", data=refused, headers=headers)
+    assert "integers must lie between" in _scim_error(answer, 400, "invalidValue")
+    group = '{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":' + str(2**64) + "}"
+    assert "integers must lie between" in _scim_error(client.post("/scim/v2/Groups", data=group, headers=headers), 400,
+                                                        "invalidValue")
+    for attribute, status in (("level", "201"), ("active", "400")):  # a Bulk request is atomic: one at a time
+        bulk = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "one",
+             "data": {"schemas": [USER_URN], "userName": f"bulk-{attribute}@example.com", attribute: 0}},
+        ]}
+        text = json.dumps(bulk).replace(f'"{attribute}": 0', f'"{attribute}": {2**64}')
+        answered = client.post("/scim/v2/Bulk", data=text, headers=headers)
+        assert answered.status_code == 200, answered.get_data(as_text=True)
+        assert [op["status"] for op in answered.get_json(force=True)["Operations"]] == [status]
+
+
 def test_infinite_and_nan_numbers_never_reach_the_database(client: FlaskClient, tenant: Tenant) -> None:
     headers = _scim_headers(tenant)
-    infinite = client.post("/scim/v2/Users", data=_user_body("inf@example.com", '"level":1e400'), headers=headers)
+    infinite = client.post("/scim/v2/Users", data=_user_body("inf@example.com", '"title":1e400'), headers=headers)
     assert "1e400 is out of range: it is beyond the largest double" in _scim_error(infinite, 400, "invalidValue")
     for literal in ("NaN", "Infinity", "-Infinity"):
         not_json = client.post("/scim/v2/Users", data=_user_body("nan@example.com", f'"level":{literal}'), headers=headers)
