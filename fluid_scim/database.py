@@ -52,8 +52,8 @@ def json_bytes(value: Any) -> bytes:
 def _fragment_value(value: Any) -> Any:
     """JSON orjson wrote already (``orjson.Fragment``, a kept rendering), for the standard library's encoder.
 
-    An integer beyond 64 bits read from a request (``json_input.OutOfRange``) is refused here if one
-    ever gets this far: never written, and answered as the 400 it is rather than a 500.
+    A number out of range read from a request (``json_input.OutOfRange``, which coercion refuses or
+    drops) is refused here too should one ever get this far: the request fails, nothing is written.
     """
     if isinstance(value, orjson.Fragment):
         return orjson.loads(orjson.dumps(value))
