@@ -1,18 +1,19 @@
 """Records kept between requests while the row they were made of is read again unchanged.
 
 A list page reads the same users again and again: the admin console pages through an organisation,
-and an identity provider's import (Okta's, every cycle) lists every user to compare. Most of a
+and an identity provider's import (Okta's) pages through every user to compare. Most of a
 page's time went to turning its 100 rows into records and the records into JSON, the same work each
 time for a user that had not changed.
 
 A :class:`RecordCache` keeps, per process, a record of each row (:class:`KeptRecord`), keyed by
 (organisation, user id), with the row as the driver gave it. When a read brings back a row equal to
 the kept one, value for value (every shown column, the groups' JSON the statement carries,
-``version``), the kept record is answered; any other row makes a new record that replaces it. Nothing is invalidated by hand, so
-no write path can forget to: whatever changes a user's row, or the groups it is in, changes the row
-that is read next. A record made here carries ``rendered``, a dict in which the rendering layer keeps
-what it made of the record (:func:`fluid_scim.services.representation.render_records`), keyed by
-the other inputs of that rendering.
+``version``), the kept record is answered; any other row makes a new record that replaces it.
+Nothing is invalidated by hand, so no write path can forget to: whatever changes a user's row, or the
+groups it is in, changes the row that is read next. A record made here carries ``rendered``, a dict
+in which the rendering layer keeps what it made of the record
+(:func:`fluid_scim.services.kept_renderings.render_records`), keyed by the other inputs of that
+rendering.
 
 Records are never changed once made (:class:`~fluid_scim.models.UserRecord`), which is what lets
 one be answered to many requests. The cache holds at most ``capacity`` records, and at most
@@ -45,8 +46,9 @@ class KeptRecord(UserRecord):
     the row when something is to be rendered anew (:meth:`whole`), and not kept.
 
     A page that answers the kept JSON reads only ``rendered`` and the plain columns (``id``,
-    ``manager_id``), so a kept user costs its row and its JSON, not also a decoded copy of it (about a
-    third of the memory). Any other attribute read makes the whole record for that read alone.
+    ``manager_id``), so a kept user costs its row and its JSON, not also a decoded copy of it (about 4 KB
+    an Entra user instead of 14, tracemalloc). Any other attribute read makes the whole record for that
+    read alone.
     """
 
     def __init__(self, row: Sequence[Any], make: Callable[[Sequence[Any]], UserRecord], **plain: Any) -> None:
