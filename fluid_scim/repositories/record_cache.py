@@ -144,11 +144,6 @@ class RecordCache:
         """What the kept rows and their JSON hold, as :func:`_size` counts it."""
         return self._bytes
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self._bytes = 0
-
 
 def _size(row: Sequence[Any]) -> int:
     """About the bytes a kept row and its JSON hold: twice the row's text (the JSON is about its size),

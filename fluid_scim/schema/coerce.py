@@ -32,10 +32,10 @@ from fluid_scim.schema.limits import describe_limit, values_limit
 from fluid_scim.schema.resolve import Resolved, UnknownAttribute, resolve
 from fluid_scim.text import name_key, refusal
 
-#: Attributes whose strings are one-line names (no TAB, LF or CR either, see :mod:`fluid_scim.text`;
-#: at most 255 characters, also once normalised to their uniqueness key).
 log = logging.getLogger(__name__)
 
+#: Attributes whose strings are one-line names (no TAB, LF or CR either, see :mod:`fluid_scim.text`;
+#: at most 255 characters, also once normalised to their uniqueness key).
 SHORT_STRINGS = frozenset({"username", "displayname", "externalid"})
 SHORT_LIMIT = 255
 STRING_LIMIT = 1024

@@ -162,9 +162,7 @@ def undeclared_value(value: Any, *, label: str) -> Any:
     :class:`UnkeptValue` says why one cannot be kept."""
     try:
         return _undeclared_value(value, label=label)
-    except UnkeptValue:
-        raise
-    except InvalidValue as refused:
+    except InvalidValue as refused:  # every refusal below: a value that cannot be kept as received
         raise UnkeptValue(refused.detail) from None
 
 
@@ -179,9 +177,9 @@ def _undeclared_value(value: Any, *, label: str) -> Any:
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False)
     except ValueError:
-        raise UnkeptValue(f"'{label}' holds a number JSON cannot carry") from None
+        raise InvalidValue(f"'{label}' holds a number JSON cannot carry") from None
     if len(text.encode()) > VALUE_BYTES:
-        raise UnkeptValue(
+        raise InvalidValue(
             f"'{label}' is not declared, and its value is {len(text.encode())} bytes of JSON; at most {VALUE_BYTES} "
             "are kept for an undeclared attribute (declare it to store more)"
         )
@@ -205,7 +203,7 @@ def _check_strings(value: Any, label: str) -> None:
 def _check_numbers(value: Any, label: str) -> None:
     """No number out of range (read as :class:`~fluid_scim.json_input.OutOfRange`) anywhere in the value."""
     if isinstance(value, OutOfRange):
-        raise UnkeptValue(f"'{label}': {value.detail}")
+        raise InvalidValue(f"'{label}': {value.detail}")
     if isinstance(value, dict | list):
         for item in value.values() if isinstance(value, dict) else value:
             _check_numbers(item, label)
