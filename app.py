@@ -12,7 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from fluid_scim.admin_console import register_admin_console
 from fluid_scim.cli import register_cli
 from fluid_scim.config import load_settings, read_dotenv_if_development
-from fluid_scim.database import engine_options, prepare_database_url
+from fluid_scim.database import KEPT_READING, engine_options, prepare_database_url
 from fluid_scim.extensions import db, migrate
 from fluid_scim.logs import configure_logging
 from fluid_scim.repositories.scim import keep_records
@@ -88,6 +88,7 @@ def reset_after_fork(app: Flask) -> None:
     """
     with app.app_context():
         db.engine.dispose(close=False)
+    KEPT_READING.switch_on()  # one request at a time per worker thread: keep the reading connection between requests
     app.extensions["fluid_secret_store"].reset_connections()
     app.extensions["fluid_recorder"].reset_after_fork()
 
@@ -95,3 +96,4 @@ def reset_after_fork(app: Flask) -> None:
 def close_app(app: Flask) -> None:
     """A worker's last words (gunicorn ``worker_exit``): write the pending events and status counts."""
     app.extensions["fluid_recorder"].close()
+    KEPT_READING.switch_off()

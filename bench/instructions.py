@@ -6,7 +6,9 @@ an organisation and warms up in-process (``app.test_client()``), then for each r
 counting on (``callgrind_control -i on``), sends ``--requests`` requests, switches it off and dumps the
 count. The parent prints the instructions per request of each kind. The count is of the Python
 process alone: the SQLite library runs inside it and is counted; OpenBao is not (nothing on these
-paths calls it). Reads' events and status counts are batched as in a served worker, and the batch
+paths calls it). As in a served worker, the access log is written (at INFO, to the run's log file) and a
+reading request keeps its connection for the next one (``database.KeptReadingConnection``, which
+gunicorn's ``post_fork`` switches on). Reads' events and status counts are batched as in a served worker, and the batch
 of each kind is written (one ``Recorder.flush``) before counting stops, so that the recorder's work
 is counted, shared by the requests that caused it as a served worker shares it. The same checkout
 counted twice gives the same figures to within about 1%, whatever else the machine runs, which
@@ -92,6 +94,7 @@ def _child(requests: int, out: Path) -> int:
 
     from app import create_app
     from bench.run import ENTRA_AGENT, LIFTED_RATE_LIMIT, entra_user, user_name_eq
+    from fluid_scim.database import KEPT_READING
     from fluid_scim.services.recorder import recorder_of
     from tests.support.services import Vault
     from tests.support.tenants import make_tenant
@@ -100,10 +103,11 @@ def _child(requests: int, out: Path) -> int:
     try:
         settings = {"database_url": f"sqlite:///{out / 'instructions.db'}", "vault_addr": vault.addr, "vault_token": vault.token}
         # No timed flush while counting: each kind's batch is flushed at its end, inside the count.
-        settings.update({"log_level": "WARNING", "ratelimit_default": LIFTED_RATE_LIMIT, "record_flush_seconds": 3600})
+        settings.update({"log_level": "INFO", "ratelimit_default": LIFTED_RATE_LIMIT, "record_flush_seconds": 3600})
         app = create_app(settings)
         with app.app_context():
             flask_migrate.upgrade()
+        KEPT_READING.switch_on()  # as gunicorn's post_fork does in a served worker
         tenant = make_tenant(app)
         recorder = recorder_of(app)
         client = app.test_client()

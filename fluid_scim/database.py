@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import threading
+import time
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,8 @@ from sqlalchemy.engine import Engine, make_url
 
 from fluid_scim.errors import InvalidValue
 from fluid_scim.json_input import OutOfRange
+
+log = logging.getLogger(__name__)
 
 
 def prepare_database_url(url: str) -> str:
@@ -107,11 +112,83 @@ class Reading:
 
     def connection_of(self, engine: Engine) -> Connection:
         if self.connection is None:
-            connection = engine.connect()
-            if connection.dialect.name == "postgresql":
-                connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            self.connection = connection
+            self.connection = KEPT_READING.take(engine)
         return self.connection
+
+
+class KeptReadingConnection:
+    """One reading connection a served worker's thread keeps from one read-only request to the next.
+
+    Checking a connection out of the pool and back in, with SQLAlchemy's ``Connection`` made and closed
+    around it, is about a twentieth of a GET by id's CPU. A gunicorn worker serves one request at a time
+    on its main thread, so it can keep its reading connection instead: at the end of each reading
+    request the connection is reset as the pool resets one it takes back (a rollback, which ends any
+    snapshot a statement held), and the next reading request of the same thread takes it again, if it
+    belongs to the engine's current pool and is neither closed nor invalidated (a lost database
+    invalidates it: the request that met the loss was answered 503, and the next one connects anew). A
+    connection kept for more than :attr:`RETURN_AFTER` seconds goes back to the pool, whose own rules
+    (``pool_recycle``) then apply to it.
+
+    Off unless :meth:`switch_on` is called: ``gunicorn.conf.py``'s ``post_fork`` does, through
+    ``app.reset_after_fork``. Elsewhere (tests with ``app.test_client()``, the CLI) every reading request
+    checks a connection out of the pool and returns it, as before.
+    """
+
+    RETURN_AFTER = 60.0
+
+    def __init__(self) -> None:
+        self.on = False
+        self._kept = threading.local()
+
+    def switch_on(self) -> None:
+        self.on = True
+
+    def switch_off(self) -> None:
+        """Keep nothing from now on; the calling thread's kept connection goes back to the pool."""
+        self.on = False
+        kept: tuple[Connection, float] | None = getattr(self._kept, "connection", None)
+        self._kept.connection = None
+        if kept is not None:
+            kept[0].close()
+
+    def take(self, engine: Engine) -> Connection:
+        kept: tuple[Connection, float] | None = getattr(self._kept, "connection", None)
+        if kept is not None:
+            self._kept.connection = None
+            connection, since = kept
+            if connection.closed or connection.invalidated or connection.engine.pool is not engine.pool or (
+                time.monotonic() - since > self.RETURN_AFTER
+            ):
+                connection.close()
+            else:
+                self._kept.since = since
+                return connection
+        connection = engine.connect()
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        self._kept.since = time.monotonic()
+        return connection
+
+    def give_back(self, connection: Connection) -> None:
+        """The reading request is over: keep its connection, reset, for the next one; or return it to the pool."""
+        if not self.on or connection.closed or connection.invalidated:
+            connection.close()
+            return
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+            dbapi_connection = connection.connection.dbapi_connection
+            if dbapi_connection is not None:
+                dbapi_connection.rollback()  # what the pool's reset does to a connection it takes back
+        except Exception:  # a connection that cannot be reset is not kept: the next request connects anew
+            log.warning("a reading connection could not be reset; it is dropped", exc_info=True)
+            connection.invalidate()
+            connection.close()
+            return
+        self._kept.connection = (connection, self._kept.since)
+
+
+KEPT_READING = KeptReadingConnection()
 
 
 READING: ContextVar[Reading | None] = ContextVar("fluid_scim_reading", default=None)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
-from fluid_scim.database import READING, Reading
+from fluid_scim.database import KEPT_READING, READING, Reading
 from fluid_scim.extensions import db
 
 
@@ -41,7 +41,8 @@ def begin_reading() -> None:
 
 
 def end_reading() -> None:
-    """Remove the session (it ran on that connection, if it ran) and return the connection to the pool."""
+    """Remove the session (it ran on that connection, if it ran); return the connection to the pool, or keep it
+    for the thread's next reading request (``database.KeptReadingConnection``)."""
     reading = READING.get()
     if reading is None:
         return
@@ -49,4 +50,4 @@ def end_reading() -> None:
     if db.session.registry.has():
         db.session.remove()
     if reading.connection is not None:
-        reading.connection.close()
+        KEPT_READING.give_back(reading.connection)
