@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,33 @@ from graphql_admin.view import register_graphql
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+class FluidFlask(Flask):
+    """Flask, with the synchronous form of each view and hook found once instead of at every call.
+
+    ``Flask.ensure_sync`` asks ``inspect.iscoroutinefunction`` of every before-request, after-request and
+    teardown function and of the view, at every request: ten calls for a SCIM GET. The answer for a
+    function never changes, so it is kept (for at most ``SYNC_FORMS_KEPT`` callables; beyond that, and
+    for a callable that cannot be a dictionary key, Flask's own answer is used each time).
+    """
+
+    SYNC_FORMS_KEPT = 1024
+
+    def __init__(self, import_name: str, **kwargs: Any) -> None:
+        super().__init__(import_name, **kwargs)
+        self._sync_forms: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            return self._sync_forms[func]
+        except KeyError:
+            form = super().ensure_sync(func)
+            if len(self._sync_forms) < self.SYNC_FORMS_KEPT:
+                self._sync_forms[func] = form
+            return form
+        except TypeError:  # not hashable
+            return super().ensure_sync(func)
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Defaults, then the environment (and ``.env`` in development), then ``test_config``.
 
@@ -40,7 +67,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(overrides=test_config)
     configure_logging(settings.log_level)
 
-    app = Flask(__name__)
+    app = FluidFlask(__name__)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=prepare_database_url(settings.database_url),
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),

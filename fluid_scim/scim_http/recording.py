@@ -57,16 +57,18 @@ _QUERIES = {"list_users", "search_users", "list_groups", "search_groups", "searc
 
 def context_of_request() -> RequestContext:
     """The context of the SCIM request being handled: an identity provider acting, known by its token once verified."""
-    dialect = request_context.dialect_of(request.user_agent.string, request.query_string.decode("latin-1"))
+    current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not six
+    user_agent = current.headers.get("User-Agent", "")
+    dialect = request_context.dialect_of(user_agent, current.query_string.decode("latin-1"))
     return RequestContext(
         kind="scim",
         actor=request_context.scim_actor(dialect),  # with the token's fingerprint once it is verified
         request_id=g.get("request_id"),
-        user_agent=request.user_agent.string or None,
+        user_agent=user_agent or None,
         dialect=dialect,
-        method=request.method,
-        path=request.path,
-        quirks=set(addressing.tolerated(request)),
+        method=current.method,
+        path=current.path,
+        quirks=set(addressing.tolerated(current)),
     )
 
 

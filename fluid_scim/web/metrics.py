@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
@@ -29,9 +30,25 @@ AUTH_FAILURES = Counter("fluid_scim_auth_failures_total", "Refused SCIM credenti
 RATE_LIMITED = Counter("fluid_scim_rate_limited_total", "SCIM requests refused with 429 by organisation", ["organisation"])
 
 
+# The labelled series of REQUESTS and LATENCY, found once each: ``labels()`` takes a lock and checks
+# its arguments at every call. Bounded: past the bound a series is looked up as before.
+_SERIES_KEPT = 10_000
+_requests_series: dict[tuple[str, str, int], Any] = {}
+_latency_series: dict[str, Any] = {}
+
+
 def observe(*, organisation: str, operation: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(organisation, operation, str(status)).inc()
-    LATENCY.labels(operation).observe(seconds)
+    key = (organisation, operation, status)
+    counted = _requests_series.get(key)
+    if counted is None:
+        counted = REQUESTS.labels(organisation, operation, str(status))
+        if len(_requests_series) < _SERIES_KEPT:
+            _requests_series[key] = counted
+    counted.inc()
+    timed = _latency_series.get(operation)
+    if timed is None:
+        timed = _latency_series.setdefault(operation, LATENCY.labels(operation))
+    timed.observe(seconds)
     if status == 401:
         AUTH_FAILURES.labels(organisation).inc()
     if status == 429:
