@@ -351,3 +351,49 @@ def test_a_multi_valued_custom_attribute_is_bounded(app, entra, tenant):
     body = microsoft_user(f"many-skills-{uuid.uuid4().hex[:6]}@example.com")
     body[CUSTOM]["skills"] = [f"skill-{index}" for index in range(101)]
     assert "at most 100" in _error(entra.post("/Users", body), 400, "invalidValue")["detail"]
+
+
+def test_a_sub_attribute_no_schema_defines_is_dropped_and_the_user_provisioned(app, entra, tenant):
+    """``name.nick``, ``emails[0].label``, ``manager.weird``: dropped under keep and ignore, refused under reject."""
+    manager = entra.post("/Users", microsoft_user(f"boss-{uuid.uuid4().hex[:6]}@example.com")).json()
+    body = microsoft_user(f"subs-{uuid.uuid4().hex[:6]}@example.com")
+    body["name"] = {"givenName": "Bjorn", "nick": "BJ"}
+    body["emails"] = [{"value": "bjorn@example.com", "type": "work", "primary": True, "label": "office"}]
+    body[ENTERPRISE] = {"employeeNumber": "701984", "manager": {"value": manager["id"], "weird": 1}}
+    created = entra.post("/Users", body)
+    assert created.status_code == 201, created.text
+    user = created.json()
+    assert user["name"] == {"givenName": "Bjorn"}
+    assert user["emails"] == [{"value": "bjorn@example.com", "type": "work", "primary": True}]
+    assert user[ENTERPRISE]["employeeNumber"] == "701984"
+    assert user[ENTERPRISE]["manager"]["value"] == manager["id"]
+    assert entra.get(f"/Users/{user['id']}").json() == user
+    assert quirks_recorded(app, tenant, user["id"]) == [{"undeclared-attribute", "undeclared-sub-attribute-dropped"}]
+
+    # PATCH: an operation on such a path changes nothing; the others apply. A value filter on an
+    # undeclared attribute is dropped the same way.
+    patched = entra.patch(f"/Users/{user['id']}", [
+        {"op": "Replace", "path": "name.nick", "value": "B"},
+        {"op": "Add", "path": 'emails[type eq "work"].label', "value": "desk"},
+        {"op": "Add", "path": "name", "value": {"familyName": "Jensen", "suffix2": "x"}},
+        {"op": "Replace", "path": 'badges[type eq "door"].value', "value": "7"},
+        {"op": "Replace", "value": {"name.nick": "C", "title": "Lead"}},
+    ])
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["name"] == {"givenName": "Bjorn", "familyName": "Jensen"}
+    assert patched.json()["title"] == "Lead"
+    assert patched.json()["emails"] == user["emails"] and "badges" not in patched.json()
+    assert quirks_recorded(app, tenant, user["id"])[-1] >= {"undeclared-sub-attribute-dropped", "undeclared-attribute-dropped"}
+
+    set_policy(app, tenant, "ignore")
+    ignored = entra.post("/Users", {**body, "userName": f"ign-{uuid.uuid4().hex[:6]}@example.com"})
+    assert ignored.status_code == 201, ignored.text
+    assert ignored.json()["name"] == {"givenName": "Bjorn"}
+
+    set_policy(app, tenant, "reject")
+    refused_name = f"rej-{uuid.uuid4().hex[:6]}@example.com"
+    _error(entra.post("/Users", {**body, "userName": refused_name}), 400, "invalidSyntax")
+    assert entra.get("/Users", params={"filter": f'userName eq "{refused_name}"'}).json()["totalResults"] == 0
+    _error(entra.patch(f"/Users/{user['id']}", [{"op": "Replace", "path": "name.nick", "value": "B"},
+                                               {"op": "Replace", "path": "title", "value": "Chief"}]), 400, "invalidPath")
+    assert entra.get(f"/Users/{user['id']}").json()["title"] == "Lead"

@@ -27,6 +27,7 @@ from fluid_scim.schema.coerce import (
     is_unassigned,
     kept,
     manager_id_of,
+    tolerates_unknown,
 )
 from fluid_scim.schema.custom import undeclared_attribute
 from fluid_scim.schema.limits import describe_limit, values_limit
@@ -76,6 +77,9 @@ class _Patcher:
         self.resource_id = resource_id
         self.quirks = quirks
         self.budget = budget
+        # A sub-attribute no schema defines (a value's key or a path): dropped and noted as the policy
+        # keeps or ignores undeclared attributes, refused under "reject".
+        self.tolerant = tolerates_unknown(resource_type)
 
     # -- dispatch ---------------------------------------------------------------------------------
 
@@ -92,6 +96,8 @@ class _Patcher:
             self.write_resource(op, operation.value)
             return
         target = parse_target(self.resource_type, path, quirks=self.quirks)
+        if target is None:
+            return  # a path to an attribute no schema defines, which the policy drops (parse_target noted it)
         reject_read_only(target)
         if op == "remove":
             self.remove(target, operation.value)
@@ -111,7 +117,7 @@ class _Patcher:
                     continue
                 raise Mutability(f"'id' is read-only; the value {item!r} is not this resource's id")
             target = parse_target(self.resource_type, key, quirks=self.quirks)
-            if not target.read_only:  # meta, groups, schemas sent back by the client are ignored
+            if target is not None and not target.read_only:  # meta, groups, schemas sent back by the client are ignored
                 self.write(op, target, item)
 
     def undeclared_extension(self, op: str, key: str, value: Any) -> bool:
@@ -150,6 +156,10 @@ class _Patcher:
                 self.write_complex(target, attribute, value)
             else:
                 self.write_simple(target, attribute, value)
+
+    def coerced(self, schema: Schema | None, target: Target, attribute: Attribute, value: Any) -> Any:
+        """``value`` as ``attribute``'s canonical value; a sub-attribute it does not define as the policy says."""
+        return coerce_attribute(schema, attribute, value, quirks=self.quirks, label=target.label, tolerant=self.tolerant)
 
     # -- document access --------------------------------------------------------------------------
 
@@ -214,7 +224,7 @@ class _Patcher:
             dropped(unkept, quirks=self.quirks)
 
     def write_simple(self, target: Target, attribute: Attribute, value: Any) -> None:
-        new = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=target.label)
+        new = self.coerced(target.schema, target, attribute, value)
         old = self.current(target, attribute)
         if new is None and attribute.required:
             raise InvalidValue(f"'{target.label}' is required and cannot be set to an empty value")
@@ -231,10 +241,9 @@ class _Patcher:
         if target.sub is not None:
             set_sub(updated, target.sub, coerce_sub(attribute, target.sub, value, quirks=self.quirks, label=target.label))
         elif isinstance(value, dict):
-            merge(updated, attribute, value, coerce_attribute(target.schema, attribute, value, quirks=self.quirks,
-                                                               label=target.label))
+            merge(updated, attribute, value, self.coerced(target.schema, target, attribute, value))
         else:  # null removes; Entra's manager string / one-element list sets
-            updated = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=target.label) or {}
+            updated = self.coerced(target.schema, target, attribute, value) or {}
         self.store(target, attribute, updated or None)
 
     def write_multi(self, op: str, target: Target, attribute: Attribute, value: Any) -> None:
@@ -274,7 +283,7 @@ class _Patcher:
         self, op: str, target: Target, attribute: Attribute, entries: list[Entry], value: Any
     ) -> tuple[list[Entry], list[Entry]]:
         """No filter: replace swaps the whole list; add appends the entries not already present."""
-        coerced: list[Entry] = coerce_attribute(target.schema, attribute, value, quirks=self.quirks, label=target.label) or []
+        coerced: list[Entry] = self.coerced(target.schema, target, attribute, value) or []
         if op == "replace":
             return coerced, coerced
         touched = added(entries, coerced)
@@ -302,9 +311,9 @@ class _Patcher:
 
     def entries_for_filter(self, attribute: Attribute, value: Any, label: str) -> list[Entry]:
         if isinstance(value, dict):
-            entry = coerce_entry(attribute, value, quirks=self.quirks, label=label)
+            entry = coerce_entry(attribute, value, quirks=self.quirks, label=label, tolerant=self.tolerant)
             return [] if entry is None else [entry]
-        return coerce_attribute(None, attribute, value, quirks=self.quirks, label=label) or []
+        return coerce_attribute(None, attribute, value, quirks=self.quirks, label=label, tolerant=self.tolerant) or []
 
     def template(self, target: Target) -> Entry:
         """The entry a filter that matched nothing describes (docs/scim.md; RFC 7644 §3.5.2.3 says noTarget), or NoTarget."""
@@ -377,7 +386,7 @@ class _Patcher:
         if target.sub is not None or value is None:
             return entries
         self.quirks.add("remove-by-value")  # Entra: {"op":"Remove","path":"emails","value":[{"value":"x"}]}
-        given = coerce_attribute(None, attribute, value, quirks=self.quirks, label=target.label) or []
+        given = self.coerced(None, target, attribute, value) or []
         return chosen_by_value(attribute, given, entries)
 
 

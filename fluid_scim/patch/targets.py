@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fluid_scim.errors import InvalidFilter, InvalidPath, Mutability
+from fluid_scim.errors import InvalidFilter, InvalidPath, Mutability, UnkeptValue
 from fluid_scim.filters import (
     And,
     AttributeInfo,
@@ -22,7 +22,7 @@ from fluid_scim.filters import (
     parse_path,
 )
 from fluid_scim.schema.attributes import Attribute, ResourceType, Schema
-from fluid_scim.schema.coerce import coerce_sub
+from fluid_scim.schema.coerce import coerce_sub, dropped, tolerates_unknown, unknown_sub_attribute
 from fluid_scim.schema.definitions import CORE_URN_PREFIX, ENTERPRISE_URN, GROUP_RESOURCE, USER_RESOURCE
 from fluid_scim.schema.resolve import UnknownAttribute, evaluator_lookup, resolve
 
@@ -64,8 +64,13 @@ class Target:
         )
 
 
-def parse_target(resource_type: ResourceType, text: Any, *, quirks: set[str], label: str | None = None) -> Target:
-    """Parse and resolve ``text``; readOnly targets come back with ``read_only=True`` (the caller decides)."""
+def parse_target(resource_type: ResourceType, text: Any, *, quirks: set[str], label: str | None = None) -> Target | None:
+    """Parse and resolve ``text``; readOnly targets come back with ``read_only=True`` (the caller decides).
+
+    A path to something no schema defines that the undeclared-attribute policy cannot keep, a
+    sub-attribute a standard attribute does not have (``name.nick``) or a value filter on an
+    undeclared attribute, is refused under ``reject`` and otherwise dropped: None, and noted in ``quirks``.
+    """
     if not isinstance(text, str):
         raise InvalidPath("'path' must be a string")
     label = label or text
@@ -83,11 +88,23 @@ def parse_target(resource_type: ResourceType, text: Any, *, quirks: set[str], la
             undeclared=patch_path.value_filter is None,
         )
     except UnknownAttribute as error:
-        raise InvalidPath(f"path '{label}': {error}") from None
+        if not tolerates_unknown(resource_type):
+            raise InvalidPath(f"path '{label}': {error}") from None
+        _dropped_path(resource_type, schema_urn, attr_path.attr, label, quirks)
+        return None
     target = Target(label=label, schema=resolved.schema, attribute=resolved.attribute, sub=resolved.sub_attribute)
     if patch_path.value_filter is not None:
         target = _filtered(resource_type, target, patch_path.value_filter, quirks)
     return _marked_read_only(target)
+
+
+def _dropped_path(resource_type: ResourceType, schema_urn: str | None, attr: str, label: str, quirks: set[str]) -> None:
+    try:
+        resolve(resource_type, schema_urn, attr)
+    except UnknownAttribute:
+        dropped(UnkeptValue(f"'{label}': a value filter or sub-attribute of an undeclared attribute"), quirks=quirks)
+        return
+    unknown_sub_attribute(label, quirks=quirks)
 
 
 def _parse(text: str, label: str) -> PatchPath:

@@ -97,7 +97,9 @@ def coerce_resource(resource_type: ResourceType, body: dict[str, Any], *, quirks
         _once(seen, attribute.name, key)
         if attribute.read_only or not kept(resource_type, attribute, quirks):
             continue  # RFC 7644 §3.3 / §3.5.1: id, meta, groups sent by the client are ignored
-        coerced = _coerced_or_dropped(resolved.schema, attribute, value, quirks=quirks, label=attribute.name)
+        coerced = _coerced_or_dropped(
+            resolved.schema, attribute, value, quirks=quirks, label=attribute.name, tolerant=tolerates_unknown(resource_type)
+        )
         if coerced is not None:
             document[attribute.name] = coerced
     check_required(resource_type, document)
@@ -143,7 +145,10 @@ def coerce_extension(
         _once(seen, attribute.name, key)
         if attribute.read_only or not kept(resource_type, attribute, quirks):
             continue
-        coerced = _coerced_or_dropped(extension, attribute, item, quirks=quirks, label=f"{extension.id}:{attribute.name}")
+        coerced = _coerced_or_dropped(
+            extension, attribute, item, quirks=quirks, label=f"{extension.id}:{attribute.name}",
+            tolerant=tolerates_unknown(resource_type),
+        )
         if coerced is not None:
             result[attribute.name] = coerced
     return result or None
@@ -215,34 +220,58 @@ def undeclared_or_dropped(value: Any, *, label: str, quirks: set[str]) -> Any:
         return None
 
 
+def tolerates_unknown(resource_type: ResourceType) -> bool:
+    """Whether a sub-attribute no schema defines is dropped (the policy keeps or ignores what is not
+    declared) rather than refused (``reject``)."""
+    return resource_type.undeclared != "reject"
+
+
+def unknown_sub_attribute(label: str, *, quirks: set[str]) -> None:
+    """Note a sub-attribute no schema defines (``name.nick``, ``emails[0].label``), left out of a write.
+
+    A standard complex attribute stores its defined sub-attributes only, so such a value is dropped
+    whether the policy keeps or ignores undeclared attributes; the rest of the request applies.
+    """
+    quirks.add("undeclared-sub-attribute-dropped")
+    log.warning("undeclared sub-attribute dropped", extra={"attribute": label})
+
+
 def dropped(unkept: UnkeptValue, *, quirks: set[str]) -> None:
     """Note an undeclared attribute left out of a write because it could not be kept."""
     quirks.add("undeclared-attribute-dropped")
     log.warning("undeclared attribute dropped", extra={"reason": unkept.detail})
 
 
-def _coerced_or_dropped(schema: Schema | None, attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:
+def _coerced_or_dropped(
+    schema: Schema | None, attribute: Attribute, value: Any, *, quirks: set[str], label: str, tolerant: bool
+) -> Any:
     if attribute.declared:
-        return coerce_attribute(schema, attribute, value, quirks=quirks, label=label)
+        return coerce_attribute(schema, attribute, value, quirks=quirks, label=label, tolerant=tolerant)
     return undeclared_or_dropped(value, label=label, quirks=quirks)
 
 
-def coerce_attribute(schema: Schema | None, attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> Any:
-    """Canonical value of a top-level attribute, None when unassigned."""
+def coerce_attribute(
+    schema: Schema | None, attribute: Attribute, value: Any, *, quirks: set[str], label: str, tolerant: bool = False
+) -> Any:
+    """Canonical value of a top-level attribute, None when unassigned.
+
+    ``tolerant``: a sub-attribute the attribute does not define is dropped and noted
+    (:func:`unknown_sub_attribute`) instead of refused with :class:`InvalidSyntax`.
+    """
     if isinstance(value, OutOfRange) and attribute.declared:
         raise InvalidValue(value.detail)
     if not attribute.declared:
         return undeclared_value(value, label=label)
     if is_manager(attribute, schema):
-        return coerce_manager(value, quirks=quirks, label=label)
+        return coerce_manager(value, quirks=quirks, label=label, tolerant=tolerant)
     if attribute.multi_valued:
-        return _coerce_multi(attribute, value, quirks=quirks, label=label)
+        return _coerce_multi(attribute, value, quirks=quirks, label=label, tolerant=tolerant)
     if attribute.type == "complex":
-        return coerce_complex(attribute, value, quirks=quirks, label=label)
+        return coerce_complex(attribute, value, quirks=quirks, label=label, tolerant=tolerant)
     return coerce_scalar(attribute, value, quirks=quirks, label=label)
 
 
-def _coerce_multi(attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> list[Any] | None:
+def _coerce_multi(attribute: Attribute, value: Any, *, quirks: set[str], label: str, tolerant: bool) -> list[Any] | None:
     """A multi-valued attribute: a list of scalars or of entries (a lone object is wrapped); None when empty."""
     if is_unassigned(value):
         return None
@@ -258,14 +287,16 @@ def _coerce_multi(attribute: Attribute, value: Any, *, quirks: set[str], label: 
         return [item for item in items if item is not None] or None
     entries = []
     for index, item in enumerate(value):
-        entry = coerce_entry(attribute, item, quirks=quirks, label=f"{label}[{index}]")
+        entry = coerce_entry(attribute, item, quirks=quirks, label=f"{label}[{index}]", tolerant=tolerant)
         if entry is not None:
             entries.append(entry)
     check_primary(entries, label)
     return entries or None
 
 
-def coerce_entry(attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> dict[str, Any] | None:
+def coerce_entry(
+    attribute: Attribute, value: Any, *, quirks: set[str], label: str, tolerant: bool = False
+) -> dict[str, Any] | None:
     """One entry of a multi-valued complex attribute; None when entirely unassigned."""
     if is_unassigned(value):
         return None
@@ -273,11 +304,16 @@ def coerce_entry(attribute: Attribute, value: Any, *, quirks: set[str], label: s
         raise InvalidValue(f"'{label}' must be a JSON object")
     if attribute.name == "roles":
         value = _decode_role(value, quirks=quirks, label=f"{label}.value")
-    return coerce_complex(attribute, value, quirks=quirks, label=label)
+    return coerce_complex(attribute, value, quirks=quirks, label=label, tolerant=tolerant)
 
 
-def coerce_complex(attribute: Attribute, value: Any, *, quirks: set[str], label: str) -> dict[str, Any] | None:
-    """A complex value: known sub-attributes only, readOnly ones dropped; None when nothing is assigned."""
+def coerce_complex(
+    attribute: Attribute, value: Any, *, quirks: set[str], label: str, tolerant: bool = False
+) -> dict[str, Any] | None:
+    """A complex value: known sub-attributes only, readOnly ones dropped; None when nothing is assigned.
+
+    A sub-attribute the attribute does not define is refused, or, ``tolerant``, dropped and noted.
+    """
     if is_unassigned(value):
         return None
     if not isinstance(value, dict):
@@ -289,7 +325,10 @@ def coerce_complex(attribute: Attribute, value: Any, *, quirks: set[str], label:
         if sub is None and key == "$ref" and item is None:
             continue  # Entra sends "$ref": null, as in the member examples of Microsoft Learn's SCIM tutorial
         if sub is None:
-            raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
+            if not tolerant:
+                raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
+            unknown_sub_attribute(f"{label}.{key}", quirks=quirks)
+            continue
         _once(seen, sub.name, f"{label}.{key}")
         if sub.read_only:
             continue
@@ -308,7 +347,7 @@ def coerce_sub(attribute: Attribute, sub: Attribute, value: Any, *, quirks: set[
     return coerce_scalar(sub, value, quirks=quirks, label=label)
 
 
-def coerce_manager(value: Any, *, quirks: set[str], label: str) -> dict[str, str] | None:
+def coerce_manager(value: Any, *, quirks: set[str], label: str, tolerant: bool = False) -> dict[str, str] | None:
     """Enterprise ``manager``: a plain string (Entra) or an object; ``value`` and a sent ``displayName`` are kept.
 
     The displayName is shown while the value names no user of the organisation (Okta's free-text
@@ -325,17 +364,20 @@ def coerce_manager(value: Any, *, quirks: set[str], label: str) -> dict[str, str
         return {"value": _string(value, label=f"{label}.value", limit=STRING_LIMIT)}
     if not isinstance(value, dict):
         raise InvalidValue(f"'{label}' must be the manager's id or an object with a 'value'")
-    return _manager_object(value, label=label)
+    return _manager_object(value, label=label, quirks=quirks, tolerant=tolerant)
 
 
-def _manager_object(value: dict[str, Any], *, label: str) -> dict[str, str] | None:
+def _manager_object(value: dict[str, Any], *, label: str, quirks: set[str], tolerant: bool) -> dict[str, str] | None:
     """The object form of ``manager``: its ``value`` and a string ``displayName``; ``$ref`` is derived."""
     kept: dict[str, str] = {}
     seen: dict[str, str] = {}
     for key, item in value.items():
         lowered = key.lower()
         if lowered not in ("value", "$ref", "displayname"):
-            raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
+            if not tolerant:
+                raise InvalidSyntax(f"'{label}' has no sub-attribute '{key}'")
+            unknown_sub_attribute(f"{label}.{key}", quirks=quirks)
+            continue
         _once(seen, lowered, f"{label}.{key}")
         if lowered == "$ref" or is_unassigned(item):
             continue
