@@ -151,6 +151,11 @@ class KeptReadingConnection:
         if kept is not None:
             kept[0].close()
 
+    def kept(self) -> Connection | None:
+        """The calling thread's kept connection between two reading requests, if it keeps one."""
+        kept: tuple[Connection, float] | None = getattr(self._kept, "connection", None)
+        return None if kept is None else kept[0]
+
     def take(self, engine: Engine) -> Connection:
         kept: tuple[Connection, float] | None = getattr(self._kept, "connection", None)
         if kept is not None:
