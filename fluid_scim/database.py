@@ -103,12 +103,14 @@ def _lower(value: object) -> object:
 
 
 class Reading:
-    """A read-only request's own connection (repositories.connections), checked out at its first statement."""
+    """A read-only request's own connection (repositories.connections), checked out at its first statement,
+    and what a statement of the request read ahead for a later one (``prefetched``, repositories.scim)."""
 
-    __slots__ = ("connection",)
+    __slots__ = ("connection", "prefetched")
 
     def __init__(self) -> None:
         self.connection: Connection | None = None
+        self.prefetched: dict[tuple[Any, ...], Any] = {}
 
     def connection_of(self, engine: Engine) -> Connection:
         if self.connection is None:

@@ -71,6 +71,9 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
         cases += [(scim._GROUPS_OF_USER, {"organisation_id": org, "id": user_id}) for user_id in ids]
         cases += [(scim._RECORD_WITH_GROUPS[dialect]["id"], {"organisation_id": org, "id": user_id}) for user_id in ids]
         cases.append((scim._RECORD_WITH_GROUPS[dialect]["key"], {"organisation_id": org, "key": user_name_key}))
+        with_user = scim._WITH_TOKEN_AND_USER[dialect]
+        cases += [(with_user["id"], {"slug": tenant.slug, "id": user_id}) for user_id in [*ids, "no-such-user"]]
+        cases += [(with_user["key"], {"slug": slug, "key": user_name_key}) for slug in (tenant.slug, "nobody-here")]
         if dialect != "postgresql":  # the array-parameter statements are PostgreSQL's alone
             arrays = (scim._GROUPS_OF_USERS._postgresql, scim._DISPLAY_NAMES._postgresql)
             cases = [case for case in cases if case[0] not in arrays]
@@ -85,7 +88,9 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
             raw, convert = prepared.raw_rows(db.session.connection(), parameters)
             assert [tuple(convert(row)) for row in raw] == ordinary, prepared.statement
         # Rows everywhere but for the unknown slug and the groups of the user in none.
-        assert empty == [{"slug": "nobody-here"}, {"organisation_id": org, "id": ids[2]}]
+        assert empty == [
+            {"slug": "nobody-here"}, {"organisation_id": org, "id": ids[2]}, {"slug": "nobody-here", "key": user_name_key}
+        ]
         record = scim.user_record(org, ids[1])
         assert record is not None and record.active is False and record.external_id == "e-1"
         assert [name for _, name in record.groups] == ["Emigres", "admins", "émigrés"]

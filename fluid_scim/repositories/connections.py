@@ -17,6 +17,8 @@ Outside a reading request :func:`current` is the session's connection, in the se
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection
 
 from fluid_scim.database import KEPT_READING, READING, Reading
@@ -29,6 +31,22 @@ def current() -> Connection:
     if reading is None:
         return db.session.connection()
     return reading.connection_of(db.engine)
+
+
+def read_ahead(key: tuple[Any, ...], value: Any) -> None:
+    """Keep ``value`` for the rest of this reading request, for :func:`read_before` (nothing outside one)."""
+    reading = READING.get()
+    if reading is not None:
+        reading.prefetched[key] = value
+
+
+def read_before(key: tuple[Any, ...]) -> Any:
+    """What :func:`read_ahead` kept under ``key`` in this reading request, else :data:`NOT_READ`."""
+    reading = READING.get()
+    return NOT_READ if reading is None else reading.prefetched.get(key, NOT_READ)
+
+
+NOT_READ = object()
 
 
 def is_reading() -> bool:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, inspect, or_, select, update
 from sqlalchemy.orm import make_transient_to_detached
@@ -69,6 +70,10 @@ _WITH_TOKEN = (
 )
 _WITH_TOKEN_PREPARED = PreparedQuery(_WITH_TOKEN)
 _ORGANISATION_MANAGER = inspect(Organisation).class_manager
+# The columns of _WITH_TOKEN: a statement that adds columns after them (repositories.scim's lookup of
+# the user a GET reads) reads the organisation and token from its rows' first WITH_TOKEN_WIDTH values.
+WITH_TOKEN = _WITH_TOKEN
+WITH_TOKEN_WIDTH = len(_ORGANISATION_KEYS) + 4
 
 
 def find_with_token(slug: str) -> tuple[Organisation, TokenCheck | None] | None:
@@ -80,13 +85,16 @@ def find_with_token(slug: str) -> tuple[Organisation, TokenCheck | None] | None:
     organisation (the admin API, the CLI) loads it itself, with :func:`find_by_slug` or :func:`find_by_id`.
     """
     row = _WITH_TOKEN_PREPARED.first(connections.current(), {"slug": slug})
-    if row is None:
-        return None
+    return None if row is None else organisation_and_token_of(row)
+
+
+def organisation_and_token_of(row: Sequence[Any]) -> tuple[Organisation, TokenCheck | None]:
+    """The organisation and token of a row whose first :data:`WITH_TOKEN_WIDTH` values are :data:`WITH_TOKEN`'s."""
     width = len(_ORGANISATION_KEYS)
     organisation: Organisation = _ORGANISATION_MANAGER.new_instance()
     organisation.__dict__.update(zip(_ORGANISATION_KEYS, row[:width], strict=True))
     make_transient_to_detached(organisation)  # its identity set, every attribute loaded and unchanged
-    digest, key_id, fingerprint, last_used_at = row[width:]
+    digest, key_id, fingerprint, last_used_at = row[width:WITH_TOKEN_WIDTH]
     token = None if digest is None else TokenCheck(organisation.id, digest, key_id, fingerprint, last_used_at)
     return organisation, token
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     any_,
     bindparam,
     case,
@@ -42,10 +43,10 @@ from sqlalchemy.orm.util import identity_key
 
 from fluid_scim.database import json_bytes, upsert_insert
 from fluid_scim.extensions import db
-from fluid_scim.models import ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, UserRecord
+from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember, ScimUser, ScimUserValue, UserRecord
 from fluid_scim.models.scim import is_resource_id
 from fluid_scim.models.types import ReadJSON, utcnow
-from fluid_scim.repositories import connections
+from fluid_scim.repositories import connections, organisations
 from fluid_scim.repositories.filtering import sort_clause
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
 from fluid_scim.repositories.prepared import PreparedInsert, PreparedQuery
@@ -458,10 +459,54 @@ _RECORD_WITH_GROUPS = {
 
 
 def _record_with_groups(by: str, parameters: dict[str, object]) -> UserRecord | None:
+    read: UserRecord | object | None = connections.read_before(("user", by, parameters["organisation_id"], parameters[by]))
+    if read is not connections.NOT_READ:
+        return cast(UserRecord | None, read)
     connection = connections.current()
     dialect_name = connection.dialect.name
     row = _RECORD_WITH_GROUPS[dialect_name][by].first(connection, parameters)
     return None if row is None else _record_carrying_groups(row, dialect_name)
+
+
+# The authentication lookup (organisations.WITH_TOKEN) with the user a GET by id or a `userName eq`
+# lookup is about to read, in one statement: a LEFT JOIN on the user of the organisation found. One
+# round trip instead of two for the commonest reads on PostgreSQL; one prepared statement instead of
+# two on SQLite.
+_WITH_TOKEN_AND_USER = {
+    dialect_name: {
+        by: PreparedQuery(
+            organisations.WITH_TOKEN.add_columns(*_RECORD.selected_columns, _groups_of_the_user(dialect_name)).outerjoin(
+                _USERS, and_(_USERS.c.organisation_id == Organisation.id, where)
+            )
+        )
+        for by, where in (("id", _USERS.c.id == _ID), ("key", _USERS.c.user_name_key == _KEY))
+    }
+    for dialect_name in ("postgresql", "sqlite")
+}
+
+
+def organisation_token_and_user(
+    slug: str, by: str, value: str
+) -> tuple[Organisation, organisations.TokenCheck | None] | None:
+    """:func:`organisations.find_with_token`, reading with it the organisation's user with this id (``by``
+    ``"id"``) or folded userName (``"key"``), which :func:`user_record` or :func:`user_record_by_key` answer
+    for the rest of the reading request without a statement (``None`` kept when there is no such user).
+
+    Authentication has not checked the token when this runs: the user is only kept for the request,
+    which reads it only once the token is verified, and the tenant's own (the join is on its id).
+    """
+    if by == "id" and not is_resource_id(value):
+        return organisations.find_with_token(slug)
+    connection = connections.current()
+    dialect_name = connection.dialect.name
+    row = _WITH_TOKEN_AND_USER[dialect_name][by].first(connection, {"slug": slug, by: value})
+    if row is None:
+        return None
+    organisation, token = organisations.organisation_and_token_of(row)
+    user = row[organisations.WITH_TOKEN_WIDTH :]
+    record = None if user[0] is None else _record_carrying_groups(user, dialect_name)
+    connections.read_ahead(("user", by, organisation.id, value), record)
+    return organisation, token
 
 
 def _record_carrying_groups(row: Sequence[Any], dialect_name: str) -> UserRecord:

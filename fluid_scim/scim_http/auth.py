@@ -23,6 +23,7 @@ from fluid_scim.models import Organisation
 from fluid_scim.scim_http import rate_limits
 from fluid_scim.secrets import SecretStore
 from fluid_scim.services import request_context, scim_tokens
+from fluid_scim.services.resource_support import user_name_key_of
 from fluid_scim.web.tenancy import slug_from_host
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def authenticate_scim_request() -> None:
     settings: Settings = current_app.extensions["fluid_settings"]
     slug = slug_from_host(request.host, settings.base_domain)
     _refuse_early_without_bearer(slug)
-    found = scim_tokens.organisation_and_token(slug=slug) if slug else None
+    found = scim_tokens.organisation_and_token(slug=slug, user=_user_to_read()) if slug else None
     known = _known_organisations()
     if found is None:
         known.pop(slug or "", None)
@@ -83,6 +84,22 @@ def authenticate_scim_request() -> None:
             " 'Disable SCIM User Sync' in Fluid; nothing was changed"
         )
     scim_tokens.record_token_use(row=token_row, interval_seconds=settings.token_last_used_interval)
+
+
+def _user_to_read() -> tuple[str, str] | None:
+    """The user a GET by id or a ``userName eq`` lookup is about to read: read with the organisation and
+    token, in one statement, and answered only once the token is verified."""
+    if request.method != "GET":
+        return None
+    endpoint = request.endpoint
+    if endpoint == "scim.get_user":
+        user_id = (request.view_args or {}).get("user_id")
+        return ("id", user_id) if isinstance(user_id, str) else None
+    if endpoint == "scim.list_users":
+        text = request.args.get("filter")
+        key = user_name_key_of(text) if text else None
+        return ("key", key) if key is not None else None
+    return None
 
 
 def _refuse_early_without_bearer(slug: str | None) -> None:

@@ -47,13 +47,39 @@ class Page(Generic[T]):
 
 
 def parse_scim_filter(text: str) -> Filter:
-    """Parse a client filter, turning every parser complaint into ``invalidFilter``."""
+    """Parse a client filter, turning every parser complaint into ``invalidFilter``.
+
+    The last filter parsed is kept (its text and its tree, which is immutable): a lookup's filter is
+    parsed by authentication, to read the user with the organisation (:func:`user_name_key_of`), and
+    again by the list view, which then takes the kept tree.
+    """
+    global _last_parsed
+    last = _last_parsed
+    if last is not None and last[0] == text:
+        return last[1]
     try:
-        return parse_filter(text, max_length=MAX_FILTER_LENGTH, allow_bare_values=True)
+        node = parse_filter(text, max_length=MAX_FILTER_LENGTH, allow_bare_values=True)
     except FilterTooComplex as exc:
         raise InvalidFilter(f"the filter is too long or too complex: {exc}") from None
     except FilterError as exc:
         raise InvalidFilter(f"invalid filter: {exc}") from None
+    _last_parsed = (text, node)
+    return node
+
+
+_last_parsed: tuple[str, Filter] | None = None
+
+
+def user_name_key_of(filter_text: str) -> str | None:
+    """The folded userName a ``userName eq "…"`` filter looks up (as :func:`list_matching` will), else None,
+    also for a filter that does not parse (the list view refuses it)."""
+    from fluid_scim.schema import USER_RESOURCE
+
+    try:
+        node = parse_scim_filter(filter_text)
+    except InvalidFilter:
+        return None
+    return _unique_key_wanted(USER_RESOURCE, node)
 
 
 def existing(resource: T | None, detail: str) -> T:

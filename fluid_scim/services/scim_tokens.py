@@ -27,6 +27,7 @@ from fluid_scim.errors import NoScimToken, SecretNotFound, SecretStoreError, Tok
 from fluid_scim.models import Organisation, ScimToken
 from fluid_scim.models.types import utcnow
 from fluid_scim.repositories import organisations as repo
+from fluid_scim.repositories import scim as scim_repo
 from fluid_scim.repositories.organisations import TokenCheck
 from fluid_scim.secrets import Secret, SecretStore
 from fluid_scim.services import audit, transaction
@@ -132,12 +133,16 @@ def metadata_of(row: ScimToken) -> TokenMetadata:
     return TokenMetadata(fingerprint=row.fingerprint, source=row.source, created_at=row.created_at, last_used_at=row.last_used_at)
 
 
-def organisation_and_token(*, slug: str) -> tuple[Organisation, TokenCheck | None] | None:
+def organisation_and_token(*, slug: str, user: tuple[str, str] | None = None) -> tuple[Organisation, TokenCheck | None] | None:
     """The organisation with this slug and its current token (None: no token), in one round trip; None if none.
 
     The per-request lookup of SCIM authentication: check the presented token with :func:`verify_scim_token`.
+    ``user``: (``"id"``, a user id) or (``"key"``, a folded userName) that the request is about to read,
+    read in the same statement and kept for it (:func:`fluid_scim.repositories.scim.organisation_token_and_user`).
     """
-    return repo.find_with_token(slug)
+    if user is None:
+        return repo.find_with_token(slug)
+    return scim_repo.organisation_token_and_user(slug, *user)
 
 
 def digest_key_of(*, row: ScimToken | TokenCheck | None, store: SecretStore) -> bytes | None:

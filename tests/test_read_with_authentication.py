@@ -1,0 +1,83 @@
+"""A GET by id and a ``userName eq`` lookup read their user in the authentication lookup's statement.
+
+One statement (one round trip on PostgreSQL) answers the organisation, its token and the user the
+request is about to show; the user is shown only once the token is verified, and only a user of the
+organisation the host names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+
+from fluid_scim.extensions import db
+from tests.support.tenants import Tenant, make_tenant
+from tests.support.urns import USER_URN
+
+GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
+
+
+def _headers(tenant: Tenant, token: str | None = None) -> dict[str, str]:
+    return {"Host": tenant.host, "Authorization": f"Bearer {token or tenant.token}"}
+
+
+def _statements(app: Flask, call: Any) -> tuple[Any, list[str]]:
+    """What ``call()`` returns and the statements it ran (a cursor listener sees every one)."""
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return call(), seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_a_get_by_id_and_a_user_name_lookup_are_one_statement(app_factory: Any) -> None:
+    app = app_factory(record_flush_seconds=60)  # events batched, as a served worker writes them
+    tenant = make_tenant(app)
+    client = app.test_client()
+    headers = _headers(tenant)
+    user = client.post("/scim/v2/Users", json={"schemas": [USER_URN], "userName": "Ada@Example.com"}, headers=headers).json
+    client.post("/scim/v2/Groups", json={"schemas": [GROUP_URN], "displayName": "admins", "members": [{"value": user["id"]}]},
+                headers=headers)
+
+    got, statements = _statements(app, lambda: client.get(f"/scim/v2/Users/{user['id']}", headers=headers))
+    assert got.status_code == 200 and got.json["userName"] == "Ada@Example.com"
+    assert [group["display"] for group in got.json["groups"]] == ["admins"]
+    assert len(statements) == 1, statements
+
+    def lookup(name: str) -> Any:
+        return client.get("/scim/v2/Users", query_string={"filter": f'userName eq "{name}"'}, headers=headers)
+
+    found, statements = _statements(app, lambda: lookup("ada@example.COM"))  # userName is caseExact false
+    assert found.json["totalResults"] == 1 and found.json["Resources"][0]["id"] == user["id"]
+    assert len(statements) == 1, statements
+    missed, statements = _statements(app, lambda: lookup("grace@example.com"))
+    assert missed.status_code == 200 and missed.json["totalResults"] == 0
+    assert len(statements) == 1, statements
+    unknown, statements = _statements(app, lambda: client.get("/scim/v2/Users/7d7a1f0e-0000-4000-8000-000000000000",
+                                                              headers=headers))
+    assert unknown.status_code == 404 and len(statements) == 1, statements
+
+
+def test_the_user_read_with_the_token_is_shown_only_to_its_own_verified_organisation(app: Flask, client: Any) -> None:
+    mine, theirs = make_tenant(app), make_tenant(app)
+    user = client.post("/scim/v2/Users", json={"schemas": [USER_URN], "userName": "ada@example.com", "title": "Countess"},
+                       headers=_headers(mine)).json
+    wrong = client.get(f"/scim/v2/Users/{user['id']}", headers=_headers(mine, token="fscim_" + "x" * 40))
+    assert wrong.status_code == 401 and "Countess" not in wrong.get_data(as_text=True)
+    wrong = client.get("/scim/v2/Users", query_string={"filter": 'userName eq "ada@example.com"'},
+                       headers=_headers(mine, token=theirs.token))
+    assert wrong.status_code == 401 and "Countess" not in wrong.get_data(as_text=True)
+    elsewhere = client.get(f"/scim/v2/Users/{user['id']}", headers=_headers(theirs))
+    assert elsewhere.status_code == 404
+    lookup = client.get("/scim/v2/Users", query_string={"filter": 'userName eq "ada@example.com"'}, headers=_headers(theirs))
+    assert lookup.status_code == 200 and lookup.json["totalResults"] == 0
+    assert client.get(f"/scim/v2/Users/{user['id']}", headers=_headers(mine)).json["title"] == "Countess"
