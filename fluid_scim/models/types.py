@@ -63,16 +63,15 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class ReadJSON(TypeDecorator[Any]):
-    """A JSON column as a read decodes it (``type_coerce`` in a SELECT; columns stay ``JSON``): on SQLite
-    one ``orjson.loads`` of the stored text, rather than SQLAlchemy's two wrappers around it (a page of
-    100 users decodes 300 values); elsewhere as ``JSON`` does (psycopg decodes with the same loads)."""
+    """A JSON column's text as a read decodes it (``type_coerce`` of the column cast to text, in a SELECT;
+    columns stay ``JSON``): one ``orjson.loads`` of the text, rather than SQLAlchemy's two wrappers around
+    it on SQLite (a page of 100 users decodes 300 values) or psycopg's decoding at each fetch on PostgreSQL.
+    A value the driver decoded already is taken as it is."""
 
     impl = JSON
     cache_ok = True
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
-        if dialect.name != "sqlite":
-            return super().result_processor(dialect, coltype)
         loads = orjson.loads
 
         def process(value: Any) -> Any:
