@@ -107,7 +107,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 
-def reset_after_fork(app: Flask) -> None:
+def reset_after_fork(app: Flask, *, threads: int = 1) -> None:
     """Drop connections inherited from gunicorn's master (``preload_app``); workers open their own.
 
     The master loads the app once, so every worker, including one re-spawned during a Vault
@@ -115,7 +115,11 @@ def reset_after_fork(app: Flask) -> None:
     """
     with app.app_context():
         db.engine.dispose(close=False)
-    KEPT_READING.switch_on()  # one request at a time per worker thread: keep the reading connection between requests
+    if threads <= 1:
+        # One request at a time: the worker keeps its reading connection between requests. With several
+        # threads each would keep one out of the pool for good, and with the writes' connections they could
+        # exhaust it: such a worker checks one out per reading request.
+        KEPT_READING.switch_on()
     app.extensions["fluid_secret_store"].reset_connections()
     app.extensions["fluid_recorder"].reset_after_fork()
 

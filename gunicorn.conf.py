@@ -57,7 +57,7 @@ def post_fork(server: object, worker: object) -> None:
     from app import reset_after_fork
     from wsgi import app
 
-    reset_after_fork(app)
+    reset_after_fork(app, threads=int(getattr(getattr(worker, "cfg", None), "threads", 1) or 1))
 
 
 def worker_exit(server: object, worker: object) -> None:

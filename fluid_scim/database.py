@@ -132,8 +132,10 @@ class KeptReadingConnection:
     (``pool_recycle``) then apply to it.
 
     Off unless :meth:`switch_on` is called: ``gunicorn.conf.py``'s ``post_fork`` does, through
-    ``app.reset_after_fork``. Elsewhere (tests with ``app.test_client()``, the CLI) every reading request
-    checks a connection out of the pool and returns it, as before.
+    ``app.reset_after_fork``, for a worker of one thread (gunicorn's default sync worker: with several,
+    the kept connections and the writes' could exhaust the pool). Elsewhere (tests with
+    ``app.test_client()``, the CLI) every reading request checks a connection out of the pool and
+    returns it, as before.
     """
 
     RETURN_AFTER = 60.0

@@ -121,3 +121,21 @@ def test_a_kept_connection_lost_to_a_database_restart_is_one_503_then_reads_resu
     assert lost.status_code == 503 and lost.headers["Retry-After"] == "30"
     assert client.get("/scim/v2/Users", headers=headers).status_code == 200, "the next read connects anew"
     assert client.get("/scim/v2/Users", headers=headers).status_code == 200
+
+
+
+@pytest.mark.parametrize(("threads", "keeps"), [(1, True), (8, False)])
+def test_only_a_worker_of_one_thread_keeps_its_reading_connection(app: Flask, tenant: Tenant, threads: int, keeps: bool) -> None:
+    """gunicorn's ``post_fork`` passes the worker's threads: with ``--threads 8`` each thread keeping a
+    connection, and as many writing beside them, would ask more of the pool (5 + 5 overflow) than it holds."""
+    from app import reset_after_fork
+
+    with app.app_context():
+        db.engine.dispose()  # reset_after_fork drops the pool's connections unclosed, as a forked worker must: none here
+    try:
+        reset_after_fork(app, threads=threads)
+        assert KEPT_READING.on is keeps
+        assert app.test_client().get("/scim/v2/Users", headers=_headers(tenant)).status_code == 200
+        assert (KEPT_READING.kept() is not None) is keeps
+    finally:
+        KEPT_READING.switch_off()
