@@ -90,7 +90,7 @@ def test_a_failing_patch_leaves_a_failure_event_and_no_change(app, tenant, live_
         f"/Users/{user['id']}",
         [
             {"op": "replace", "path": "title", "value": "After"},
-            {"op": "replace", "path": "name.shoeSize", "value": 9},
+            {"op": "replace", "path": "name..x", "value": 9},
         ],
     )
     assert refused.status_code == 400
