@@ -63,6 +63,8 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
             (organisations._WITH_TOKEN_PREPARED, {"slug": "nobody-here"}),
             (scim._RECORDS_BY_CREATION[dialect], {"organisation_id": org, "offset": 0, "limit": 100}),
             (scim._RECORDS_BY_CREATION[dialect], {"organisation_id": org, "offset": 1, "limit": 1}),
+            (scim._DEEPER_BY_CREATION["postgresql"], {"organisation_id": org, "offset": 0, "limit": 100}),
+            (scim._DEEPER_BY_CREATION["postgresql"], {"organisation_id": org, "offset": 1, "limit": 2}),
             (scim._COUNT_ALL[ScimUser], {"organisation_id": org}),
             (scim._COUNT_ALL[ScimGroup], {"organisation_id": org}),
             (scim._GROUPS_OF_USERS._postgresql, {"organisation_id": org, "ids": ids}),
@@ -74,8 +76,8 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
         with_user = scim._WITH_TOKEN_AND_USER[dialect]
         cases += [(with_user["id"], {"slug": tenant.slug, "id": user_id}) for user_id in [*ids, "no-such-user"]]
         cases += [(with_user["key"], {"slug": slug, "key": user_name_key}) for slug in (tenant.slug, "nobody-here")]
-        if dialect != "postgresql":  # the array-parameter statements are PostgreSQL's alone
-            arrays = (scim._GROUPS_OF_USERS._postgresql, scim._DISPLAY_NAMES._postgresql)
+        if dialect != "postgresql":  # the array-parameter statements and the deeper pages are PostgreSQL's alone
+            arrays = (scim._GROUPS_OF_USERS._postgresql, scim._DISPLAY_NAMES._postgresql, scim._DEEPER_BY_CREATION["postgresql"])
             cases = [case for case in cases if case[0] not in arrays]
         empty = []
         for prepared, parameters in cases:
@@ -87,6 +89,12 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
             assert (None if first is None else tuple(first)) == (ordinary[0] if ordinary else None)
             raw, convert = prepared.raw_rows(db.session.connection(), parameters)
             assert [tuple(convert(row)) for row in raw] == ordinary, prepared.statement
+        if dialect == "postgresql":  # a deeper page answers what the one-SELECT page answers
+            for window in ({"offset": 0, "limit": 100}, {"offset": 1, "limit": 2}, {"offset": 2, "limit": 5}):
+                parameters = {"organisation_id": org, **window}
+                assert _both_ways(scim._DEEPER_BY_CREATION["postgresql"], parameters)[0] == _both_ways(
+                    scim._RECORDS_BY_CREATION[dialect], parameters
+                )[0]
         # Rows everywhere but for the unknown slug and the groups of the user in none.
         assert empty == [
             {"slug": "nobody-here"}, {"organisation_id": org, "id": ids[2]}, {"slug": "nobody-here", "key": user_name_key}
