@@ -419,10 +419,12 @@ def _read_as_text(column: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 _NOT_SHOWN = frozenset({"organisation_id", "password_hash", "user_name_key", "origin", "linked_at"})
-_RECORD = select(
-    *(_read_as(_USERS.c[attribute.columns[0].key]).label(attribute.key)
-      for attribute in inspect(ScimUser).column_attrs if attribute.key not in _NOT_SHOWN)
+# The stored columns a record shows, as (attribute name, column): read by _RECORD, and by a deeper page's cut.
+_SHOWN: tuple[tuple[str, Column[Any]], ...] = tuple(
+    (attribute.key, _USERS.c[attribute.columns[0].key]) for attribute in inspect(ScimUser).column_attrs
+    if attribute.key not in _NOT_SHOWN
 )
+_RECORD = select(*(_read_as(column).label(key) for key, column in _SHOWN))
 _RECORD_KEYS: tuple[str, ...] = tuple(str(column.key) for column in _RECORD.selected_columns)
 
 
@@ -572,8 +574,7 @@ def _deeper_by_creation() -> Select[Any]:
     creation index even without statistics. SQLite computes a row's result columns only once the OFFSET
     has passed it.
     """
-    stored = [_USERS.c[attribute.columns[0].key].label(attribute.key)
-              for attribute in inspect(ScimUser).column_attrs if attribute.key not in _NOT_SHOWN]
+    stored = [column.label(key) for key, column in _SHOWN]
     offset, limit = bindparam("offset", type_=Integer), bindparam("limit", type_=Integer)
     order = sort_clause(USER_RESOURCE, None, False)
     page = _windowed(select(*stored).where(_USERS.c.organisation_id == _ORGANISATION), order, offset, limit).subquery("page")
