@@ -197,8 +197,13 @@ def _update(
     if reason == "user.adopted" or (user.external_id, user.employee_number) != identifiers:
         managers.link_reports(organisation, user)  # its id was linkable since its creation
     if user.multi_valued != before:
+        # Only the attributes whose entries changed: a row is made of its entry alone, so an attribute
+        # with the same entries has the same rows (Entra's PATCH of a work e-mail rewrote the phones
+        # and addresses too, and every index entry of theirs).
+        changed = _changed_attributes(before or {}, user.multi_valued or {})
+        rows = [row for row in rows if row["attribute"] in changed]
         request_context.current().work.spend_rows(len(rows), "changing this user")
-        repo.replace_user_values(user, rows, attributes=mapping.MULTI_VALUED)
+        repo.replace_user_values(user, rows, attributes=sorted(changed))
     directory_schema.store_custom_values(resource_type, user, before=before_custom)
     directory_schema.note_undeclared(organisation, resource_type, document, resource_id=user.id, before=before_document)
     changes = audit.diff(before_document, mapping.read_user(user)) + _password_change(password_set=password is not None)
@@ -210,6 +215,11 @@ def _update(
     outbox.emit(organisation, "user.updated", user.id, _user_data(user, operation))
     access.recompute(organisation, [user.id], reason=reason)
     commit_unique(_taken(document))
+
+
+def _changed_attributes(before: dict[str, Any], after: dict[str, Any]) -> frozenset[str]:
+    """The multi-valued attributes (``mapping.MULTI_VALUED``) whose entries differ between the two."""
+    return frozenset(name for name in mapping.MULTI_VALUED if before.get(name) != after.get(name))
 
 
 def _update_operation(reason: str, before: dict[str, Any], after: dict[str, Any]) -> str:
