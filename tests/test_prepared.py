@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
+from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import organisations, scim
 from fluid_scim.repositories.prepared import PreparedQuery
 from fluid_scim.repositories.scoping import UnscopedTenantQuery, across_organisations
@@ -73,6 +74,11 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
         cases += [(scim._GROUPS_OF_USER, {"organisation_id": org, "id": user_id}) for user_id in ids]
         cases += [(scim._RECORD_WITH_GROUPS[dialect]["id"], {"organisation_id": org, "id": user_id}) for user_id in ids]
         cases.append((scim._RECORD_WITH_GROUPS[dialect]["key"], {"organisation_id": org, "key": user_name_key}))
+        group_ids = list(db.session.execute(select(ScimGroup.id).where(ScimGroup.organisation_id == org)).scalars())
+        cases += [(scim._MEMBER_OF_GROUPS[dialect], {"organisation_id": org, "id": user_id, "group_ids": group_ids[:2]})
+                  for user_id in ids[1:]]
+        access_repo.replace_role_mappings(org, groups=[(group_ids[0], "admin")], app_roles={"writer": "editor"})
+        cases.append((access_repo._ROLE_MAPPINGS, {"organisation_id": org}))
         with_user = scim._WITH_TOKEN_AND_USER[dialect]
         cases += [(with_user["id"], {"slug": tenant.slug, "id": user_id}) for user_id in [*ids, "no-such-user"]]
         cases += [(with_user["key"], {"slug": slug, "key": user_name_key}) for slug in (tenant.slug, "nobody-here")]
@@ -97,7 +103,8 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
                 )[0]
         # Rows everywhere but for the unknown slug and the groups of the user in none.
         assert empty == [
-            {"slug": "nobody-here"}, {"organisation_id": org, "id": ids[2]}, {"slug": "nobody-here", "key": user_name_key}
+            {"slug": "nobody-here"}, {"organisation_id": org, "id": ids[2]},
+            {"organisation_id": org, "id": ids[2], "group_ids": group_ids[:2]}, {"slug": "nobody-here", "key": user_name_key}
         ]
         record = scim.user_record(org, ids[1])
         assert record is not None and record.active is False and record.external_id == "e-1"

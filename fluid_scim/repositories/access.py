@@ -23,6 +23,8 @@ from fluid_scim.models import (
     ScimUser,
     UserTombstone,
 )
+from fluid_scim.repositories import connections
+from fluid_scim.repositories.prepared import PreparedQuery
 from fluid_scim.repositories.scoping import across_organisations
 
 _Timed = TypeVar("_Timed", AccessEvent, HeldAccessChange)
@@ -30,7 +32,10 @@ _Timed = TypeVar("_Timed", AccessEvent, HeldAccessChange)
 # Every SCIM change of a user or of a protected group's members recomputes access: its statements
 # are built once, with bound parameters (see repositories.scim).
 _ORGANISATION: BindParameter[Any] = bindparam("organisation_id")
-_ROLE_MAPPINGS = select(RoleMapping).where(RoleMapping.organisation_id == _ORGANISATION)
+# Read by every change that recomputes access: a prepared statement of three columns, not ORM objects.
+_ROLE_MAPPINGS = PreparedQuery(
+    select(RoleMapping.kind, RoleMapping.source, RoleMapping.role).where(RoleMapping.organisation_id == _ORGANISATION)
+)
 _ATTRIBUTE_ROLE_MAPPINGS = (
     select(AttributeRoleMapping)
     .where(AttributeRoleMapping.organisation_id == _ORGANISATION)
@@ -57,8 +62,9 @@ _WITH_ACCESS = (
 # -- role mappings -------------------------------------------------------------------------------
 
 
-def role_mappings(organisation_id: object) -> Sequence[RoleMapping]:
-    return db.session.execute(_ROLE_MAPPINGS, {"organisation_id": organisation_id}).scalars().all()
+def role_mappings(organisation_id: object) -> Sequence[Sequence[str]]:
+    """(kind, source, role) of each of the organisation's role mappings by group or app role."""
+    return _ROLE_MAPPINGS.rows(connections.current(), {"organisation_id": organisation_id})
 
 
 def replace_role_mappings(organisation_id: Any, *, groups: Iterable[tuple[str, str]], app_roles: Mapping[str, str]) -> None:

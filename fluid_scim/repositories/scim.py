@@ -258,15 +258,23 @@ def add_user(user: ScimUser, rows: Iterable[ValueRow]) -> None:
     _insert_values(rows)
 
 
+# The value rows of some of a user's attributes, deleted by a Core statement built once on the session's
+# connection: the session's ORM DELETE looked for the rows' objects to keep its identity map in step,
+# and value rows are never ORM objects (they are inserted by _insert_values).
+_DELETE_VALUES = delete(ScimUserValue).where(
+    ScimUserValue.organisation_id == _ORGANISATION,
+    ScimUserValue.user_id == _ID,
+    ScimUserValue.attribute.in_(bindparam("attributes", expanding=True)),
+)
+
+
 def replace_user_values(user: ScimUser, rows: Iterable[ValueRow], *, attributes: Iterable[str]) -> None:
     """Replace the value rows of the named attributes (others, such as the Fluid roles, stay)."""
-    db.session.execute(
-        delete(ScimUserValue).where(
-            ScimUserValue.organisation_id == user.organisation_id,
-            ScimUserValue.user_id == user.id,
-            ScimUserValue.attribute.in_(list(attributes)),
+    names = list(attributes)
+    if names:
+        db.session.connection().execute(
+            _DELETE_VALUES, {"organisation_id": user.organisation_id, "id": user.id, "attributes": names}
         )
-    )
     _insert_values(rows)
 
 
@@ -726,11 +734,36 @@ def members_of(organisation_id: object, group_id: str) -> list[MemberRow]:
     return [(row[0], row[1], row[2]) for row in rows]
 
 
+# One user's memberships among some groups (a change of one user recomputes its access), prepared: on
+# PostgreSQL the groups are one array parameter; on SQLite, which has no arrays, the user's groups are
+# read by the covering members index and the wanted ones picked here. Not two expanding INs rendered
+# and compiled again at every change.
+_MEMBER_OF_GROUPS = {
+    "postgresql": PreparedQuery(
+        select(ScimGroupMember.group_id).where(
+            ScimGroupMember.organisation_id == _ORGANISATION,
+            ScimGroupMember.member_id == _ID,
+            ScimGroupMember.group_id == any_(bindparam("group_ids", type_=postgresql.ARRAY(String(36)))),
+        )
+    ),
+    "sqlite": PreparedQuery(
+        select(ScimGroupMember.group_id).where(ScimGroupMember.organisation_id == _ORGANISATION, ScimGroupMember.member_id == _ID)
+    ),
+}
+
+
 def memberships_in(organisation_id: object, user_ids: Sequence[str], group_ids: Iterable[str]) -> dict[str, set[str]]:
     """Of these groups, the ones each of these users is a direct member of (users in none are left out)."""
     groups = sorted(group_ids)
     if not groups or not user_ids:
         return {}
+    if len(user_ids) == 1:
+        connection = connections.current()
+        parameters = {"organisation_id": organisation_id, "id": user_ids[0], "group_ids": groups}
+        wanted = set(groups)
+        rows = _MEMBER_OF_GROUPS[connection.dialect.name].rows(connection, parameters)
+        member_of = {group_id for (group_id,) in rows if group_id in wanted}
+        return {user_ids[0]: member_of} if member_of else {}
     parameters = {"organisation_id": organisation_id, "ids": list(user_ids), "group_ids": groups}
     found: dict[str, set[str]] = {}
     for member_id, group_id in db.session.execute(_MEMBERSHIPS, parameters):

@@ -124,8 +124,8 @@ def role_rules(organisation: Organisation) -> RoleRules:
     rows = access_repo.role_mappings(organisation.id)
     by_group: dict[str, str] = {}
     by_app_role: dict[str, str] = {}
-    for row in rows:
-        (by_group if row.kind == "group" else by_app_role)[row.source] = row.role
+    for kind, source, role in rows:
+        (by_group if kind == "group" else by_app_role)[source] = role
     by_attribute, access_filter = _attribute_rules(organisation)
     return RoleRules(by_group, by_app_role, by_attribute, access_filter)
 
