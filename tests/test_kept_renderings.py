@@ -165,8 +165,7 @@ def test_rendering_a_kept_record_never_changes_it(client, tenant, app):
     _create(client, tenant, body)
     with app.test_request_context():
         organisation = organisations.get_organisation(slug=tenant.slug)
-        records, total = repo.user_records_by_creation(organisation.id, 1, 100)
-        assert total in (2, None)  # told by the page's statement on PostgreSQL
+        records = repo.user_records_by_creation(organisation.id, 1, 100)
         before = [copy.deepcopy({k: v for k, v in vars(r).items() if k != "rendered"}) for r in records]
         resource_type = directory_schema.user_resource(organisation)
         views = [Projection(resource_type), Projection.parse(resource_type, ["emails.type", ENTERPRISE_URN + ":manager"], None),
@@ -182,7 +181,7 @@ def test_rendering_a_kept_record_never_changes_it(client, tenant, app):
         after = [{k: v for k, v in vars(r).items() if k != "rendered"} for r in records]
         assert after == before
         again = orjson.loads(json_bytes(kept_renderings.render_records(
-            organisation, repo.user_records_by_creation(organisation.id, 1, 100)[0], base_url="http://a.example/scim/v2",
+            organisation, repo.user_records_by_creation(organisation.id, 1, 100), base_url="http://a.example/scim/v2",
             projection=views[0],
         )))
         assert again == first

@@ -555,24 +555,14 @@ def user_record_by_key(organisation_id: object, key: str) -> UserRecord | None:
     return _record_with_groups("key", {"organisation_id": organisation_id, "key": key})
 
 
-# The number of an organisation's users, as a column of its pages on PostgreSQL: a full page tells its
-# total without a COUNT(*) of its own, one round trip instead of two. Of an alias, so that the subquery
-# is not correlated with the page's scim_user: an InitPlan, run once per statement, on the snapshot the
-# page's rows come from. SQLite keeps its COUNT(*) apart: its own statement costs less there than a
-# hundred rows carrying one more column (instructions counted: 8.38 M a page with it apart, 8.57 M in).
-_COUNTED = _USERS.alias("counted")
-_TOTAL = select(func.count()).select_from(_COUNTED).where(_COUNTED.c.organisation_id == _ORGANISATION).scalar_subquery()
-_WITH_TOTAL = frozenset({"postgresql"})
-
 # An unfiltered list in the default order (filtering.sort_clause without sortBy), built once: building
 # a 45-column SELECT and its cache key took longer than SQLite takes to run it.
 # Each user carries its direct groups in the same statement, as a GET's does: a page is one statement
-# (and on SQLite its COUNT(*)), not a second one for the groups of 100 ids (on SQLite an expanding IN,
-# compiled anew).
+# and its COUNT(*), not a second one for the groups of 100 ids (on SQLite an expanding IN, compiled anew).
 _RECORDS_BY_CREATION = {
     dialect_name: PreparedQuery(
         _windowed(
-            records.add_columns(_TOTAL.label("total")) if dialect_name in _WITH_TOTAL else records,
+            records,
             sort_clause(USER_RESOURCE, None, False),
             bindparam("offset", type_=Integer),
             bindparam("limit", type_=Integer),
@@ -597,9 +587,7 @@ def _deeper_by_creation() -> Select[Any]:
     order = sort_clause(USER_RESOURCE, None, False)
     page = _windowed(select(*stored).where(_USERS.c.organisation_id == _ORGANISATION), order, offset, limit).subquery("page")
     shown = [_read_as_text(page.c[key]).label(key) if isinstance(page.c[key].type, JSON) else page.c[key] for key in _RECORD_KEYS]
-    return select(*shown, _groups_of_the_user("postgresql", _ORGANISATION, page.c.id), _TOTAL.label("total")).order_by(
-        page.c.created_at, page.c.id
-    )
+    return select(*shown, _groups_of_the_user("postgresql", _ORGANISATION, page.c.id)).order_by(page.c.created_at, page.c.id)
 
 
 _DEEPER_BY_CREATION = {"postgresql": PreparedQuery(_deeper_by_creation())}
@@ -616,25 +604,16 @@ def keep_records(capacity: int) -> None:
     _KEPT_RECORDS.resize(capacity)
 
 
-def user_records_by_creation(organisation_id: object, start_index: int, count: int) -> tuple[list[UserRecord], int | None]:
-    """:func:`user_records_page` without a filter, in the default order; each record carries its direct groups.
-
-    With the records, the organisation's number of users where the same statement read it (PostgreSQL,
-    a page that is not empty), else None.
-    """
+def user_records_by_creation(organisation_id: object, start_index: int, count: int) -> list[UserRecord]:
+    """:func:`user_records_page` without a filter, in the default order; each record carries its direct groups."""
     connection = connections.current()
     dialect_name = connection.dialect.name
     parameters = {"organisation_id": organisation_id, "offset": start_index - 1, "limit": count}
     statement = (_DEEPER_BY_CREATION.get(dialect_name) if start_index > 1 else None) or _RECORDS_BY_CREATION[dialect_name]
     rows, convert = statement.raw_rows(connection, parameters)
-    total = None
-    if rows and dialect_name in _WITH_TOTAL:
-        # The total is not the user's: kept records are compared with their rows without it.
-        total, rows = int(rows[0][-1]), [row[:-1] for row in rows]
-    records = _KEPT_RECORDS.records(
+    return _KEPT_RECORDS.records(
         organisation_id, rows, lambda row: _record_carrying_groups(convert(row), dialect_name), _PLAIN_COLUMNS
     )
-    return records, total
 
 
 def user_records_page(

@@ -192,15 +192,15 @@ def list_matching(
     clause = filtering.filter_clause(resource_type, node, organisation_id=organisation_id) if node is not None else None
     if query.count == 0:
         return Page(total=repo.count(model, organisation_id, clause), start_index=query.start_index)
-    items, total = _page_items(model, resource_type, organisation_id, clause, query, records=records)
-    return _paged(model, organisation_id, lambda: clause, query, items, total=total)
+    items = _page_items(model, resource_type, organisation_id, clause, query, records=records)
+    return _paged(model, organisation_id, lambda: clause, query, items)
 
 
 def _page_items(
     model: Any, resource_type: ResourceType, organisation_id: object, clause: Any, query: ListQuery, *, records: bool
-) -> tuple[Sequence[Any], int | None]:
-    """The page's users or groups (users as records with ``records``), and their total where the same
-    statement told it: an unfiltered list of users in the default order, by a statement built once."""
+) -> Sequence[Any]:
+    """The page's users or groups (users as records with ``records``); an unfiltered list of users in
+    the default order by a statement built once."""
     from fluid_scim.repositories import filtering
     from fluid_scim.repositories import scim as repo
 
@@ -208,8 +208,8 @@ def _page_items(
         return repo.user_records_by_creation(organisation_id, query.start_index, query.count)
     order = filtering.sort_clause(resource_type, query.sort_by, query.descending, filtered=clause is not None)
     if records:
-        return repo.user_records_page(organisation_id, clause, order, query.start_index, query.count), None
-    return repo.page(model, organisation_id, clause, order, query.start_index, query.count), None
+        return repo.user_records_page(organisation_id, clause, order, query.start_index, query.count)
+    return repo.page(model, organisation_id, clause, order, query.start_index, query.count)
 
 
 def _note_lookup(resource_type: ResourceType, node: object, found: Any) -> None:
@@ -222,15 +222,11 @@ def _note_lookup(resource_type: ResourceType, node: object, found: Any) -> None:
 
 
 def _paged(
-    model: Any, organisation_id: object, clause: Callable[[], Any], query: ListQuery, items: Sequence[Any],
-    total: int | None = None,
+    model: Any, organisation_id: object, clause: Callable[[], Any], query: ListQuery, items: Sequence[Any]
 ) -> Page[Any]:
-    """The page, with its total: told by the page's own statement (``total``) or by a short page, else
-    counted (``clause`` gives the filter's condition)."""
+    """The page, with its total: told by a short page, else counted (``clause`` gives the filter's condition)."""
     from fluid_scim.repositories import scim as repo
 
-    if total is not None:
-        return Page(total=total, start_index=query.start_index, items=items)
     if 0 < len(items) < query.count or (not items and query.start_index == 1):
         # A short page is the last one: it tells the total without COUNT(*) (Entra's `userName eq` lookups).
         return Page(total=query.start_index - 1 + len(items), start_index=query.start_index, items=items)
