@@ -715,8 +715,9 @@ def members_of(organisation_id: object, group_id: str) -> list[MemberRow]:
 
 # One user's memberships among some groups (a change of one user recomputes its access), prepared: on
 # PostgreSQL the groups are one array parameter; on SQLite, which has no arrays, the user's groups are
-# read by the covering members index and the wanted ones picked here. Not two expanding INs rendered
-# and compiled again at every change.
+# read by the covering members index and the wanted ones picked here (a user's own groups: what its
+# directory gives it, not a group's whole membership). Not two expanding INs rendered and compiled
+# again at every change.
 _MEMBER_OF_GROUPS = {
     "postgresql": PreparedQuery(
         select(ScimGroupMember.group_id).where(
