@@ -66,6 +66,12 @@ def test_a_get_by_id_and_a_user_name_lookup_are_one_statement(app_factory: Any) 
                                                               headers=headers))
     assert unknown.status_code == 404 and len(statements) == 1, statements
 
+    # A sorted lookup is answered by the filter's page, not by the key: authentication reads no user for it.
+    sorted_lookup, statements = _statements(app, lambda: client.get(
+        "/scim/v2/Users", query_string={"filter": 'userName eq "ada@example.com"', "sortBy": "userName"}, headers=headers))
+    assert sorted_lookup.json["totalResults"] == 1 and sorted_lookup.json["Resources"][0]["id"] == user["id"]
+    assert "scim_user" not in statements[0], statements
+
 
 def test_the_user_read_with_the_token_is_shown_only_to_its_own_verified_organisation(app: Flask, client: Any) -> None:
     mine, theirs = make_tenant(app), make_tenant(app)

@@ -96,6 +96,8 @@ def _user_to_read() -> tuple[str, str] | None:
         user_id = (request.view_args or {}).get("user_id")
         return ("id", user_id) if isinstance(user_id, str) else None
     if endpoint == "scim.list_users":
+        if request.args.get("sortBy") is not None:
+            return None  # a sorted list reads its page by the filter, not the lookup by key: nothing to read ahead
         text = request.args.get("filter")
         key = user_name_key_of(text) if text else None
         return ("key", key) if key is not None else None
