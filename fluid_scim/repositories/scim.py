@@ -713,22 +713,22 @@ def members_of(organisation_id: object, group_id: str) -> list[MemberRow]:
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-# One user's memberships among some groups (a change of one user recomputes its access), prepared: on
-# PostgreSQL the groups are one array parameter; on SQLite, which has no arrays, the user's groups are
-# read by the covering members index and the wanted ones picked here (a user's own groups: what its
-# directory gives it, not a group's whole membership). Not two expanding INs rendered and compiled
-# again at every change.
+# One user's memberships among some groups (a change of one user recomputes its access), prepared, the
+# groups one parameter: a PostgreSQL array, a JSON array on SQLite (``json_each``). Not two expanding INs
+# rendered and compiled again at every change. Either way the members index is probed for each group.
+_GROUP_IDS = {
+    "postgresql": any_(bindparam("group_ids", type_=postgresql.ARRAY(String(36)))),
+    "sqlite": select(func.json_each(bindparam("group_ids", type_=JSON)).table_valued("value").c.value).scalar_subquery(),
+}
 _MEMBER_OF_GROUPS = {
-    "postgresql": PreparedQuery(
+    dialect_name: PreparedQuery(
         select(ScimGroupMember.group_id).where(
             ScimGroupMember.organisation_id == _ORGANISATION,
             ScimGroupMember.member_id == _ID,
-            ScimGroupMember.group_id == any_(bindparam("group_ids", type_=postgresql.ARRAY(String(36)))),
+            ScimGroupMember.group_id == groups if dialect_name == "postgresql" else ScimGroupMember.group_id.in_(groups),
         )
-    ),
-    "sqlite": PreparedQuery(
-        select(ScimGroupMember.group_id).where(ScimGroupMember.organisation_id == _ORGANISATION, ScimGroupMember.member_id == _ID)
-    ),
+    )
+    for dialect_name, groups in _GROUP_IDS.items()
 }
 
 
@@ -740,9 +740,7 @@ def memberships_in(organisation_id: object, user_ids: Sequence[str], group_ids: 
     if len(user_ids) == 1:
         connection = connections.current()
         parameters = {"organisation_id": organisation_id, "id": user_ids[0], "group_ids": groups}
-        wanted = set(groups)
-        rows = _MEMBER_OF_GROUPS[connection.dialect.name].rows(connection, parameters)
-        member_of = {group_id for (group_id,) in rows if group_id in wanted}
+        member_of = {group_id for (group_id,) in _MEMBER_OF_GROUPS[connection.dialect.name].rows(connection, parameters)}
         return {user_ids[0]: member_of} if member_of else {}
     parameters = {"organisation_id": organisation_id, "ids": list(user_ids), "group_ids": groups}
     found: dict[str, set[str]] = {}
