@@ -716,19 +716,19 @@ def members_of(organisation_id: object, group_id: str) -> list[MemberRow]:
 # One user's memberships among some groups (a change of one user recomputes its access), prepared, the
 # groups one parameter: a PostgreSQL array, a JSON array on SQLite (``json_each``). Not two expanding INs
 # rendered and compiled again at every change. Either way the members index is probed for each group.
-_GROUP_IDS = {
-    "postgresql": any_(bindparam("group_ids", type_=postgresql.ARRAY(String(36)))),
-    "sqlite": select(func.json_each(bindparam("group_ids", type_=JSON)).table_valued("value").c.value).scalar_subquery(),
+_AMONG_GROUP_IDS = {
+    "postgresql": ScimGroupMember.group_id == any_(bindparam("group_ids", type_=postgresql.ARRAY(String(36)))),
+    "sqlite": ScimGroupMember.group_id.in_(
+        select(func.json_each(bindparam("group_ids", type_=JSON)).table_valued("value").c.value)
+    ),
 }
 _MEMBER_OF_GROUPS = {
     dialect_name: PreparedQuery(
         select(ScimGroupMember.group_id).where(
-            ScimGroupMember.organisation_id == _ORGANISATION,
-            ScimGroupMember.member_id == _ID,
-            ScimGroupMember.group_id == groups if dialect_name == "postgresql" else ScimGroupMember.group_id.in_(groups),
+            ScimGroupMember.organisation_id == _ORGANISATION, ScimGroupMember.member_id == _ID, among_groups
         )
     )
-    for dialect_name, groups in _GROUP_IDS.items()
+    for dialect_name, among_groups in _AMONG_GROUP_IDS.items()
 }
 
 
