@@ -201,6 +201,8 @@ def test_a_create_links_its_waiting_reports_without_walking_the_organisation(
              if statement.startswith("UPDATE scim_user SET manager_id")]
     assert len(links) == 1, [statement for statement, _ in seen]
     plan = _plan(app, *links[0])
+    # The reports themselves are found in the index of those waiting for a manager.
+    assert "ix_scim_user_manager_waiting" in plan, plan
     rivals = [line for line in plan.splitlines() if "scim_user_1" in line or "Scan" in line]
     assert rivals, plan
     if _sqlite(app):

@@ -74,6 +74,16 @@ class ScimUser(Model):
         Index("ix_scim_user_display_name", "organisation_id", text("lower(display_name)")),
         Index("ix_scim_user_manager_id", "organisation_id", "manager_id"),
         Index("ix_scim_user_manager_ref", "organisation_id", "manager_ref"),
+        # The reports waiting for their manager (repositories.scim.link_reports, at every create): only
+        # they are in it, so it stays as small as they are few, and both databases choose it with or
+        # without statistics (the full index above serves filters on manager.value).
+        Index(
+            "ix_scim_user_manager_waiting",
+            "organisation_id",
+            "manager_ref",
+            postgresql_where=text("manager_id IS NULL AND manager_ref IS NOT NULL"),
+            sqlite_where=text("manager_id IS NULL AND manager_ref IS NOT NULL"),
+        ),
         Index("ix_scim_user_employee_number", "organisation_id", "employee_number"),
         Index("ix_scim_user_updated_at", "organisation_id", "updated_at"),
         Index("ix_scim_user_access", "organisation_id", "access_granted"),

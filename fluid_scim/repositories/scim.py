@@ -884,9 +884,12 @@ def _link_reports() -> Any:
         update(report)
         .where(
             report.organisation_id == tenant,
-            # No user id is "": coalesce() only keeps SQLite off ix_scim_user_manager_id, where most
-            # users (those without a manager) are NULL, so that ix_scim_user_manager_ref answers.
-            func.coalesce(report.manager_id, "") == "",
+            # The predicate of ix_scim_user_manager_waiting, written as its own terms (each database
+            # uses a partial index only for a query that implies its predicate; an IN implies IS NOT NULL).
+            # Without statistics PostgreSQL had chosen an index with only organisation_id fixed and read
+            # every user of the organisation (2 ms a create at 2,000 users); the waiting reports' index
+            # is the smallest index that answers, with or without statistics.
+            report.manager_id.is_(None),
             report.manager_ref.in_([manager, external, employee]),
             report.id != manager,
             or_(report.manager_ref == manager, ~rival),
