@@ -233,3 +233,60 @@ def test_a_prepared_insert_leaves_defaults_and_listeners_to_sqlalchemy(app: Flas
 def test_a_missing_parameter_is_refused_not_sent_as_null(app: Flask, tenant: Tenant) -> None:
     with app.app_context(), pytest.raises(KeyError, match="slug"):
         organisations._WITH_TOKEN_PREPARED.first(db.session.connection(), {})
+
+
+@pytest.mark.parametrize("count", [3, 120], ids=["a-few-rows", "many-rows"])
+def test_a_prepared_insert_of_several_rows_writes_what_connection_execute_writes(
+    app: Flask, client: FlaskClient, tenant: Tenant, count: int
+) -> None:
+    """Several value rows at once (the driver's executemany), beyond a hundred too."""
+    from fluid_scim.models import ScimUserValue
+
+    user_id = scim_call(client, tenant, "POST", "/Users", {"schemas": [USER_URN], "userName": "many@example.com"})["id"]
+    with app.app_context():
+        org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
+
+        def rows(attribute: str) -> list[dict[str, Any]]:
+            return [
+                {"organisation_id": org, "user_id": user_id, "attribute": attribute, "position": position,
+                 "value": f"Wert-{position}@Example.com" if position % 7 else None, "display": "Zoë" if position % 2 else None,
+                 "type": "work", "primary": position == 0, "formatted": None, "street_address": None, "locality": None,
+                 "region": None, "postal_code": None, "country": "DE" if position % 3 else None}
+                for position in range(count)
+            ]
+
+        connection = db.session.connection()
+        scim._INSERT_VALUES.execute(connection, rows("fast"))
+        connection.execute(scim._INSERT_VALUES.statement, rows("ordinary"))
+        db.session.commit()
+        assert scim._INSERT_VALUES._plans[(connection.dialect.name, tuple(rows("fast")[0]))] is not None  # not the fallback
+        table = ScimUserValue.__table__
+        written = {
+            attribute: [
+                {key: value for key, value in row._asdict().items() if key != "attribute"}
+                for row in db.session.execute(select(table).where(
+                    table.c.organisation_id == org, table.c.attribute == attribute).order_by(table.c.position))
+            ]
+            for attribute in ("fast", "ordinary")
+        }
+    assert len(written["fast"]) == count
+    assert written["fast"] == written["ordinary"]
+
+
+def test_a_failing_row_of_a_prepared_insert_writes_none_of_them(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    """A taken key late in an executemany fails it with SQLAlchemy's IntegrityError, and the transaction
+    rolled back keeps none of the rows."""
+    from sqlalchemy.exc import IntegrityError
+
+    from fluid_scim.models import ScimUserValue
+
+    user_id = scim_call(client, tenant, "POST", "/Users", {"schemas": [USER_URN], "userName": "clash@example.com"})["id"]
+    with app.app_context():
+        org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
+        rows = [{"organisation_id": org, "user_id": user_id, "attribute": "clash", "position": position % 60, "value": "v"}
+                for position in range(70)]
+        with pytest.raises(IntegrityError):
+            scim._INSERT_VALUES.execute(db.session.connection(), rows)
+        db.session.rollback()
+        table = ScimUserValue.__table__
+        assert db.session.execute(select(table).where(table.c.organisation_id == org, table.c.attribute == "clash")).all() == []
