@@ -10,17 +10,19 @@ waits for autovacuum), so that each planner chooses as it would on a customer's 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import insert, select, update
+from sqlalchemy import create_engine, insert, select, update
 
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 from fluid_scim.models.scim import new_id
+from fluid_scim.repositories import scim
 from tests.support.statements import captured_statements
 from tests.support.tenants import Tenant
 from tests.support.users import EPOCH, add_many_users
@@ -213,3 +215,73 @@ def test_a_create_links_its_waiting_reports_without_walking_the_organisation(
         linked = db.session.scalars(select(ScimUser.manager_id).where(
             ScimUser.organisation_id == organisation.id, ScimUser.id.in_(waiting))).all()
     assert set(linked) == {response.get_json()["id"]}
+
+
+def test_the_waiting_reports_probe_reads_its_index_on_a_new_database(
+    database_url: str, vault: Any, tmp_path: Any
+) -> None:
+    """What a create asks before it links reports (``scim._REPORTS_WAITING``) reads the waiting reports' index on a
+    new database too: empty tables, no statistics. PostgreSQL keeps the plan a prepared statement is first given
+    (a generic plan, made then while scim_user is empty); SQLite plans every statement without statistics."""
+    import re
+
+    from tests.conftest import migrate_to_head
+    from tests.support.backends import POSTGRES_URL
+    from tests.support.services import PostgresDatabase
+
+    statement = scim._REPORTS_WAITING.statement
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'new.db'}"
+        migrate_to_head(url, vault)
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                compiled = statement.compile(dialect=connection.dialect)
+                given = {"tenant": str(uuid.uuid4()), "manager": "m", "by_external_id": "e", "by_employee_number": "n"}
+                parameters = tuple(given.get(name, compiled.binds[name].value) for name in compiled.positiontup or ())
+                explained = connection.exec_driver_sql("EXPLAIN QUERY PLAN " + compiled.string, parameters)
+                plan = " ".join(str(row) for row in explained)
+        finally:
+            engine.dispose()
+        assert "ix_scim_user_manager_waiting" in plan, plan
+        return
+    database = PostgresDatabase(POSTGRES_URL).create()
+    try:
+        migrate_to_head(database.url, vault)
+        engine = create_engine(database.url)
+        try:
+            with engine.connect() as connection:
+                compiled = statement.compile(dialect=connection.dialect)
+                order: list[str] = []
+
+                def numbered(match: re.Match[str]) -> str:
+                    if match.group(1) not in order:
+                        order.append(match.group(1))
+                    return f"${order.index(match.group(1)) + 1}"
+
+                sql = re.sub(r"%\((\w+)\)s", numbered, compiled.string)
+                connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+                connection.exec_driver_sql(f"PREPARE waiting AS {sql}")
+                values = {"tenant": f"'{uuid.uuid4()}'", "manager": "'m'", "by_external_id": "'e'", "by_employee_number": "'n'",
+                          "param_1": "1"}
+                plan = "\n".join(row[0] for row in connection.exec_driver_sql(
+                    f"EXPLAIN EXECUTE waiting({', '.join(values[name] for name in order)})"))
+        finally:
+            engine.dispose()
+    finally:
+        database.drop()
+    assert "ix_scim_user_manager_waiting" in plan and "$1" in plan, plan  # $1: the generic plan, not one for these values
+
+
+def test_a_create_that_no_report_waits_for_sends_no_update(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    """The link of reports is one SELECT of the waiting reports' index when none names the new user; the UPDATE
+    runs only for a create that some report waits for (test_a_create_links_its_waiting_reports… above)."""
+    headers = {"Authorization": f"Bearer {tenant.token}"}
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "nobody-waits@example.com",
+            "externalId": "nobody-waits"}
+    with captured_statements(app) as seen:
+        response = client.post("/scim/v2/Users", json=body, headers=headers, base_url=f"http://{tenant.host}")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    statements = [statement for statement, _ in seen]
+    assert not any(statement.startswith("UPDATE scim_user SET manager_id") for statement in statements), statements
+    assert sum("scim_user.manager_id IS NULL" in statement for statement in statements) == 1, statements

@@ -290,3 +290,22 @@ def test_a_failing_row_of_a_prepared_insert_writes_none_of_them(app: Flask, clie
         db.session.rollback()
         table = ScimUserValue.__table__
         assert db.session.execute(select(table).where(table.c.organisation_id == org, table.c.attribute == "clash")).all() == []
+
+
+def test_the_waiting_reports_probe_answers_as_connection_execute(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    """The SELECT that tells a create whether any report waits for it: a report naming an externalId no user has
+    yet is found by that externalId (and by an employeeNumber or an id it names), never as its own manager."""
+    waiting = scim_call(client, tenant, "POST", "/Users", {
+        "schemas": [USER_URN, ENTERPRISE_URN], "userName": "waiting@example.com",
+        ENTERPRISE_URN: {"manager": {"value": "boss-ext"}},
+    })["id"]
+    with app.app_context():
+        org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
+        found = []
+        for manager, external, employee in (("new-id", "boss-ext", None), ("new-id", None, "boss-ext"), ("boss-ext", None, None),
+                                            ("new-id", "someone-else", "7"), (waiting, "boss-ext", None)):
+            parameters = {"tenant": org, "manager": manager, "by_external_id": external, "by_employee_number": employee}
+            mine, ordinary = _both_ways(scim._REPORTS_WAITING, parameters)
+            assert mine == ordinary
+            found.append(mine)
+    assert found == [[(waiting,)], [(waiting,)], [(waiting,)], [], []]
