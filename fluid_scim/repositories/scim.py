@@ -854,6 +854,31 @@ def user_ids_with(organisation_id: object, column: str, value: str, *, except_id
     return list(db.session.execute(query).scalars())
 
 
+# The parameters of a create's link of reports: the organisation, the new user's id, and its externalId
+# and employeeNumber (either may be None).
+_TENANT: BindParameter[Any] = bindparam("tenant")
+_MANAGER = bindparam("manager", type_=String())
+_BY_EXTERNAL_ID = bindparam("by_external_id", type_=String())
+_BY_EMPLOYEE_NUMBER = bindparam("by_employee_number", type_=String())
+
+
+def _waiting_for_the_manager(report: Any) -> tuple[ColumnElement[bool], ...]:
+    """The reports whose unresolved manager names the user ``:manager`` by id, externalId or employeeNumber.
+
+    The predicate of ix_scim_user_manager_waiting, written as its own terms (each database uses a partial
+    index only for a query that implies its predicate; an IN implies IS NOT NULL). Without statistics
+    PostgreSQL had chosen an index with only organisation_id fixed and read every user of the organisation
+    (2 ms a create at 2,000 users); the waiting reports' index is the smallest index that answers, with or
+    without statistics.
+    """
+    return (
+        report.organisation_id == _TENANT,
+        report.manager_id.is_(None),
+        report.manager_ref.in_([_MANAGER, _BY_EXTERNAL_ID, _BY_EMPLOYEE_NUMBER]),
+        report.id != _MANAGER,
+    )
+
+
 def _link_reports() -> Any:
     """Reports waiting for a manager whom the user ``:manager`` is the one their reference resolves to.
 
@@ -863,9 +888,7 @@ def _link_reports() -> Any:
     with the same or a higher rank: otherwise the reference is ambiguous and stays unresolved.
     """
     report, other = ScimUser, aliased(ScimUser)
-    tenant: BindParameter[Any] = bindparam("tenant")
-    manager = bindparam("manager", type_=String())
-    external, employee = bindparam("by_external_id", type_=String()), bindparam("by_employee_number", type_=String())
+    tenant, manager, external = _TENANT, _MANAGER, _BY_EXTERNAL_ID
 
     def rival_by(*matches: ColumnElement[bool]) -> ColumnElement[bool]:
         # One EXISTS per way of matching, each answered by its own index (the primary key,
@@ -882,18 +905,7 @@ def _link_reports() -> Any:
     )
     return (
         update(report)
-        .where(
-            report.organisation_id == tenant,
-            # The predicate of ix_scim_user_manager_waiting, written as its own terms (each database
-            # uses a partial index only for a query that implies its predicate; an IN implies IS NOT NULL).
-            # Without statistics PostgreSQL had chosen an index with only organisation_id fixed and read
-            # every user of the organisation (2 ms a create at 2,000 users); the waiting reports' index
-            # is the smallest index that answers, with or without statistics.
-            report.manager_id.is_(None),
-            report.manager_ref.in_([manager, external, employee]),
-            report.id != manager,
-            or_(report.manager_ref == manager, ~rival),
-        )
+        .where(*_waiting_for_the_manager(report), or_(report.manager_ref == manager, ~rival))
         .values(manager_id=manager, version=report.version + 1, updated_at=bindparam("now"))
         .returning(report.id)
     )
@@ -908,22 +920,7 @@ _LINK_REPORTS = PreparedQuery(_link_reports())
 # kept while the table grows (until an ANALYZE; in-process, 6 to 11 ms a create over the first 4,000 users,
 # 5 to 6 ms with this SELECT in front), where this SELECT's plan reads ix_scim_user_manager_waiting
 # whatever the table's size (tests/test_list_plans.py).
-def _reports_waiting() -> Any:
-    manager = bindparam("manager", type_=String())
-    references = [manager, bindparam("by_external_id", type_=String()), bindparam("by_employee_number", type_=String())]
-    return (
-        select(ScimUser.id)
-        .where(
-            ScimUser.organisation_id == bindparam("tenant"),
-            ScimUser.manager_id.is_(None),
-            ScimUser.manager_ref.in_(references),
-            ScimUser.id != manager,
-        )
-        .limit(1)
-    )
-
-
-_REPORTS_WAITING = PreparedQuery(_reports_waiting())
+_REPORTS_WAITING = PreparedQuery(select(ScimUser.id).where(*_waiting_for_the_manager(ScimUser)).limit(1))
 
 
 def link_reports(organisation_id: object, manager_id: str, *, external_id: str | None, employee_number: str | None) -> None:
