@@ -108,6 +108,9 @@ class Recorder:
         self._sightings: dict[tuple[uuid.UUID, str], Sighting] = {}
         # (organisation, status) -> [minute, events kept in it, events left out of it]
         self._samples: dict[tuple[uuid.UUID, int], list[int]] = {}
+        # Samples of minutes a later refusal of the same organisation and status replaced before a flush
+        # logged them: (organisation, status, kept, left out), logged by the next flush.
+        self._replaced_samples: list[tuple[uuid.UUID, int, int, int]] = []
         self._wake = threading.Event()
         self._stopped = False
         self._thread: threading.Thread | None = None
@@ -168,6 +171,8 @@ class Recorder:
         with self._lock:
             sample = self._samples.get((organisation_id, status))
             if sample is None or sample[0] != minute:
+                if sample is not None:  # a minute gone by: its counts wait for the next flush's log line
+                    self._replaced_samples.append((organisation_id, status, sample[1], sample[2]))
                 sample = self._samples[(organisation_id, status)] = [minute, 0, 0]
             if sample[1] < self.sample_per_minute:
                 sample[1] += 1
@@ -228,7 +233,8 @@ class Recorder:
         minute = int(utcnow().timestamp() // 60)
         ended = [key for key, sample in self._samples.items() if everything or sample[0] < minute]
         samples = [(key, self._samples.pop(key)) for key in ended]
-        return [(organisation_id, status, kept, left_out) for (organisation_id, status), (_, kept, left_out) in samples]
+        replaced, self._replaced_samples = self._replaced_samples, []
+        return replaced + [(organisation, status, kept, left_out) for (organisation, status), (_, kept, left_out) in samples]
 
     def _write(
         self,

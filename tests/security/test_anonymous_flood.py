@@ -142,3 +142,22 @@ def test_a_flood_without_tokens_leaves_the_health_verdict_to_the_identity_provid
     assert (status.verdict, status.reasons) == ("healthy", ())
     assert (status.last_hour.requests, status.last_hour.errors, status.last_hour.without_token) == (5, 0, 60)
     assert status.last_error_status is None and status.consecutive_failures == 0
+
+
+def test_refusals_left_out_in_a_minute_a_later_minute_replaced_are_still_logged(app_factory, caplog):
+    """A flood that straddles a minute: the first minute's sample is replaced by the second's before any
+    flush, and its numbers still reach the operators' log (each minute's kept and left-out refusals)."""
+    import uuid
+    from datetime import UTC, datetime
+
+    app = app_factory(refusal_events_per_minute=2)
+    recorder = recorder_of(app)
+    organisation_id = uuid.uuid4()
+    first, second = datetime(2026, 1, 1, 9, 0, 30, tzinfo=UTC), datetime(2026, 1, 1, 9, 1, 5, tzinfo=UTC)
+    kept = [recorder.in_sample(organisation_id, 401, at) for at in [first] * 5 + [second] * 3]
+    assert kept == [True, True, False, False, False, True, True, False]
+    recorder.close()
+    logged = [(r.events_kept, r.left_out) for r in caplog.records
+              if r.getMessage() == "refusals counted in the status without a history event each" and r.status == 401
+              and r.organisation_id == str(organisation_id)]
+    assert sorted(logged) == [(2, 1), (2, 3)]
