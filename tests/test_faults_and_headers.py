@@ -25,6 +25,8 @@ def test_security_headers_on_every_response(client, tenant, path):
     assert "Set-Cookie" not in response.headers
     if path != "/healthz":
         assert response.headers["Cache-Control"] == "no-store"
+    names = [name.lower() for name, _ in response.headers]
+    assert len(names) == len(set(names)), f"a header is written twice: {names}"
 
 
 def test_hsts_when_served_over_https(app_factory):
