@@ -200,15 +200,18 @@ def test_a_prepared_insert_writes_what_connection_execute_writes(app: Flask, ten
         org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
         connection = db.session.connection()
         fast, ordinary = _event(org, "e-fast"), _event(org, "e-ordinary")
+        batch = [_event(org, "e-batch-1"), _event(org, "e-batch-2")]  # the recorder's executemany
         history._INSERT_EVENT.execute(connection, [fast])
-        connection.execute(history._INSERT_EVENTS, ordinary)
+        history._INSERT_EVENTS.execute(connection, batch)
+        connection.execute(history._INSERT_EVENTS.statement, ordinary)
         db.session.commit()
         assert history._INSERT_EVENT._plans[(connection.dialect.name, tuple(fast))] is not None  # not the fallback
+        assert history._INSERT_EVENTS._plans[(connection.dialect.name, tuple(fast))] is not None
         table = ProvisioningEvent.__table__
         rows = {row.id: row._asdict() for row in db.session.execute(select(table).where(table.c.organisation_id == org))}
         for row in rows.values():
             del row["id"], row["created_at"]
-        assert rows["e-fast"] == rows["e-ordinary"]
+        assert rows["e-fast"] == rows["e-ordinary"] == rows["e-batch-1"] == rows["e-batch-2"]
         assert rows["e-fast"]["quirks"] == ["a", "b"] and rows["e-fast"]["changes"][0]["after"]["given"] == "Zoë"
 
 

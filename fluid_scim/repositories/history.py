@@ -42,9 +42,10 @@ from fluid_scim.repositories.scoping import across_organisations
 
 EventKey = tuple[datetime, str]  # (created_at, id): a position in an organisation's events
 _EVENTS = typing.cast(Table, ProvisioningEvent.__table__)  # a declarative class maps a Table
-# Built once: the recorder inserts its batches with it (executemany of plain dicts).
-_INSERT_EVENTS = across_organisations(insert(_EVENTS))
-_INSERT_EVENT = PreparedInsert(insert(_EVENTS))  # a change's own event, in its transaction
+# The recorder's batches, of every organisation a worker served (one executemany); and a change's own
+# event, in its transaction.
+_INSERT_EVENTS = PreparedInsert(across_organisations(insert(_EVENTS)))
+_INSERT_EVENT = PreparedInsert(insert(_EVENTS))
 
 
 def add_event(values: dict[str, Any]) -> None:
@@ -230,5 +231,7 @@ def insert_events(connection: Connection, rows: Sequence[dict[str, Any]]) -> Non
     """Insert event rows (column values of :func:`fluid_scim.services.audit.event_values`) on the recorder's connection.
 
     The batch holds the reads and refusals of every organisation this process served since the last flush.
+    A prepared INSERT: ``Connection.execute`` spent on each row of a read's event more than its SQLite INSERT
+    (1.4% of a GET by id's instructions, ``python -m bench.instructions``).
     """
-    connection.execute(_INSERT_EVENTS, rows)
+    _INSERT_EVENTS.execute(connection, rows)
