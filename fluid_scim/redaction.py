@@ -44,7 +44,12 @@ _PATTERNS = (
     ),
 )
 _RUN_CHARS = r"A-Za-z0-9\-._~+!#$%*^|"
-_OPAQUE_RUN = re.compile(rf"(?<![{_RUN_CHARS}])[{_RUN_CHARS}]{{32,}}(?![{_RUN_CHARS}])")
+# A run made only of lower-case hex digits and hyphens (a UUID in a path, a digest) has neither an upper-case
+# letter nor a symbol, so _opaque would keep it: the lookahead skips it, and the run never reaches _opaque.
+_NOT_HEX_RUN_CHARS = r"A-Zg-z._~+!#$%*^|"
+_OPAQUE_RUN = re.compile(
+    rf"(?<![{_RUN_CHARS}])(?=[0-9a-f\-]*[{_NOT_HEX_RUN_CHARS}])[{_RUN_CHARS}]{{32,}}(?![{_RUN_CHARS}])"
+)
 # Text none of the rules can mask: lower-case hex and hyphens (a request id, a UUID, a digest).
 _HEX = re.compile(r"[0-9a-f-]*")
 _CACHED_UP_TO = 256  # characters: the same short texts (field names, user agents, messages) recur on every line
@@ -60,6 +65,8 @@ _CLUES: tuple[tuple[str, ...], ...] = (
     (".",),
     ("token", "secret", "passw", "authorization", "api"),
 )
+# Whether any clue is there at all, in one scan: most text (a path, a name) has none.
+_ANY_CLUE = re.compile("|".join(re.escape(clue) for clues in _CLUES for clue in clues))
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -93,9 +100,10 @@ def _redacted_short(text: str) -> str:
 
 def _redacted(text: str) -> str:
     folded = text.lower()
-    for pattern, clues in zip(_PATTERNS, _CLUES, strict=True):
-        if any(clue in folded for clue in clues):
-            text = pattern.sub(_mask, text)
+    if _ANY_CLUE.search(folded) is not None:
+        for pattern, clues in zip(_PATTERNS, _CLUES, strict=True):
+            if any(clue in folded for clue in clues):
+                text = pattern.sub(_mask, text)
     return _OPAQUE_RUN.sub(_opaque, text) if len(text) >= 32 else text
 
 
