@@ -112,6 +112,42 @@ def test_every_prepared_statement_answers_as_connection_execute(app: Flask, clie
         assert record.created_at.tzinfo is not None
 
 
+def test_one_users_mappings_and_memberships_are_the_two_statements_answers(
+    app: Flask, client: FlaskClient, tenant: Tenant
+) -> None:
+    """A change of one user reads the role mappings and its memberships of the protected groups (the access
+    group, the groups mapped to a role) in one statement: the same rows as the mappings' SELECT and
+    memberships_in over those groups, with and without an access group, mapped groups or memberships."""
+    ids = _people(client, tenant)  # the first two in all three groups, the third in none
+    with app.app_context():
+        org = db.session.execute(select(Organisation.id).where(Organisation.slug == tenant.slug)).scalar_one()
+        groups_of_org = select(ScimGroup.display_name, ScimGroup.id).where(ScimGroup.organisation_id == org)
+        named = {name: group_id for name, group_id in db.session.execute(groups_of_org)}
+        group_ids = [named[name] for name in ("émigrés", "Emigres", "admins")]  # the groups of the first two users
+        dialect = db.session.connection().dialect.name
+        mappings = [
+            ([], {}),
+            ([(group_ids[0], "admin")], {"writer": "editor"}),
+            ([(group_ids[0], "admin"), (group_ids[1], "viewer")], {}),
+        ]
+        seen = set()
+        for groups, app_roles in mappings:
+            access_repo.replace_role_mappings(org, groups=groups, app_roles=app_roles)
+            for access_group in (None, group_ids[2], group_ids[0]):
+                protected = {group_id for group_id, _ in groups} | ({access_group} if access_group else set())
+                for user_id in ids:
+                    rows, member_of = access_repo.role_mappings_and_memberships(org, user_id, access_group)
+                    assert sorted(map(tuple, rows)) == sorted(map(tuple, access_repo.role_mappings(org)))
+                    assert member_of == scim.memberships_in(org, [user_id], protected).get(user_id, set())
+                    seen.add(len(member_of))
+                    # The statement as SQLAlchemy runs it answers the same rows.
+                    mine, ordinary = _both_ways(access_repo._MAPPINGS_AND_MEMBERSHIPS, {
+                        "organisation_id": org, "member_id": user_id, "access_group_id": access_group})
+                    assert mine == ordinary, dialect
+        db.session.rollback()
+    assert seen == {0, 1, 2, 3}  # from none to all three groups protected and joined, among the cases
+
+
 def test_a_driver_error_is_raised_as_sqlalchemys_and_the_session_goes_on(app: Flask) -> None:
     missing = Table("no_such_table", MetaData(), Column("id", String(36)))
     prepared = PreparedQuery(select(missing.c.id).where(missing.c.id == bindparam("id")))

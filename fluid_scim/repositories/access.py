@@ -11,7 +11,21 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import BindParameter, ColumnElement, Table, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    String,
+    Table,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from fluid_scim.extensions import db
 from fluid_scim.models import (
@@ -20,6 +34,7 @@ from fluid_scim.models import (
     HeldAccessChange,
     Organisation,
     RoleMapping,
+    ScimGroupMember,
     ScimUser,
     UserTombstone,
 )
@@ -65,6 +80,43 @@ _WITH_ACCESS = (
 def role_mappings(organisation_id: object) -> Sequence[Sequence[str]]:
     """(kind, source, role) of each of the organisation's role mappings by group or app role."""
     return _ROLE_MAPPINGS.rows(connections.current(), {"organisation_id": organisation_id})
+
+
+# A change of one user reads the role mappings and that user's memberships of the protected groups (the
+# access group, the groups mapped to a role) in one statement, not two: a mapping is a row (kind, source,
+# role), a membership a row ("member", group id, NULL).
+_MEMBER = "member"
+_MAPPINGS_AND_MEMBERSHIPS = PreparedQuery(
+    union_all(
+        select(RoleMapping.kind, RoleMapping.source, RoleMapping.role).where(RoleMapping.organisation_id == _ORGANISATION),
+        select(literal(_MEMBER, String), ScimGroupMember.group_id, null()).where(
+            ScimGroupMember.organisation_id == _ORGANISATION,
+            ScimGroupMember.member_id == bindparam("member_id"),
+            or_(
+                ScimGroupMember.group_id == bindparam("access_group_id", type_=String),
+                ScimGroupMember.group_id.in_(
+                    select(RoleMapping.source).where(RoleMapping.organisation_id == _ORGANISATION, RoleMapping.kind == "group")
+                ),
+            ),
+        ),
+    )
+)
+
+
+def role_mappings_and_memberships(
+    organisation_id: object, user_id: str, access_group_id: str | None
+) -> tuple[list[Sequence[str]], set[str]]:
+    """:func:`role_mappings`, and the protected groups of the organisation ``user_id`` is a direct member of
+    (what ``scim.memberships_in`` answers for the access group and the groups mapped to a role)."""
+    mappings: list[Sequence[str]] = []
+    member_of: set[str] = set()
+    parameters = {"organisation_id": organisation_id, "member_id": user_id, "access_group_id": access_group_id}
+    for row in _MAPPINGS_AND_MEMBERSHIPS.rows(connections.current(), parameters):
+        if row[0] == _MEMBER:
+            member_of.add(row[1])
+        else:
+            mappings.append(row)
+    return mappings, member_of
 
 
 def replace_role_mappings(organisation_id: Any, *, groups: Iterable[tuple[str, str]], app_roles: Mapping[str, str]) -> None:

@@ -20,7 +20,7 @@ What stays exactly as SQLAlchemy does it:
   test counting statements, a tracer), statements go through ``Connection.execute``, so that none
   is hidden from a listener.
 
-Two kinds qualify. A :class:`PreparedQuery` answers rows: a plain SELECT, or an UPDATE … RETURNING
+Two kinds qualify. A :class:`PreparedQuery` answers rows: a plain SELECT (or a UNION ALL of them), or an UPDATE … RETURNING
 that sets every column it changes (a create's link of the reports waiting for it). No expanding ``IN``
 and no parameter rendered into the SQL text, which need the per-call compilation this skips, and no
 column whose Python-side default SQLAlchemy would compute per execution: refused when the statement
@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Insert, Select
+from sqlalchemy import CompoundSelect, Connection, Dialect, Insert, Select
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from fluid_scim.repositories.scoping import ACROSS_ORGANISATIONS, UnscopedTenantQuery, is_scoped
@@ -85,7 +85,9 @@ class PreparedQuery:
 
     __slots__ = ("_plans", "statement")
 
-    def __init__(self, statement: Select[*tuple[Any, ...]] | ReturningUpdate[*tuple[Any, ...]]) -> None:
+    def __init__(
+        self, statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | ReturningUpdate[*tuple[Any, ...]]
+    ) -> None:
         self.statement = statement
         self._plans: dict[str, _Plan] = {}
 
@@ -215,7 +217,8 @@ class PreparedInsert:
 
 
 def _compiled(
-    statement: Select[*tuple[Any, ...]] | ReturningUpdate[*tuple[Any, ...]] | Insert, dialect: Dialect,
+    statement: Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]] | ReturningUpdate[*tuple[Any, ...]] | Insert,
+    dialect: Dialect,
     column_keys: list[str] | None = None,
 ) -> _Plan | None:
     """The statement's plan on ``dialect``; None when a column's Python-side default would be computed per

@@ -121,7 +121,10 @@ class RoleRules:
 
 
 def role_rules(organisation: Organisation) -> RoleRules:
-    rows = access_repo.role_mappings(organisation.id)
+    return _rules_of(organisation, access_repo.role_mappings(organisation.id))
+
+
+def _rules_of(organisation: Organisation, rows: Iterable[Sequence[str]]) -> RoleRules:
     by_group: dict[str, str] = {}
     by_app_role: dict[str, str] = {}
     for kind, source, role in rows:
@@ -303,6 +306,11 @@ def recompute(
     ids = list(dict.fromkeys(user_ids))
     if not ids:
         return []
+    read: dict[str, set[str]] | None = None  # the memberships, when read with the rules
+    if rules is None and len(ids) == 1:
+        # The change of one user (a PATCH, a PUT): its memberships of the protected groups with the rules.
+        rows, member_of = access_repo.role_mappings_and_memberships(organisation.id, ids[0], organisation.access_group_id)
+        rules, read = _rules_of(organisation, rows), ({ids[0]: member_of} if member_of else {})
     rules = role_rules(organisation) if rules is None else rules
     protected = protected_group_ids(organisation, rules)
     brake = None if bypass_brake or not organisation.brake_enabled else _Brake(organisation)
@@ -310,7 +318,7 @@ def recompute(
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
         users = repo.users_by_ids(organisation.id, chunk)
-        memberships = repo.memberships_in(organisation.id, chunk, protected)
+        memberships = read if read is not None else repo.memberships_in(organisation.id, chunk, protected)
         position = {user_id: index for index, user_id in enumerate(chunk)}
         changes = _Changes(organisation, reason, brake)
         # In the order the request named them, so that which removals the brake holds is predictable.
