@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, insert, select, update
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup, ScimGroupMember, ScimUser, ScimUserValue
 from fluid_scim.models.scim import new_id
+from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import scim
 from tests.support.statements import captured_statements
 from tests.support.tenants import Tenant
@@ -215,6 +216,36 @@ def test_a_create_links_its_waiting_reports_without_walking_the_organisation(
         linked = db.session.scalars(select(ScimUser.manager_id).where(
             ScimUser.organisation_id == organisation.id, ScimUser.id.in_(waiting))).all()
     assert set(linked) == {response.get_json()["id"]}
+
+
+@pytest.mark.parametrize("analyzed", [True, False], ids=["analyzed", "no-statistics"])
+def test_a_users_change_finds_its_protected_groups_by_the_members_index(
+    app: Flask, client: FlaskClient, tenant: Tenant, analyzed: bool
+) -> None:
+    """A PATCH of one user reads the role mappings and the user's memberships of the protected groups in one
+    statement; the memberships are found by the members index, not by a walk through the organisation's."""
+    user_id = _fill(app, tenant, analyzed=analyzed)
+    with app.app_context():
+        organisation = db.session.scalars(select(Organisation).filter_by(slug=tenant.slug)).one()
+        mapped = db.session.scalars(select(ScimGroup.id).where(ScimGroup.organisation_id == organisation.id).limit(2)).all()
+        access_repo.replace_role_mappings(organisation.id, groups=[(group_id, "admin") for group_id in mapped], app_roles={})
+        db.session.commit()
+    patch = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+             "Operations": [{"op": "Replace", "path": "title", "value": "Engineer"}]}
+    with captured_statements(app) as seen:
+        response = client.patch(f"/scim/v2/Users/{user_id}", json=patch, headers={"Authorization": f"Bearer {tenant.token}"},
+                                base_url=f"http://{tenant.host}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    reads = [(statement, parameters) for statement, parameters in seen
+             if "UNION ALL" in statement and "role_mapping" in statement]
+    assert len(reads) == 1, [statement for statement, _ in seen]
+    assert not [statement for statement, _ in seen if "FROM role_mapping" in statement and "UNION ALL" not in statement]
+    plan = _plan(app, *reads[0])
+    assert "ix_scim_group_member_of_member" in plan, plan
+    if _sqlite(app):
+        assert not any(" SCAN scim_group_member" in f" {line}" and "USING" not in line for line in plan.splitlines()), plan
+    else:
+        assert "Seq Scan on scim_group_member" not in plan, plan
 
 
 def test_the_waiting_reports_probe_reads_its_index_on_a_new_database(
