@@ -15,10 +15,10 @@ from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, ScimGroup, ScimUser
 from fluid_scim.repositories import access as access_repo
 from fluid_scim.repositories import organisations, scim
-from fluid_scim.repositories.prepared import PreparedQuery
+from fluid_scim.repositories.prepared import TOGETHER_ROWS_AT_MOST, PreparedQuery, insert_together
 from fluid_scim.repositories.scoping import UnscopedTenantQuery, across_organisations
 from tests.support.provisioning import scim as scim_call
-from tests.support.statements import captured_statements
+from tests.support.statements import captured_statements, postgres_round_trips
 from tests.support.tenants import Tenant, make_tenant
 from tests.support.urns import ENTERPRISE_URN, PATCH_OP_URN, USER_URN
 
@@ -329,6 +329,94 @@ def test_a_failing_row_of_a_prepared_insert_writes_none_of_them(app: Flask, clie
         db.session.rollback()
         table = ScimUserValue.__table__
         assert db.session.execute(select(table).where(table.c.organisation_id == org, table.c.attribute == "clash")).all() == []
+
+
+def _pending(organisation_id: Any, name: str, count: int) -> list[dict[str, Any]]:
+    from fluid_scim.models.types import utcnow
+
+    return [{"organisation_id": organisation_id, "event_id": f"evt_{name}_{index}", "type": "user.updated", "subject_id": "u-1",
+             "data": {"index": index, "name": "Zoë"}, "created_at": utcnow()} for index in range(count)]
+
+
+@pytest.mark.parametrize("pending", [1, 3, TOGETHER_ROWS_AT_MOST + 1], ids=["one", "a-few", "past-the-bound"])
+def test_rows_inserted_together_are_what_each_insert_writes(app: Flask, tenant: Tenant, pending: int) -> None:
+    """Events and pending outbound events inserted together (one statement on PostgreSQL, three round trips
+    with BEGIN and COMMIT where each table took one more) hold what inserting each would have written, in order."""
+    from fluid_scim.models import OutboxPending, ProvisioningEvent
+    from fluid_scim.repositories import history, outbox
+
+    with app.app_context():
+        org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
+        db.session.remove()
+    with postgres_round_trips(app) as trips, app.app_context():
+        connection = db.session.connection()
+        insert_together(connection, [(history._INSERT_EVENT, [_event(org, "e-together-1"), _event(org, "e-together-2")]),
+                                     (outbox._INSERT_PENDING, _pending(org, "together", pending)), (outbox._INSERT_PENDING, [])])
+        db.session.commit()
+        dialect = connection.dialect.name
+    with app.app_context():
+        connection = db.session.connection()
+        history._INSERT_EVENT.execute(connection, [_event(org, "e-alone")])
+        outbox._INSERT_PENDING.execute(connection, _pending(org, "alone", pending))
+        db.session.commit()
+        events = ProvisioningEvent.__table__
+        rows = {row.id: row._asdict() for row in db.session.execute(select(events).where(events.c.organisation_id == org))}
+        for row in rows.values():
+            del row["id"], row["created_at"]
+        assert rows["e-together-1"] == rows["e-together-2"] == rows["e-alone"]
+        table = OutboxPending.__table__
+        written = [(row.event_id, row.data) for row in db.session.execute(
+            select(table).where(table.c.organisation_id == org).order_by(table.c.id))]
+    assert written == [(f"evt_{name}_{index}", {"index": index, "name": "Zoë"})
+                       for name in ("together", "alone") for index in range(pending)]
+    if dialect == "postgresql":
+        assert trips[0] == (3 if pending <= TOGETHER_ROWS_AT_MOST else 4)
+
+
+def test_a_taken_user_name_inserted_together_with_value_rows_writes_neither(
+    app: Flask, client: FlaskClient, tenant: Tenant
+) -> None:
+    """A create's user and value rows go in one statement on PostgreSQL: a taken userName key fails it whole,
+    as the user's own INSERT did, and the request answers 409 with nothing written."""
+    from fluid_scim.models import ScimUserValue
+
+    body = {"schemas": [USER_URN], "userName": "Taken@Example.com", "emails": [{"value": "first@example.com"}]}
+    first = scim_call(client, tenant, "POST", "/Users", body)
+    second = {**body, "userName": "taken@example.COM", "emails": [{"value": "second@example.com"}]}
+    again = client.post("/scim/v2/Users", json=second, headers={"Host": tenant.host, "Authorization": f"Bearer {tenant.token}"})
+    assert again.status_code == 409 and again.get_json()["scimType"] == "uniqueness"
+    with app.app_context():
+        org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
+        table = ScimUserValue.__table__
+        values = db.session.execute(select(table.c.user_id, table.c.value).where(
+            table.c.organisation_id == org, table.c.attribute == "emails")).all()
+    assert [tuple(row) for row in values] == [(first["id"], "first@example.com")]
+
+
+def test_a_create_on_postgresql_takes_six_round_trips(app_factory: Any) -> None:
+    """BEGIN, authentication, the user with its value rows, the probe for reports waiting for it, its event with
+    its pending outbound event, COMMIT. On SQLite the same create writes the same rows (no round trips there)."""
+    from fluid_scim.models import OutboxPending, ProvisioningEvent
+
+    app = app_factory(record_flush_seconds=60)  # the request's own event is its transaction's; reads' are batched
+    tenant = make_tenant(app)
+    client = app.test_client()
+    scim_call(client, tenant, "POST", "/Users", {"schemas": [USER_URN], "userName": "warm@example.com"})
+    with postgres_round_trips(app) as trips:
+        created = scim_call(client, tenant, "POST", "/Users", {
+            "schemas": [USER_URN], "userName": "six@example.com", "emails": [{"value": "six@example.com", "type": "work"}],
+            "phoneNumbers": [{"value": "+44 20 7946 0000", "type": "work"}]})
+    with app.app_context():
+        dialect = db.engine.dialect.name
+        org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
+        event_ops = db.session.execute(select(ProvisioningEvent.operation).where(
+            ProvisioningEvent.organisation_id == org, ProvisioningEvent.resource_id == created["id"])).scalars().all()
+        pending = db.session.execute(select(OutboxPending.type).where(
+            OutboxPending.organisation_id == org, OutboxPending.subject_id == created["id"])).scalars().all()
+    assert created["emails"][0]["value"] == "six@example.com" and created["phoneNumbers"][0]["type"] == "work"
+    assert event_ops == ["user.created"] and pending == ["user.provisioned"]
+    if dialect == "postgresql":
+        assert trips[0] == 6
 
 
 def test_the_waiting_reports_probe_answers_as_connection_execute(app: Flask, client: FlaskClient, tenant: Tenant) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from fluid_scim.database import upsert_insert
 from fluid_scim.extensions import db
 from fluid_scim.models import OutboxEvent, OutboxPending, OutboxSequence
+from fluid_scim.repositories import at_commit
 from fluid_scim.repositories.prepared import PreparedInsert
 
 _LOCK: dict[str, Any] = {}
@@ -37,10 +38,9 @@ _SET_LAST = (
 
 
 def add_pending(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert unnumbered events (one mapping of column values each) in the committing ``session``: one
-    statement, no lock beyond its own rows (a Core statement on the session's connection)."""
-    if rows:
-        _INSERT_PENDING.execute(session.connection(), rows)
+    """Insert unnumbered events (one mapping of column values each) when ``session`` commits, with its
+    other write-only rows (:mod:`~fluid_scim.repositories.at_commit`): no lock beyond their own rows."""
+    at_commit.add(session, _INSERT_PENDING, rows)
 
 
 def _lock_statement(dialect: str) -> Any:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Connection, Dialect, Insert, Select
+from sqlalchemy import CompoundSelect, Connection, Dialect, Insert, Select, bindparam, insert
 from sqlalchemy.sql.dml import ReturningUpdate
 
 from fluid_scim.repositories.scoping import ACROSS_ORGANISATIONS, UnscopedTenantQuery, is_scoped
@@ -214,6 +214,77 @@ class PreparedInsert:
         plan = _compiled(self.statement, connection.dialect, column_keys=list(keys))
         self._plans[(connection.dialect.name, keys)] = plan
         return plan
+
+
+# Statements that insert into several tables at once, by shape: (the PreparedInsert, its row's keys, its
+# number of rows) of each part. Bounded: past either bound, the parts run one after the other.
+_TOGETHER: dict[tuple[tuple[PreparedInsert, tuple[str, ...], int], ...], _Plan | None] = {}
+_TOGETHER_AT_MOST = 256
+TOGETHER_ROWS_AT_MOST = 16  # rows of one part in one statement
+
+
+def insert_together(connection: Connection, parts: Sequence[tuple[PreparedInsert, Sequence[Mapping[str, Any]]]]) -> None:
+    """Insert each part's rows, in the order given; on PostgreSQL in one statement, so in one round trip.
+
+    There, every part but the last is a data-modifying ``WITH`` of the last one's INSERT (PostgreSQL
+    runs each of them exactly once, to completion; they cannot depend on each other, and here none
+    does: a transaction's provisioning events and its pending outbound events). The statement of a shape
+    is compiled once. Elsewhere, or past :data:`TOGETHER_ROWS_AT_MOST` rows in a part, or with a
+    statement listener on the engine, each part is its own :meth:`PreparedInsert.execute`.
+    """
+    parts = [(prepared, rows) for prepared, rows in parts if rows]
+    plan = _together_plan(connection, parts) if len(parts) > 1 and connection.dialect.name == "postgresql" else None
+    if plan is None:
+        for prepared, rows in parts:
+            prepared.execute(connection, rows)
+        return
+    given = {
+        f"p{part}_{index}_{key}": value
+        for part, (_prepared, rows) in enumerate(parts)
+        for index, row in enumerate(rows)
+        for key, value in row.items()
+    }
+    values = plan.parameters(given)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(plan.sql, values)
+    except connection.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
+    cursor.close()
+
+
+def _together_plan(
+    connection: Connection, parts: Sequence[tuple[PreparedInsert, Sequence[Mapping[str, Any]]]]
+) -> _Plan | None:
+    dispatch = connection.dispatch
+    if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
+        return None
+    shape = []
+    for prepared, rows in parts:
+        keys = tuple(rows[0])
+        if len(rows) > TOGETHER_ROWS_AT_MOST or any(tuple(row) != keys for row in rows):
+            return None
+        shape.append((prepared, keys, len(rows)))
+    key = tuple(shape)
+    if key in _TOGETHER:
+        return _TOGETHER[key]
+    plan = _compiled(_together_statement(key), connection.dialect)
+    if len(_TOGETHER) < _TOGETHER_AT_MOST:
+        _TOGETHER[key] = plan
+    return plan
+
+
+def _together_statement(shape: Sequence[tuple[PreparedInsert, tuple[str, ...], int]]) -> Insert:
+    statements = []
+    for part, (prepared, keys, count) in enumerate(shape):
+        table = prepared.statement.table
+        rows = [
+            {key: bindparam(f"p{part}_{index}_{key}", type_=table.c[key].type, required=True) for key in keys}
+            for index in range(count)
+        ]
+        statements.append(insert(table).values(rows))
+    *withs, last = statements
+    return last.add_cte(*(statement.cte(f"together_{part}") for part, statement in enumerate(withs)))
 
 
 def _compiled(

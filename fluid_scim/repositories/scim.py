@@ -49,7 +49,7 @@ from fluid_scim.models.types import ReadJSON, utcnow
 from fluid_scim.repositories import connections, organisations
 from fluid_scim.repositories.filtering import sort_clause
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
-from fluid_scim.repositories.prepared import PreparedInsert, PreparedQuery
+from fluid_scim.repositories.prepared import PreparedInsert, PreparedQuery, insert_together
 from fluid_scim.repositories.record_cache import RecordCache
 from fluid_scim.schema import USER_RESOURCE
 
@@ -226,8 +226,11 @@ def _insert_values(rows: Iterable[ValueRow]) -> None:
     Nothing reads them back through the ORM (filters and deletes are SQL), and the ORM's unit of work
     cost more than the INSERT itself: a sixth of a create's CPU went to flushing them (measured).
     """
-    values = [{key: row.get(key) for key in _VALUE_COLUMNS} for row in rows]
-    _INSERT_VALUES.execute(db.session.connection(), values)
+    _INSERT_VALUES.execute(db.session.connection(), _value_rows(rows))
+
+
+def _value_rows(rows: Iterable[ValueRow]) -> list[dict[str, Any]]:
+    return [{key: row.get(key) for key in _VALUE_COLUMNS} for row in rows]
 
 
 _USER_ATTRIBUTES = tuple((attribute.key, attribute.columns[0]) for attribute in inspect(ScimUser).column_attrs)
@@ -242,20 +245,22 @@ def _default_of(column: Any) -> Any:
 
 
 def add_user(user: ScimUser, rows: Iterable[ValueRow]) -> None:
-    """Insert a new user by one Core INSERT (the userName key's unique index speaks here), then its value rows.
+    """Insert a new user by one Core INSERT (the userName key's unique index speaks here) and its value rows.
 
-    The user then joins the session as persistent, as if it had been loaded, with every column set:
-    the ORM's unit of work for the INSERT of this 45-column row cost about a fifth of a create (cProfile).
-    Later changes to it in the transaction (access, manager links) are flushed as UPDATEs as before.
+    On PostgreSQL both go in one statement (``prepared.insert_together``: one round trip instead of
+    two). The user then joins the session as persistent, as if it had been loaded, with every column
+    set: the ORM's unit of work for the INSERT of this 45-column row cost about a fifth of a create
+    (cProfile). Later changes to it in the transaction (access, manager links) are flushed as UPDATEs
+    as before.
     """
     state = user.__dict__
     for key, column in _USER_ATTRIBUTES:
         if key not in state:
             setattr(user, key, _default_of(column))
-    _INSERT_USER.execute(db.session.connection(), [{column.key: state[key] for key, column in _USER_ATTRIBUTES}])
+    user_row = {column.key: state[key] for key, column in _USER_ATTRIBUTES}
+    insert_together(db.session.connection(), [(_INSERT_USER, [user_row]), (_INSERT_VALUES, _value_rows(rows))])
     make_transient_to_detached(user)
     db.session.add(user)
-    _insert_values(rows)
 
 
 # The value rows of some of a user's attributes, deleted by a Core statement built once on the session's

@@ -1,9 +1,10 @@
 """The transactional outbox: access-relevant changes become events in the transaction that makes them.
 
 Services call :func:`emit` next to ``audit.record``. The event is kept with the session and
-written when that transaction commits (a ``before_commit`` hook) as a pending row: one INSERT, no
-counter and no lock, so the commits of an organisation's changes never wait for each other here. A
-rollback (or a retried use case) forgets the pending events.
+written when that transaction commits, as a pending row (with the change's provisioning event, in
+one statement on PostgreSQL: ``repositories.at_commit``): no counter and no lock, so the commits of
+an organisation's changes never wait for each other here. A rollback (or a retried use case)
+forgets the pending events.
 
 :func:`publish` numbers them afterwards, in a short transaction of its own per organisation that
 holds the organisation's counter row: the pending rows in the order they were written, from the
@@ -20,11 +21,7 @@ first's commit); a transaction's own events keep the order it emitted them in.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
-
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
 
 from fluid_scim.extensions import db
 from fluid_scim.models import Organisation, OutboxEvent
@@ -41,55 +38,25 @@ EVENT_TYPES = (
     "access.roles_changed",
     "group.members.changed",
 )
-_PENDING = "fluid_outbox_pending"
 PUBLISH_BATCH = 500  # events numbered per publishing transaction
 PUBLISH_MAX_BATCHES = 20  # per organisation and call to publish
 PUBLISH_MAX_ORGANISATIONS = 20  # per call to publish without an organisation (the worker's, every poll)
 
 
-@dataclass(frozen=True, slots=True)
-class _Pending:
-    organisation_id: uuid.UUID
-    type: str
-    subject_id: str
-    data: dict[str, Any]
-
-
 def emit(organisation: Organisation, type: str, subject: str, data: dict[str, Any]) -> None:
-    """Add an event about ``subject`` (a user or group id) to the current transaction."""
+    """Add an event about ``subject`` (a user or group id) to the current transaction: a pending row,
+    written when it commits, in the order of the transaction's calls."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown outbox event type {type!r}")
-    db.session().info.setdefault(_PENDING, []).append(_Pending(organisation.id, type, subject, dict(data)))
-
-
-@event.listens_for(Session, "before_commit")
-def _write_pending(session: Session) -> None:
-    if session.in_nested_transaction():
-        return  # a savepoint: the outer commit writes them
-    pending: list[_Pending] = session.info.pop(_PENDING, [])
-    if not pending:
-        return
-    now = utcnow()
-    repo.add_pending(
-        session,
-        [
-            {
-                "organisation_id": item.organisation_id,
-                "event_id": f"evt_{uuid.uuid4().hex}",
-                "type": item.type,
-                "subject_id": item.subject_id,
-                "data": item.data,
-                "created_at": now,
-            }
-            for item in pending  # in the order they were emitted: the order they are numbered in
-        ],
-    )
-
-
-@event.listens_for(Session, "after_transaction_end")
-def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:
-        session.info.pop(_PENDING, None)
+    row = {
+        "organisation_id": organisation.id,
+        "event_id": f"evt_{uuid.uuid4().hex}",
+        "type": type,
+        "subject_id": subject,
+        "data": dict(data),
+        "created_at": utcnow(),
+    }
+    repo.add_pending(db.session(), [row])
 
 
 def publish(organisation_id: uuid.UUID | None = None, *, max_batches: int = PUBLISH_MAX_BATCHES) -> int:
