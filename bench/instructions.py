@@ -27,9 +27,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-KINDS = ("post", "get", "find", "page100")
+KINDS = ("post", "patch", "get", "find", "page100")
 LABELS = {
     "post": "POST /Users (Entra's body)",
+    "patch": "PATCH /Users/{id} (Entra's shapes, in turn)",
     "get": "GET /Users/{id}",
     "find": 'GET /Users?filter=userName eq "…" (hit)',
     "page100": "GET /Users?startIndex=1&count=100",
@@ -93,7 +94,7 @@ def _child(requests: int, out: Path) -> int:
     import flask_migrate
 
     from app import create_app
-    from bench.run import ENTRA_AGENT, LIFTED_RATE_LIMIT, entra_user, user_name_eq
+    from bench.run import ENTRA_AGENT, LIFTED_RATE_LIMIT, entra_user, user_name_eq, user_patch
     from fluid_scim.database import KEPT_READING
     from fluid_scim.services.recorder import recorder_of
     from tests.support.services import Vault
@@ -120,12 +121,20 @@ def _child(requests: int, out: Path) -> int:
 
         seeded = [post(-1 - index) for index in range(SEEDED)]
 
+        def patch(index: int) -> None:
+            # Each user once (a PATCH that changes nothing writes nothing); the manager is another seeded user.
+            user, manager = seeded[index % SEEDED], seeded[(index + 1) % SEEDED]
+            body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": user_patch(index, manager["id"])}
+            response = client.patch(f"/scim/v2/Users/{user['id']}", json=body, headers=headers)
+            assert response.status_code in (200, 204), response.get_data(as_text=True)
+
         def read(path: str, query: dict[str, object] | None = None) -> None:
             response = client.get(path, query_string=query, headers=headers)
             assert response.status_code == 200, response.get_data(as_text=True)
 
         kinds: dict[str, Callable[[int], object]] = {
             "post": post,
+            "patch": patch,
             "get": lambda index: read(f"/scim/v2/Users/{seeded[index % SEEDED]['id']}"),
             "find": lambda index: read("/scim/v2/Users", user_name_eq(seeded[index % SEEDED]["userName"])),
             "page100": lambda index: read("/scim/v2/Users", {"startIndex": 1, "count": 100}),

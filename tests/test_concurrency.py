@@ -57,3 +57,19 @@ def test_parallel_patches_pinned_to_one_version_let_exactly_one_win(scim):
     assert statuses == [200] + [412] * 7
     final = scim.get(f"/Users/{user['id']}").json()
     assert final["meta"]["version"] != version and final["title"].startswith("t")
+
+
+def test_two_parallel_patches_of_one_user_both_land(scim):
+    """Without If-Match, the loser of a race on a user's version runs again on the user as the winner left it
+    (it reads it anew, not as authentication read it): both changes are kept. Two requests on two workers, so
+    the retry never meets a third competitor."""
+    user = scim.post("/Users", {"schemas": [USER_URN], "userName": f"p-{uuid.uuid4().hex[:10]}"}).json()
+    path = f"/Users/{user['id']}"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for round_ in range(20):
+            changes = [("title", f"title-{round_}"), ("nickName", f"nick-{round_}")]
+            statuses = list(pool.map(
+                lambda change: scim.patch(path, [{"op": "replace", "path": change[0], "value": change[1]}]).status_code, changes))
+            assert statuses == [200, 200]
+            final = scim.get(path).json()
+            assert (final["title"], final["nickName"]) == (f"title-{round_}", f"nick-{round_}")

@@ -39,14 +39,21 @@ def _statements(app: Flask, call: Any) -> tuple[Any, list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-def test_a_get_by_id_and_a_user_name_lookup_are_one_statement(app_factory: Any) -> None:
-    app = app_factory(record_flush_seconds=60)  # events batched, as a served worker writes them
+def _ada_in_admins(app_factory: Any) -> tuple[Flask, Any, dict[str, str], dict[str, Any]]:
+    """An app whose reads' events are batched, as a served worker writes them, and a user in a group "admins":
+    the app, its client, the headers of the organisation and the user as created."""
+    app = app_factory(record_flush_seconds=60)
     tenant = make_tenant(app)
     client = app.test_client()
     headers = _headers(tenant)
     user = client.post("/scim/v2/Users", json={"schemas": [USER_URN], "userName": "Ada@Example.com"}, headers=headers).json
     client.post("/scim/v2/Groups", json={"schemas": [GROUP_URN], "displayName": "admins", "members": [{"value": user["id"]}]},
                 headers=headers)
+    return app, client, headers, user
+
+
+def test_a_get_by_id_and_a_user_name_lookup_are_one_statement(app_factory: Any) -> None:
+    app, client, headers, user = _ada_in_admins(app_factory)
 
     got, statements = _statements(app, lambda: client.get(f"/scim/v2/Users/{user['id']}", headers=headers))
     assert got.status_code == 200 and got.json["userName"] == "Ada@Example.com"
@@ -86,4 +93,62 @@ def test_the_user_read_with_the_token_is_shown_only_to_its_own_verified_organisa
     assert elsewhere.status_code == 404
     lookup = client.get("/scim/v2/Users", query_string={"filter": 'userName eq "ada@example.com"'}, headers=_headers(theirs))
     assert lookup.status_code == 200 and lookup.json["totalResults"] == 0
+    assert client.get(f"/scim/v2/Users/{user['id']}", headers=_headers(mine)).json["title"] == "Countess"
+
+
+PATCH_OP_URN = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+def _user_reads(statements: list[str]) -> list[str]:
+    """The statements that read users or memberships apart from authentication's (which also reads the organisation)."""
+    return [statement for statement in statements if "FROM scim_user" in statement.split("organisation", 1)[0]
+            or statement.lstrip().startswith("SELECT scim_group_member")]
+
+
+def test_a_change_of_one_user_reads_it_with_authentication(app_factory: Any) -> None:
+    """A PATCH, PUT or DELETE of a user by id reads the user (and its groups, for the answer) in the statement
+    that authenticates: no SELECT of the user and no read of its groups after the commit."""
+    app, client, headers, user = _ada_in_admins(app_factory)
+    patch = {"schemas": [PATCH_OP_URN], "Operations": [{"op": "replace", "path": "title", "value": "Countess"}]}
+
+    patched, statements = _statements(app, lambda: client.patch(f"/scim/v2/Users/{user['id']}", json=patch, headers=headers))
+    assert patched.status_code == 200 and patched.json["title"] == "Countess"
+    assert [group["display"] for group in patched.json["groups"]] == ["admins"]
+    assert patched.json["meta"]["version"] != user["meta"]["version"]
+    assert "scim_user" in statements[0] and _user_reads(statements[1:]) == [], statements
+
+    unchanged, statements = _statements(app, lambda: client.patch(f"/scim/v2/Users/{user['id']}", json=patch, headers=headers))
+    assert unchanged.status_code == 200 and unchanged.json["meta"]["version"] == patched.json["meta"]["version"]
+    assert [group["display"] for group in unchanged.json["groups"]] == ["admins"]
+    assert len(statements) == 1, statements
+
+    replaced, statements = _statements(app, lambda: client.put(
+        f"/scim/v2/Users/{user['id']}", json={"schemas": [USER_URN], "userName": "Ada@Example.com", "title": "Analyst"},
+        headers=headers))
+    assert replaced.status_code == 200 and replaced.json["title"] == "Analyst"
+    assert [group["display"] for group in replaced.json["groups"]] == ["admins"]
+    assert _user_reads(statements[1:]) == [], statements
+
+    stale = client.patch(f"/scim/v2/Users/{user['id']}", json=patch, headers={**headers, "If-Match": patched.headers["ETag"]})
+    assert stale.status_code == 412  # the version read with the token is the stored one
+
+    missing, statements = _statements(app, lambda: client.patch(
+        "/scim/v2/Users/7d7a1f0e-0000-4000-8000-000000000000", json=patch, headers=headers))
+    assert missing.status_code == 404 and len(statements) == 1, statements
+
+    deleted, statements = _statements(app, lambda: client.delete(f"/scim/v2/Users/{user['id']}", headers=headers))
+    assert deleted.status_code == 204 and not [s for s in statements[1:] if s.lstrip().startswith("SELECT scim_user.")]
+    assert client.get(f"/scim/v2/Users/{user['id']}", headers=headers).status_code == 404
+
+
+def test_a_change_of_a_user_read_with_the_token_is_refused_to_other_organisations(app: Flask, client: Any) -> None:
+    mine, theirs = make_tenant(app), make_tenant(app)
+    user = client.post("/scim/v2/Users", json={"schemas": [USER_URN], "userName": "ada@example.com", "title": "Countess"},
+                       headers=_headers(mine)).json
+    patch = {"schemas": [PATCH_OP_URN], "Operations": [{"op": "replace", "path": "title", "value": "Thief"}]}
+    wrong = client.patch(f"/scim/v2/Users/{user['id']}", json=patch, headers=_headers(mine, token=theirs.token))
+    assert wrong.status_code == 401 and "Countess" not in wrong.get_data(as_text=True)
+    elsewhere = client.patch(f"/scim/v2/Users/{user['id']}", json=patch, headers=_headers(theirs))
+    assert elsewhere.status_code == 404
+    assert client.delete(f"/scim/v2/Users/{user['id']}", headers=_headers(theirs)).status_code == 404
     assert client.get(f"/scim/v2/Users/{user['id']}", headers=_headers(mine)).json["title"] == "Countess"

@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    event,
     func,
     insert,
     inspect,
@@ -36,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import aliased, make_transient_to_detached
+from sqlalchemy.orm import Session, SessionTransaction, aliased, make_transient_to_detached
 from sqlalchemy.orm.attributes import InstrumentedAttribute, set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
@@ -132,8 +133,13 @@ _BY_KEY: dict[type[ScimUser] | type[ScimGroup], Select[Any]] = {
 
 
 def get_user(organisation_id: object, user_id: str, *, for_update: bool = False) -> ScimUser | None:
+    """The user with this id, to change: the one authentication read for this change, once, else one query."""
     if not is_resource_id(user_id):
         return None
+    if not for_update:
+        was_read, user = _read_with_token(organisation_id, user_id)
+        if was_read:
+            return user
     query = _USER_BY_ID_FOR_UPDATE if for_update else _USER_BY_ID
     return db.session.execute(query, {"organisation_id": organisation_id, "id": user_id}).scalar_one_or_none()
 
@@ -522,6 +528,8 @@ def organisation_token_and_user(
     Authentication has not checked the token when this runs: the user is only kept for the request,
     which reads it only once the token is verified, and the tenant's own (the join is on its id).
     """
+    if by == "change":
+        return _organisation_token_and_user_to_change(slug, value)
     if by == "id" and not is_resource_id(value):
         return organisations.find_with_token(slug)
     connection = connections.current()
@@ -536,16 +544,83 @@ def organisation_token_and_user(
     return organisation, token
 
 
+# A change of one user by id (PATCH, PUT, DELETE) reads the user, every column as the ORM loads it and its
+# direct groups for the answer, in authentication's statement: on PostgreSQL two round trips fewer (the
+# user's own SELECT in the transaction, the answer's groups after the commit), on SQLite two statements.
+_USER_MANAGER = inspect(ScimUser).class_manager
+_WITH_TOKEN_AND_USER_TO_CHANGE = {
+    dialect_name: PreparedQuery(
+        organisations.WITH_TOKEN.add_columns(
+            *(column for _, column in _USER_ATTRIBUTES), _groups_of_the_user(dialect_name)
+        ).outerjoin(_USERS, and_(_USERS.c.organisation_id == Organisation.id, _USERS.c.id == _ID))
+    )
+    for dialect_name in ("postgresql", "sqlite")
+}
+_TO_CHANGE = "fluid_user_read_with_token"  # the session's info: (organisation id, user id, the row's user values)
+
+
+def _organisation_token_and_user_to_change(
+    slug: str, user_id: str
+) -> tuple[Organisation, organisations.TokenCheck | None] | None:
+    if not is_resource_id(user_id):
+        return organisations.find_with_token(slug)
+    connection = connections.current()
+    dialect_name = connection.dialect.name
+    row = _WITH_TOKEN_AND_USER_TO_CHANGE[dialect_name].first(connection, {"slug": slug, "id": user_id})
+    if row is None:
+        return None
+    organisation, token = organisations.organisation_and_token_of(row)
+    db.session().info[_TO_CHANGE] = (organisation.id, user_id, row[organisations.WITH_TOKEN_WIDTH :], dialect_name)
+    return organisation, token
+
+
+def _read_with_token(organisation_id: object, user_id: str) -> tuple[bool, ScimUser | None]:
+    """Whether authentication read this user for this transaction's change, and the user (None: there is none).
+
+    Given once: a use case retried after a conflict reads the user again. It joins the session as if
+    loaded, carrying its groups (``groups``: (id, displayName) pairs) for the answer (a change of a user
+    changes none of its memberships).
+    """
+    info = db.session().info
+    kept = info.get(_TO_CHANGE)
+    if kept is None or kept[0] != organisation_id or kept[1] != user_id:
+        return False, None
+    del info[_TO_CHANGE]
+    _, _, values, dialect_name = kept
+    if values[0] is None:
+        return True, None
+    loaded = db.session.identity_map.get(identity_key(ScimUser, (organisation_id, user_id)))
+    if isinstance(loaded, ScimUser):
+        return True, loaded
+    user: ScimUser = _USER_MANAGER.new_instance()
+    user.__dict__.update(zip((key for key, _ in _USER_ATTRIBUTES), values[:-1], strict=True))
+    make_transient_to_detached(user)  # its identity set, every attribute loaded and unchanged
+    db.session.add(user)
+    user.__dict__["groups"] = _record_carrying_groups_pairs(values[-1], dialect_name)
+    return True, user
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_read_with_token(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TO_CHANGE, None)
+
+
 def _record_carrying_groups(row: Sequence[Any], dialect_name: str) -> UserRecord:
     """A record of a row whose last column is :func:`_groups_of_the_user`'s JSON array."""
     record = _record(row[:-1])
-    groups: list[tuple[str, str]] = [(group_id, name) for group_id, name in orjson.loads(row[-1])] if row[-1] else []
-    if dialect_name != "postgresql":
-        # In the order of groups_of_users: PostgreSQL's aggregate is ordered by the database; SQLite's
-        # BINARY collation compares UTF-8 bytes, which is the order Python compares str in.
-        groups.sort(key=lambda pair: (pair[1], pair[0]))
-    record.groups = groups
+    record.groups = _record_carrying_groups_pairs(row[-1], dialect_name)
     return record
+
+
+def _record_carrying_groups_pairs(text: str | None, dialect_name: str) -> list[tuple[str, str]]:
+    """:func:`_groups_of_the_user`'s JSON array as (id, displayName) pairs, in the order of groups_of_users."""
+    groups: list[tuple[str, str]] = [(group_id, name) for group_id, name in orjson.loads(text)] if text else []
+    if dialect_name != "postgresql":
+        # PostgreSQL's aggregate is ordered by the database; SQLite's BINARY collation compares UTF-8 bytes,
+        # which is the order Python compares str in.
+        groups.sort(key=lambda pair: (pair[1], pair[0]))
+    return groups
 
 
 def user_record(organisation_id: object, user_id: str) -> UserRecord | None:

@@ -86,12 +86,19 @@ def authenticate_scim_request() -> None:
     scim_tokens.record_token_use(row=token_row, interval_seconds=settings.token_last_used_interval)
 
 
+_CHANGES_OF_ONE_USER = frozenset({"scim.patch_user", "scim.replace_user", "scim.delete_user"})
+
+
 def _user_to_read() -> tuple[str, str] | None:
-    """The user a GET by id or a ``userName eq`` lookup is about to read: read with the organisation and
-    token, in one statement, and answered only once the token is verified."""
-    if request.method != "GET":
-        return None
+    """The user a GET by id or a ``userName eq`` lookup is about to read, or a PATCH, PUT or DELETE of one
+    user to change: read with the organisation and token, in one statement, and used only once the token
+    is verified."""
     endpoint = request.endpoint
+    if request.method != "GET":
+        if endpoint in _CHANGES_OF_ONE_USER:
+            user_id = (request.view_args or {}).get("user_id")
+            return ("change", user_id) if isinstance(user_id, str) else None
+        return None
     if endpoint == "scim.get_user":
         user_id = (request.view_args or {}).get("user_id")
         return ("id", user_id) if isinstance(user_id, str) else None
