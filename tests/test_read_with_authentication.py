@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from fluid_scim.extensions import db
 from tests.support.tenants import Tenant, make_tenant
-from tests.support.urns import USER_URN
+from tests.support.urns import FLUID_URN, USER_URN
 
 GROUP_URN = "urn:ietf:params:scim:schemas:core:2.0:Group"
 
@@ -128,6 +128,8 @@ def test_a_change_of_one_user_reads_it_with_authentication(app_factory: Any) -> 
     assert replaced.status_code == 200 and replaced.json["title"] == "Analyst"
     assert [group["display"] for group in replaced.json["groups"]] == ["admins"]
     assert _user_reads(statements[1:]) == [], statements
+    # Its access is decided from the groups read with it and the role mappings the first PATCH read and kept.
+    assert not [statement for statement in statements if "role_mapping" in statement], statements
 
     stale = client.patch(f"/scim/v2/Users/{user['id']}", json=patch, headers={**headers, "If-Match": patched.headers["ETag"]})
     assert stale.status_code == 412  # the version read with the token is the stored one
@@ -152,3 +154,36 @@ def test_a_change_of_a_user_read_with_the_token_is_refused_to_other_organisation
     assert elsewhere.status_code == 404
     assert client.delete(f"/scim/v2/Users/{user['id']}", headers=_headers(theirs)).status_code == 404
     assert client.get(f"/scim/v2/Users/{user['id']}", headers=_headers(mine)).json["title"] == "Countess"
+
+
+def test_a_patch_decides_access_with_the_role_mappings_of_now(app_factory: Any) -> None:
+    """A worker keeps an organisation's role mappings by its schema_version, which every change of them sets:
+    after a change, the recomputation of everyone and each later PATCH decide with the new mappings."""
+    from fluid_scim.services import access_admin, organisations
+
+    app, client, headers, user = _ada_in_admins(app_factory)
+    slug = headers["Host"].split(".")[0]
+
+    def set_mappings(groups: dict[str, str]) -> None:
+        with app.app_context():
+            access_admin.set_role_mappings(organisation=organisations.get_organisation(slug=slug), groups=groups)
+
+    def roles() -> tuple[bool, list[str]]:
+        fluid = client.get(f"/scim/v2/Users/{user['id']}", headers=headers).json[FLUID_URN]
+        return fluid.get("accessGranted", False), [role["value"] for role in fluid.get("roles", [])]
+
+    def patch(path: str, value: str) -> tuple[bool, list[str]]:
+        body = {"schemas": [PATCH_OP_URN], "Operations": [{"op": "replace", "path": path, "value": value}]}
+        response = client.patch(f"/scim/v2/Users/{user['id']}", json=body, headers=headers)
+        assert response.status_code == 200, response.json
+        return roles()
+
+    access_group = client.get("/scim/v2/Groups", query_string={"filter": 'displayName eq "Fluid User"'}, headers=headers)
+    client.patch(f"/scim/v2/Groups/{access_group.json['Resources'][0]['id']}", headers=headers, json={
+        "schemas": [PATCH_OP_URN], "Operations": [{"op": "add", "path": "members", "value": [{"value": user["id"]}]}]})
+    set_mappings({"admins": "editor"})
+    assert patch("title", "one") == (True, ["editor"])
+    set_mappings({"admins": "admin"})
+    assert roles() == (True, ["admin"])
+    assert patch("active", "False")[0] is False
+    assert patch("active", "True") == (True, ["admin"])

@@ -600,6 +600,14 @@ def _read_with_token(organisation_id: object, user_id: str) -> tuple[bool, ScimU
     return True, user
 
 
+def groups_read_with_the_user(organisation_id: object, user_id: str) -> list[tuple[str, str]] | None:
+    """The direct groups ((id, displayName) pairs) authentication read with this user for the transaction's
+    change (:func:`get_user`), or None when it was not read that way."""
+    loaded = db.session.identity_map.get(identity_key(ScimUser, (organisation_id, user_id)))
+    groups = None if loaded is None else loaded.__dict__.get("groups")
+    return groups if isinstance(groups, list) else None
+
+
 @event.listens_for(Session, "after_transaction_end")
 def _forget_read_with_token(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:

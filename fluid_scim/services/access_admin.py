@@ -108,6 +108,7 @@ def set_role_mappings(
             raise InvalidValue(f"at most {MAX_ROLE_MAPPINGS} {what} mappings; got {len(cleaned)}")
     by_group = [(access.group_named(organisation, name).id, role) for name, role in cleaned_groups.items()]
     access_repo.replace_role_mappings(organisation.id, groups=by_group, app_roles=cleaned_apps)
+    directory_repo.bump_schema_version(organisation)  # the mappings every worker caches are read again
     events = _recompute_everyone(organisation, reason="organisation.role_mappings")
     _admin_event(
         organisation,
