@@ -325,17 +325,8 @@ def recompute(
     if not ids:
         return []
     read: dict[str, set[str]] | None = None  # the memberships, when read with the rules or the user
-    carried = repo.groups_read_with_the_user(organisation.id, ids[0]) if rules is None and len(ids) == 1 else None
-    if carried is not None:
-        # The change of one user read with its groups (a PATCH, a PUT): the protected ones are its memberships.
-        rules = role_rules(organisation)
-        protected = protected_group_ids(organisation, rules)
-        member_of = {group_id for group_id, _ in carried if group_id in protected}
-        read = {ids[0]: member_of} if member_of else {}
-    elif rules is None and len(ids) == 1:
-        # The change of one user (a PATCH, a PUT): its memberships of the protected groups with the rules.
-        rows, member_of = access_repo.role_mappings_and_memberships(organisation.id, ids[0], organisation.access_group_id)
-        rules, read = _rules_of(organisation, rows), ({ids[0]: member_of} if member_of else {})
+    if rules is None and len(ids) == 1:
+        rules, read = _one_users_rules_and_memberships(organisation, ids[0])
     rules = role_rules(organisation) if rules is None else rules
     protected = protected_group_ids(organisation, rules)
     brake = None if bypass_brake or not organisation.brake_enabled else _Brake(organisation)
@@ -354,6 +345,23 @@ def recompute(
             changes.apply(user, granted, roles)
         events += changes.write()
     return events
+
+
+def _one_users_rules_and_memberships(organisation: Organisation, user_id: str) -> tuple[RoleRules, dict[str, set[str]]]:
+    """The rules and the memberships of the protected groups for the change of one user (a PATCH, a PUT).
+
+    Taken from the groups authentication read with the user when it did (the rules kept by the
+    worker), else read with the rules in one statement.
+    """
+    carried = repo.groups_read_with_the_user(organisation.id, user_id)
+    if carried is not None:
+        rules = role_rules(organisation)
+        protected = protected_group_ids(organisation, rules)
+        member_of = {group_id for group_id, _ in carried if group_id in protected}
+    else:
+        rows, member_of = access_repo.role_mappings_and_memberships(organisation.id, user_id, organisation.access_group_id)
+        rules = _rules_of(organisation, rows)
+    return rules, ({user_id: member_of} if member_of else {})
 
 
 def grant_on_creation(organisation: Organisation, user: ScimUser, *, reason: str) -> AccessEvent | None:
