@@ -393,9 +393,9 @@ def test_a_taken_user_name_inserted_together_with_value_rows_writes_neither(
     assert [tuple(row) for row in values] == [(first["id"], "first@example.com")]
 
 
-def test_a_create_on_postgresql_takes_six_round_trips(app_factory: Any) -> None:
-    """BEGIN, authentication, the user with its value rows, the probe for reports waiting for it, its event with
-    its pending outbound event, COMMIT. On SQLite the same create writes the same rows (no round trips there)."""
+def test_a_create_on_postgresql_takes_five_round_trips(app_factory: Any) -> None:
+    """BEGIN, authentication, the user with its value rows and the probe for reports waiting for it, its event
+    with its pending outbound event, COMMIT. On SQLite the same create writes the same rows (no round trips there)."""
     from fluid_scim.models import OutboxPending, ProvisioningEvent
 
     app = app_factory(record_flush_seconds=60)  # the request's own event is its transaction's; reads' are batched
@@ -404,7 +404,7 @@ def test_a_create_on_postgresql_takes_six_round_trips(app_factory: Any) -> None:
     scim_call(client, tenant, "POST", "/Users", {"schemas": [USER_URN], "userName": "warm@example.com"})
     with postgres_round_trips(app) as trips:
         created = scim_call(client, tenant, "POST", "/Users", {
-            "schemas": [USER_URN], "userName": "six@example.com", "emails": [{"value": "six@example.com", "type": "work"}],
+            "schemas": [USER_URN], "userName": "five@example.com", "emails": [{"value": "five@example.com", "type": "work"}],
             "phoneNumbers": [{"value": "+44 20 7946 0000", "type": "work"}]})
     with app.app_context():
         dialect = db.engine.dialect.name
@@ -413,10 +413,10 @@ def test_a_create_on_postgresql_takes_six_round_trips(app_factory: Any) -> None:
             ProvisioningEvent.organisation_id == org, ProvisioningEvent.resource_id == created["id"])).scalars().all()
         pending = db.session.execute(select(OutboxPending.type).where(
             OutboxPending.organisation_id == org, OutboxPending.subject_id == created["id"])).scalars().all()
-    assert created["emails"][0]["value"] == "six@example.com" and created["phoneNumbers"][0]["type"] == "work"
+    assert created["emails"][0]["value"] == "five@example.com" and created["phoneNumbers"][0]["type"] == "work"
     assert event_ops == ["user.created"] and pending == ["user.provisioned"]
     if dialect == "postgresql":
-        assert trips[0] == 6
+        assert trips[0] == 5
 
 
 def test_the_waiting_reports_probe_answers_as_connection_execute(app: Flask, client: FlaskClient, tenant: Tenant) -> None:

@@ -149,6 +149,10 @@ class PreparedQuery:
         row = result.first()
         return [] if row is None else [tuple(row)]
 
+    def plan_for(self, connection: Connection) -> _Plan:
+        """The statement's plan on the connection's dialect (compiled, and judged by the tenant guard, once)."""
+        return self._plans.get(connection.dialect.name) or self._plan(connection)
+
     def _plan(self, connection: Connection) -> _Plan:
         # The tenant guard's rule (repositories.scoping), judged once: a prepared statement runs on a
         # cursor, beneath the session's do_orm_execute hook that checks every other query.
@@ -218,43 +222,68 @@ class PreparedInsert:
 
 # Statements that insert into several tables at once, by shape: (the PreparedInsert, its row's keys, its
 # number of rows) of each part. Bounded: past either bound, the parts run one after the other.
-_TOGETHER: dict[tuple[tuple[PreparedInsert, tuple[str, ...], int], ...], _Plan | None] = {}
+_TOGETHER: dict[tuple[tuple[tuple[PreparedInsert, tuple[str, ...], int], ...], PreparedQuery | None], _Plan | None] = {}
 _TOGETHER_AT_MOST = 256
 TOGETHER_ROWS_AT_MOST = 16  # rows of one part in one statement
 
 
-def insert_together(connection: Connection, parts: Sequence[tuple[PreparedInsert, Sequence[Mapping[str, Any]]]]) -> None:
+def insert_together(
+    connection: Connection,
+    parts: Sequence[tuple[PreparedInsert, Sequence[Mapping[str, Any]]]],
+    then: tuple[PreparedQuery, Mapping[str, Any]] | None = None,
+) -> Sequence[Sequence[Any]] | None:
     """Insert each part's rows, in the order given; on PostgreSQL in one statement, so in one round trip.
+    ``then``: a query to run after them, whose rows are returned (None without one).
 
-    There, every part but the last is a data-modifying ``WITH`` of the last one's INSERT (PostgreSQL
-    runs each of them exactly once, to completion; they cannot depend on each other, and here none
-    does: a transaction's provisioning events and its pending outbound events). The statement of a shape
-    is compiled once. Elsewhere, or past :data:`TOGETHER_ROWS_AT_MOST` rows in a part, or with a
-    statement listener on the engine, each part is its own :meth:`PreparedInsert.execute`.
+    There, every part but the last is a data-modifying ``WITH`` of the last one's INSERT, or every part
+    is one of ``then``'s SELECT (PostgreSQL runs each of them exactly once, to completion; they cannot
+    depend on each other, and here none does: a transaction's provisioning events and its pending
+    outbound events; a new user and its value rows). That SELECT reads the database as it was before
+    the statement: it must not look for the rows inserted with it (a new user's probe for the reports
+    waiting for it leaves the user out). The statement of a shape is compiled once. Elsewhere, or past
+    :data:`TOGETHER_ROWS_AT_MOST` rows in a part, or with a statement listener on the engine, each
+    part is its own :meth:`PreparedInsert.execute`, and ``then`` runs after them.
     """
     parts = [(prepared, rows) for prepared, rows in parts if rows]
-    plan = _together_plan(connection, parts) if len(parts) > 1 and connection.dialect.name == "postgresql" else None
+    single = len(parts) < (1 if then is not None else 2)
+    plan = None if single or connection.dialect.name != "postgresql" else _together_plan(connection, parts, then)
     if plan is None:
         for prepared, rows in parts:
             prepared.execute(connection, rows)
-        return
+        return None if then is None else then[0].rows(connection, then[1])
     given = {
         f"p{part}_{index}_{key}": value
         for part, (_prepared, rows) in enumerate(parts)
         for index, row in enumerate(rows)
         for key, value in row.items()
     }
+    if then is None:
+        _run_together(connection, plan, given, fetch=False)
+        return None
+    return _run_together(connection, plan, {**given, **then[1]}, fetch=True)
+
+
+def _run_together(connection: Connection, plan: _Plan, given: Mapping[str, Any], *, fetch: bool) -> Sequence[Sequence[Any]]:
     values = plan.parameters(given)
     cursor = connection.connection.cursor()
+    fetched: Sequence[Sequence[Any]] = []
     try:
         cursor.execute(plan.sql, values)
+        if fetch:
+            converting = plan.converting
+            if converting is None:
+                converting = plan.converting = plan.converters(connection.dialect, cursor.description)
+            fetched = [_converted(converting, row) for row in cursor.fetchall()]
     except connection.dialect.loaded_dbapi.Error as error:
         connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
     cursor.close()
+    return fetched
 
 
 def _together_plan(
-    connection: Connection, parts: Sequence[tuple[PreparedInsert, Sequence[Mapping[str, Any]]]]
+    connection: Connection,
+    parts: Sequence[tuple[PreparedInsert, Sequence[Mapping[str, Any]]]],
+    then: tuple[PreparedQuery, Mapping[str, Any]] | None,
 ) -> _Plan | None:
     dispatch = connection.dispatch
     if dispatch.before_cursor_execute or dispatch.after_cursor_execute:
@@ -265,16 +294,20 @@ def _together_plan(
         if len(rows) > TOGETHER_ROWS_AT_MOST or any(tuple(row) != keys for row in rows):
             return None
         shape.append((prepared, keys, len(rows)))
-    key = tuple(shape)
+    key = (tuple(shape), None if then is None else then[0])
     if key in _TOGETHER:
         return _TOGETHER[key]
-    plan = _compiled(_together_statement(key), connection.dialect)
+    if then is not None:
+        then[0].plan_for(connection)  # the tenant guard's judgement of the query, as when it runs alone
+    plan = _compiled(_together_statement(key[0], None if then is None else then[0]), connection.dialect)
     if len(_TOGETHER) < _TOGETHER_AT_MOST:
         _TOGETHER[key] = plan
     return plan
 
 
-def _together_statement(shape: Sequence[tuple[PreparedInsert, tuple[str, ...], int]]) -> Insert:
+def _together_statement(
+    shape: Sequence[tuple[PreparedInsert, tuple[str, ...], int]], then: PreparedQuery | None
+) -> Insert | Select[Any]:
     statements = []
     for part, (prepared, keys, count) in enumerate(shape):
         table = prepared.statement.table
@@ -283,6 +316,10 @@ def _together_statement(shape: Sequence[tuple[PreparedInsert, tuple[str, ...], i
             for index in range(count)
         ]
         statements.append(insert(table).values(rows))
+    if then is not None:
+        if not isinstance(then.statement, Select):
+            raise TypeError("only a SELECT can follow rows inserted together")
+        return then.statement.add_cte(*(statement.cte(f"together_{part}") for part, statement in enumerate(statements)))
     *withs, last = statements
     return last.add_cte(*(statement.cte(f"together_{part}") for part, statement in enumerate(withs)))
 

@@ -63,9 +63,12 @@ def resolve(organisation: Organisation, reference: str, *, user_id: str) -> str 
     return None
 
 
-def link_reports(organisation: Organisation, user: ScimUser) -> None:
-    """Users waiting for a manager whose value resolves to ``user`` get it; one UPDATE, after ``user`` is flushed."""
-    repo.link_reports(organisation.id, user.id, external_id=user.external_id, employee_number=user.employee_number)
+def link_reports(organisation: Organisation, user: ScimUser, *, waiting: bool | None = None) -> None:
+    """Users waiting for a manager whose value resolves to ``user`` get it; one UPDATE, after ``user`` is flushed.
+    ``waiting``: whether any does, when the caller knows (``repo.add_user`` answers it for a new user)."""
+    repo.link_reports(
+        organisation.id, user.id, external_id=user.external_id, employee_number=user.employee_number, waiting=waiting
+    )
 
 
 @dataclass(frozen=True, slots=True)

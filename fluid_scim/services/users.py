@@ -68,11 +68,13 @@ def create_user(*, organisation: Organisation, body: dict[str, Any]) -> ScimUser
     rows = _store(organisation, user, document, password=document.pop("password", None))
     request_context.current().work.spend_rows(len(rows), "creating this user")
     with unique(_taken(document)):
-        repo.add_user(user, rows)  # the userName key's unique index speaks before the value rows are added
+        # The userName key's unique index speaks before the value rows are added; with them, whether any
+        # report waits for this user as its manager.
+        waiting = repo.add_user(user, rows, probe_reports=True)
     if user.custom:
         directory_schema.store_custom_values(resource_type, user, before=None, created=True)
         directory_schema.note_undeclared(organisation, resource_type, document, resource_id=user.id)
-    managers.link_reports(organisation, user)
+    managers.link_reports(organisation, user, waiting=waiting)
     changes = audit.diff({}, document) + _password_change(password_set=user.password_hash is not None)
     audit.record(
         organisation, operation="user.created", resource_type="User", resource_id=user.id, resource_name=user.user_name,
