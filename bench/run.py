@@ -42,7 +42,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -92,7 +92,7 @@ LIFTED_RATE_LIMIT = "1000000/second"
 CUSTOM_URN = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User"
 CUSTOM_ATTRIBUTE = "CustomAttribute"
 CUSTOM_PATH = f"{CUSTOM_URN}:{CUSTOM_ATTRIBUTE}"
-PHASES = ("main", "custom", "lean", "tenants", "mix")
+PHASES = ("main", "custom", "lean", "tenants", "mix", "pair")
 # The many-tenants phase adds about a minute per backend: it runs when asked for (--phases tenants).
 # "mix" is the mixed load of "main" alone (with the PostgreSQL-vs-SQLite target), about a minute per backend.
 DEFAULT_PHASES = ("main", "custom", "lean")
@@ -103,6 +103,13 @@ LEAN_KINDS = {
     "find": ("GET ?filter=userName eq (hit)", (200,)),
     "create": ("POST /Users (Entra body)", (201,)),
     "page": ("GET /Users?startIndex=1&count=100 (page of 100)", (200,)),
+}
+# The side-by-side phase: each kind on both backends at once, alternately, one connection (run_side_by_side).
+PAIR_KINDS = {
+    "get": ("GET /Users/{id}", (200,)),
+    "find": ("GET ?filter=userName eq (hit)", (200,)),
+    "create": ("POST /Users (Entra body)", (201,)),
+    "patch": ("PATCH /Users/{id} (Entra's e-mail and familyName)", (200,)),
 }
 LEAN_SINGLE_TARGETS = {"create": 0.6, "get": 0.7, "find": 0.7}  # one connection: the earlier single-client targets
 LEAN_MANY_TARGETS = {"create": 0.5, "get": 0.6, "find": 0.6}  # 8 connections against 2 workers
@@ -518,6 +525,7 @@ class Bench:
         self.facts = ""
         self.rng = random.Random(20260101)  # noqa: S311 - a shuffle, not a secret
         self.created: list[tuple[str, dict[str, Any]]] = []  # (id, POST body) of the last users created
+        self.side_by_side: tuple[Section, list[Target]] | None = None
 
     # -- floor --
 
@@ -1262,6 +1270,65 @@ class Bench:
         )
         return [get, page]
 
+    def run_side_by_side(self) -> None:
+        """SQLite and PostgreSQL served at the same time, each with ``--workers`` workers and the same seeded users,
+        each kind loaded by the lean client on one connection, alternately (SQLite, PostgreSQL, PostgreSQL,
+        SQLite, ``--lean-seconds`` / 2 each): "PostgreSQL p50 <= 1.5 x SQLite" without the machine's drift between
+        the backends' own phases, which run minutes apart."""
+        args = self.args
+        section = Section(
+            f"SQLite and PostgreSQL side by side: lean client, 1 connection, alternately, {args.workers} workers each"
+        )
+        targets: list[Target] = []
+        log(f"SQLite and PostgreSQL side by side, {args.workers} workers each, 1 connection")
+        with ExitStack() as stack:
+            sides: dict[str, tuple[LiveServer, dict[str, str], list[tuple[str, str]]]] = {}
+            for backend, name in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
+                url = stack.enter_context(self.database(backend))
+                app = create_app(self.settings(url))
+                with app.app_context():
+                    flask_migrate.upgrade()
+                tenant = make_tenant(app, f"pair-{self.run_id}")
+                with app.app_context():
+                    db.session.remove()
+                    db.engine.dispose()
+                server = stack.enter_context(
+                    serving(lambda url=url: LiveServer.start(self.server_env(url), self.log_dir, workers=args.workers))
+                )
+                client = BenchClient(server.url, tenant)
+                warm_up(client, server, args.workers)
+                headers = {"Host": tenant.host, "User-Agent": ENTRA_AGENT, "Authorization": f"Bearer {tenant.token}"}
+                sides[name] = (server, headers, self._lean_seed(client, f"pair-{self.run_id}"))
+            for kind, (label, expect) in PAIR_KINDS.items():
+                pair = [self._pair_side(kind, name, *side) for name, side in sides.items()]
+                self._alternate(pair[0], pair[1], 1, expect, cycle=kind != "create")
+                section.stats += [side.stat for side in pair]
+                a, b = (side.stat.pct_ms(50) for side in pair)
+                value = f"{b:.2f} vs {a:.2f} ms (x{b / a:.2f})"
+                targets.append(Target(f"PostgreSQL p50 <= 1.5 x SQLite, side by side: {label}", value, b <= 1.5 * a))
+        self.side_by_side = (section, targets)
+
+    def _pair_side(
+        self, kind: str, name: str, server: LiveServer, headers: Mapping[str, str], seeded: list[tuple[str, str]]
+    ) -> LeanSide:
+        """One backend's side of a side-by-side kind: GETs and lookups of the seeded users, fresh POSTs, or PATCHes
+        that change each user (two rounds of values, so that a cycled list changes a user every time)."""
+        run_headers = dict(headers)
+        if kind in ("create", "patch"):
+            run_headers["Content-Type"] = "application/scim+json; charset=utf-8"
+
+        def requests_of(half: int) -> list[list[Request]]:
+            if kind != "patch":
+                return [self._lean_requests(kind, seeded, 0, 1, f"pair-{self.run_id}-{name}{half}")]
+            return [[
+                ("PATCH", f"/scim/v2/Users/{user_id}", json.dumps({"schemas": [PATCH_OP], "Operations": [
+                    {"op": "Replace", "path": 'emails[type eq "work"].value', "value": f"round{round_}-{index}@contoso.example"},
+                    {"op": "Replace", "path": "name.familyName", "value": f"Round{round_}"}]}))
+                for round_ in (0, 1) for index, (user_id, _) in enumerate(seeded)
+            ]]
+
+        return LeanSide(Stat(f"1 conn: {name}: {PAIR_KINDS[kind][0]}"), server, requests_of, run_headers)
+
     def _lean_seed(self, client: BenchClient, prefix: str) -> list[tuple[str, str]]:
         """``--lean-users`` users created over HTTP: (id, userName) of each; the same userNames on both servers."""
         seeded = []
@@ -1534,6 +1601,10 @@ class Bench:
         comparison = self.comparison()
         if comparison:
             out += render_targets("PostgreSQL vs SQLite", comparison)
+        if self.side_by_side is not None:
+            section, targets = self.side_by_side
+            out += render_section(section, {})
+            out += render_targets("PostgreSQL vs SQLite, side by side", targets)
         return "\n".join(out)
 
 
@@ -1874,7 +1945,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--phases",
         default=",".join(DEFAULT_PHASES),
         help="main (floor, users, groups, Entra cycle, mixed load), custom (the custom matching attribute), lean (the lean"
-        " client against the floor), tenants (many organisations); default main,custom,lean",
+        " client against the floor), tenants (many organisations), mix (the mixed load alone), pair (SQLite and PostgreSQL"
+        " side by side); default main,custom,lean",
     )
     parser.add_argument(
         "--lean-seconds",
@@ -1967,6 +2039,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = bench.run_backend(backend)
             bench.targets(result)
             bench.results.append(result)
+        if "pair" in args.phases and {"sqlite", "postgresql"} <= set(args.backends):
+            bench.run_side_by_side()
     finally:
         bench.vault.stop()
     load = " ".join(f"{value:.2f}" for value in os.getloadavg())
