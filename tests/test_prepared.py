@@ -419,6 +419,46 @@ def test_a_create_on_postgresql_takes_five_round_trips(app_factory: Any) -> None
         assert trips[0] == 5
 
 
+@pytest.mark.parametrize("count", [2, TOGETHER_ROWS_AT_MOST + 4], ids=["a-few", "past-the-bound"])
+def test_a_patch_replaces_value_rows_in_one_statement_on_postgresql(app_factory: Any, count: int) -> None:
+    """A PATCH of e-mails deletes the old rows and inserts the new ones, in one statement on PostgreSQL (6 round
+    trips: BEGIN, authentication with the user, its UPDATE, the value rows, the events, COMMIT), two past the
+    bound; phones stay, the new e-mails are found by a filter and the old ones are not, on both backends."""
+    from fluid_scim.models import ScimUserValue
+
+    app = app_factory(record_flush_seconds=60)
+    tenant = make_tenant(app)
+    client = app.test_client()
+    user = scim_call(client, tenant, "POST", "/Users", {
+        "schemas": [USER_URN], "userName": f"rows-{count}@example.com",
+        "emails": [{"value": "old@example.com", "type": "work", "primary": True}, {"value": "older@example.com"}],
+        "phoneNumbers": [{"value": "+44 20 7946 0000", "type": "work"}]})
+    emails = [{"value": f"new-{index}@example.com", "type": "work" if index else None, "primary": True if index == 0 else None}
+              for index in range(count)]
+    body = {"schemas": [PATCH_OP_URN], "Operations": [{"op": "replace", "path": "emails", "value": emails}]}
+    scim_call(client, tenant, "PATCH", f"/Users/{user['id']}", {"schemas": [PATCH_OP_URN], "Operations": [
+        {"op": "replace", "path": "title", "value": "warm"}]})  # the organisation's access rules, read once and kept
+    with postgres_round_trips(app) as trips:
+        patched = scim_call(client, tenant, "PATCH", f"/Users/{user['id']}", body)
+    assert [email["value"] for email in patched["emails"]] == [email["value"] for email in emails]
+    with app.app_context():
+        org = organisations.find_with_token(tenant.slug)[0].id  # type: ignore[index]
+        dialect = db.engine.dialect.name
+        table = ScimUserValue.__table__
+        rows = db.session.execute(select(table.c.attribute, table.c.position, table.c.value, table.c.primary).where(
+            table.c.organisation_id == org, table.c.user_id == user["id"]).order_by(table.c.attribute, table.c.position)).all()
+    assert [tuple(row) for row in rows] == [
+        *(("emails", index, f"new-{index}@example.com", True if index == 0 else None) for index in range(count)),
+        ("phoneNumbers", 0, "+44 20 7946 0000", None),
+    ]
+    for address, found in (("new-1@example.com", 1), ("old@example.com", 0)):
+        listed = client.get("/scim/v2/Users", query_string={"filter": f'emails.value eq "{address}"'},
+                            headers={"Host": tenant.host, "Authorization": f"Bearer {tenant.token}"})
+        assert listed.json["totalResults"] == found
+    if dialect == "postgresql":
+        assert trips[0] == (6 if count <= TOGETHER_ROWS_AT_MOST else 7)
+
+
 def test_the_waiting_reports_probe_answers_as_connection_execute(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
     """The SELECT that tells a create whether any report waits for it: a report naming an externalId no user has
     yet is found by that externalId (and by an employeeNumber or an id it names), never as its own manager."""

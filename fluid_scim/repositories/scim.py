@@ -50,7 +50,7 @@ from fluid_scim.models.types import ReadJSON, utcnow
 from fluid_scim.repositories import connections, organisations
 from fluid_scim.repositories.filtering import sort_clause
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
-from fluid_scim.repositories.prepared import PreparedInsert, PreparedQuery, insert_together
+from fluid_scim.repositories.prepared import TOGETHER_ROWS_AT_MOST, PreparedInsert, PreparedQuery, insert_together
 from fluid_scim.repositories.record_cache import RecordCache
 from fluid_scim.schema import USER_RESOURCE
 
@@ -226,16 +226,12 @@ _INSERT_VALUES = PreparedInsert(insert(_VALUES))
 _VALUE_COLUMNS = tuple(column.key for column in _VALUES.columns)
 
 
-def _insert_values(rows: Iterable[ValueRow]) -> None:
-    """Insert value rows (column values) in one Core executemany.
+def _value_rows(rows: Iterable[ValueRow]) -> list[dict[str, Any]]:
+    """Value rows as the Core INSERT takes them (one executemany, or a part of a statement that inserts more).
 
     Nothing reads them back through the ORM (filters and deletes are SQL), and the ORM's unit of work
     cost more than the INSERT itself: a sixth of a create's CPU went to flushing them (measured).
     """
-    _INSERT_VALUES.execute(db.session.connection(), _value_rows(rows))
-
-
-def _value_rows(rows: Iterable[ValueRow]) -> list[dict[str, Any]]:
     return [{key: row.get(key) for key in _VALUE_COLUMNS} for row in rows]
 
 
@@ -287,13 +283,70 @@ _DELETE_VALUES = delete(ScimUserValue).where(
 
 
 def replace_user_values(user: ScimUser, rows: Iterable[ValueRow], *, attributes: Iterable[str]) -> None:
-    """Replace the value rows of the named attributes (others, such as the Fluid roles, stay)."""
+    """Replace the value rows of the named attributes (others, such as the Fluid roles, stay).
+
+    On PostgreSQL, in one statement when there are rows to insert (:func:`_replace_values_in_one`).
+    """
     names = list(attributes)
+    values = _value_rows(rows)
+    connection = db.session.connection()
+    if names and values and _replace_values_in_one(connection, user, names, values):
+        return
     if names:
-        db.session.connection().execute(
-            _DELETE_VALUES, {"organisation_id": user.organisation_id, "id": user.id, "attributes": names}
+        connection.execute(_DELETE_VALUES, {"organisation_id": user.organisation_id, "id": user.id, "attributes": names})
+    _INSERT_VALUES.execute(connection, values)
+
+
+# A user's value rows replaced in one statement on PostgreSQL, by number of rows (compiled once each): the
+# DELETE is a data-modifying WITH that the INSERT's rows wait for (they are produced once ``gone`` has been
+# read to its end, so the old rows are deleted first), and PostgreSQL accepts the same keys again once the
+# transaction itself has deleted them. One round trip instead of two for a PATCH of e-mails, phones or
+# addresses. Each value is cast to its column's type, as the INSERT of VALUES would resolve it.
+_REPLACE_VALUES_SQL: dict[int, str] = {}
+
+
+def _replace_values_sql(count: int) -> str:
+    sql = _REPLACE_VALUES_SQL.get(count)
+    if sql is None:
+        dialect = postgresql.dialect()
+        columns = [_VALUES.c[key] for key in _VALUE_COLUMNS]
+        names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in columns)
+        rows = ", ".join(
+            "(" + ", ".join(f"%(r{index}_{column.key})s::{column.type.compile(dialect=dialect)}" for column in columns) + ")"
+            for index in range(count)
         )
-    _insert_values(rows)
+        # Made of the table's own column names and types and of placeholders: no input reaches the text.
+        sql = _REPLACE_VALUES_SQL[count] = (
+            "WITH gone AS (DELETE FROM scim_user_value WHERE organisation_id = %(organisation_id)s::UUID"  # noqa: S608
+            " AND user_id = %(user_id)s AND attribute = ANY(%(attributes)s) RETURNING 1)"
+            f" INSERT INTO scim_user_value ({names}) SELECT * FROM (VALUES {rows}) AS incoming"
+            " WHERE (SELECT count(*) FROM gone) >= 0"
+        )
+    return sql
+
+
+def _replace_values_in_one(connection: Connection, user: ScimUser, names: list[str], values: list[dict[str, Any]]) -> bool:
+    """Replace the rows in one statement on PostgreSQL; False (nothing done) elsewhere, past
+    ``TOGETHER_ROWS_AT_MOST`` rows, or while a statement listener watches the engine."""
+    dispatch = connection.dispatch
+    if (
+        connection.dialect.name != "postgresql"
+        or len(values) > TOGETHER_ROWS_AT_MOST
+        or dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+    ):
+        return False
+    sql = _replace_values_sql(len(values))
+    parameters: dict[str, Any] = {"organisation_id": user.organisation_id, "user_id": user.id, "attributes": names}
+    for index, row in enumerate(values):
+        parameters.update({f"r{index}_{key}": value for key, value in row.items()})
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, parameters)
+    except connection.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
+    cursor.close()
+    return True
 
 
 # The access of many users, written in one statement per batch, each row's version checked and bumped
