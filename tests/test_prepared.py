@@ -459,6 +459,37 @@ def test_a_patch_replaces_value_rows_in_one_statement_on_postgresql(app_factory:
         assert trips[0] == (6 if count <= TOGETHER_ROWS_AT_MOST else 7)
 
 
+def test_a_value_row_too_long_for_its_column_is_never_cut(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
+    """Replacing value rows in one statement casts strings to text, not to the column's varchar(1024): a value
+    past the column's length fails the statement on PostgreSQL, as the INSERT alone did, instead of being cut
+    (SQLite keeps a string whole whatever the declared length)."""
+    from sqlalchemy.exc import DataError
+
+    from fluid_scim.models import ScimUserValue
+
+    user_id = scim_call(client, tenant, "POST", "/Users", {"schemas": [USER_URN], "userName": "long@example.com",
+                                                           "emails": [{"value": "short@example.com"}]})["id"]
+    long_display = "é" * 1100
+    with app.app_context():
+        user = scim.get_user(organisations.find_with_token(tenant.slug)[0].id, user_id)  # type: ignore[index]
+        assert user is not None
+        row = {"organisation_id": user.organisation_id, "user_id": user_id, "attribute": "emails", "position": 0,
+               "value": "long@example.com", "display": long_display}
+        if db.engine.dialect.name == "postgresql":
+            with pytest.raises(DataError):
+                scim.replace_user_values(user, [row], attributes=["emails"])
+            db.session.rollback()
+            expected = "short@example.com", None
+        else:
+            scim.replace_user_values(user, [row], attributes=["emails"])
+            db.session.commit()
+            expected = "long@example.com", long_display
+        table = ScimUserValue.__table__
+        stored = db.session.execute(select(table.c.value, table.c.display).where(
+            table.c.organisation_id == user.organisation_id, table.c.user_id == user_id, table.c.attribute == "emails")).one()
+    assert tuple(stored) == expected
+
+
 def test_the_waiting_reports_probe_answers_as_connection_execute(app: Flask, client: FlaskClient, tenant: Tenant) -> None:
     """The SELECT that tells a create whether any report waits for it: a report naming an externalId no user has
     yet is found by that externalId (and by an employeeNumber or an id it names), never as its own manager."""

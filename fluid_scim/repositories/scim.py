@@ -301,7 +301,7 @@ def replace_user_values(user: ScimUser, rows: Iterable[ValueRow], *, attributes:
 # DELETE is a data-modifying WITH that the INSERT's rows wait for (they are produced once ``gone`` has been
 # read to its end, so the old rows are deleted first), and PostgreSQL accepts the same keys again once the
 # transaction itself has deleted them. One round trip instead of two for a PATCH of e-mails, phones or
-# addresses. Each value is cast to its column's type, as the INSERT of VALUES would resolve it.
+# addresses. Each value is cast to its column's type (a string to text), as the INSERT of VALUES would resolve it.
 _REPLACE_VALUES_SQL: dict[int, str] = {}
 
 
@@ -311,8 +311,11 @@ def _replace_values_sql(count: int) -> str:
         dialect = postgresql.dialect()
         columns = [_VALUES.c[key] for key in _VALUE_COLUMNS]
         names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in columns)
+        # A string is cast to text, not to its column's varchar(n), which would cut an over-long value where the
+        # INSERT refuses it.
+        casts = ["TEXT" if isinstance(column.type, String) else column.type.compile(dialect=dialect) for column in columns]
         rows = ", ".join(
-            "(" + ", ".join(f"%(r{index}_{column.key})s::{column.type.compile(dialect=dialect)}" for column in columns) + ")"
+            "(" + ", ".join(f"%(r{index}_{column.key})s::{cast_}" for column, cast_ in zip(columns, casts, strict=True)) + ")"
             for index in range(count)
         )
         # Made of the table's own column names and types and of placeholders: no input reaches the text.
