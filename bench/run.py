@@ -1322,7 +1322,7 @@ class Bench:
 
         def requests_of(half: int) -> list[list[Request]]:
             if kind != "patch":
-                return [self._lean_requests(kind, seeded, 0, 1, f"pair-{self.run_id}-{name}{half}")]
+                return [self._lean_requests(kind, seeded, 0, 1, f"pair-{self.run_id}-{name}{half}", self.args.pair_seconds)]
             return [[
                 ("PATCH", f"/scim/v2/Users/{user_id}", json.dumps({"schemas": [PATCH_OP], "Operations": [
                     {"op": "Replace", "path": 'emails[type eq "work"].value', "value": f"round{round_}-{index}@contoso.example"},
@@ -1344,9 +1344,11 @@ class Bench:
         return seeded
 
     def _lean_requests(
-        self, kind: str, seeded: list[tuple[str, str]], connection: int, connections: int, prefix: str
+        self, kind: str, seeded: list[tuple[str, str]], connection: int, connections: int, prefix: str,
+        seconds: float | None = None,
     ) -> list[Request]:
-        """The requests one connection sends: the seeded users from its own offset, or fresh POST bodies."""
+        """The requests one connection sends: the seeded users from its own offset, or fresh POST bodies (enough
+        for half of ``seconds``, default ``--lean-seconds``)."""
         if kind == "healthz":
             return [("GET", "/healthz", None)]
         rotated = seeded[connection * len(seeded) // connections :] + seeded[: connection * len(seeded) // connections]
@@ -1354,7 +1356,7 @@ class Bench:
             return [("GET", f"/scim/v2/Users/{user_id}", None) for user_id, _ in rotated]
         if kind == "find":
             return [("GET", "/scim/v2/Users?" + urlencode(user_name_eq(name)), None) for _, name in rotated]
-        count = math.ceil(LEAN_POST_RATE * self.args.lean_seconds / 2 / connections) + 30
+        count = math.ceil(LEAN_POST_RATE * (seconds or self.args.lean_seconds) / 2 / connections) + 30
         return [("POST", "/scim/v2/Users", json.dumps(entra_user(f"{prefix}-c{connection}", index))) for index in range(count)]
 
     def _lean_pair(
