@@ -319,24 +319,35 @@ def entra_group(name: str) -> dict[str, Any]:
 
 def start_floor(database: Path, log_dir: Path, workers: int) -> LiveServer:
     """The floor app under fluid-scim's gunicorn settings (bench/floor_gunicorn.conf.py)."""
+    env = {"WEB_CONCURRENCY": str(workers), "FLOOR_DATABASE": str(database)}
+    command = ["-c", str(ROOT / "bench" / "floor_gunicorn.conf.py"), "bench.floor_app:app"]
+    return start_gunicorn(command, env, log_dir, name="floor", ready_path="/healthz")
+
+
+def start_gunicorn(arguments: list[str], env: Mapping[str, str], log_dir: Path, *, name: str, ready_path: str) -> LiveServer:
+    """gunicorn with these arguments on a free loopback port, once ``ready_path`` answers 200."""
     port = free_port()
-    log_path = log_dir / f"floor-{port}.log"
-    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers), "FLOOR_DATABASE": str(database)}
-    command = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "bench" / "floor_gunicorn.conf.py"), "bench.floor_app:app"]
+    log_path = log_dir / f"{name}-{port}.log"
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), *arguments],
+            cwd=ROOT,
+            env={**os.environ, **env, "PORT": str(port)},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     server = LiveServer(port=port, process=process, log_path=log_path)
 
     def ready() -> bool:
         if process.poll() is not None:
-            raise RuntimeError(f"the floor's gunicorn exited with {process.returncode}; see {log_path}")
+            raise RuntimeError(f"{name}'s gunicorn exited with {process.returncode}; see {log_path}")
         try:
-            return requests.get(f"{server.url}/healthz", timeout=1).status_code == 200
+            return requests.get(f"{server.url}{ready_path}", timeout=1).status_code == 200
         except requests.RequestException:
             return False
 
     try:
-        wait_until(ready, timeout=30, what="the floor's gunicorn start")
+        wait_until(ready, timeout=30, what=f"{name}'s gunicorn start")
     except BaseException:
         server.stop()
         raise

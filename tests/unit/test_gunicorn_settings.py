@@ -33,3 +33,39 @@ def test_the_floor_of_the_benchmark_freezes_the_same_way() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert Path(done.stdout.strip()) == ROOT / "gunicorn.conf.py"  # fluid-scim's own pre_fork
+
+
+def test_the_measuring_settings_count_the_cpu_each_request_spends_in_the_application(tmp_path: Path) -> None:
+    """bench/measured_gunicorn.conf.py (bench.bounds): the base settings' server, and counters of the application's CPU."""
+    import os
+
+    import requests
+
+    from tests.support.services import VENV_BIN, free_port, wait_until
+
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "1", "FLOOR_DATABASE": str(tmp_path / "floor.db"),
+           "BENCH_BASE_CONF": str(ROOT / "bench" / "floor_gunicorn.conf.py")}
+    with (tmp_path / "gunicorn.log").open("wb") as log:
+        server = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "bench" / "measured_gunicorn.conf.py"),
+                                   "bench.floor_app:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        def counters() -> dict[str, float] | None:
+            try:
+                return requests.get(f"{url}/__bench/cpu", timeout=2).json()
+            except requests.RequestException:
+                return None
+
+        wait_until(lambda: counters() is not None, timeout=30, what="gunicorn start")
+        before = counters()
+        created = requests.post(f"{url}/scim/v2/Users", json={"userName": "measured"}, timeout=5)
+        read = requests.get(f"{url}/scim/v2/Users/{created.json()['id']}", timeout=5)
+        after = counters()
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    assert (created.status_code, read.json()["userName"]) == (201, "measured")
+    assert before is not None and after is not None
+    assert after["requests"] - before["requests"] == 2  # the counters' own requests are not counted
+    assert after["app_cpu_seconds"] > before["app_cpu_seconds"]
