@@ -33,6 +33,7 @@ import math
 import os
 import platform
 import random
+import resource
 import sqlite3
 import subprocess
 import sys
@@ -432,6 +433,56 @@ class WaitSampler:
         return f"PostgreSQL backends, {busy / self.samples:.1f} active on average; what they were doing: {shares}"
 
 
+@dataclass
+class CpuSplit:
+    """CPU seconds of one phase: the server's workers, PostgreSQL's processes, this process (the client), the machine."""
+
+    workers: float = 0.0
+    postgres: float = 0.0
+    client: float = 0.0
+    machine: float = 0.0  # every core's busy time (/proc/stat), whatever ran
+
+    @classmethod
+    def now(cls, server: LiveServer) -> CpuSplit:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields[:8])
+        return cls(
+            workers=process_cpu_seconds(sorted(server.worker_pids())),
+            postgres=process_cpu_seconds(postgres_pids()),
+            client=usage.ru_utime + usage.ru_stime,
+            machine=(user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK"),
+        )
+
+    def __sub__(self, other: CpuSplit) -> CpuSplit:
+        return CpuSplit(*(getattr(self, name) - getattr(other, name) for name in ("workers", "postgres", "client", "machine")))
+
+    def served(self, requests_: int) -> float:
+        """Milliseconds of server CPU (workers and PostgreSQL) per request."""
+        return (self.workers + self.postgres) / requests_ * 1000 if requests_ else float("nan")
+
+    def describe(self, requests_: int, wall: float, *, postgres: bool) -> str:
+        per = {name: getattr(self, name) / requests_ * 1000 for name in ("workers", "postgres", "client")}
+        parts = [f"workers {per['workers']:.2f}"] + ([f"PostgreSQL {per['postgres']:.2f}"] if postgres else [])
+        return (
+            f"CPU ms per request: {', '.join(parts)}, the client {per['client']:.2f};"
+            f" the machine's {os.cpu_count()} cores busy {self.machine / wall:.2f} cores on average"
+        )
+
+
+def postgres_pids() -> list[int]:
+    """The local PostgreSQL server's processes (the postmaster and its backends), by their command name."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    pids.append(int(entry.name))
+            except OSError:
+                continue  # gone meanwhile
+    return pids
+
+
 @contextmanager
 def postgres_waits(url: str) -> Iterator[WaitSampler]:
     parsed = make_url(url)
@@ -516,6 +567,7 @@ class BackendResult:
     targets: list[Target] = field(default_factory=list)
     stats: dict[str, Stat] = field(default_factory=dict)
     concurrency: Stat | None = None
+    concurrency_cpu: CpuSplit | None = None  # where the mixed phase's CPU went
     # The floor's lookup/create/get/find measured request by request alternately with ours (see _create_read_phases).
     floor_twin: dict[str, Stat] = field(default_factory=dict)
     # The floor's figures of the lean phase, measured alternately with ours (see Bench._lean).
@@ -725,8 +777,12 @@ class Bench:
             client = BenchClient(server.url, mix_tenant)
             warm_up(client, server, args.concurrency_workers)
             with postgres_waits(url) as waits:
+                before = CpuSplit.now(server)
                 result.concurrency = self._mixed_load(client, server, "mix")
-            result.concurrency.note = waits.summary()
+                result.concurrency_cpu = CpuSplit.now(server) - before
+            mix = result.concurrency
+            spent = result.concurrency_cpu.describe(mix.n, mix.wall or float("nan"), postgres=url.startswith("postgresql"))
+            mix.note = "; ".join(part for part in (spent, waits.summary()) if part)
 
     def _users_and_groups(
         self, app: Flask, tenant: Tenant, client: BenchClient, server: LiveServer, result: BackendResult
@@ -1547,11 +1603,15 @@ class Bench:
         sqlite_mix, pg_mix = by_name["SQLite"].concurrency, by_name["PostgreSQL"].concurrency
         if sqlite_mix is not None and pg_mix is not None:
             a, b = sqlite_mix.ops_per_s, pg_mix.ops_per_s
+            cpu = ""
+            sqlite_cpu, pg_cpu = by_name["SQLite"].concurrency_cpu, by_name["PostgreSQL"].concurrency_cpu
+            if sqlite_cpu is not None and pg_cpu is not None:
+                cpu = f"; server CPU per request {pg_cpu.served(pg_mix.n):.2f} vs {sqlite_cpu.served(sqlite_mix.n):.2f} ms"
             targets.append(
                 Target(
                     f"PostgreSQL > SQLite on the mixed phase ({self.args.concurrency_workers} workers each,"
                     f" {self.args.concurrency_clients} clients)",
-                    f"{b:.0f} vs {a:.0f} req/s (x{b / a:.2f})",
+                    f"{b:.0f} vs {a:.0f} req/s (x{b / a:.2f}){cpu}",
                     b > a,
                 )
             )
