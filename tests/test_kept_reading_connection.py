@@ -3,11 +3,13 @@
 gunicorn's ``post_fork`` switches it on; here each test switches it on for the test process, so that
 ``app.test_client()`` requests take the same path as a served worker's. What a caller must see is
 unchanged: every read shows what was committed before it, whoever wrote it, and a connection the
-database lost costs one 503, after which reads work again.
+database lost costs one 503, after which reads work again. The last test is about writes: the pool hands a
+worker's next write the connection its last one returned.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,3 +141,32 @@ def test_only_a_worker_of_one_thread_keeps_its_reading_connection(app: Flask, te
         assert (KEPT_READING.kept() is not None) is keeps
     finally:
         KEPT_READING.switch_off()
+
+
+def test_a_workers_writes_take_back_the_connection_they_returned_last(app_factory, tenant):
+    """The pool holds two connections once the recorder's thread took one while a request held the other; each
+    following write takes back the connection the previous one returned, not the other thread's in turn (on
+    SQLite, a connection that sees another's commit first discards its page cache)."""
+    app = app_factory(record_flush_seconds=3600)
+    client = app.test_client()
+    with app.app_context():
+        engine = db.engine
+    request_connection = engine.connect()
+
+    def recorder() -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    thread = threading.Thread(target=recorder)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    request_connection.close()
+    used: list[int] = []
+    event.listen(engine.pool, "checkout", lambda dbapi_connection, *_: used.append(id(dbapi_connection)))
+    for index in range(4):
+        body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": f"lifo{index}@example.com"}
+        created = client.post("/scim/v2/Users", json=body, headers=_headers(tenant))
+        assert created.status_code == 201
+    assert len(used) >= 4
+    assert len(set(used)) == 1
