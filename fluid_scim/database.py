@@ -37,9 +37,9 @@ def engine_options(url: str) -> dict[str, Any]:
     # The pool hands out the connection returned last (SQLAlchemy's pool_use_lifo). A worker's request
     # thread and its recorder's thread each take one at times, so the pool holds two; first in, first
     # out, a worker's requests took them in turn, each the one the other thread wrote through last. On
-    # SQLite a connection that sees another's commit discards its page cache: a create re-read about 58
-    # pages (pread calls under strace) and cost 7% more CPU in-process (bench/README.md). On PostgreSQL
-    # it changed nothing measurable; there, connections the pool does not need stay idle.
+    # SQLite a connection that sees another's commit discards its page cache: a create read about 60
+    # pages instead of 5 (pread calls under strace) and cost 7% more CPU in-process (bench/README.md).
+    # On PostgreSQL it changed nothing measurable; there, connections the pool does not need stay idle.
     pooling = {"pool_use_lifo": True}
     if make_url(url).get_backend_name() == "sqlite":
         return {"connect_args": {"timeout": 15}, **pooling, **codec}
