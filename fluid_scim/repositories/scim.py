@@ -50,7 +50,14 @@ from fluid_scim.models.types import ReadJSON, utcnow
 from fluid_scim.repositories import connections, organisations
 from fluid_scim.repositories.filtering import sort_clause
 from fluid_scim.repositories.mapping import FLUID_ROLES_ROWS, ValueRow
-from fluid_scim.repositories.prepared import TOGETHER_ROWS_AT_MOST, PreparedInsert, PreparedQuery, insert_together
+from fluid_scim.repositories.prepared import (
+    TOGETHER_ROWS_AT_MOST,
+    PreparedInsert,
+    PreparedQuery,
+    cursor_for,
+    insert_together,
+    native_sql,
+)
 from fluid_scim.repositories.record_cache import RecordCache
 from fluid_scim.schema import USER_RESOURCE
 
@@ -302,12 +309,13 @@ def replace_user_values(user: ScimUser, rows: Iterable[ValueRow], *, attributes:
 # read to its end, so the old rows are deleted first), and PostgreSQL accepts the same keys again once the
 # transaction itself has deleted them. One round trip instead of two for a PATCH of e-mails, phones or
 # addresses. Each value is cast to its column's type (a string to text), as the INSERT of VALUES would resolve it.
-_REPLACE_VALUES_SQL: dict[int, str] = {}
+# Kept with PostgreSQL's own placeholders and the names in their order (prepared.native_sql).
+_REPLACE_VALUES_SQL: dict[int, tuple[str, tuple[str, ...]]] = {}
 
 
-def _replace_values_sql(count: int) -> str:
-    sql = _REPLACE_VALUES_SQL.get(count)
-    if sql is None:
+def _replace_values_sql(count: int) -> tuple[str, tuple[str, ...]]:
+    known = _REPLACE_VALUES_SQL.get(count)
+    if known is None:
         dialect = postgresql.dialect()
         columns = [_VALUES.c[key] for key in _VALUE_COLUMNS]
         names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in columns)
@@ -319,13 +327,15 @@ def _replace_values_sql(count: int) -> str:
             for index in range(count)
         )
         # Made of the table's own column names and types and of placeholders: no input reaches the text.
-        sql = _REPLACE_VALUES_SQL[count] = (
+        native = native_sql(
             "WITH gone AS (DELETE FROM scim_user_value WHERE organisation_id = %(organisation_id)s::UUID"  # noqa: S608
             " AND user_id = %(user_id)s AND attribute = ANY(%(attributes)s) RETURNING 1)"
             f" INSERT INTO scim_user_value ({names}) SELECT * FROM (VALUES {rows}) AS incoming"
             " WHERE (SELECT count(*) FROM gone) >= 0"
         )
-    return sql
+        assert native is not None  # no % in the text but its placeholders
+        known = _REPLACE_VALUES_SQL[count] = native
+    return known
 
 
 def _replace_values_in_one(connection: Connection, user: ScimUser, names: list[str], values: list[dict[str, Any]]) -> bool:
@@ -339,11 +349,12 @@ def _replace_values_in_one(connection: Connection, user: ScimUser, names: list[s
         or dispatch.after_cursor_execute
     ):
         return False
-    sql = _replace_values_sql(len(values))
-    parameters: dict[str, Any] = {"organisation_id": user.organisation_id, "user_id": user.id, "attributes": names}
+    sql, order = _replace_values_sql(len(values))
+    given: dict[str, Any] = {"organisation_id": user.organisation_id, "user_id": user.id, "attributes": names}
     for index, row in enumerate(values):
-        parameters.update({f"r{index}_{key}": value for key, value in row.items()})
-    cursor = connection.connection.cursor()
+        given.update({f"r{index}_{key}": value for key, value in row.items()})
+    parameters = tuple(given[name] for name in order)
+    cursor = cursor_for(connection, native=True)
     try:
         cursor.execute(sql, parameters)
     except connection.dialect.loaded_dbapi.Error as error:
