@@ -173,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replays", type=int, default=2000, help="replays of the captured SQL (default 2000)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="fluid-bounds-"))
+    print(f"databases and server logs in {work}", file=sys.stderr)
     vault = Vault.start(work)
     servers: list[LiveServer] = []
     try:
