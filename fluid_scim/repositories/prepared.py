@@ -39,7 +39,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import CompoundSelect, Connection, Dialect, Insert, Select, bindparam, insert
@@ -48,6 +48,7 @@ from sqlalchemy.sql.dml import ReturningUpdate
 from fluid_scim.repositories.scoping import ACROSS_ORGANISATIONS, UnscopedTenantQuery, is_scoped
 
 _Processor = Callable[[Any], Any] | None
+_T = TypeVar("_T")
 _REQUIRED = object()  # a parameter without a value of its own: the caller must give it, as Connection.execute requires
 
 
@@ -130,18 +131,13 @@ class PreparedQuery:
         dialect = connection.dialect
         plan = self._plans.get(dialect.name) or self._plan(connection)
         values = plan.parameters(parameters)
-        cursor = cursor_for(connection, native=plan.native)
-        try:
+
+        def read(cursor: Any) -> tuple[Sequence[Sequence[Any]], tuple[tuple[int, Callable[[Any], Any]], ...]]:
             cursor.execute(plan.sql, values)
             fetched = cursor.fetchall() if every else cursor.fetchmany(1)
-            converting = plan.converting
-            if converting is None:  # psycopg builds its description anew at each reading: read it once
-                converting = plan.converting = plan.converters(dialect, cursor.description)
-        except dialect.loaded_dbapi.Error as error:
-            # Closes the cursor, invalidates a lost connection, raises SQLAlchemy's exception.
-            connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
-        cursor.close()
-        return fetched, converting
+            return fetched, _converting(plan, dialect, cursor)
+
+        return on_cursor(connection, plan.sql, values, read, native=plan.native)
 
     def _through_sqlalchemy(
         self, connection: Connection, parameters: Mapping[str, Any], *, every: bool
@@ -204,17 +200,14 @@ class PreparedInsert:
             connection.execute(self.statement, [dict(row) for row in rows] if len(rows) > 1 else dict(rows[0]))
             return
         values: list[Any] = [plan.parameters(row) for row in rows]
-        cursor = cursor_for(connection, native=plan.native)
-        try:
+
+        def write(cursor: Any) -> None:
             if len(values) == 1:
                 cursor.execute(plan.sql, values[0])
             else:
                 cursor.executemany(plan.sql, values)
-        except connection.dialect.loaded_dbapi.Error as error:
-            # Closes the cursor, invalidates a lost connection, raises SQLAlchemy's exception (IntegrityError
-            # for a taken unique key, as from Connection.execute).
-            connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
-        cursor.close()
+
+        on_cursor(connection, plan.sql, values, write, native=plan.native)
 
     def _plan(self, connection: Connection, keys: tuple[str, ...]) -> _Plan | None:
         # None (Connection.execute, then) when a column left out has a default SQLAlchemy computes per row.
@@ -268,19 +261,15 @@ def insert_together(
 
 def _run_together(connection: Connection, plan: _Plan, given: Mapping[str, Any], *, fetch: bool) -> Sequence[Sequence[Any]]:
     values = plan.parameters(given)
-    cursor = cursor_for(connection, native=plan.native)
-    fetched: Sequence[Sequence[Any]] = []
-    try:
+
+    def run(cursor: Any) -> Sequence[Sequence[Any]]:
         cursor.execute(plan.sql, values)
-        if fetch:
-            converting = plan.converting
-            if converting is None:
-                converting = plan.converting = plan.converters(connection.dialect, cursor.description)
-            fetched = [_converted(converting, row) for row in cursor.fetchall()]
-    except connection.dialect.loaded_dbapi.Error as error:
-        connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
-    cursor.close()
-    return fetched
+        if not fetch:
+            return []
+        converting = _converting(plan, connection.dialect, cursor)
+        return [_converted(converting, row) for row in cursor.fetchall()]
+
+    return on_cursor(connection, plan.sql, values, run, native=plan.native)
 
 
 def _together_plan(
@@ -392,10 +381,30 @@ def native_sql(sql: str) -> tuple[str, tuple[str, ...]] | None:
     return None if unexpected else (converted, tuple(numbers))
 
 
-def cursor_for(connection: Connection, *, native: bool) -> Any:
-    """A DB-API cursor of the connection: a psycopg ``RawCursor`` for SQL with native placeholders."""
+def on_cursor(connection: Connection, sql: str, parameters: Any, run: Callable[[Any], _T], *, native: bool) -> _T:
+    """``run(cursor)`` on a DB-API cursor of the connection's (a psycopg ``RawCursor`` for SQL with native
+    placeholders), closed after it. ``sql`` and ``parameters`` are what a driver error reports: it goes
+    through the connection's own handler, as from ``Connection.execute``, which closes the cursor,
+    invalidates a lost connection and raises SQLAlchemy's exception (``IntegrityError`` for a taken
+    unique key, ``OperationalError`` for a lost database)."""
     if native:
         dbapi_connection = connection.connection.dbapi_connection
         assert isinstance(dbapi_connection, psycopg.Connection)
-        return psycopg.RawCursor(dbapi_connection)
-    return connection.connection.cursor()
+        cursor: Any = psycopg.RawCursor(dbapi_connection)
+    else:
+        cursor = connection.connection.cursor()
+    try:
+        result = run(cursor)
+    except connection.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
+    cursor.close()
+    return result
+
+
+def _converting(plan: _Plan, dialect: Dialect, cursor: Any) -> tuple[tuple[int, Callable[[Any], Any]], ...]:
+    """The plan's result processors, from the first cursor description that it reads (psycopg builds its
+    description anew at each reading: it is read once)."""
+    converting = plan.converting
+    if converting is None:
+        converting = plan.converting = plan.converters(dialect, cursor.description)
+    return converting

@@ -54,9 +54,9 @@ from fluid_scim.repositories.prepared import (
     TOGETHER_ROWS_AT_MOST,
     PreparedInsert,
     PreparedQuery,
-    cursor_for,
     insert_together,
     native_sql,
+    on_cursor,
 )
 from fluid_scim.repositories.record_cache import RecordCache
 from fluid_scim.schema import USER_RESOURCE
@@ -354,12 +354,7 @@ def _replace_values_in_one(connection: Connection, user: ScimUser, names: list[s
     for index, row in enumerate(values):
         given.update({f"r{index}_{key}": value for key, value in row.items()})
     parameters = tuple(given[name] for name in order)
-    cursor = cursor_for(connection, native=True)
-    try:
-        cursor.execute(sql, parameters)
-    except connection.dialect.loaded_dbapi.Error as error:
-        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
-    cursor.close()
+    on_cursor(connection, sql, parameters, lambda cursor: cursor.execute(sql, parameters), native=True)
     return True
 
 
